@@ -1,0 +1,31 @@
+"""The ASGI application: the JSON API (and, mounted beside it, the pages)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from everymetre import __version__
+from everymetre.api import problems
+from everymetre.api.routes import router
+from everymetre.api.security import SecurityHeaders
+from everymetre.config import Settings, get_settings
+from everymetre.store.db import engine_for, session_factory
+
+DESCRIPTION = """everymetre holds claims for war-damaged and destroyed homes and moves them through their
+lifecycle: submitted, checked, verified, inspected, assessed, decided, appealed. Every move is authorised
+by role and audited in a tamper-evident trail. Errors are `application/problem+json` (RFC 9457).
+
+Sign in with `POST /api/v1/auth/token` (OAuth2 password flow) and send `Authorization: Bearer <token>`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="everymetre", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json")
+    app.state.settings = settings
+    app.state.engine = engine_for(settings.database_url)
+    app.state.sessions = session_factory(app.state.engine)
+    problems.install(app)
+    app.include_router(router)
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,43 @@
+"""Typed dependencies: the database session and the signed-in principal (authorisation lives in the domain)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from everymetre.config import Settings
+from everymetre.domain.errors import Unauthenticated
+from everymetre.services.users import Principal, load_principal
+from everymetre.api.security import read_token
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def current_principal(session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
+    if not token:
+        raise Unauthenticated("Sign in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token.")
+    user_id = read_token(settings, token)
+    principal = load_principal(session, user_id) if user_id is not None else None
+    if principal is None:
+        raise Unauthenticated("Your sign-in has expired or is not valid; sign in again.")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]

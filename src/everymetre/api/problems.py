@@ -1,0 +1,76 @@
+"""RFC 9457 problem details: every error the API returns is `application/problem+json`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from everymetre.domain.errors import DomainError, ValidationFailed
+
+log = logging.getLogger("everymetre.api")
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, slug: str, title: str, detail: str, request: Request | None = None, **extra: Any) -> JSONResponse:
+    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    if request is not None:
+        body["instance"] = request.url.path
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _loc(loc: tuple | list) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        extra = dict(exc.extra)
+        if isinstance(exc, ValidationFailed) and exc.field:
+            extra["errors"] = [{"field": exc.field, "message": exc.detail}]
+        return problem(exc.status, exc.slug, exc.title, exc.detail, request, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for e in exc.errors():
+            msg = str(e.get("msg", "invalid value"))
+            msg = msg.removeprefix("Value error, ")
+            errors.append({"field": _loc(e.get("loc", ())), "message": msg})
+        first = errors[0] if errors else {"field": "", "message": "invalid request"}
+        detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        if len(errors) > 1:
+            detail += f" (and {len(errors) - 1} more)"
+        return problem(422, "validation", "Some details need correcting", detail, request, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 401: "Sign-in required", 413: "Too large"}
+        return problem(exc.status_code, f"http-{exc.status_code}", titles.get(exc.status_code, "Request failed"),
+                       str(exc.detail), request)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity error on %s: %s", request.url.path, exc.orig)
+        return problem(409, "conflict", "Conflict with existing data",
+                       "The change conflicts with data saved meanwhile; reload and try again.", request)
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable on %s: %s", request.url.path, exc.orig)
+        return problem(503, "unavailable", "Service busy", "The database is busy or unavailable; try again shortly.",
+                       request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return problem(500, "internal", "Something went wrong on our side",
+                       "The error was logged; nothing was saved. Please try again later.", request)

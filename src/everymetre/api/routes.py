@@ -1,0 +1,189 @@
+"""The JSON API under /api/v1. Thin: parse, call one service, shape the answer."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import Depends
+from pydantic import BaseModel
+from sqlalchemy import select, text
+
+from everymetre.api.deps import PrincipalDep, SessionDep, SettingsDep
+from everymetre.api.security import make_token
+from everymetre.domain.claims import PriorityGroup
+from everymetre.domain.errors import NotFound
+from everymetre.domain.lifecycle import ClaimKind, State
+from everymetre.schemas.claims import (
+    ClaimCreate,
+    ClaimPage,
+    ClaimPublic,
+    ClaimSummary,
+    EventPublic,
+    EvidencePublic,
+    MovePublic,
+    OwnerPublic,
+    PropertyPublic,
+    TransitionIn,
+)
+from everymetre.services import claims as claims_service
+from everymetre.services import evidence as evidence_service
+from everymetre.services.audit import events_for_claim
+from everymetre.services.users import Principal, authenticate
+from everymetre.store.models import Claim, Evidence
+
+router = APIRouter(prefix="/api/v1")
+ERRORS = {
+    401: {"description": "Not signed in"},
+    404: {"description": "No such claim that you can see"},
+    409: {"description": "Stale version or move not allowed now"},
+    422: {"description": "Invalid input; `errors` lists each field path"},
+}
+PROBLEM_RESPONSES = {code: {**v, "content": {"application/problem+json": {}}} for code, v in ERRORS.items()}
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    role: str
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+
+
+@router.get("/health", response_model=Health, tags=["service"])
+def health(session: SessionDep) -> Health:
+    session.execute(text("SELECT 1"))
+    return Health(status="ok", database=session.get_bind().dialect.name)
+
+
+@router.post("/auth/token", response_model=Token, tags=["auth"], responses=PROBLEM_RESPONSES)
+def token(session: SessionDep, settings: SettingsDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    """OAuth2 password flow: send `username` (e-mail) and `password` as a form; use the token as a Bearer."""
+    user = authenticate(session, form.username, form.password)
+    return Token(access_token=make_token(settings, user.id), role=user.role)
+
+
+def summary(claim: Claim) -> ClaimSummary:
+    return ClaimSummary(
+        reference=claim.reference, kind=claim.kind, state=claim.state, version=claim.version, oblast=claim.oblast,
+        hromada=claim.home.hromada, damage_date=claim.damage_date, priority_groups=PriorityGroup.unmask(claim.priority_mask),
+        submitted_at=claim.submitted_at, state_changed_at=claim.state_changed_at,
+        suspension_deadline=claim.suspension_deadline, review_flag=claim.review_flag,
+    )
+
+
+def public(session, principal: Principal, claim: Claim) -> ClaimPublic:  # noqa: ANN001
+    p = claim.home
+    previous = session.get(Claim, claim.previous_claim_id) if claim.previous_claim_id else None
+    return ClaimPublic(
+        **summary(claim).model_dump(),
+        description=claim.description,
+        property=PropertyPublic(kind=p.kind, oblast=p.oblast, hromada=p.hromada, street=p.street, building=p.building,
+                                apartment=p.apartment, registry_number=p.registry_number, total_area_m2=p.total_area_m2,
+                                year_built=p.year_built, rooms=p.rooms, latitude=p.latitude, longitude=p.longitude),
+        owners=[OwnerPublic(full_name=o.person.full_name, birth_date=o.person.birth_date,
+                            rnokpp_masked=claims_service.mask_rnokpp(o.person.rnokpp), share=str(o.share),
+                            is_applicant=o.is_applicant) for o in claim.owners],
+        filed_as_representative=claim.filed_as_representative, is_redamage=claim.is_redamage,
+        previous_claim=previous.reference if previous else None, documents_requested=claim.documents_requested,
+        assessed_amount_kopiykas=claim.assessed_amount_kopiykas, awarded_amount_kopiykas=claim.awarded_amount_kopiykas,
+        available_moves=[MovePublic(to=m.target.value, label_en=m.label_en, label_uk=m.label_uk,
+                                    needs=sorted(n.value for n in m.needs))
+                         for m in claims_service.moves_for(principal, claim)],
+    )
+
+
+@router.post("/claims", status_code=201, response_model=ClaimPublic, tags=["claims"], responses=PROBLEM_RESPONSES)
+def create_claim(body: ClaimCreate, session: SessionDep, principal: PrincipalDep, response: Response) -> ClaimPublic:
+    """File a claim for a damaged or destroyed home. With `submit: true` it is submitted and checked at once."""
+    claim = claims_service.do_create_claim(session, principal, body)
+    response.headers["Location"] = f"/api/v1/claims/{claim.reference}"
+    return public(session, principal, claim)
+
+
+@router.get("/claims", response_model=ClaimPage, tags=["claims"], responses=PROBLEM_RESPONSES)
+def list_claims(
+    session: SessionDep, principal: PrincipalDep,
+    state: Annotated[list[State], Query(description="One or more states")] = [],  # noqa: B006
+    oblast: Annotated[list[str], Query(description="Oblast codes")] = [],  # noqa: B006
+    kind: Annotated[list[ClaimKind], Query()] = [],  # noqa: B006
+    priority: Annotated[list[str], Query(description="combatant, disability, large_family")] = [],  # noqa: B006
+    min_days_waiting: Annotated[int | None, Query(ge=0, le=3650, description="In the current state at least this many days")] = None,
+    deadline_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    review_flagged: bool | None = None,
+    assigned_to_me: bool = False,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> ClaimPage:
+    """Claims you may see (staff: your oblasts; claimants: your own), oldest first, a page at a time."""
+    from everymetre.domain.errors import ValidationFailed
+
+    try:
+        PriorityGroup.mask(priority)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="priority") from None
+    flt = claims_service.QueueFilter(states=[s.value for s in state], oblasts=oblast, kinds=[k.value for k in kind],
+                                     priority=priority, min_days_waiting=min_days_waiting,
+                                     deadline_within_days=deadline_within_days, review_flagged=review_flagged,
+                                     assigned_to_me=assigned_to_me)
+    rows, next_cursor = claims_service.list_claims(session, principal, flt, cursor, limit)
+    return ClaimPage(items=[summary(c) for c in rows], next_cursor=next_cursor)
+
+
+@router.get("/claims/{reference}", response_model=ClaimPublic, tags=["claims"], responses=PROBLEM_RESPONSES)
+def get_claim(reference: str, session: SessionDep, principal: PrincipalDep) -> ClaimPublic:
+    return public(session, principal, claims_service.get_claim(session, principal, reference))
+
+
+@router.post("/claims/{reference}/transitions", response_model=ClaimPublic, tags=["claims"], responses=PROBLEM_RESPONSES)
+def transition(reference: str, body: TransitionIn, session: SessionDep, principal: PrincipalDep) -> ClaimPublic:
+    """Move the claim to another state. `expected_version` must be the version you read (else 409).
+    Suspension needs `documents_requested` (deadline defaults to 30 days); inspected / remote_verified need
+    `inspection_act`; approved / rejected / upheld / revised need `decision`; appealed needs `reason`."""
+    claim = claims_service.do_transition(session, principal, reference, body)
+    return public(session, principal, claim)
+
+
+@router.get("/claims/{reference}/events", response_model=list[EventPublic], tags=["audit"], responses=PROBLEM_RESPONSES)
+def claim_events(reference: str, session: SessionDep, principal: PrincipalDep) -> list[EventPublic]:
+    claim = claims_service.get_claim(session, principal, reference)
+    return [EventPublic(seq=e.seq, at=e.at, actor_id=e.actor_id, action=e.action, payload=json.loads(e.payload),
+                        hash=e.hash) for e in events_for_claim(session, claim.id)]
+
+
+@router.post("/claims/{reference}/evidence", status_code=201, response_model=EvidencePublic, tags=["evidence"],
+             responses={**PROBLEM_RESPONSES, 413: {"description": "File too large"}, 415: {"description": "Not a photo or PDF"}})
+def upload_evidence(reference: str, session: SessionDep, principal: PrincipalDep,
+                    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP photo or PDF, up to 20 MB")],
+                    kind: Annotated[str, Form(description="photo_closeup, photo_wide, document or photo")] = "photo") -> EvidencePublic:
+    data = file.file.read(evidence_service.get_settings().evidence_max_bytes + 1)
+    ev = evidence_service.do_add_evidence(session, principal, reference, file.filename or "upload", data, kind)
+    return EvidencePublic.model_validate(ev, from_attributes=True)
+
+
+@router.get("/claims/{reference}/evidence", response_model=list[EvidencePublic], tags=["evidence"], responses=PROBLEM_RESPONSES)
+def list_evidence(reference: str, session: SessionDep, principal: PrincipalDep) -> list[EvidencePublic]:
+    claim = claims_service.get_claim(session, principal, reference)
+    rows = session.scalars(select(Evidence).where(Evidence.claim_id == claim.id).order_by(Evidence.id))
+    return [EvidencePublic.model_validate(e, from_attributes=True) for e in rows]
+
+
+@router.get("/claims/{reference}/evidence/{evidence_id}", tags=["evidence"], responses=PROBLEM_RESPONSES,
+            response_class=Response)
+def download_evidence(reference: str, evidence_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
+    """The file as uploaded, with the type found from its content, in a sandbox: never run by a browser."""
+    claim = claims_service.get_claim(session, principal, reference)
+    ev = session.get(Evidence, evidence_id)
+    if ev is None or ev.claim_id != claim.id:
+        raise NotFound("No such file on this claim.")
+    disposition = "inline" if ev.content_type.startswith("image/") else "attachment"
+    return Response(evidence_service.read_blob(ev), media_type=ev.content_type, headers={
+        "Content-Disposition": f'{disposition}; filename="evidence-{ev.id}"',
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+        "Cache-Control": "private, max-age=3600",
+    })

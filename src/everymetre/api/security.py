@@ -1,0 +1,58 @@
+"""Tokens for the API (OAuth2 password flow, signed JWT) and security headers for every response."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import jwt
+
+from everymetre.config import Settings
+from everymetre.store.types import utcnow
+
+ALGORITHM = "HS256"
+
+
+def make_token(settings: Settings, user_id: int) -> str:
+    now = utcnow()
+    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=settings.token_minutes), "aud": "everymetre-api"}
+    return jwt.encode(claims, settings.signing_key(), algorithm=ALGORITHM)
+
+
+def read_token(settings: Settings, token: str) -> int | None:
+    try:
+        claims = jwt.decode(token, settings.signing_key(), algorithms=[ALGORITHM], audience="everymetre-api")
+        return int(claims["sub"])
+    except (jwt.PyJWTError, KeyError, ValueError):
+        return None
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"camera=(self), geolocation=(self), microphone=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on every request)."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:  # noqa: ANN001
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [h for h in HEADERS if h[0] not in present]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

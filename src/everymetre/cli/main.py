@@ -1,0 +1,150 @@
+"""The `everymetre` command. Errors print one line saying what and where, and exit non-zero."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from everymetre.config import get_settings
+from everymetre.domain.errors import DomainError
+
+app = typer.Typer(help="everymetre: war-damage housing compensation at national scale.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff and claimant accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+
+err = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=err, transient=False)
+
+
+def engine():  # noqa: ANN201
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from everymetre.store.db import engine_for
+
+    url = get_settings().database_url
+    try:
+        eng = engine_for(url)
+        with eng.connect():
+            pass
+        return eng
+    except ArgumentError:
+        fail(f"EVERYMETRE_DATABASE_URL={url!r} is not a database URL (e.g. sqlite:///./everymetre.db)")
+    except OperationalError as exc:
+        fail(f"cannot open the database at EVERYMETRE_DATABASE_URL ({url}): {str(exc.orig).strip().splitlines()[0]}")
+
+
+def require_schema(eng) -> None:  # noqa: ANN001
+    from everymetre.store.migrate import is_current
+
+    if not is_current(eng):
+        fail("the database has no everymetre schema yet: run `everymetre db upgrade` first")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+    """Create or upgrade the schema to the latest migration (safe to run again)."""
+    from everymetre.store.migrate import upgrade
+
+    eng = engine()
+    upgrade(eng, revision)
+    out.print(f"schema at {revision} on {eng.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+          workers: Annotated[int, typer.Option(help="Worker processes")] = 1) -> None:
+    """Serve the API and pages (http://HOST:PORT)."""
+    import uvicorn
+
+    require_schema(engine())
+    uvicorn.run("everymetre.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
+
+
+@app.command()
+def demo(claims: Annotated[int, typer.Option("--claims", min=0, help="How many synthetic claims to write")] = 1000,
+         seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 2022,
+         if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if the database has claims")] = False) -> None:
+    """Write realistic synthetic claims, demo staff accounts and their audit trails."""
+    from everymetre.demo.generate import DEMO_PASSWORD, generate, has_claims
+
+    eng = engine()
+    require_schema(eng)
+    if if_empty and has_claims(eng):
+        out.print("the database already has claims; demo data not loaded")
+        return
+    with progress() as bar:
+        task = bar.add_task("writing claims", total=claims)
+        users = generate(eng, claims, seed=seed, on_progress=lambda n: bar.advance(task, n))
+    out.print(f"wrote {claims:,} claims. Demo sign-ins (password [bold]{DEMO_PASSWORD}[/]):")
+    for email, role in users:
+        out.print(f"  {role:<10} {email}")
+
+
+@users_app.command("add")
+def users_add(email: Annotated[str, typer.Argument(help="Sign-in e-mail")],
+              role: Annotated[str, typer.Option(help="claimant, officer, inspector, commission, payments, auditor, admin")],
+              oblast: Annotated[list[str], typer.Option(help="Oblast the staff member works in (repeat for more)")] = [],  # noqa: B006
+              name: Annotated[str, typer.Option(help="Full name")] = "",
+              password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input")] = False) -> None:
+    """Create an account. The password is read from standard input with --password-stdin."""
+    from everymetre.services.users import do_create_user
+    from everymetre.store.db import session_factory
+
+    if not password_stdin:
+        fail("give the password on standard input with --password-stdin (it is never taken as an argument)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        try:
+            user = do_create_user(session, None, email, password, role, oblast, full_name=name)
+        except DomainError as exc:
+            fail(f"{email}: {exc.detail}")
+    scope = "all oblasts" if role in ("auditor", "admin") else ", ".join(sorted(user.oblast_codes))
+    out.print(f"created {user.email} ({role}){' for ' + scope if scope else ''}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute every audit chain. Exit 0 if intact; exit 1 naming the first broken event."""
+    from everymetre.services.audit import count_chains, verify
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session, progress() as bar:
+        task = bar.add_task("verifying chains", total=count_chains(session))
+        report = verify(session, progress=lambda n: bar.advance(task, n))
+    if report.problem:
+        err.print(f"[bold red]TAMPERED:[/] {report.problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    out.print(f"intact: {report.chains:,} chains, {report.events:,} events")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Settings read from the environment, in one place.
+
+EVERYMETRE_DATABASE_URL  SQLAlchemy URL (default sqlite:///./everymetre.db)
+EVERYMETRE_DATA_DIR      evidence files and the generated secret key (default ./data)
+EVERYMETRE_SECRET_KEY    signs API tokens and page sessions (default: generated once into DATA_DIR/secret.key)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///./everymetre.db"
+    data_dir: Path = Path("./data")
+    secret_key: str | None = None
+    token_minutes: int = 8 * 60
+    # programme policy, configurable because the law does not fix it (shared/domain.md)
+    suspension_default_days: int = 30
+    suspension_max_days: int = 90
+    appeal_window_days: int = 60
+    decision_due_days: int = 30
+    evidence_max_bytes: int = 20 * 1024 * 1024
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.data_dir / "evidence"
+
+    def signing_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # O_EXCL: when several workers start at once, exactly one writes the key and all read it
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"error: {name}={raw!r} is not a whole number") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(
+        database_url=os.environ.get("EVERYMETRE_DATABASE_URL") or "sqlite:///./everymetre.db",
+        data_dir=Path(os.environ.get("EVERYMETRE_DATA_DIR") or "./data"),
+        secret_key=os.environ.get("EVERYMETRE_SECRET_KEY") or None,
+        suspension_default_days=_int_env("EVERYMETRE_SUSPENSION_DAYS", 30),
+        suspension_max_days=_int_env("EVERYMETRE_SUSPENSION_MAX_DAYS", 90),
+        appeal_window_days=_int_env("EVERYMETRE_APPEAL_DAYS", 60),
+    )

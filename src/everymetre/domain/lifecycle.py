@@ -1,0 +1,280 @@
+"""The claim lifecycle: the one place that says which role may move a claim from which state to which.
+
+Pure: no I/O. The service layer (`everymetre.services.claims`) asks `authorise()` before every move and
+writes the move and its audit event in one transaction; pages and the API list `available_moves()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from everymetre.domain.errors import Forbidden, GuardFailed, InvalidTransition, ValidationFailed
+
+WAR_START = date(2022, 2, 24)
+
+
+class Role(StrEnum):
+    CLAIMANT = "claimant"
+    OFFICER = "officer"
+    INSPECTOR = "inspector"
+    COMMISSION = "commission"
+    PAYMENTS = "payments"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+    SYSTEM = "system"  # automatic checks and scheduled jobs; never a person's account
+
+
+STAFF_ROLES = frozenset({Role.OFFICER, Role.INSPECTOR, Role.COMMISSION, Role.PAYMENTS, Role.AUDITOR, Role.ADMIN})
+
+
+class ClaimKind(StrEnum):
+    DAMAGE_REPORT = "damage_report"
+    REPAIR_APPLICATION = "repair_application"
+    DESTROYED_HOUSING_APPLICATION = "destroyed_housing_application"
+
+
+class State(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    AUTO_CHECKED = "auto_checked"
+    ASSIGNED = "assigned"
+    SUSPENDED = "suspended"
+    INSPECTION_SCHEDULED = "inspection_scheduled"
+    INSPECTED = "inspected"
+    REMOTE_VERIFIED = "remote_verified"
+    ASSESSED = "assessed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    APPEALED = "appealed"
+    UPHELD = "upheld"
+    REVISED = "revised"
+    WITHDRAWN = "withdrawn"
+    DUPLICATE = "duplicate"
+
+
+# What a move needs in its request besides `to`, `reason` and `expected_version`.
+class Needs(StrEnum):
+    SUSPENSION = "suspension"  # documents asked for + deadline
+    INSPECTION_ACT = "inspection_act"
+    DECISION = "decision"  # outcome reasons (+ amount for approval / revision)
+    APPEAL_GROUNDS = "appeal_grounds"
+    DUPLICATE_OF = "duplicate_of"
+    INSPECTION_DATE = "inspection_date"
+
+
+BEFORE_DECISION = frozenset(
+    {
+        State.DRAFT,
+        State.SUBMITTED,
+        State.AUTO_CHECKED,
+        State.ASSIGNED,
+        State.SUSPENDED,
+        State.INSPECTION_SCHEDULED,
+        State.INSPECTED,
+        State.REMOTE_VERIFIED,
+        State.ASSESSED,
+    }
+)
+FINAL = frozenset({State.UPHELD, State.REVISED, State.WITHDRAWN, State.DUPLICATE})
+DECIDED = frozenset({State.APPROVED, State.REJECTED, State.UPHELD, State.REVISED})
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    source: State
+    target: State
+    roles: frozenset[Role]
+    needs: frozenset[Needs] = frozenset()
+    label_en: str = ""
+    label_uk: str = ""
+
+
+def _m(source: State, target: State, roles: Iterable[Role], needs: Iterable[Needs] = (), en: str = "", uk: str = "") -> Move:
+    return Move(source, target, frozenset(roles), frozenset(needs), en, uk)
+
+
+R = Role
+S = State
+_MOVES: list[Move] = [
+    _m(S.DRAFT, S.SUBMITTED, [R.CLAIMANT], en="Submit the claim", uk="Подати заяву"),
+    _m(S.SUBMITTED, S.AUTO_CHECKED, [R.SYSTEM, R.OFFICER], en="Record automatic checks", uk="Автоматична перевірка"),
+    _m(S.AUTO_CHECKED, S.ASSIGNED, [R.OFFICER], en="Take for verification", uk="Взяти на перевірку"),
+    _m(S.ASSIGNED, S.SUSPENDED, [R.OFFICER, R.INSPECTOR], [Needs.SUSPENSION], en="Ask for documents", uk="Запросити документи"),
+    _m(S.SUSPENDED, S.ASSIGNED, [R.OFFICER, R.CLAIMANT], en="Documents provided: resume", uk="Документи надано: відновити розгляд"),
+    _m(S.ASSIGNED, S.INSPECTION_SCHEDULED, [R.OFFICER, R.INSPECTOR], [Needs.INSPECTION_DATE], en="Schedule an inspection", uk="Призначити обстеження"),
+    _m(S.ASSIGNED, S.REMOTE_VERIFIED, [R.INSPECTOR], [Needs.INSPECTION_ACT], en="Verify remotely (photo or satellite)", uk="Дистанційна перевірка"),
+    _m(S.INSPECTION_SCHEDULED, S.INSPECTED, [R.INSPECTOR], [Needs.INSPECTION_ACT], en="File the inspection act", uk="Скласти акт обстеження"),
+    _m(S.INSPECTION_SCHEDULED, S.REMOTE_VERIFIED, [R.INSPECTOR], [Needs.INSPECTION_ACT], en="Verify remotely instead", uk="Перевірити дистанційно"),
+    _m(S.INSPECTED, S.ASSESSED, [R.OFFICER, R.SYSTEM], en="Assess the amount", uk="Розрахувати суму"),
+    _m(S.REMOTE_VERIFIED, S.ASSESSED, [R.OFFICER, R.SYSTEM], en="Assess the amount", uk="Розрахувати суму"),
+    _m(S.ASSESSED, S.APPROVED, [R.COMMISSION], [Needs.DECISION], en="Approve", uk="Схвалити"),
+    _m(S.ASSESSED, S.REJECTED, [R.COMMISSION], [Needs.DECISION], en="Reject", uk="Відмовити"),
+    _m(S.APPROVED, S.APPEALED, [R.CLAIMANT], [Needs.APPEAL_GROUNDS], en="Appeal the decision", uk="Оскаржити рішення"),
+    _m(S.REJECTED, S.APPEALED, [R.CLAIMANT], [Needs.APPEAL_GROUNDS], en="Appeal the decision", uk="Оскаржити рішення"),
+    _m(S.APPEALED, S.UPHELD, [R.COMMISSION], [Needs.DECISION], en="Uphold the decision", uk="Залишити рішення в силі"),
+    _m(S.APPEALED, S.REVISED, [R.COMMISSION], [Needs.DECISION], en="Revise the decision", uk="Переглянути рішення"),
+]
+for _s in sorted(BEFORE_DECISION - {S.DRAFT}):
+    _MOVES.append(_m(_s, S.WITHDRAWN, [R.CLAIMANT], en="Withdraw the claim", uk="Відкликати заяву"))
+_MOVES.append(_m(S.DRAFT, S.WITHDRAWN, [R.CLAIMANT], en="Discard the draft", uk="Видалити чернетку"))
+for _s in (S.SUBMITTED, S.AUTO_CHECKED, S.ASSIGNED, S.SUSPENDED):
+    _MOVES.append(_m(_s, S.DUPLICATE, [R.OFFICER, R.SYSTEM], [Needs.DUPLICATE_OF], en="Mark as a duplicate", uk="Позначити як дублікат"))
+
+MOVES: dict[tuple[State, State], Move] = {(m.source, m.target): m for m in _MOVES}
+assert len(MOVES) == len(_MOVES), "a move is listed twice"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting. `oblasts` scopes staff; `is_party` says a claimant owns or represents this claim."""
+
+    user_id: int | None
+    role: Role
+    oblasts: frozenset[str] = frozenset()
+    all_oblasts: bool = False
+
+    def covers(self, oblast: str) -> bool:
+        return self.all_oblasts or oblast in self.oblasts
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFacts:
+    """What the lifecycle needs to know about a claim to judge a move."""
+
+    state: State
+    oblast: str
+    is_party: bool = False  # the acting claimant is an owner or representative of this claim
+    inspector_id: int | None = None
+    decided_by_id: int | None = None
+    decided_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    suspension_default_days: int = 30
+    suspension_max_days: int = 90
+    appeal_window_days: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class MoveRequest:
+    target: State
+    suspension_documents: tuple[str, ...] = ()
+    suspension_deadline: date | None = None
+    has_inspection_act: bool = False
+    has_decision: bool = False
+    appeal_grounds: str = ""
+    duplicate_of: str | None = None
+    inspection_date: date | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def can_see(actor: Actor, claim: ClaimFacts) -> bool:
+    """Visibility: claimants see only their own claims; staff see claims in their oblasts."""
+    if actor.role is Role.CLAIMANT:
+        return claim.is_party
+    if actor.role is Role.SYSTEM:
+        return True
+    return actor.role in STAFF_ROLES and actor.covers(claim.oblast)
+
+
+def find_move(source: State, target: State) -> Move:
+    try:
+        return MOVES[(source, target)]
+    except KeyError:
+        allowed = sorted(m.target for m in MOVES.values() if m.source == source)
+        hint = f"from '{source}' a claim can move to: {', '.join(allowed)}" if allowed else f"'{source}' is a final state"
+        raise InvalidTransition(f"A claim cannot move from '{source}' to '{target}'; {hint}.") from None
+
+
+def authorise(actor: Actor, claim: ClaimFacts, request: MoveRequest, now: datetime, policy: Policy = Policy()) -> Move:
+    """Return the move if `actor` may make it now, else raise a DomainError saying why.
+
+    Order of checks: the move exists; the role may make it; scope (party or oblast); the move's guards;
+    what the move needs is present.
+    """
+    move = find_move(claim.state, request.target)
+    if actor.role not in move.roles:
+        who = ", ".join(sorted(move.roles - {Role.SYSTEM})) or "the system"
+        raise Forbidden(f"Only {who} may move a claim from '{move.source}' to '{move.target}'; you are signed in as {actor.role}.")
+    if actor.role is Role.CLAIMANT and not claim.is_party:
+        raise Forbidden("Only an owner or the representative who filed this claim may do that.")
+    if actor.role in STAFF_ROLES and not actor.covers(claim.oblast):
+        raise Forbidden(f"This claim is in oblast '{claim.oblast}', which is outside your assignment.")
+    _check_guards(actor, claim, request, move, now, policy)
+    _check_needs(request, move, now, policy)
+    return move
+
+
+def _check_guards(actor: Actor, claim: ClaimFacts, request: MoveRequest, move: Move, now: datetime, policy: Policy) -> None:
+    if move.target in DECIDED and actor.user_id is not None and actor.user_id == claim.inspector_id:
+        raise GuardFailed("Segregation of duties: you inspected this claim, so another commission member must decide it.")
+    if move.source is State.APPEALED and actor.user_id is not None and actor.user_id == claim.decided_by_id:
+        raise GuardFailed("An appeal must be decided by a commission member other than the one who made the first decision.")
+    if move.target is State.APPEALED:
+        if claim.decided_at is None:
+            raise GuardFailed("There is no decision to appeal yet.")
+        last_day = claim.decided_at + timedelta(days=policy.appeal_window_days)
+        if now > last_day:
+            raise GuardFailed(
+                f"The appeal window of {policy.appeal_window_days} days closed on {last_day.date().isoformat()}."
+            )
+
+
+def _check_needs(request: MoveRequest, move: Move, now: datetime, policy: Policy) -> None:
+    today = now.date()
+    if Needs.SUSPENSION in move.needs:
+        docs = [d.strip() for d in request.suspension_documents if d.strip()]
+        if not docs:
+            raise ValidationFailed("Name at least one document the applicant must provide.", field="documents_requested")
+        deadline = request.suspension_deadline or suspension_deadline(today, policy)
+        if deadline <= today:
+            raise ValidationFailed("The deadline for documents must be after today.", field="deadline")
+        if deadline > today + timedelta(days=policy.suspension_max_days):
+            raise ValidationFailed(
+                f"The deadline for documents may be at most {policy.suspension_max_days} days away.", field="deadline"
+            )
+    if Needs.INSPECTION_ACT in move.needs and not request.has_inspection_act:
+        raise ValidationFailed("This move needs an inspection act.", field="inspection_act")
+    if Needs.DECISION in move.needs and not request.has_decision:
+        raise ValidationFailed("This move needs a decision with its reasons.", field="decision")
+    if Needs.APPEAL_GROUNDS in move.needs and not request.appeal_grounds.strip():
+        raise ValidationFailed("Say why you disagree with the decision.", field="reason")
+    if Needs.DUPLICATE_OF in move.needs and not request.duplicate_of:
+        raise ValidationFailed("Give the reference of the claim this one duplicates.", field="duplicate_of")
+    if Needs.INSPECTION_DATE in move.needs and request.inspection_date is not None and request.inspection_date < today:
+        raise ValidationFailed("The inspection date cannot be in the past.", field="inspection_date")
+
+
+def suspension_deadline(today: date, policy: Policy) -> date:
+    return today + timedelta(days=policy.suspension_default_days)
+
+
+def available_moves(actor: Actor, claim: ClaimFacts, now: datetime, policy: Policy = Policy()) -> list[Move]:
+    """The moves this actor may make on this claim now, ignoring what the request must still carry."""
+    out = []
+    for move in MOVES.values():
+        if move.source is not claim.state or actor.role not in move.roles:
+            continue
+        try:
+            if actor.role is Role.CLAIMANT and not claim.is_party:
+                continue
+            if actor.role in STAFF_ROLES and not actor.covers(claim.oblast):
+                continue
+            _check_guards(actor, claim, MoveRequest(target=move.target), move, now, policy)
+        except (Forbidden, GuardFailed):
+            continue
+        out.append(move)
+    return out
+
+
+def damage_date_problem(damage: date, today: date) -> str | None:
+    """Damage dates the programme accepts: from 24 Feb 2022 to today."""
+    if damage < WAR_START:
+        return "The damage date must be on or after 24 February 2022, when the full-scale invasion began."
+    if damage > today:
+        return "The damage date cannot be in the future."
+    return None

@@ -1,0 +1,281 @@
+"""Request and response shapes for claims (separate Create / Transition / Public models).
+
+Used by the API (they are its OpenAPI spec), the pages and the importers, so a rule on input is written once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from everymetre.domain.claims import DamageCategory, InspectionMethod, PriorityGroup, PropertyKind, parse_share, shares_problem
+from everymetre.domain.geography import resolve_oblast
+from everymetre.domain.iban import validate_iban
+from everymetre.domain.identifiers import rnokpp_problem
+from everymetre.domain.lifecycle import ClaimKind, State
+
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+PriorityName = Literal["combatant", "disability", "large_family"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OwnerIn(_In):
+    full_name: Text200 = Field(description="Full name in Ukrainian as in the passport")
+    full_name_latin: str | None = Field(None, max_length=200)
+    birth_date: date
+    rnokpp: str = Field(description="Taxpayer number (RNOKPP), 10 digits with a check digit")
+    phone: str | None = Field(None, pattern=r"^\+?[0-9 ()-]{7,20}$")
+    email: str | None = Field(None, max_length=254)
+    iban: str | None = Field(None, max_length=40)
+    share: str = Field("1", description="Ownership share as a fraction, e.g. 1/2")
+    is_applicant: bool = False
+
+    @field_validator("rnokpp")
+    @classmethod
+    def _rnokpp(cls, v: str) -> str:
+        v = v.replace(" ", "")
+        if problem := rnokpp_problem(v):
+            raise ValueError(problem)
+        return v
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth(cls, v: date) -> date:
+        if v < date(1900, 1, 1) or v > date.today():
+            raise ValueError("the birth date must be between 1900 and today")
+        return v
+
+    @field_validator("share")
+    @classmethod
+    def _share(cls, v: str) -> str:
+        return str(parse_share(v))
+
+    @field_validator("iban")
+    @classmethod
+    def _iban(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        return validate_iban(v)
+
+
+class PropertyIn(_In):
+    kind: PropertyKind
+    oblast: str = Field(description="Oblast code, Ukrainian or English name (e.g. kharkivska, Харківська, Kharkiv)")
+    hromada: Text200 = Field(description="Hromada, city or village")
+    street: Text200
+    building: str = Field(min_length=1, max_length=20)
+    apartment: str | None = Field(None, max_length=20)
+    registry_number: str | None = Field(None, max_length=40, description="Object number in the State Register of Real Property Rights")
+    total_area_m2: Decimal = Field(gt=0, le=10000, decimal_places=2)
+    year_built: int | None = Field(None, ge=1700, le=2100)
+    rooms: int | None = Field(None, ge=1, le=50)
+    latitude: float | None = Field(None, ge=44.0, le=52.5)
+    longitude: float | None = Field(None, ge=22.0, le=40.3)
+    common_parts_damaged: bool | None = None
+    own_street_entrance: bool | None = None
+    heritage: bool = False
+
+    @field_validator("oblast")
+    @classmethod
+    def _oblast(cls, v: str) -> str:
+        try:
+            return resolve_oblast(v)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+
+    @model_validator(mode="after")
+    def _apartment(self) -> PropertyIn:
+        if self.kind in (PropertyKind.APARTMENT, PropertyKind.ROOM) and not self.apartment:
+            raise ValueError("an apartment or room needs its apartment number")
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("give both latitude and longitude, or neither")
+        return self
+
+
+CLAIM_EXAMPLE = {
+    "kind": "repair_application",
+    "damage_date": "2024-03-15",
+    "description": "Вибуховою хвилею вибито вікна та пошкоджено покрівлю.",
+    "priority_groups": ["large_family"],
+    "property": {
+        "kind": "house", "oblast": "kharkivska", "hromada": "Харків", "street": "вул. Сумська",
+        "building": "12а", "total_area_m2": "84.50", "year_built": 1978, "rooms": 3,
+        "latitude": 50.0005, "longitude": 36.2292,
+    },
+    "owners": [
+        {"full_name": "Шевченко Олена Петрівна", "birth_date": "1980-05-17", "rnokpp": "2935745002",
+         "phone": "+380501234567", "share": "1/2", "is_applicant": True},
+        {"full_name": "Шевченко Іван Андрійович", "birth_date": "1978-11-02", "rnokpp": "2879511257", "share": "1/2"},
+    ],
+    "submit": True,
+}
+
+
+class ClaimCreate(_In):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [CLAIM_EXAMPLE]})
+
+    kind: ClaimKind
+    damage_date: date
+    description: str = Field("", max_length=5000)
+    priority_groups: list[PriorityName] = Field(default_factory=list, max_length=3)
+    property: PropertyIn
+    owners: list[OwnerIn] = Field(min_length=1, max_length=20)
+    filed_as_representative: bool = Field(False, description="The person filing is not an owner but represents them")
+    previous_claim: str | None = Field(None, description="Reference of the earlier claim, for repeat damage")
+    submit: bool = Field(True, description="Submit now; false keeps a draft")
+
+    @model_validator(mode="after")
+    def _owners(self) -> ClaimCreate:
+        if problem := shares_problem([parse_share(o.share) for o in self.owners]):
+            raise ValueError(problem)
+        if sum(o.is_applicant for o in self.owners) > 1:
+            raise ValueError("mark at most one owner as the applicant")
+        rn = [o.rnokpp for o in self.owners]
+        if len(set(rn)) != len(rn):
+            raise ValueError("the same taxpayer number appears twice among the owners")
+        return self
+
+    @property
+    def priority_mask(self) -> int:
+        return PriorityGroup.mask(list(self.priority_groups))
+
+
+class WorkItem(_In):
+    description: Text200
+    quantity: Decimal = Field(gt=0, le=1_000_000, decimal_places=3)
+    unit: str = Field(min_length=1, max_length=20)
+    unit_price_kopiykas: int = Field(ge=0, le=10_000_000_000)
+
+    @property
+    def total_kopiykas(self) -> int:
+        return int((self.quantity * self.unit_price_kopiykas).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+class InspectionActIn(_In):
+    method: InspectionMethod = InspectionMethod.ON_SITE
+    inspected_on: date
+    damage_category: DamageCategory
+    damaged_elements: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=50)
+    works: list[WorkItem] = Field(default_factory=list, max_length=500)
+    technical_report_required: bool = False
+    notes: str = Field("", max_length=5000)
+
+    @property
+    def works_total_kopiykas(self) -> int:
+        return sum(w.total_kopiykas for w in self.works)
+
+
+class DecisionIn(_In):
+    reasons: str = Field(min_length=1, max_length=5000)
+    amount_kopiykas: int | None = Field(None, ge=0, le=100_000_000_000, description="Defaults to the assessed amount")
+
+
+TRANSITION_EXAMPLE = {
+    "to": "suspended", "reason": "The ownership certificate is missing.", "expected_version": 3,
+    "documents_requested": ["Витяг з Державного реєстру речових прав"], "deadline": "2026-12-31",
+}
+
+
+class TransitionIn(_In):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [TRANSITION_EXAMPLE]})
+
+    to: State
+    reason: str = Field("", max_length=5000)
+    expected_version: int = Field(ge=1)
+    documents_requested: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=30)
+    deadline: date | None = None
+    inspection_date: date | None = None
+    inspection_act: InspectionActIn | None = None
+    decision: DecisionIn | None = None
+    duplicate_of: str | None = Field(None, max_length=30)
+
+
+class OwnerPublic(BaseModel):
+    full_name: str
+    birth_date: date | None
+    rnokpp_masked: str
+    share: str
+    is_applicant: bool
+
+
+class PropertyPublic(BaseModel):
+    kind: str
+    oblast: str
+    hromada: str
+    street: str
+    building: str
+    apartment: str | None
+    registry_number: str | None
+    total_area_m2: Decimal
+    year_built: int | None
+    rooms: int | None
+    latitude: float | None
+    longitude: float | None
+
+
+class ClaimSummary(BaseModel):
+    reference: str
+    kind: str
+    state: str
+    version: int
+    oblast: str
+    hromada: str
+    damage_date: date
+    priority_groups: list[str]
+    submitted_at: datetime | None
+    state_changed_at: datetime
+    suspension_deadline: date | None
+    review_flag: str | None
+
+
+class MovePublic(BaseModel):
+    to: str
+    label_en: str
+    label_uk: str
+    needs: list[str]
+
+
+class ClaimPublic(ClaimSummary):
+    description: str
+    property: PropertyPublic
+    owners: list[OwnerPublic]
+    filed_as_representative: bool
+    is_redamage: bool
+    previous_claim: str | None
+    documents_requested: list[str] | None
+    assessed_amount_kopiykas: int | None
+    awarded_amount_kopiykas: int | None
+    available_moves: list[MovePublic]
+
+
+class ClaimPage(BaseModel):
+    items: list[ClaimSummary]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page; null on the last page")
+
+
+class EventPublic(BaseModel):
+    seq: int
+    at: datetime
+    actor_id: int | None
+    action: str
+    payload: dict
+    hash: str
+
+
+class EvidencePublic(BaseModel):
+    id: int
+    sha256: str
+    content_type: str
+    size_bytes: int
+    original_name: str
+    kind: str
+    taken_at: datetime | None
+    latitude: float | None
+    longitude: float | None
+    uploaded_at: datetime

@@ -1,0 +1,396 @@
+"""Claim actions: file, move through the lifecycle, read with the caller's rights.
+
+Every `do_*` function takes the acting principal, runs in one transaction and writes its audit event(s)
+inside it. Which role may make which move lives in `everymetre.domain.lifecycle`, nowhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from everymetre.config import get_settings
+from everymetre.domain.claims import PriorityGroup, parse_share
+from everymetre.domain.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
+from everymetre.domain.identifiers import parse_claim_reference, rnokpp_birth_date
+from everymetre.domain.lifecycle import (
+    ClaimFacts,
+    Move,
+    MoveRequest,
+    Policy,
+    Role,
+    State,
+    authorise,
+    available_moves,
+    can_see,
+    damage_date_problem,
+)
+from everymetre.schemas.claims import ClaimCreate, InspectionActIn, TransitionIn
+from everymetre.services.audit import NewEvent, claim_chain, record, record_many, user_chain
+from everymetre.services.tx import atomic
+from everymetre.services.users import Principal
+from everymetre.store.models import Claim, Decision, InspectionAct, Ownership, Person, Property, User
+from everymetre.store.types import utcnow
+
+OPEN_STATES = frozenset(s.value for s in State) - {"withdrawn", "duplicate", "rejected", "upheld", "revised"}
+
+
+def policy() -> Policy:
+    s = get_settings()
+    return Policy(s.suspension_default_days, s.suspension_max_days, s.appeal_window_days)
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def is_party(principal: Principal, claim: Claim) -> bool:
+    if principal.role is not Role.CLAIMANT:
+        return False
+    if claim.submitted_by_id == principal.user_id:
+        return True
+    return principal.person_id is not None and any(o.person_id == principal.person_id for o in claim.owners)
+
+
+def facts(principal: Principal, claim: Claim) -> ClaimFacts:
+    return ClaimFacts(
+        state=State(claim.state), oblast=claim.oblast, is_party=is_party(principal, claim),
+        inspector_id=claim.inspector_id, decided_by_id=claim.decided_by_id, decided_at=claim.decided_at,
+    )
+
+
+def claim_id_from_reference(reference: str) -> int:
+    parsed = parse_claim_reference(reference)
+    if parsed is None:
+        raise NotFound(f"No claim {reference!r}: a reference looks like EM-2026-0001234.")
+    return parsed[1]
+
+
+def get_claim(session: Session, principal: Principal, reference: str) -> Claim:
+    """The claim if the principal may see it; otherwise 404, so others' claims cannot even be probed."""
+    claim = session.get(Claim, claim_id_from_reference(reference))
+    if claim is None or claim.reference != reference.strip().upper() or not can_see(principal.actor, facts(principal, claim)):
+        raise NotFound(f"No claim {reference} that you can see.")
+    return claim
+
+
+def moves_for(principal: Principal, claim: Claim, now: datetime | None = None) -> list[Move]:
+    return available_moves(principal.actor, facts(principal, claim), now or utcnow(), policy())
+
+
+@dataclass
+class QueueFilter:
+    states: list[str] = field(default_factory=list)
+    oblasts: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    priority: list[str] = field(default_factory=list)
+    min_days_waiting: int | None = None
+    deadline_within_days: int | None = None
+    review_flagged: bool | None = None
+    assigned_to_me: bool = False
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, value = raw.split(":", 1)
+        if prefix != "after":
+            raise ValueError
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed("The cursor is not one this service gave out; start again without it.", field="cursor") from None
+
+
+def visible_claims(principal: Principal) -> Select:
+    """SELECT of the claims this principal may see: the scoping rule of `lifecycle.can_see`, in SQL."""
+    stmt = select(Claim)
+    if principal.role is Role.CLAIMANT:
+        own = select(Ownership.claim_id).where(Ownership.person_id == principal.person_id)
+        conds = [Claim.submitted_by_id == principal.user_id]
+        if principal.person_id is not None:
+            conds.append(Claim.id.in_(own))
+        return stmt.where(or_(*conds))
+    if not principal.all_oblasts:
+        stmt = stmt.where(Claim.oblast.in_(sorted(principal.oblasts)))
+    return stmt
+
+
+def list_claims(session: Session, principal: Principal, flt: QueueFilter, cursor: str | None = None,
+                limit: int = 50, now: datetime | None = None) -> tuple[list[Claim], str | None]:
+    now = now or utcnow()
+    stmt = visible_claims(principal)
+    if flt.states:
+        stmt = stmt.where(Claim.state.in_(flt.states))
+    if flt.oblasts:
+        stmt = stmt.where(Claim.oblast.in_(flt.oblasts))
+    if flt.kinds:
+        stmt = stmt.where(Claim.kind.in_(flt.kinds))
+    if flt.priority:
+        stmt = stmt.where(Claim.priority_mask.op("&")(PriorityGroup.mask(flt.priority)) != 0)
+    if flt.min_days_waiting is not None:
+        stmt = stmt.where(Claim.state_changed_at <= now - timedelta(days=flt.min_days_waiting))
+    if flt.deadline_within_days is not None:
+        stmt = stmt.where(Claim.suspension_deadline <= now.date() + timedelta(days=flt.deadline_within_days))
+    if flt.review_flagged is not None:
+        stmt = stmt.where(Claim.review_flag.is_not(None) if flt.review_flagged else Claim.review_flag.is_(None))
+    if flt.assigned_to_me:
+        stmt = stmt.where(Claim.assignee_id == principal.user_id)
+    if cursor:
+        stmt = stmt.where(Claim.id > decode_cursor(cursor))
+    rows = list(session.scalars(stmt.order_by(Claim.id).limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+# ---------------------------------------------------------------------------------------------- filing
+
+
+def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, now: datetime | None = None) -> Claim:
+    """File a claim (a draft, or submitted at once). Claimants file for themselves or as representatives;
+    officers file on behalf of people at an administrative services centre (CNAP)."""
+    now = now or utcnow()
+    if principal.role not in (Role.CLAIMANT, Role.OFFICER):
+        raise Forbidden("Only a claimant, or an officer at a service centre, can file a claim.")
+    if principal.role is Role.OFFICER and not principal.actor.covers(data.property.oblast):
+        raise Forbidden(f"You can file claims only for your oblasts; this home is in '{data.property.oblast}'.")
+    if data.submit and (problem := damage_date_problem(data.damage_date, now.date())):
+        raise ValidationFailed(problem, field="damage_date")
+    with atomic(session):
+        previous_id = None
+        if data.previous_claim:
+            previous = get_claim(session, principal, data.previous_claim)
+            previous_id = previous.id
+        home = Property(**data.property.model_dump())
+        session.add(home)
+        claim = Claim(
+            ref_year=now.year, kind=data.kind.value, state=State.DRAFT.value, oblast=home.oblast, home=home,
+            submitted_by_id=principal.user_id, filed_as_representative=data.filed_as_representative,
+            channel="portal" if principal.role is Role.CLAIMANT else "cnap", damage_date=data.damage_date,
+            description=data.description, priority_mask=data.priority_mask, is_redamage=previous_id is not None,
+            previous_claim_id=previous_id, created_at=now, state_changed_at=now,
+        )
+        session.add(claim)
+        own_person = session.get(Person, principal.person_id) if principal.person_id else None
+        applicant: Person | None = None
+        for o in data.owners:
+            if own_person is not None and own_person.rnokpp == o.rnokpp:
+                person = own_person
+            else:
+                person = Person(full_name=o.full_name, full_name_latin=o.full_name_latin, birth_date=o.birth_date,
+                                rnokpp=o.rnokpp, phone=o.phone, email=o.email, iban=o.iban, created_at=now)
+                session.add(person)
+            share = parse_share(o.share)
+            claim.owners.append(Ownership(person=person, share_numerator=share.numerator,
+                                          share_denominator=share.denominator, is_applicant=o.is_applicant))
+            if o.is_applicant or len(data.owners) == 1:
+                applicant = person
+        session.flush()
+        events = [NewEvent("claim.created", {"after": _claim_snapshot(claim, data)}, principal.user_id, now)]
+        if data.submit:
+            events += _submit(session, claim, principal, now)
+        record_many(session, claim_chain(claim.id), events, claim_id=claim.id)
+        if (principal.role is Role.CLAIMANT and principal.person_id is None and applicant is not None
+                and not data.filed_as_representative):
+            session.get(User, principal.user_id).person_id = applicant.id
+            session.flush()
+            record(session, user_chain(principal.user_id), "user.linked_person", principal.user_id,
+                   {"after": {"person_id": applicant.id}}, at=now)
+    return claim
+
+
+def _claim_snapshot(claim: Claim, data: ClaimCreate) -> dict[str, Any]:
+    body = data.model_dump(mode="json", exclude={"submit"})
+    for owner in body["owners"]:
+        owner["rnokpp"] = mask_rnokpp(owner["rnokpp"])  # the trail proves what was filed without spreading IDs
+    return {"reference": claim.reference, **body}
+
+
+def mask_rnokpp(rnokpp: str | None) -> str:
+    return "" if not rnokpp else f"{rnokpp[:2]}******{rnokpp[-2:]}"
+
+
+def _submit(session: Session, claim: Claim, principal: Principal, now: datetime) -> list[NewEvent]:
+    """draft -> submitted -> auto_checked: the automatic checks run at once and are recorded."""
+    if problem := damage_date_problem(claim.damage_date, now.date()):
+        raise ValidationFailed(problem, field="damage_date")
+    claim.submitted_at = now
+    checks = auto_checks(session, claim, now.date())
+    flags = [c for c in checks if not c["ok"]]
+    if any(c["check"] == "same_home_open_claim" for c in flags):
+        claim.review_flag = "possible_duplicate"
+    claim.state = State.AUTO_CHECKED.value
+    claim.state_changed_at = now
+    return [
+        NewEvent("claim.transition", {"from": "draft", "to": "submitted", "channel": claim.channel}, principal.user_id, now),
+        NewEvent("claim.transition", {"from": "submitted", "to": "auto_checked", "checks": checks}, None, now),
+    ]
+
+
+def auto_checks(session: Session, claim: Claim, today: date) -> list[dict[str, Any]]:
+    """Automatic checks at submission; failures flag the claim for the officer, they do not refuse it."""
+    out: list[dict[str, Any]] = []
+    for o in claim.owners:
+        p = o.person
+        if p.rnokpp and p.birth_date and rnokpp_birth_date(p.rnokpp) != p.birth_date:
+            out.append({"check": "rnokpp_matches_birth_date", "ok": False,
+                        "detail": f"{p.full_name}: the taxpayer number encodes another birth date"})
+        if o.is_applicant and p.birth_date and _age(p.birth_date, today) < 18:
+            out.append({"check": "applicant_adult", "ok": False, "detail": "the applicant is under 18"})
+    home = claim.home
+    if home.registry_number:
+        other = session.scalar(
+            select(Claim.id).join(Property, Claim.property_id == Property.id)
+            .where(Property.registry_number == home.registry_number, Claim.id != claim.id,
+                   Claim.state.in_(OPEN_STATES), Claim.is_redamage.is_(False))
+            .limit(1)
+        )
+        if other is not None and not claim.is_redamage:
+            out.append({"check": "same_home_open_claim", "ok": False,
+                        "detail": "another open claim names the same registry object number"})
+    if not out:
+        out.append({"check": "all", "ok": True, "detail": "no problems found"})
+    return out
+
+
+def _age(birth: date, today: date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+# ---------------------------------------------------------------------------------------------- moving
+
+
+def do_transition(session: Session, principal: Principal, reference: str, data: TransitionIn,
+                  now: datetime | None = None) -> Claim:
+    """Move a claim to `data.to` if the lifecycle allows this principal to, recording why and what changed."""
+    now = now or utcnow()
+    with atomic(session):
+        claim = get_claim(session, principal, reference)
+        if claim.version != data.expected_version:
+            raise StaleVersion(
+                f"The claim is at version {claim.version}, not {data.expected_version}: someone changed it. "
+                "Reload it and try again.", current_version=claim.version)
+        request = MoveRequest(
+            target=data.to, suspension_documents=tuple(data.documents_requested), suspension_deadline=data.deadline,
+            has_inspection_act=data.inspection_act is not None, has_decision=data.decision is not None,
+            appeal_grounds=data.reason, duplicate_of=data.duplicate_of, inspection_date=data.inspection_date,
+        )
+        move = authorise(principal.actor, facts(principal, claim), request, now, policy())
+        source = claim.state
+        details = _apply(session, claim, principal, move, data, now)
+        if move.target is State.SUBMITTED:
+            events = _submit(session, claim, principal, now)
+        else:
+            claim.state = move.target.value
+            claim.state_changed_at = now
+            events = [NewEvent("claim.transition", {"from": source, "to": move.target.value, "reason": data.reason,
+                                                    **details}, principal.user_id, now)]
+        try:
+            session.flush()
+        except StaleDataError:
+            raise StaleVersion("Someone changed the claim while you were working on it. Reload it and try again.") from None
+        record_many(session, claim_chain(claim.id), events, claim_id=claim.id)
+    return claim
+
+
+def _apply(session: Session, claim: Claim, principal: Principal, move: Move, data: TransitionIn,
+           now: datetime) -> dict[str, Any]:
+    """The effects of a move besides the state change; returns what the audit event should add."""
+    target = move.target
+    uid = principal.user_id
+    if target is State.ASSIGNED:
+        if move.source is State.AUTO_CHECKED:
+            claim.assignee_id = uid
+            return {"assignee_id": uid}
+        resumed = {"documents_requested": claim.documents_requested, "deadline": claim.suspension_deadline}
+        claim.documents_requested, claim.suspension_deadline = None, None
+        return {"resumed_after": resumed}
+    if target is State.SUSPENDED:
+        claim.documents_requested = [d for d in data.documents_requested if d.strip()]
+        claim.suspension_deadline = data.deadline or now.date() + timedelta(days=policy().suspension_default_days)
+        return {"documents_requested": claim.documents_requested, "deadline": claim.suspension_deadline}
+    if target is State.INSPECTION_SCHEDULED:
+        claim.inspection_date = data.inspection_date
+        return {"inspection_date": data.inspection_date}
+    if target in (State.INSPECTED, State.REMOTE_VERIFIED):
+        act = _inspection_act(claim, uid, data.inspection_act, target, now)
+        session.add(act)
+        claim.inspector_id = uid
+        return {"inspection_act": data.inspection_act.model_dump(mode="json"), "works_total_kopiykas": act.works_total_kopiykas}
+    if target is State.ASSESSED:
+        from everymetre.services.assessment import assess
+
+        amount, detail = assess(session, claim, now)
+        claim.assessed_amount_kopiykas = amount
+        return {"assessed_amount_kopiykas": amount, **detail}
+    if target in (State.APPROVED, State.REJECTED, State.UPHELD, State.REVISED):
+        return _decide(session, claim, uid, target, data, now)
+    if target is State.DUPLICATE:
+        original = get_claim(session, principal, data.duplicate_of or "")
+        if original.id == claim.id:
+            raise ValidationFailed("A claim cannot duplicate itself.", field="duplicate_of")
+        claim.duplicate_of_id = original.id
+        return {"duplicate_of": original.reference}
+    return {}
+
+
+def _inspection_act(claim: Claim, inspector_id: int, act_in: InspectionActIn | None, target: State,
+                    now: datetime) -> InspectionAct:
+    assert act_in is not None  # authorise() checked it
+    remote = act_in.method.value != "on_site"
+    if (target is State.REMOTE_VERIFIED) != remote:
+        raise ValidationFailed(
+            "An on-site inspection moves the claim to 'inspected'; a remote one (photo or satellite) to 'remote_verified'.",
+            field="inspection_act.method")
+    if act_in.inspected_on > now.date():
+        raise ValidationFailed("The inspection date cannot be in the future.", field="inspection_act.inspected_on")
+    if act_in.inspected_on < claim.damage_date:
+        raise ValidationFailed("The inspection cannot be before the damage.", field="inspection_act.inspected_on")
+    return InspectionAct(
+        claim_id=claim.id, inspector_id=inspector_id, method=act_in.method.value, inspected_on=act_in.inspected_on,
+        damage_category=act_in.damage_category.value, damaged_elements=list(act_in.damaged_elements),
+        works=[{**w.model_dump(mode="json"), "total_kopiykas": w.total_kopiykas} for w in act_in.works],
+        works_total_kopiykas=act_in.works_total_kopiykas, technical_report_required=act_in.technical_report_required,
+        notes=act_in.notes, created_at=now,
+    )
+
+
+def _decide(session: Session, claim: Claim, uid: int, target: State, data: TransitionIn, now: datetime) -> dict[str, Any]:
+    assert data.decision is not None
+    stage = "appeal" if target in (State.UPHELD, State.REVISED) else "first"
+    if target is State.REJECTED:
+        amount = None
+    elif target is State.UPHELD:
+        amount = claim.awarded_amount_kopiykas
+    else:
+        amount = data.decision.amount_kopiykas if data.decision.amount_kopiykas is not None else claim.assessed_amount_kopiykas
+        if amount is None:
+            raise ValidationFailed("Give the amount awarded: the claim has no assessed amount.", field="decision.amount_kopiykas")
+    from everymetre.services.assessment import decision_record
+
+    rules = decision_record(session, claim)
+    decision = Decision(claim_id=claim.id, stage=stage, outcome=target.value, amount_kopiykas=amount,
+                        reasons=data.decision.reasons, decided_by_id=uid, decided_at=now, **rules)
+    session.add(decision)
+    claim.awarded_amount_kopiykas = amount
+    claim.decided_by_id, claim.decided_at = uid, now
+    return {"decision": {"stage": stage, "outcome": target.value, "amount_kopiykas": amount,
+                         "reasons": data.decision.reasons, "ruleset_hash": rules.get("ruleset_hash")}}
+
+
+def latest_act(session: Session, claim_id: int) -> InspectionAct | None:
+    return session.scalar(select(InspectionAct).where(InspectionAct.claim_id == claim_id)
+                          .order_by(InspectionAct.id.desc()).limit(1))
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()

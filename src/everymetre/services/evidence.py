@@ -1,0 +1,153 @@
+"""Evidence files: checked by content (not by name), stored once by SHA-256, EXIF date and place kept.
+
+Accepted: JPEG, PNG, WebP photos and PDF documents. A file whose bytes are not what it claims to be is
+refused; nothing uploaded is ever served with a type a browser would run (see the API's download route).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from everymetre.config import get_settings
+from everymetre.domain.errors import PayloadTooLarge, UnsupportedMedia, ValidationFailed
+from everymetre.services.audit import claim_chain, record
+from everymetre.services.claims import get_claim
+from everymetre.services.tx import atomic
+from everymetre.services.users import Principal
+from everymetre.store.models import Claim, Evidence
+from everymetre.store.types import utcnow
+from sqlalchemy.orm import Session
+
+IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+KINDS = ("photo_closeup", "photo_wide", "document", "photo")
+MAX_PIXELS = 80_000_000  # larger "images" are decompression bombs, not photos
+_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+_DATETIME_ORIGINAL, _DATETIME = 36867, 306
+
+
+@dataclass(frozen=True, slots=True)
+class Sniffed:
+    content_type: str
+    taken_at: datetime | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+def sniff(data: bytes) -> Sniffed:
+    """What the bytes really are, with EXIF date and GPS for photos; UnsupportedMedia otherwise."""
+    if data.startswith(b"%PDF-"):
+        if b"%%EOF" not in data[-1024:]:
+            raise UnsupportedMedia("The PDF looks cut short (no end marker); please upload the whole file.")
+        return Sniffed("application/pdf")
+    if not (data.startswith(b"\xff\xd8\xff") or data.startswith(b"\x89PNG\r\n\x1a\n")
+            or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")):
+        raise UnsupportedMedia("Only photos (JPEG, PNG, WebP) and PDF documents are accepted; this file is neither.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise UnsupportedMedia("The image is too large in pixels to be a photo.")
+                fmt = img.format or ""
+                img.verify()
+            with Image.open(io.BytesIO(data)) as img:
+                exif = img.getexif()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning):
+        raise UnsupportedMedia("The image is damaged or not really an image; please upload the original photo.") from None
+    if fmt not in IMAGE_TYPES:
+        raise UnsupportedMedia("Only photos (JPEG, PNG, WebP) and PDF documents are accepted.")
+    taken = _exif_time(exif)
+    lat, lon = _exif_gps(exif)
+    return Sniffed(IMAGE_TYPES[fmt], taken, lat, lon)
+
+
+def _exif_time(exif: Image.Exif) -> datetime | None:
+    raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+    if not raw:
+        return None
+    try:
+        # EXIF has no zone; cameras and phones write local time. We keep it as written, labelled UTC+0.
+        return datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _exif_gps(exif: Image.Exif) -> tuple[float | None, float | None]:
+    gps = exif.get_ifd(_GPS_IFD)
+    try:
+        lat = _dms(gps[2], gps.get(1, "N"), "S")
+        lon = _dms(gps[4], gps.get(3, "E"), "W")
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError):
+        return None, None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None, None
+    return round(lat, 7), round(lon, 7)
+
+
+def _dms(values, ref, negative: str) -> float:  # noqa: ANN001
+    d, m, s = (float(v) for v in values)
+    out = d + m / 60 + s / 3600
+    return -out if str(ref).upper().startswith(negative) else out
+
+
+def blob_path(sha256: str) -> Path:
+    return get_settings().evidence_dir / sha256[:2] / sha256[2:4] / sha256
+
+
+def store_blob(data: bytes) -> str:
+    """Write the bytes once under their SHA-256 (atomic rename); return the hash."""
+    digest = hashlib.sha256(data).hexdigest()
+    path = blob_path(digest)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    return digest
+
+
+def do_add_evidence(session: Session, principal: Principal, reference: str, filename: str, data: bytes,
+                    kind: str = "photo") -> Evidence:
+    limit = get_settings().evidence_max_bytes
+    if len(data) > limit:
+        raise PayloadTooLarge(f"The file is {len(data) / 1_048_576:.1f} MB; the limit is {limit // 1_048_576} MB.")
+    if not data:
+        raise ValidationFailed("The file is empty.", field="file")
+    if kind not in KINDS:
+        raise ValidationFailed(f"kind must be one of: {', '.join(KINDS)}", field="kind")
+    sniffed = sniff(data)
+    if kind == "document" and sniffed.content_type != "application/pdf":
+        kind = "photo"
+    with atomic(session):
+        claim: Claim = get_claim(session, principal, reference)
+        if claim.state in ("withdrawn", "duplicate", "upheld", "revised"):
+            raise ValidationFailed(f"The claim is {claim.state}; no more files can be added.", field="file")
+        digest = store_blob(data)
+        ev = Evidence(claim_id=claim.id, sha256=digest, content_type=sniffed.content_type, size_bytes=len(data),
+                      original_name=Path(filename or "upload").name[:255], kind=kind, taken_at=sniffed.taken_at,
+                      latitude=sniffed.latitude, longitude=sniffed.longitude, uploaded_by_id=principal.user_id,
+                      uploaded_at=utcnow())
+        session.add(ev)
+        session.flush()
+        record(session, claim_chain(claim.id), "evidence.added", principal.user_id,
+               {"after": {"evidence_id": ev.id, "sha256": digest, "content_type": ev.content_type, "size": len(data),
+                          "kind": kind, "taken_at": ev.taken_at, "latitude": ev.latitude, "longitude": ev.longitude}},
+               claim_id=claim.id)
+    return ev
+
+
+def read_blob(ev: Evidence) -> bytes:
+    return blob_path(ev.sha256).read_bytes()

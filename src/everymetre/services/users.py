@@ -1,0 +1,109 @@
+"""Accounts, passwords (argon2) and who is acting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from everymetre.domain.errors import Conflict, Unauthenticated, ValidationFailed
+from everymetre.domain.geography import resolve_oblast
+from everymetre.domain.lifecycle import Actor, Role
+from everymetre.services.audit import record, user_chain
+from everymetre.services.tx import atomic
+from everymetre.store.models import User, UserOblast
+
+_hasher = PasswordHasher()
+MIN_PASSWORD = 10
+# Roles that see every oblast without being listed against each one.
+NATIONAL_ROLES = frozenset({Role.AUDITOR, Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The signed-in user as the services see them."""
+
+    user_id: int
+    email: str
+    role: Role
+    oblasts: frozenset[str]
+    all_oblasts: bool
+    person_id: int | None
+    full_name: str = ""
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user_id, self.role, self.oblasts, self.all_oblasts)
+
+    @classmethod
+    def of(cls, user: User) -> Principal:
+        role = Role(user.role)
+        return cls(user.id, user.email, role, user.oblast_codes, user.all_oblasts or role in NATIONAL_ROLES,
+                   user.person_id, user.full_name)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def normalise_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationFailed(f"{email!r} is not a valid e-mail address: {exc}", field="email") from None
+
+
+def do_create_user(session: Session, acting: Principal | None, email: str, password: str, role: str,
+                   oblasts: list[str] | None = None, full_name: str = "", all_oblasts: bool = False) -> User:
+    """Create an account. `acting` is None for the CLI (the operator on the server) and sign-up."""
+    email = normalise_email(email)
+    try:
+        role_ = Role(role)
+    except ValueError:
+        raise ValidationFailed(
+            f"unknown role {role!r}; use one of: {', '.join(r.value for r in Role if r is not Role.SYSTEM)}",
+            field="role") from None
+    if role_ is Role.SYSTEM:
+        raise ValidationFailed("the system role is not for people", field="role")
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed(f"the password must have at least {MIN_PASSWORD} characters", field="password")
+    codes = []
+    for name in oblasts or []:
+        try:
+            codes.append(resolve_oblast(name))
+        except KeyError as exc:
+            raise ValidationFailed(str(exc.args[0]), field="oblast") from None
+    if role_ in (Role.OFFICER, Role.INSPECTOR, Role.COMMISSION, Role.PAYMENTS) and not codes and not all_oblasts:
+        raise ValidationFailed(f"a {role_} must be assigned at least one oblast (--oblast NAME)", field="oblast")
+    with atomic(session):
+        if session.scalar(select(User.id).where(User.email == email)) is not None:
+            raise Conflict(f"an account for {email} already exists")
+        user = User(email=email, password_hash=hash_password(password), role=role_.value, full_name=full_name,
+                    all_oblasts=all_oblasts, oblasts=[UserOblast(oblast=c) for c in sorted(set(codes))])
+        session.add(user)
+        session.flush()
+        record(session, user_chain(user.id), "user.created", acting.user_id if acting else None,
+               {"after": {"email": email, "role": role_.value, "oblasts": sorted(set(codes)), "all_oblasts": all_oblasts}})
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    try:
+        if user is None or not user.is_active:
+            raise VerificationError
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise Unauthenticated("The e-mail or password is wrong.") from None
+    return user
+
+
+def load_principal(session: Session, user_id: int) -> Principal | None:
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        return None
+    return Principal.of(user)

@@ -1,0 +1,245 @@
+"""The relational schema (SQLAlchemy 2 typed models). Changes go through Alembic migrations.
+
+Money is BIGINT kopiykas; times are timezone-aware UTC; areas are exact decimals (m², 2 places).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from everymetre.domain.identifiers import claim_reference
+from everymetre.store.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    all_oblasts: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str] = mapped_column(String(5), default="uk")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    oblasts: Mapped[list[UserOblast]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def oblast_codes(self) -> frozenset[str]:
+        return frozenset(o.oblast for o in self.oblasts)
+
+
+class UserOblast(Base):
+    __tablename__ = "user_oblasts"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    oblast: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class Person(Base):
+    __tablename__ = "persons"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))  # in Ukrainian, as in the passport
+    full_name_latin: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    rnokpp: Mapped[str | None] = mapped_column(String(10), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    iban: Mapped[str | None] = mapped_column(String(34), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Property(Base):
+    __tablename__ = "properties"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # house | apartment | room
+    oblast: Mapped[str] = mapped_column(String(40))
+    hromada: Mapped[str] = mapped_column(String(120))
+    street: Mapped[str] = mapped_column(String(200))
+    building: Mapped[str] = mapped_column(String(20))
+    apartment: Mapped[str | None] = mapped_column(String(20))
+    registry_number: Mapped[str | None] = mapped_column(String(40), index=True)
+    total_area_m2: Mapped[Decimal] = mapped_column(Numeric(9, 2))
+    year_built: Mapped[int | None] = mapped_column(SmallInteger)
+    rooms: Mapped[int | None] = mapped_column(SmallInteger)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    common_parts_damaged: Mapped[bool | None] = mapped_column(Boolean)
+    own_street_entrance: Mapped[bool | None] = mapped_column(Boolean)
+    heritage: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def address_line(self) -> str:
+        apt = f", кв. {self.apartment}" if self.apartment else ""
+        return f"{self.street}, {self.building}{apt}, {self.hromada}"
+
+
+class Claim(Base):
+    __tablename__ = "claims"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    ref_year: Mapped[int] = mapped_column(SmallInteger)
+    kind: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(30))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    oblast: Mapped[str] = mapped_column(String(40))  # the property's, kept here for queues and scoping
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id"))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    filed_as_representative: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(20), default="portal")  # portal | cnap | notary | import
+    source: Mapped[str | None] = mapped_column(String(60))
+    source_record_id: Mapped[str | None] = mapped_column(String(120))
+    damage_date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text, default="")
+    priority_mask: Mapped[int] = mapped_column(SmallInteger, default=0)  # bits of domain.claims.PriorityGroup
+    is_redamage: Mapped[bool] = mapped_column(Boolean, default=False)
+    previous_claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    assessed_amount_kopiykas: Mapped[int | None] = mapped_column(BigInteger)
+    awarded_amount_kopiykas: Mapped[int | None] = mapped_column(BigInteger)
+    suspension_deadline: Mapped[date | None] = mapped_column(Date)
+    documents_requested: Mapped[list[Any] | None] = mapped_column()
+    inspection_date: Mapped[date | None] = mapped_column(Date)
+    review_flag: Mapped[str | None] = mapped_column(String(40))  # set by linkage findings
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column()
+    state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    home: Mapped[Property] = relationship(lazy="joined", innerjoin=True)  # the damaged property
+    owners: Mapped[list[Ownership]] = relationship(back_populates="claim", cascade="all, delete-orphan", lazy="selectin")
+
+    __mapper_args__ = {"version_id_col": version}  # every UPDATE checks the version it read: lost updates are impossible
+    __table_args__ = (
+        Index("ix_claims_queue", "oblast", "state", "id"),
+        Index("ix_claims_state_id", "state", "id"),
+        UniqueConstraint("source", "source_record_id", name="uq_claims_source_record"),
+    )
+
+    @property
+    def reference(self) -> str:
+        return claim_reference(self.ref_year, self.id)
+
+
+class Ownership(Base):
+    __tablename__ = "ownerships"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    share_numerator: Mapped[int] = mapped_column(Integer)
+    share_denominator: Mapped[int] = mapped_column(Integer)
+    is_applicant: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    claim: Mapped[Claim] = relationship(back_populates="owners")
+    person: Mapped[Person] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def share(self) -> Fraction:
+        return Fraction(self.share_numerator, self.share_denominator)
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content_type: Mapped[str] = mapped_column(String(60))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    original_name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(30), default="photo")
+    taken_at: Mapped[datetime | None] = mapped_column()
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InspectionAct(Base):
+    __tablename__ = "inspection_acts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    method: Mapped[str] = mapped_column(String(20))  # on_site | remote_photo | remote_satellite
+    inspected_on: Mapped[date] = mapped_column(Date)
+    damage_category: Mapped[str] = mapped_column(String(20))  # minor | moderate | severe | destroyed
+    damaged_elements: Mapped[list[Any]] = mapped_column(default=list)
+    works: Mapped[list[Any]] = mapped_column(default=list)
+    works_total_kopiykas: Mapped[int] = mapped_column(BigInteger, default=0)
+    technical_report_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))  # first | appeal
+    outcome: Mapped[str] = mapped_column(String(20))  # approved | rejected | upheld | revised
+    amount_kopiykas: Mapped[int | None] = mapped_column(BigInteger)
+    reasons: Mapped[str] = mapped_column(Text)
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ruleset_hash: Mapped[str | None] = mapped_column(String(64))
+    rule_inputs: Mapped[dict[str, Any] | None] = mapped_column()
+    rule_result: Mapped[dict[str, Any] | None] = mapped_column()
+
+
+class AuditChain(Base):
+    """The head of one subject's audit chain; its row is the per-subject lock for appending."""
+
+    __tablename__ = "audit_chains"
+    chain: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    chain: Mapped[str] = mapped_column(String(60))
+    seq: Mapped[int] = mapped_column(Integer)
+    claim_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # no FK: the trail outlives the row
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(60))
+    at: Mapped[datetime] = mapped_column()
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON: before, after, reason, ...
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),)
