@@ -10,6 +10,7 @@ from everymetre.api.routes import router
 from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
 from everymetre.store.db import engine_for, session_factory
+from everymetre.web import install as install_pages
 
 DESCRIPTION = """everymetre holds claims for war-damaged and destroyed homes and moves them through their
 lifecycle: submitted, checked, verified, inspected, assessed, decided, appealed. Every move is authorised
@@ -27,5 +28,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)
     app.include_router(router)
+    install_pages(app)
     app.add_middleware(SecurityHeaders)
     return app
