@@ -231,6 +231,12 @@ def parse_camt053(xml_bytes: bytes, *, schema_path: str | Path | None = None) ->
                 iban = iban or validate_iban(acct_iban)
             except IBANError as exc:
                 r.problem(stmt.find(f"{q}Acct"), f"statement account: {exc}")
+        for bal in stmt.iterfind(q + "Bal"):
+            bwhat = f"balance at line {bal.sourceline}"
+            r.amount(r.child(bal, "Amt", bwhat), f"{bwhat} amount")
+            ind = r.text(bal, "CdtDbtInd", bwhat)
+            if ind is not None and ind not in ("CRDT", "DBIT"):
+                r.problem(bal.find(q + "CdtDbtInd"), f"{bwhat}: CdtDbtInd must be CRDT or DBIT, got {ind!r}")
         for ntry in stmt.iterfind(q + "Ntry"):
             entries.extend(_read_entry(r, ntry, version))
 
