@@ -135,12 +135,20 @@ class _Reader:
     def __init__(self, ns: str) -> None:
         self.q = "{" + ns + "}"
         self.problems: list[tuple[int | None, str]] = []
+        self._paths: dict[str, str] = {}
+
+    def qpath(self, path: str) -> str:
+        """``"Refs/EndToEndId"`` -> ``"{ns}Refs/{ns}EndToEndId"`` (cached)."""
+        qp = self._paths.get(path)
+        if qp is None:
+            qp = self._paths[path] = "/".join(self.q + p for p in path.split("/"))
+        return qp
 
     def problem(self, el: etree._Element | None, msg: str) -> None:
         self.problems.append((el.sourceline if el is not None else None, msg))
 
     def child(self, el: etree._Element, path: str, what: str, required: bool = True) -> etree._Element | None:
-        found = el.find("/".join(self.q + p for p in path.split("/")))
+        found = el.find(self.qpath(path))
         if found is None and required:
             self.problem(el, f"{what}: missing <{path}> in <{etree.QName(el).localname}>")
         return found
