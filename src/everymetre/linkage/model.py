@@ -1,0 +1,293 @@
+"""The Splink person-linkage model: settings, blocking, training, prediction.
+
+Splink runs on DuckDB (in memory, or in a temporary file for big runs) and, when pyspark is installed, on
+Spark with the same settings. Nothing here touches the network: the DuckDB connection is created with
+extension autoloading and autoinstalling switched off.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import polars as pl
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import Linker, SettingsCreator, block_on
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.splink_dataframe import SplinkDataFrame
+
+from everymetre.linkage.features import FEATURE_COLUMNS
+
+__all__ = [
+    "ModelConfig",
+    "build_settings",
+    "prediction_blocking_rules",
+    "PersonModel",
+    "COMPARISON_FIELDS",
+]
+
+logger = logging.getLogger(__name__)
+
+Backend = Literal["duckdb", "spark"]
+
+#: Splink comparison name -> the input fields it compares (for the "agreeing fields" evidence)
+COMPARISON_FIELDS: dict[str, str] = {
+    "surname": "surname",
+    "given_name": "given_name",
+    "patronymic": "patronymic",
+    "birth_date": "birth_date",
+    "rnokpp": "rnokpp",
+    "phone": "phone",
+    "iban": "iban",
+    "home": "address/registry_number",
+}
+
+
+@dataclass
+class ModelConfig:
+    """How the person model is built and run.
+
+    threshold: match probability at or above which a scored pair is reported and linked into a cluster.
+    prior_recall: the share of true matches the RNOKPP rule is assumed to find, to set the prior.
+    u_max_pairs: random pairs sampled to estimate u probabilities.
+    backend: "duckdb" (default) or "spark" (needs pyspark and a ``spark_session``).
+    duckdb_path: ":memory:" or ":temporary:" (a temporary file, for runs larger than memory).
+    """
+
+    threshold: float = 0.9
+    prior_recall: float = 0.8
+    u_max_pairs: float = 3e6
+    em_max_pairs: float | None = 2e6
+    min_match_labels_for_training: int = 30
+    seed: int = 42
+    backend: Backend = "duckdb"
+    duckdb_path: str = ":memory:"
+    duckdb_threads: int | None = None
+    spark_session: Any = None
+    extra_blocking_rules: list[str] = field(default_factory=list)
+
+
+def _exact(col: str, label: str) -> cll.ExactMatchLevel:
+    return cll.ExactMatchLevel(col).configure(label_for_charts=label)
+
+
+def build_comparisons() -> list[cl.CustomComparison]:
+    """The comparisons of the person model (each level named for the evidence shown to reviewers)."""
+    surname = cl.CustomComparison(
+        output_column_name="surname",
+        comparison_levels=[
+            cll.NullLevel("surname_k"),
+            _exact("surname_n", "exact"),
+            _exact("surname_k", "same spelling key"),
+            cll.JaroWinklerLevel("surname_k", 0.92).configure(label_for_charts="jaro-winkler >= 0.92"),
+            cll.JaroWinklerLevel("surname_k", 0.8).configure(label_for_charts="jaro-winkler >= 0.80"),
+            cll.ElseLevel(),
+        ],
+    )
+    given = cl.CustomComparison(
+        output_column_name="given_name",
+        comparison_levels=[
+            cll.NullLevel("given_k"),
+            _exact("given_n", "exact"),
+            _exact("given_k", "same spelling key"),
+            cll.JaroWinklerLevel("given_k", 0.9).configure(label_for_charts="jaro-winkler >= 0.90"),
+            _exact("given_c", "same consonants"),
+            cll.ElseLevel(),
+        ],
+    )
+    patronymic = cl.CustomComparison(
+        output_column_name="patronymic",
+        comparison_levels=[
+            cll.NullLevel("patronymic_k"),
+            _exact("patronymic_k", "same spelling key"),
+            cll.JaroWinklerLevel("patronymic_k", 0.9).configure(label_for_charts="jaro-winkler >= 0.90"),
+            cll.ElseLevel(),
+        ],
+    )
+    dob = cl.CustomComparison(
+        output_column_name="birth_date",
+        comparison_levels=[
+            cll.NullLevel("dob"),
+            _exact("dob", "exact"),
+            cll.CustomLevel("dob_l = dob_swap_r", label_for_charts="day and month swapped", base_dialect_str="duckdb"),
+            cll.LevenshteinLevel("dob", 1).configure(label_for_charts="one character differs"),
+            cll.ElseLevel(),
+        ],
+    )
+    rnokpp = cl.CustomComparison(
+        output_column_name="rnokpp",
+        comparison_levels=[
+            cll.NullLevel("rnokpp_n"),
+            _exact("rnokpp_n", "exact"),
+            cll.LevenshteinLevel("rnokpp_n", 1).configure(label_for_charts="one digit differs"),
+            cll.ElseLevel(),
+        ],
+    )
+    phone = cl.CustomComparison(
+        output_column_name="phone",
+        comparison_levels=[cll.NullLevel("phone_n"), _exact("phone_n", "exact"), cll.ElseLevel()],
+    )
+    iban = cl.CustomComparison(
+        output_column_name="iban",
+        comparison_levels=[cll.NullLevel("iban_n"), _exact("iban_n", "exact"), cll.ElseLevel()],
+    )
+    home = cl.CustomComparison(
+        output_column_name="home",
+        comparison_levels=[
+            cll.And(cll.NullLevel("addr_k"), cll.NullLevel("registry_n")),
+            _exact("registry_n", "same registry number"),
+            _exact("addr_k", "same address"),
+            _exact("bldg_k", "same building"),
+            _exact("street_full", "same street"),
+            _exact("city_k", "same city"),
+            cll.ElseLevel(),
+        ],
+    )
+    return [surname, given, patronymic, dob, rnokpp, phone, iban, home]
+
+
+def prediction_blocking_rules(extra: list[str] | None = None) -> list[BlockingRuleCreator | str]:
+    """Blocking rules: pairs are only scored when at least one of these holds."""
+    rules: list[BlockingRuleCreator | str] = [
+        block_on("rnokpp_n"),
+        block_on("phone_n"),
+        block_on("iban_n"),
+        block_on("surname_k", "dob_canon"),
+        block_on("given_k", "dob_canon", "city_k"),
+        block_on("registry_n"),
+        block_on("addr_k", "given_c"),
+        block_on("surname_k", "given_k", "patronymic_k", "city_k"),
+    ]
+    rules.extend(extra or [])
+    return rules
+
+
+def build_settings(config: ModelConfig | None = None) -> SettingsCreator:
+    """The Splink settings of the person model (dedupe of one table, ``unique_id`` = row number)."""
+    config = config or ModelConfig()
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=build_comparisons(),  # type: ignore[arg-type]
+        blocking_rules_to_generate_predictions=prediction_blocking_rules(config.extra_blocking_rules),  # type: ignore[arg-type]
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=True,
+        probability_two_random_records_match=1e-5,
+        max_iterations=20,
+    )
+
+
+def _duckdb_api(config: ModelConfig) -> Any:
+    from splink import DuckDBAPI
+
+    if config.duckdb_path == ":memory:":
+        con = duckdb.connect(
+            ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        )
+        if config.duckdb_threads:
+            con.execute(f"SET threads = {int(config.duckdb_threads)}")
+        return DuckDBAPI(connection=con)
+    return DuckDBAPI(connection=config.duckdb_path)
+
+
+def _spark_api(config: ModelConfig) -> Any:
+    try:
+        from splink import SparkAPI  # noqa: F401  (raises ImportError when pyspark is missing)
+    except ImportError as err:
+        raise RuntimeError("the Spark backend needs pyspark: pip install 'everymetre[spark]'") from err
+    from splink import SparkAPI as _SparkAPI
+
+    if config.spark_session is None:
+        raise ValueError("ModelConfig.spark_session is required for the Spark backend")
+    return _SparkAPI(spark_session=config.spark_session)
+
+
+class PersonModel:
+    """A trained (or loaded) Splink person model bound to one input table."""
+
+    def __init__(self, features: pl.DataFrame, config: ModelConfig, model: dict[str, Any] | None = None):
+        self.config = config
+        if config.backend == "duckdb":
+            self.db_api = _duckdb_api(config)
+            table: Any = features.select("unique_id", *FEATURE_COLUMNS).to_arrow()
+        else:
+            self.db_api = _spark_api(config)
+            table = config.spark_session.createDataFrame(features.select("unique_id", *FEATURE_COLUMNS).to_pandas())
+        self.input = self.db_api.register(table)
+        settings: SettingsCreator | dict[str, Any] = build_settings(config) if model is None else model
+        self.linker = Linker(self.input, settings, log_level=logging.WARNING)
+        self.trained = model is not None
+
+    # --- training -------------------------------------------------------------------------------------
+    def train(self, match_labels: pl.DataFrame | None = None) -> None:
+        """Estimate the prior from RNOKPP agreement, u by random sampling, m by EM on two blocking rules; then,
+        when there are at least ``min_match_labels_for_training`` reviewer-confirmed matches
+        (``unique_id_l``, ``unique_id_r``), re-estimate m from them."""
+        training = self.linker.training
+        training.estimate_probability_two_random_records_match(
+            [block_on("rnokpp_n")], recall=self.config.prior_recall
+        )
+        training.estimate_u_using_random_sampling(max_pairs=self.config.u_max_pairs, seed=self.config.seed)
+        training.estimate_parameters_using_expectation_maximisation(
+            block_on("rnokpp_n"), max_pairs=self.config.em_max_pairs
+        )
+        training.estimate_parameters_using_expectation_maximisation(
+            block_on("surname_k", "dob"), max_pairs=self.config.em_max_pairs
+        )
+        if match_labels is not None and match_labels.height >= self.config.min_match_labels_for_training:
+            labels = match_labels.select(
+                pl.lit("__splink__input_table_0").alias("source_dataset_l"),
+                "unique_id_l",
+                pl.lit("__splink__input_table_0").alias("source_dataset_r"),
+                "unique_id_r",
+            )
+            if self.config.backend == "duckdb":
+                labels_sdf = self.db_api.register(labels.to_arrow())
+            else:
+                labels_sdf = self.db_api.register(self.config.spark_session.createDataFrame(labels.to_pandas()))
+            training.estimate_m_from_pairwise_labels(labels_sdf)
+        self.trained = True
+
+    def model_dict(self) -> dict[str, Any]:
+        return self.linker.misc.save_model_to_json()
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.model_dict(), indent=2), encoding="utf-8")
+
+    # --- prediction -----------------------------------------------------------------------------------
+    def predict(self, threshold: float) -> pl.DataFrame:
+        """Scored pairs at or above ``threshold``: unique_id_l, unique_id_r, match_weight, match_probability
+        and one ``mw_<comparison>`` column per comparison (the match weight of the level that applied)."""
+        if not self.trained:
+            raise RuntimeError("train or load the model before predicting")
+        sdf = self.linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+        return self._to_polars(sdf)
+
+    def _to_polars(self, sdf: SplinkDataFrame) -> pl.DataFrame:
+        if self.config.backend == "duckdb":
+            con: duckdb.DuckDBPyConnection = self.db_api.duckdb_con
+            out = con.sql(f"select * from {sdf.physical_name}").pl()
+        else:
+            out = pl.from_pandas(sdf.as_pandas_dataframe())
+        sdf.drop_table_from_database_and_remove_from_cache()
+        return out
+
+    def level_labels(self) -> dict[str, list[tuple[float, str, bool]]]:
+        """comparison name -> [(match weight of the level, label, whether the level is an agreement)], most
+        specific level first. Splink 5 outputs one ``mw_<comparison>`` column per comparison (not the level
+        index), so the level of a scored pair is recovered from its weight."""
+        out: dict[str, list[tuple[float, str, bool]]] = {}
+        for comparison in self.linker._settings_obj.comparisons:
+            levels = [
+                (float(level._match_weight), str(level.label_for_charts), not level._is_else_level)
+                for level in comparison.comparison_levels
+                if not level.is_null_level
+            ]
+            out[comparison.output_column_name] = levels
+        return out
