@@ -21,10 +21,6 @@ from everymetre.domain.translit import (
     normalise_apartment,
     normalise_building,
     normalise_city,
-    normalise_iban,
-    normalise_phone,
-    normalise_registry_number,
-    normalise_rnokpp,
     normalise_street,
     surname_family_key,
 )
@@ -133,6 +129,15 @@ def _map_distinct(col: pl.Series, fn: Callable[[str], str | None]) -> pl.Series:
     return col.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
+def _digits(col: pl.Series) -> pl.Series:
+    return col.cast(pl.String).str.replace_all(r"\D", "")
+
+
+def _keep(values: pl.Series, condition: pl.Series) -> pl.Series:
+    """values where condition holds, else null."""
+    return pl.select(pl.when(condition).then(values)).to_series()
+
+
 def _oblast_code(value: str) -> str | None:
     try:
         return resolve_oblast(value)
@@ -148,6 +153,12 @@ def derive_features(records: pl.DataFrame) -> pl.DataFrame:
     """Return ``unique_id`` (row number, int64) and the :data:`FEATURE_COLUMNS`, plus ``surname_f`` (family
     key used by the findings) and ``share_f`` (parsed share). Row order follows ``records``."""
     df = records
+    # identifiers are mostly distinct values: normalised in polars with the same rules as domain.translit's
+    # normalise_rnokpp / normalise_phone / normalise_iban / normalise_registry_number
+    rnokpp = _digits(df["rnokpp"])
+    phone = _digits(df["phone"])
+    iban = df["iban"].cast(pl.String).str.replace_all(r"[\s-]", "").str.to_uppercase()
+    registry = _digits(df["registry_number"]).str.strip_chars_start("0")
     cols: dict[str, pl.Series] = {
         "unique_id": pl.Series("unique_id", range(df.height), dtype=pl.Int64),
         "surname_n": _map_distinct(df["surname"], name_key),
@@ -157,10 +168,12 @@ def derive_features(records: pl.DataFrame) -> pl.DataFrame:
         "given_k": _map_distinct(df["given_name"], match_key),
         "given_c": _map_distinct(df["given_name"], consonant_key),
         "patronymic_k": _map_distinct(df["patronymic"], match_key),
-        "rnokpp_n": _map_distinct(df["rnokpp"], normalise_rnokpp),
-        "phone_n": _map_distinct(df["phone"], normalise_phone),
-        "iban_n": _map_distinct(df["iban"], normalise_iban),
-        "registry_n": _map_distinct(df["registry_number"], normalise_registry_number),
+        # identifiers are mostly distinct: normalised in polars, the same rules as domain.translit's
+        # normalise_rnokpp / normalise_phone / normalise_iban / normalise_registry_number
+        "rnokpp_n": _keep(rnokpp, rnokpp.str.len_chars() == 10),
+        "phone_n": _keep("+380" + phone.str.slice(-9), phone.str.len_chars() >= 9),
+        "iban_n": _keep(iban, iban.str.len_chars() > 0),
+        "registry_n": _keep(registry, registry.str.len_chars() > 0),
         "oblast_n": _map_distinct(df["oblast"], _oblast_code),
         "city_k": _map_distinct(df["city"], normalise_city),
         "street_k": _map_distinct(df["street"], _street_key),

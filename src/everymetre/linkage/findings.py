@@ -17,8 +17,6 @@ Scores are in (0, 1], higher is more suspicious; they order the queue, they are 
 
 from __future__ import annotations
 
-import json
-
 import polars as pl
 
 __all__ = ["FINDING_KINDS", "FINDINGS_SCHEMA", "compute_findings"]
@@ -46,9 +44,7 @@ _SHARE_TOLERANCE = 1e-3
 
 
 def _json(struct_cols: list[str]) -> pl.Expr:
-    return pl.struct(struct_cols).map_elements(
-        lambda s: json.dumps(s, ensure_ascii=False, default=str), return_dtype=pl.String
-    )
+    return pl.struct(struct_cols).struct.json_encode()
 
 
 def _finish(df: pl.DataFrame, kind: str, evidence_cols: list[str]) -> pl.DataFrame:

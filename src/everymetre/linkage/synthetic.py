@@ -230,11 +230,13 @@ def generate_population(n_records: int, seed: int = 0, config: SyntheticConfig |
     apt = np.where(is_apartment, rng.integers(1, 400, size=n_house), 0)
     # addresses are unique: a household drawing an address already taken moves to a higher building number
     addr = (((city_id * 64 + street_idx) * 4096 + bnum) * 4 + bletter) * 8 * 512 + bfrac * 512 + apt
-    _, first_pos, inverse = np.unique(addr, return_index=True, return_inverse=True)
-    taken = np.arange(n_house) != first_pos[inverse]
-    bnum = np.where(taken, 300 + np.arange(n_house) % 3700, bnum)
-    bletter = np.where(taken, 0, bletter)
-    bfrac = np.where(taken, 0, bfrac)
+    for _ in range(50):
+        _, first_pos, inverse = np.unique(addr, return_index=True, return_inverse=True)
+        taken = np.arange(n_house) != first_pos[inverse]
+        if not taken.any():
+            break
+        bnum = np.where(taken, rng.integers(1, 4000, size=n_house), bnum)
+        addr = (((city_id * 64 + street_idx) * 4096 + bnum) * 4 + bletter) * 8 * 512 + bfrac * 512 + apt
     has_registry = rng.random(n_house) < 0.6
     registry = np.char.zfill(rng.integers(10**9, 3 * 10**12, size=n_house).astype(str), 13)
     area = np.round(np.where(is_apartment, rng.normal(55, 15, n_house), rng.normal(95, 30, n_house)).clip(18, 400), 1)
