@@ -60,7 +60,7 @@ def require_schema(eng) -> None:  # noqa: ANN001
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision (default: every head)")] = "heads") -> None:
     """Create or upgrade the schema to the latest migration (safe to run again)."""
     from everymetre.store.migrate import upgrade
 

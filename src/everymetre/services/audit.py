@@ -42,8 +42,10 @@ def record(session: Session, chain: str, action: str, actor_id: int | None, payl
     record_many(session, chain, [NewEvent(action, payload, actor_id, at)], claim_id=claim_id)
 
 
-def record_many(session: Session, chain: str, events: list[NewEvent], claim_id: int | None = None) -> None:
-    head = session.execute(
+def record_many(session: Session, chain: str, events: list[NewEvent], claim_id: int | None = None,
+                new_chain: bool = False) -> None:
+    """Append events to `chain`, locking its head row; `new_chain=True` when the subject was just created."""
+    head = None if new_chain else session.execute(
         select(AuditChain.last_seq, AuditChain.last_hash).where(AuditChain.chain == chain).with_for_update()
     ).first()
     seq, prev = (head.last_seq, head.last_hash) if head else (0, GENESIS)

@@ -127,6 +127,16 @@ def visible_claims(principal: Principal) -> Select:
 
 def list_claims(session: Session, principal: Principal, flt: QueueFilter, cursor: str | None = None,
                 limit: int = 50, now: datetime | None = None) -> tuple[list[Claim], str | None]:
+    stmt = filtered_claims(principal, flt, now)
+    if cursor:
+        stmt = stmt.where(Claim.id > decode_cursor(cursor))
+    rows = list(session.scalars(stmt.order_by(Claim.id).limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def filtered_claims(principal: Principal, flt: QueueFilter, now: datetime | None = None) -> Select:
+    """SELECT of the claims this principal may see that match `flt` (unordered): queues and counts use it."""
     now = now or utcnow()
     stmt = visible_claims(principal)
     if flt.states:
@@ -145,11 +155,7 @@ def list_claims(session: Session, principal: Principal, flt: QueueFilter, cursor
         stmt = stmt.where(Claim.review_flag.is_not(None) if flt.review_flagged else Claim.review_flag.is_(None))
     if flt.assigned_to_me:
         stmt = stmt.where(Claim.assignee_id == principal.user_id)
-    if cursor:
-        stmt = stmt.where(Claim.id > decode_cursor(cursor))
-    rows = list(session.scalars(stmt.order_by(Claim.id).limit(limit + 1)))
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return stmt
 
 
 # ---------------------------------------------------------------------------------------------- filing
@@ -194,11 +200,10 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
                                           share_denominator=share.denominator, is_applicant=o.is_applicant))
             if o.is_applicant or len(data.owners) == 1:
                 applicant = person
+        submitted = _submit(session, claim, principal, now) if data.submit else []
         session.flush()
-        events = [NewEvent("claim.created", {"after": _claim_snapshot(claim, data)}, principal.user_id, now)]
-        if data.submit:
-            events += _submit(session, claim, principal, now)
-        record_many(session, claim_chain(claim.id), events, claim_id=claim.id)
+        events = [NewEvent("claim.created", {"after": _claim_snapshot(claim, data)}, principal.user_id, now), *submitted]
+        record_many(session, claim_chain(claim.id), events, claim_id=claim.id, new_chain=True)
         if (principal.role is Role.CLAIMANT and principal.person_id is None and applicant is not None
                 and not data.filed_as_representative):
             session.get(User, principal.user_id).person_id = applicant.id
@@ -248,12 +253,13 @@ def auto_checks(session: Session, claim: Claim, today: date) -> list[dict[str, A
             out.append({"check": "applicant_adult", "ok": False, "detail": "the applicant is under 18"})
     home = claim.home
     if home.registry_number:
-        other = session.scalar(
-            select(Claim.id).join(Property, Claim.property_id == Property.id)
-            .where(Property.registry_number == home.registry_number, Claim.id != claim.id,
-                   Claim.state.in_(OPEN_STATES), Claim.is_redamage.is_(False))
-            .limit(1)
-        )
+        with session.no_autoflush:  # a claim being filed is not in the store yet, and needs not be
+            other = session.scalar(
+                select(Claim.id).join(Property, Claim.property_id == Property.id)
+                .where(Property.registry_number == home.registry_number, Claim.id != (claim.id or 0),
+                       Claim.state.in_(OPEN_STATES), Claim.is_redamage.is_(False))
+                .limit(1)
+            )
         if other is not None and not claim.is_redamage:
             out.append({"check": "same_home_open_claim", "ok": False,
                         "detail": "another open claim names the same registry object number"})

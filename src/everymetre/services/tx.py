@@ -12,11 +12,14 @@ from sqlalchemy.orm import Session
 def atomic(session: Session) -> Iterator[Session]:
     """Run the block in one transaction: everything in it, audit events included, commits or none does.
 
-    Reads made before the block (loading the signed-in user, say) ran in an implicit read transaction;
-    it is ended first so that the block's transaction starts clean.
+    Reads made before the block (loading the signed-in user, say) began an implicit transaction; the block
+    continues it rather than paying for a COMMIT and a new BEGIN (nothing was written in it).
     """
-    if session.in_transaction():
-        session.commit()
-    with session.begin():
+    if not session.in_transaction():
+        session.begin()
+    try:
         yield session
-
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()

@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from everymetre.domain.errors import Conflict, Unauthenticated, ValidationFailed
 from everymetre.domain.geography import resolve_oblast
@@ -103,7 +103,7 @@ def authenticate(session: Session, email: str, password: str) -> User:
 
 
 def load_principal(session: Session, user_id: int) -> Principal | None:
-    user = session.get(User, user_id)
+    user = session.scalars(select(User).options(joinedload(User.oblasts)).where(User.id == user_id)).unique().first()
     if user is None or not user.is_active:
         return None
     return Principal.of(user)

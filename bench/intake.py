@@ -1,0 +1,196 @@
+"""Claim intake under load: submissions/s and latency against PostgreSQL, with GET /health as the ceiling.
+
+Starts `everymetre serve` on a fresh database (default: PostgreSQL database `everymetre_bench` on
+127.0.0.1:5432, created if missing), then drives it from this process with concurrent HTTP clients:
+
+1. GET /api/v1/health, closed loop, as fast as it answers: the server's ceiling for a trivial request.
+2. POST /api/v1/claims, closed loop: the highest submission rate and its latency.
+3. POST /api/v1/claims, open loop at 70 % of the target (or of the rate reached, if lower): p50/p99.
+
+Prints rates and their ratio to the ceiling measured in the same run (machines are shared and noisy).
+
+    .venv/bin/python bench/intake.py [--seconds 10] [--concurrency 32] [--workers 2] [--target 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from everymetre.domain.identifiers import make_rnokpp  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from everymetre.store.db import make_engine
+    from everymetre.store.migrate import upgrade
+
+    if url.startswith("postgresql"):
+        admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+        name = url.rsplit("/", 1)[1]
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    eng = make_engine(url)
+    upgrade(eng)
+    eng.dispose()
+
+
+def claim_body(rnd: random.Random) -> dict:
+    born = date(1950, 1, 1) + timedelta(days=rnd.randrange(20000))
+    return {
+        "kind": "repair_application", "damage_date": "2024-03-15", "description": "Вибито вікна.",
+        "property": {"kind": "apartment", "oblast": "kharkivska", "hromada": "Харків", "street": "вул. Сумська",
+                     "building": str(rnd.randrange(1, 200)), "apartment": str(rnd.randrange(1, 300)),
+                     "total_area_m2": f"{rnd.randrange(30, 120)}.50", "rooms": 2, "year_built": 1975},
+        "owners": [{"full_name": "Шевченко Олена Петрівна", "birth_date": born.isoformat(),
+                    "rnokpp": make_rnokpp(born, rnd.randrange(1000), False), "share": "1", "is_applicant": True}],
+        "submit": True,
+    }
+
+
+async def closed_loop(client: httpx.AsyncClient, method: str, path: str, seconds: float, concurrency: int,
+                      headers: dict, bodies: list[dict] | None) -> tuple[int, int, list[float]]:
+    stop = time.perf_counter() + seconds
+    ok = errors = 0
+    lat: list[float] = []
+
+    async def worker(i: int) -> None:
+        nonlocal ok, errors
+        n = i
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            if bodies is None:
+                r = await client.request(method, path, headers=headers)
+            else:
+                r = await client.request(method, path, headers=headers, json=bodies[n % len(bodies)])
+                n += concurrency
+            lat.append(time.perf_counter() - t0)
+            if r.status_code < 300:
+                ok += 1
+            else:
+                errors += 1
+
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    return ok, errors, lat
+
+
+async def open_loop(client: httpx.AsyncClient, path: str, rate: float, seconds: float, headers: dict,
+                    bodies: list[dict]) -> tuple[int, int, list[float]]:
+    """Send at a fixed rate regardless of answers (latency includes queueing, as a real user sees it)."""
+    ok = errors = 0
+    lat: list[float] = []
+    tasks = []
+    start = time.perf_counter()
+    total = int(rate * seconds)
+
+    async def one(i: int, due: float) -> None:
+        nonlocal ok, errors
+        r = await client.post(path, headers=headers, json=bodies[i % len(bodies)])
+        lat.append(time.perf_counter() - due)
+        if r.status_code < 300:
+            ok += 1
+        else:
+            errors += 1
+
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, due)))
+    await asyncio.gather(*tasks)
+    return ok, errors, lat
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p / 100 * len(values)))] * 1000
+
+
+async def run(args: argparse.Namespace, base: str, token: str) -> None:
+    rnd = random.Random(7)
+    bodies = [claim_body(rnd) for _ in range(2000)]
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=args.concurrency * 2, max_keepalive_connections=args.concurrency * 2)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        await closed_loop(client, "GET", "/api/v1/health", 1, 4, {}, None)  # warm up
+        await closed_loop(client, "POST", "/api/v1/claims", 1, 4, headers, bodies)
+        ok, err, lat = await closed_loop(client, "GET", "/api/v1/health", args.seconds, args.concurrency, {}, None)
+        health_rate = ok / args.seconds
+        print(f"GET /health        : {health_rate:8.0f} req/s   p50 {pct(lat, 50):6.1f} ms  p99 {pct(lat, 99):6.1f} ms  errors {err}")
+        ok, err, lat = await closed_loop(client, "POST", "/api/v1/claims", args.seconds, args.concurrency, headers, bodies)
+        max_rate = ok / args.seconds
+        print(f"POST /claims (max) : {max_rate:8.0f} req/s   p50 {pct(lat, 50):6.1f} ms  p99 {pct(lat, 99):6.1f} ms  errors {err}")
+        paced = 0.7 * min(args.target, max_rate)
+        ok, err, lat = await open_loop(client, "/api/v1/claims", paced, args.seconds, headers, bodies)
+        print(f"POST /claims @ {paced:5.0f}/s (70 % of {'target' if args.target <= max_rate else 'max reached'}): "
+              f"p50 {pct(lat, 50):6.1f} ms  p99 {pct(lat, 99):6.1f} ms  errors {err}  sent {ok + err}")
+        print(f"ratio submissions/health ceiling: {max_rate / health_rate:.3f}")
+        print(f"target 1,000 submissions/s: {'met' if max_rate >= args.target else f'not met ({max_rate / args.target:.0%} of it)'}; "
+              f"p99 < 100 ms at 70 %: {'met' if pct(lat, 99) < 100 else 'not met'}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/everymetre_bench")
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--target", type=float, default=1000)
+    args = ap.parse_args()
+
+    prepare_database(args.database_url)
+    data_dir = tempfile.mkdtemp(prefix="everymetre-bench-")
+    env = {**os.environ, "EVERYMETRE_DATABASE_URL": args.database_url, "EVERYMETRE_DATA_DIR": data_dir,
+           "EVERYMETRE_SECRET_KEY": "bench-secret-key-0123456789-0123456789"}
+    everymetre = str(Path(sys.executable).with_name("everymetre"))
+    subprocess.run([everymetre, "users", "add", "bench@example.org", "--role", "claimant", "--password-stdin"],
+                   input="bench password 123\n", text=True, env=env, check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen([everymetre, "serve", "--port", str(port), "--workers", str(args.workers)], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/api/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "bench@example.org",
+                                                              "password": "bench password 123"}).json()["access_token"]
+        print(f"server: {args.workers} worker(s), {os.cpu_count()} cores, store {args.database_url.split('@')[-1]}, "
+              f"{args.concurrency} concurrent clients, {args.seconds:.0f} s per phase")
+        asyncio.run(run(args, base, token))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
