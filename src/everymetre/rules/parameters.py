@@ -1,0 +1,659 @@
+"""Rule parameters: dated values with legal references, loaded from YAML, identified by a content hash.
+
+File format (one file per area, in the spirit of OpenFisca's parameter files; the file's stem is the
+namespace, so ``repair.yaml`` holds ``repair.tier_a_cap``)::
+
+    description: Repair payment for damaged housing (Resolution 381)
+    tier_a_cap:
+      description: Largest amount paid as a tier A repair payment
+      unit: UAH                       # UAH | coefficient | m2 | integer | months | boolean | date
+      values:
+        2023-05-10:                   # effective from (inclusive)
+          value: 200000.00
+          reference: Resolution 381 ...
+    kregion:
+      description: ...
+      unit: coefficient
+      keys: oblast                    # a table: one value per oblast code (all of them) ...
+      illustrative: true              # not sourced: shipped as an example, must be replaced
+      note: why it is illustrative and where the real values come from
+      values:
+        2023-08-01:
+          reference: ...
+          value: {kyiv-city: 1.20, ...}
+
+``keys: threshold`` makes a table whose integer keys are lower bounds (the entry with the largest key
+not above the looked-up number applies); ``lowest_key`` says which key must be present.
+
+Numbers are read as exact Decimals (never binary floats).  The value in force on a date is the entry
+with the latest ``effective from`` date on or before it.  The rule-set hash is the SHA-256 of a
+canonical JSON serialisation of the parsed files (so comments and layout do not change it; any value,
+date, reference, description or flag does).
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import difflib
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from everymetre.domain.geography import OBLASTS
+from everymetre.rules.money import COEFFICIENT_DECIMALS, KOPIYKAS_PER_UAH, decimal_to_scaled_int, format_uah
+
+__all__ = [
+    "ParameterError",
+    "ParameterFileError",
+    "RulesNotInForce",
+    "OverrideError",
+    "Entry",
+    "Parameter",
+    "ParamValue",
+    "RuleSet",
+    "DEFAULT_PARAMS_DIR",
+    "UNITS",
+]
+
+DEFAULT_PARAMS_DIR = Path(__file__).with_name("params")
+UNITS = ("UAH", "coefficient", "m2", "integer", "months", "boolean", "date")
+TABLE_KEYS = ("oblast", "threshold")
+OBLAST_CODES = tuple(o.code for o in OBLASTS)
+OVERRIDE_REFERENCE = "what-if override for simulation (not law)"
+
+
+class ParameterError(Exception):
+    """A problem with rule parameters."""
+
+
+class ParameterFileError(ParameterError, ValueError):
+    """A parameter file that cannot be used; the message names the file and the key."""
+
+    def __init__(self, file: str | Path, key: str, problem: str) -> None:
+        self.file, self.key, self.problem = str(file), key, problem
+        super().__init__(f"{file}: {key}: {problem}" if key else f"{file}: {problem}")
+
+
+class RulesNotInForce(ParameterError, LookupError):
+    """No value of a needed parameter is in force on the date asked for."""
+
+
+class OverrideError(ParameterError, ValueError):
+    """An override names an unknown parameter or gives a value of the wrong kind."""
+
+
+# --------------------------------------------------------------------------------------------------
+# YAML reading with exact decimals
+
+
+class _ExactLoader(yaml.SafeLoader):
+    """SafeLoader that reads YAML floats as Decimal from their source text."""
+
+
+def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise yaml.constructor.ConstructorError(None, None, f"{text!r} is not a decimal number", node.start_mark) from None
+
+
+_ExactLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+
+
+# --------------------------------------------------------------------------------------------------
+# values
+
+
+def _parse_value(unit: str, raw: Any, where: str) -> Any:
+    """Typed value from YAML or an override.  Raises ValueError(plain message) on a bad value.
+
+    UAH -> int kopiykas; coefficient -> Decimal (<= 4 decimals, > 0); m2 -> Decimal (<= 2 decimals, > 0);
+    integer/months -> int >= 0; boolean -> bool; date -> date.
+    """
+    if isinstance(raw, float):
+        raise ValueError(f"{where}: binary floating-point value {raw!r} not accepted; write it as a decimal")
+    if unit in ("UAH", "coefficient", "m2"):
+        if isinstance(raw, bool) or not isinstance(raw, (int, Decimal, str)):
+            raise ValueError(f"{where}: expected a decimal number, got {raw!r}")
+        try:
+            d = Decimal(str(raw).strip().replace("_", ""))
+        except InvalidOperation:
+            raise ValueError(f"{where}: {raw!r} is not a decimal number") from None
+        if not d.is_finite():
+            raise ValueError(f"{where}: {raw!r} is not a finite number")
+        if unit == "UAH":
+            if d < 0:
+                raise ValueError(f"{where}: amount {d} must not be negative")
+            return decimal_to_scaled_int(d, 2, f"{where}: amount in UAH")
+        if d <= 0:
+            raise ValueError(f"{where}: {d} must be more than 0")
+        if unit == "coefficient":
+            decimal_to_scaled_int(d, COEFFICIENT_DECIMALS, f"{where}: coefficient")
+        else:
+            decimal_to_scaled_int(d, 2, f"{where}: area in m²")
+        return d
+    if unit in ("integer", "months"):
+        if isinstance(raw, str):
+            try:
+                raw = int(raw.strip())
+            except ValueError:
+                raise ValueError(f"{where}: {raw!r} is not a whole number") from None
+        if isinstance(raw, Decimal) and raw == raw.to_integral_value():
+            raw = int(raw)
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+            raise ValueError(f"{where}: expected a whole number >= 0, got {raw!r}")
+        return raw
+    if unit == "boolean":
+        if isinstance(raw, str) and raw.strip().lower() in ("true", "yes", "1", "false", "no", "0"):
+            return raw.strip().lower() in ("true", "yes", "1")
+        if not isinstance(raw, bool):
+            raise ValueError(f"{where}: expected true or false, got {raw!r}")
+        return raw
+    if unit == "date":
+        if isinstance(raw, str):
+            try:
+                raw = date.fromisoformat(raw.strip())
+            except ValueError:
+                raise ValueError(f"{where}: {raw!r} is not a date YYYY-MM-DD") from None
+        if not isinstance(raw, date):
+            raise ValueError(f"{where}: expected a date YYYY-MM-DD, got {raw!r}")
+        return raw
+    raise ValueError(f"{where}: unknown unit {unit!r}")
+
+
+def _canon_scalar(v: Any) -> Any:
+    if isinstance(v, bool) or isinstance(v, int) or isinstance(v, str):
+        return v
+    if isinstance(v, Decimal):
+        return format(v.normalize(), "f")
+    if isinstance(v, date):
+        return v.isoformat()
+    raise TypeError(f"cannot serialise {v!r}")
+
+
+def display_value(unit: str, v: Any) -> str:
+    """Human text of a parameter value (UAH as 'UAH 36,422.33')."""
+    if unit == "UAH":
+        return format_uah(v)
+    if unit == "m2":
+        return f"{v} m²"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, date):
+        return v.isoformat()
+    return str(v)
+
+
+# --------------------------------------------------------------------------------------------------
+# model
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One dated value of a parameter: in force from ``effective_from`` until the next entry."""
+
+    effective_from: date
+    value: Any  # typed scalar, or dict key -> typed scalar for a table
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    name: str
+    description: str
+    unit: str
+    history: tuple[Entry, ...]  # sorted by effective_from, dates unique
+    keys: str | None = None  # None (scalar), "oblast" or "threshold"
+    illustrative: bool = False
+    note: str | None = None
+    source: str = ""
+    _dates: tuple[date, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_dates", tuple(e.effective_from for e in self.history))
+
+    def entry_on(self, on: date) -> Entry:
+        i = bisect.bisect_right(self._dates, on) - 1
+        if i < 0:
+            first = self._dates[0].isoformat() if self._dates else "never"
+            raise RulesNotInForce(
+                f"no value of {self.name} is in force on {on.isoformat()} (first value from {first}; {self.source})"
+            )
+        return self.history[i]
+
+    def canonical(self) -> dict[str, Any]:
+        def cv(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {str(k): _canon_scalar(x) for k, x in v.items()}
+            return _canon_scalar(v)
+
+        return {
+            "description": self.description,
+            "unit": self.unit,
+            "keys": self.keys,
+            "illustrative": self.illustrative,
+            "note": self.note,
+            "values": {e.effective_from.isoformat(): {"value": cv(e.value), "reference": e.reference} for e in self.history},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ParamValue:
+    """The value of a parameter (or one table entry) in force on a date, with where it comes from."""
+
+    name: str
+    value: Any
+    unit: str
+    effective_from: date
+    reference: str
+    illustrative: bool
+    note: str | None
+
+    @property
+    def display(self) -> str:
+        return display_value(self.unit, self.value)
+
+    @property
+    def scaled(self) -> int:
+        """Coefficient x 10^4 (or area x 100, or the kopiykas) as an int, for integer arithmetic."""
+        if self.unit == "coefficient":
+            return decimal_to_scaled_int(self.value, COEFFICIENT_DECIMALS, self.name)
+        if self.unit == "m2":
+            return decimal_to_scaled_int(self.value, 2, self.name)
+        if isinstance(self.value, int):
+            return self.value
+        raise TypeError(f"{self.name} has no integer scaling")
+
+
+# --------------------------------------------------------------------------------------------------
+# loading
+
+
+def _threshold_key(k: Any, file: Path, where: str) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ParameterFileError(file, where, f"table key {k!r} must be a whole number >= 0")
+    return k
+
+
+def _load_parameter(file: Path, ns: str, pname: str, node: Any) -> Parameter:
+    where = pname
+    if not isinstance(node, dict):
+        raise ParameterFileError(file, where, "a parameter must be a mapping with description, unit and values")
+    known = {"description", "unit", "values", "keys", "lowest_key", "illustrative", "note"}
+    extra = sorted(set(map(str, node)) - known)
+    if extra:
+        raise ParameterFileError(file, f"{where}.{extra[0]}", f"unknown field; allowed: {', '.join(sorted(known))}")
+    for req in ("description", "unit", "values"):
+        if req not in node:
+            raise ParameterFileError(file, f"{where}.{req}", "missing")
+    description = node["description"]
+    if not isinstance(description, str) or not description.strip():
+        raise ParameterFileError(file, f"{where}.description", "must be a non-empty text")
+    unit = node["unit"]
+    if unit not in UNITS:
+        raise ParameterFileError(file, f"{where}.unit", f"{unit!r} is not one of {', '.join(UNITS)}")
+    keys = node.get("keys")
+    if keys is not None and keys not in TABLE_KEYS:
+        raise ParameterFileError(file, f"{where}.keys", f"{keys!r} is not one of {', '.join(TABLE_KEYS)}")
+    illustrative = node.get("illustrative", False)
+    if not isinstance(illustrative, bool):
+        raise ParameterFileError(file, f"{where}.illustrative", "must be true or false")
+    note = node.get("note")
+    if note is not None and (not isinstance(note, str) or not note.strip()):
+        raise ParameterFileError(file, f"{where}.note", "must be a non-empty text")
+    if illustrative and note is None:
+        raise ParameterFileError(file, f"{where}.note", "an illustrative parameter needs a note saying why and what replaces it")
+    lowest_key = node.get("lowest_key")
+    if keys == "threshold":
+        lowest_key = _threshold_key(lowest_key, file, f"{where}.lowest_key") if lowest_key is not None else None
+        if lowest_key is None:
+            raise ParameterFileError(file, f"{where}.lowest_key", "a threshold table must say its lowest key")
+    elif lowest_key is not None:
+        raise ParameterFileError(file, f"{where}.lowest_key", "only threshold tables have a lowest key")
+    values = node["values"]
+    if not isinstance(values, dict) or not values:
+        raise ParameterFileError(file, f"{where}.values", "must be a non-empty mapping of date: {value, reference}")
+    history: list[Entry] = []
+    for d, ent in values.items():
+        ew = f"{where}.values.{d}"
+        if not isinstance(d, date):
+            raise ParameterFileError(file, ew, "the key must be an effective date YYYY-MM-DD")
+        if not isinstance(ent, dict) or "value" not in ent or "reference" not in ent:
+            raise ParameterFileError(file, ew, "each dated entry needs 'value' and 'reference'")
+        extra = sorted(set(map(str, ent)) - {"value", "reference"})
+        if extra:
+            raise ParameterFileError(file, f"{ew}.{extra[0]}", "unknown field; allowed: value, reference")
+        ref = ent["reference"]
+        if not isinstance(ref, str) or not ref.strip():
+            raise ParameterFileError(file, f"{ew}.reference", "a legal reference (non-empty text) is required")
+        raw = ent["value"]
+        if keys is None:
+            try:
+                value: Any = _parse_value(unit, raw, "value")
+            except ValueError as e:
+                raise ParameterFileError(file, f"{ew}.value", str(e).removeprefix("value: ")) from None
+        else:
+            if not isinstance(raw, dict) or not raw:
+                raise ParameterFileError(file, f"{ew}.value", f"a {keys} table must be a mapping of key: value")
+            value = {}
+            for k, v in raw.items():
+                kw = f"{ew}.value.{k}"
+                if keys == "oblast":
+                    if k not in OBLAST_CODES:
+                        raise ParameterFileError(file, kw, f"unknown oblast code; use one of {', '.join(OBLAST_CODES)}")
+                else:
+                    k = _threshold_key(k, file, kw)
+                try:
+                    value[k] = _parse_value(unit, v, "value")
+                except ValueError as e:
+                    raise ParameterFileError(file, kw, str(e).removeprefix("value: ")) from None
+            if keys == "oblast":
+                missing = [c for c in OBLAST_CODES if c not in value]
+                if missing:
+                    raise ParameterFileError(file, f"{ew}.value", f"oblast(s) missing: {', '.join(missing)}")
+                value = {c: value[c] for c in OBLAST_CODES}
+            else:
+                if lowest_key not in value:
+                    raise ParameterFileError(file, f"{ew}.value", f"threshold table must have the lowest key {lowest_key}")
+                if min(value) < lowest_key:
+                    raise ParameterFileError(file, f"{ew}.value", f"key {min(value)} is below the lowest key {lowest_key}")
+                value = dict(sorted(value.items()))
+        history.append(Entry(d, value, ref.strip()))
+    history.sort(key=lambda e: e.effective_from)
+    return Parameter(
+        name=f"{ns}.{pname}",
+        description=description.strip(),
+        unit=unit,
+        history=tuple(history),
+        keys=keys,
+        illustrative=illustrative,
+        note=note.strip() if note else None,
+        source=str(file),
+    )
+
+
+def _load_file(file: Path) -> tuple[str, str, dict[str, Parameter]]:
+    ns = file.stem
+    if not ns.isidentifier():
+        raise ParameterFileError(file, "", f"file name {file.name!r} must be an identifier (it is the namespace)")
+    try:
+        doc = yaml.load(file.read_text(encoding="utf-8"), Loader=_ExactLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as e:
+        raise ParameterFileError(file, "", f"not valid YAML: {e}") from None
+    except OSError as e:
+        raise ParameterFileError(file, "", f"cannot be read: {e}") from None
+    if not isinstance(doc, dict):
+        raise ParameterFileError(file, "", "must be a mapping of parameter names")
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        raise ParameterFileError(file, "description", "must be a text")
+    params: dict[str, Parameter] = {}
+    for pname, node in doc.items():
+        if pname == "description":
+            continue
+        if not isinstance(pname, str) or not pname.isidentifier():
+            raise ParameterFileError(file, str(pname), "a parameter name must be an identifier")
+        params[f"{ns}.{pname}"] = _load_parameter(file, ns, pname, node)
+    if not params:
+        raise ParameterFileError(file, "", "defines no parameters")
+    return ns, description, params
+
+
+# --------------------------------------------------------------------------------------------------
+# the rule set
+
+
+class RuleSet:
+    """An immutable set of dated parameters, identified by :attr:`hash`."""
+
+    __slots__ = ("_params", "_descriptions", "source", "hash", "_breakpoints", "_cache")
+
+    def __init__(self, params: Mapping[str, Parameter], descriptions: Mapping[str, str], source: str) -> None:
+        self._params: dict[str, Parameter] = dict(sorted(params.items()))
+        self._descriptions: dict[str, str] = dict(sorted(descriptions.items()))
+        self.source = source
+        self.hash: str = hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+        self._breakpoints: tuple[date, ...] = tuple(
+            sorted({e.effective_from for p in self._params.values() for e in p.history})
+        )
+        self._cache: dict[tuple[str, date], ParamValue] = {}
+
+    # ---- loading and serialising
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> RuleSet:
+        """Load every ``*.yaml`` in ``path`` (a directory; default: the package's ``params/``)."""
+        directory = Path(path) if path is not None else DEFAULT_PARAMS_DIR
+        if not directory.is_dir():
+            raise ParameterFileError(directory, "", "is not a directory of parameter files")
+        files = sorted(directory.glob("*.yaml"))
+        if not files:
+            raise ParameterFileError(directory, "", "holds no *.yaml parameter files")
+        params: dict[str, Parameter] = {}
+        descriptions: dict[str, str] = {}
+        for f in files:
+            ns, desc, ps = _load_file(f)
+            descriptions[ns] = desc
+            params.update(ps)
+        return cls(params, descriptions, str(directory))
+
+    def canonical(self) -> dict[str, Any]:
+        out: dict[str, Any] = {ns: {"description": d, "parameters": {}} for ns, d in self._descriptions.items()}
+        for name, p in self._params.items():
+            ns, pname = name.split(".", 1)
+            out.setdefault(ns, {"description": "", "parameters": {}})["parameters"][pname] = p.canonical()
+        return out
+
+    def canonical_json(self) -> str:
+        """The canonical serialisation the hash is taken of (store it to reload this exact rule set)."""
+        return json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_canonical_json(cls, text: str, expected_hash: str | None = None) -> RuleSet:
+        """Rebuild a rule set from :meth:`canonical_json` (e.g. one stored with a decision)."""
+        doc = json.loads(text)
+        params: dict[str, Parameter] = {}
+        descriptions: dict[str, str] = {}
+        where = "<canonical json>"
+        for ns, body in doc.items():
+            descriptions[ns] = body.get("description", "")
+            for pname, p in body["parameters"].items():
+                node: dict[str, Any] = {k: p[k] for k in ("description", "unit")}
+                if p.get("keys"):
+                    node["keys"] = p["keys"]
+                if p.get("illustrative"):
+                    node["illustrative"] = True
+                if p.get("note"):
+                    node["note"] = p["note"]
+                vals: dict[date, Any] = {}
+                for d, ent in p["values"].items():
+                    v = ent["value"]
+                    if p.get("unit") == "UAH":  # canonical UAH values are kopiykas
+                        v = {k: Decimal(x) / KOPIYKAS_PER_UAH for k, x in v.items()} if isinstance(v, dict) else Decimal(v) / KOPIYKAS_PER_UAH
+                    if p.get("keys") == "threshold":
+                        v = {int(k): x for k, x in v.items()}
+                        node["lowest_key"] = min(v)
+                    vals[date.fromisoformat(d)] = {"value": v, "reference": ent["reference"]}
+                node["values"] = vals
+                params[f"{ns}.{pname}"] = _load_parameter(Path(where), ns, pname, node)
+        rs = cls(params, descriptions, where)
+        if expected_hash is not None and rs.hash != expected_hash:
+            raise ParameterError(f"rule set hash {rs.hash} does not match the expected {expected_hash}")
+        return rs
+
+    # ---- looking values up
+
+    def parameter(self, name: str) -> Parameter:
+        try:
+            return self._params[name]
+        except KeyError:
+            raise KeyError(f"unknown parameter {name!r}") from None
+
+    @property
+    def parameters(self) -> Mapping[str, Parameter]:
+        return dict(self._params)
+
+    def breakpoints(self) -> tuple[date, ...]:
+        """Every date on which some parameter changes, sorted."""
+        return self._breakpoints
+
+    def value(self, name: str, on: date) -> ParamValue:
+        """The value in force on ``on``. ``name`` is a parameter or a table entry ('certificate.kregion.kyiv-city').
+
+        For a threshold table, ``name.N`` gives the value for the number N (the largest key <= N).
+        """
+        hit = self._cache.get((name, on))
+        if hit is not None:
+            return hit
+        if name in self._params:
+            p = self._params[name]
+            e = p.entry_on(on)
+            out = ParamValue(name, e.value, p.unit, e.effective_from, e.reference, p.illustrative, p.note)
+        else:
+            base, _, key = name.rpartition(".")
+            p = self._params.get(base)
+            if p is None or p.keys is None:
+                raise KeyError(f"unknown parameter {name!r}")
+            e = p.entry_on(on)
+            if p.keys == "oblast":
+                if key not in e.value:
+                    raise KeyError(f"unknown oblast {key!r} in {base}")
+                k: Any = key
+            else:
+                try:
+                    n = int(key)
+                except ValueError:
+                    raise KeyError(f"{base} is a threshold table: {key!r} is not a whole number") from None
+                ks = [x for x in e.value if x <= n]
+                if not ks:
+                    raise RulesNotInForce(f"{base} has no entry for {n} (lowest key {min(e.value)})")
+                k = max(ks)
+            out = ParamValue(f"{base}.{k}", e.value[k], p.unit, e.effective_from, e.reference, p.illustrative, p.note)
+        if len(self._cache) < 100_000:
+            self._cache[(name, on)] = out
+        return out
+
+    def resolve(self, names: Iterable[str], on: date) -> dict[str, ParamValue]:
+        return {n: self.value(n, on) for n in names}
+
+    def names(self) -> list[str]:
+        """Every name that :meth:`with_overrides` accepts: parameters and table entries."""
+        out: list[str] = []
+        for name, p in self._params.items():
+            if p.keys is None:
+                out.append(name)
+            else:
+                keys: set[Any] = set()
+                for e in p.history:
+                    keys.update(e.value)
+                out.extend(f"{name}.{k}" for k in sorted(keys, key=str))
+        return out
+
+    def illustrative(self) -> list[str]:
+        return [n for n, p in self._params.items() if p.illustrative]
+
+    # ---- what-if
+
+    def with_overrides(self, overrides: Mapping[str, Any], effective_from: date | None = None) -> RuleSet:
+        """A new rule set with some values replaced (its hash differs).
+
+        Without ``effective_from`` the new value replaces the value of every dated entry (the dates
+        on which the parameter is in force stay the same).  With it, the new value is in force from
+        that date onwards: later entries take it too, and an entry is added on that date.  Table
+        entries are named ``table.key`` (``certificate.kregion.kyiv-city``, ``certificate.kyear.1960``).
+        """
+        if not overrides:
+            raise OverrideError("no overrides given")
+        params = {n: p for n, p in self._params.items()}
+        for name, raw in overrides.items():
+            key: Any = None
+            if name in params and params[name].keys is None:
+                p = params[name]
+            else:
+                base, _, k = name.rpartition(".")
+                p = params.get(base)  # type: ignore[assignment]
+                if p is None or p.keys is None:
+                    raise OverrideError(_unknown_name(name, self.names()))
+                if p.keys == "oblast":
+                    if k not in OBLAST_CODES:
+                        raise OverrideError(f"{name}: unknown oblast {k!r}; use one of {', '.join(OBLAST_CODES)}")
+                    key = k
+                else:
+                    try:
+                        key = int(k)
+                    except ValueError:
+                        raise OverrideError(f"{name}: {k!r} is not a whole-number key of threshold table {base}") from None
+                    if key < min(min(e.value) for e in p.history):
+                        raise OverrideError(f"{name}: key {key} is below the table's lowest key")
+            try:
+                value = _parse_value(p.unit, raw, name)
+            except ValueError as e:
+                raise OverrideError(str(e)) from None
+            params[p.name] = _override_param(p, key, value, effective_from)
+        src = f"{self.source} + overrides {sorted(overrides)}" + (f" from {effective_from}" if effective_from else "")
+        return RuleSet(params, self._descriptions, src)
+
+    def __repr__(self) -> str:
+        return f"RuleSet(hash={self.hash[:12]}..., source={self.source!r}, parameters={len(self._params)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RuleSet) and other.hash == self.hash
+
+    def __hash__(self) -> int:
+        return hash(self.hash)
+
+
+def _unknown_name(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return f"unknown parameter {name!r}{hint} (known: {', '.join(known)})"
+
+
+def _override_param(p: Parameter, key: Any, value: Any, effective_from: date | None) -> Parameter:
+    def put(old: Any) -> Any:
+        if key is None:
+            return value
+        new = copy.copy(old)
+        new[key] = value
+        return dict(sorted(new.items())) if p.keys == "threshold" else new
+
+    ref = OVERRIDE_REFERENCE
+    history: list[Entry] = []
+    if effective_from is None:
+        history = [Entry(e.effective_from, put(e.value), f"{ref}; was: {e.reference}") for e in p.history]
+    else:
+        try:
+            in_force: Entry | None = p.entry_on(effective_from)
+        except RulesNotInForce:
+            in_force = None
+        if in_force is None and key is not None:
+            raise OverrideError(
+                f"{p.name}.{key}: the table has no value in force on {effective_from} to change; pick a later date"
+            )
+        for e in p.history:
+            if e.effective_from < effective_from:
+                history.append(e)
+            elif e.effective_from > effective_from:
+                history.append(Entry(e.effective_from, put(e.value), f"{ref}; was: {e.reference}"))
+        base = in_force.value if in_force is not None else None
+        history.append(Entry(effective_from, put(base), ref))
+        history.sort(key=lambda e: e.effective_from)
+    return Parameter(
+        name=p.name,
+        description=p.description,
+        unit=p.unit,
+        history=tuple(history),
+        keys=p.keys,
+        illustrative=p.illustrative,
+        note=p.note,
+        source=f"{p.source} (overridden)",
+    )
