@@ -627,9 +627,14 @@ def _override_param(p: Parameter, key: Any, value: Any, effective_from: date | N
         return dict(sorted(new.items())) if p.keys == "threshold" else new
 
     ref = OVERRIDE_REFERENCE
+
+    def was(e: Entry) -> str:  # overriding twice does not nest the references
+        original = e.reference.split("; was: ", 1)[1] if e.reference.startswith(ref + "; was: ") else e.reference
+        return ref if original == ref else f"{ref}; was: {original}"
+
     history: list[Entry] = []
     if effective_from is None:
-        history = [Entry(e.effective_from, put(e.value), f"{ref}; was: {e.reference}") for e in p.history]
+        history = [Entry(e.effective_from, put(e.value), was(e)) for e in p.history]
     else:
         try:
             in_force: Entry | None = p.entry_on(effective_from)
@@ -643,7 +648,7 @@ def _override_param(p: Parameter, key: Any, value: Any, effective_from: date | N
             if e.effective_from < effective_from:
                 history.append(e)
             elif e.effective_from > effective_from:
-                history.append(Entry(e.effective_from, put(e.value), f"{ref}; was: {e.reference}"))
+                history.append(Entry(e.effective_from, put(e.value), was(e)))
         base = in_force.value if in_force is not None else None
         history.append(Entry(effective_from, put(base), ref))
         history.sort(key=lambda e: e.effective_from)
