@@ -184,8 +184,11 @@ def display_value(unit: str, v: Any) -> str:
     """Human text of a parameter value (UAH as 'UAH 36,422.33')."""
     if unit == "UAH":
         return format_uah(v)
-    if unit == "m2":
-        return f"{v} m²"
+    if unit in ("coefficient", "m2"):  # from the value alone (1.2 and 1.20 display alike), at least 2 places
+        d = v.normalize()
+        if d.as_tuple().exponent > -2:  # type: ignore[operator]
+            d = d.quantize(Decimal("0.01"))
+        return f"{d:f} m²" if unit == "m2" else f"{d:f}"
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, date):
