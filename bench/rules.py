@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import numpy as np
