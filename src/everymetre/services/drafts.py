@@ -8,6 +8,7 @@ claim only while it is a draft and records what changed in the claim's audit tra
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from everymetre.store.models import Claim, Ownership, Person, User
 from everymetre.store.types import utcnow
 
 STEPS = ("home", "owners", "event", "evidence", "check")
+SYNCED = "synced"  # digest of the answers the draft claim was last brought up to date with
 
 
 def _may_file(principal: Principal) -> None:
@@ -93,16 +95,21 @@ def sync_claim(session: Session, principal: Principal, draft_id: int, data: Clai
     draft = get_draft(session, principal, draft_id)
     if data.submit:
         raise ValidationFailed("The form keeps a draft; submitting is a separate step.", field="submit")
+    digest = hashlib.sha256(data.model_dump_json().encode()).hexdigest()
     if draft.claim_id is None:
         claim = claims_service.do_create_claim(session, principal, data, now)
-        with atomic(session):
-            draft = get_draft(session, principal, draft_id)
-            draft.claim_id = claim.id
-            draft.updated_at = now or utcnow()
-        return claim
-    claim = session.get(Claim, draft.claim_id)
-    assert claim is not None  # the foreign key cascades deletes
-    return do_update_draft_claim(session, principal, claim.reference, data, now)
+    else:
+        existing = session.get(Claim, draft.claim_id)
+        assert existing is not None  # the foreign key cascades deletes
+        if draft.data.get(SYNCED) == digest:
+            return existing  # nothing changed since the claim was last brought up to date
+        claim = do_update_draft_claim(session, principal, existing.reference, data, now)
+    with atomic(session):
+        draft = get_draft(session, principal, draft_id)
+        draft.claim_id = claim.id
+        draft.data = {**draft.data, SYNCED: digest}
+        draft.updated_at = now or utcnow()
+    return claim
 
 
 def finish(session: Session, principal: Principal, draft_id: int) -> None:

@@ -1,0 +1,225 @@
+"""From HTML form fields to the API's own request schemas, and their errors back to plain words per field.
+
+The pages never judge input themselves: they collect the fields, build `PropertyIn`, `OwnerIn`, `ClaimCreate`,
+`TransitionIn`, `InspectionActIn`, `DecisionIn` (the same models the JSON API uses) and show what those say.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from everymetre.domain.claims import PriorityGroup, parse_share, shares_problem
+from everymetre.domain.lifecycle import damage_date_problem
+from everymetre.schemas.claims import ClaimCreate, OwnerIn, PropertyIn
+from everymetre.web.i18n import N_, gettext
+
+HOME_FIELDS = ("kind", "oblast", "hromada", "street", "building", "apartment", "registry_number", "total_area_m2",
+               "rooms", "year_built", "latitude", "longitude")
+OWNER_FIELDS = ("full_name", "birth_date", "rnokpp", "share", "phone", "email")
+EVENT_FIELDS = ("claim_kind", "damage_date", "description", "previous_claim")
+WORK_FIELDS = ("description", "quantity", "unit", "unit_price")
+MAX_OWNERS = 20
+MAX_WORKS = 200
+
+_MESSAGES = {
+    "missing": N_("Fill this in."),
+    "string_too_short": N_("Fill this in."),
+    "string_too_long": N_("This is too long."),
+    "string_pattern_mismatch": N_("Check the format of this answer."),
+    "float_parsing": N_("Write a number, for example 50.4501."),
+    "float_type": N_("Write a number, for example 50.4501."),
+    "decimal_parsing": N_("Write a number, for example 84.5."),
+    "decimal_type": N_("Write a number, for example 84.5."),
+    "decimal_max_places": N_("Too many digits after the decimal point."),
+    "int_parsing": N_("Write a whole number."),
+    "int_type": N_("Write a whole number."),
+    "date_parsing": N_("Write a date as year-month-day, for example 2024-03-15."),
+    "date_from_datetime_parsing": N_("Write a date as year-month-day, for example 2024-03-15."),
+    "date_type": N_("Write a date as year-month-day, for example 2024-03-15."),
+    "enum": N_("Choose one of the options."),
+    "literal_error": N_("Choose one of the options."),
+    "greater_than": N_("This number is too small."),
+    "greater_than_equal": N_("This number is too small."),
+    "less_than": N_("This number is too large."),
+    "less_than_equal": N_("This number is too large."),
+    "too_long": N_("There are too many of these."),
+    "too_short": N_("Add at least one."),
+    "extra_forbidden": N_("This field is not expected."),
+}
+
+
+def message(error: dict[str, Any]) -> str:
+    """One pydantic error in plain words, in the page's language (domain sentences are translated too)."""
+    kind = str(error.get("type", ""))
+    if kind in _MESSAGES:
+        return gettext(_MESSAGES[kind])
+    return translate_domain(str(error.get("msg", "")).removeprefix("Value error, "))
+
+
+_RANGE = re.compile(r"share '(.+)' must be more than 0 and at most 1")
+_SUM = re.compile(r"co-owners' shares add up to (.+), not 1")
+_FRACTION = re.compile(r"share '(.+)' is not a fraction such as 1/2 or 0.25")
+
+
+def translate_domain(msg: str) -> str:
+    """Domain sentences carry values; translate the known shapes, the fixed sentences through the catalogue."""
+    for pattern, template in ((_RANGE, N_("The share %(value)s must be more than 0 and at most 1.")),
+                              (_SUM, N_("The owners' shares add up to %(value)s; together they must make 1.")),
+                              (_FRACTION, N_("The share %(value)s is not a fraction such as 1/2."))):
+        if m := pattern.fullmatch(msg):
+            return gettext(template, value=m.group(1))
+    return gettext(msg)
+
+
+def errors_by_field(exc: ValidationError, prefix: str = "") -> dict[str, str]:
+    """{'home-total_area_m2': 'This number is too small.', ...}; whole-model errors under prefix + 'form'."""
+    out: dict[str, str] = {}
+    for e in exc.errors():
+        loc = [str(p) for p in e.get("loc", ())]
+        key = prefix + ("-".join(loc) if loc else "form")
+        out.setdefault(key, message(e))  # type: ignore[arg-type]
+    return out
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _blank_none(data: dict[str, str]) -> dict[str, Any]:
+    return {k: (v if v != "" else None) for k, v in data.items()}
+
+
+# ------------------------------------------------------------------------------------------------ home
+
+
+def home_answers(form: FormData) -> dict[str, str]:
+    return {f: text(form, f) for f in HOME_FIELDS}
+
+
+def check_home(answers: dict[str, str]) -> tuple[PropertyIn | None, dict[str, str]]:
+    data = _blank_none(answers)
+    for required in ("kind", "oblast", "hromada", "street", "building", "total_area_m2"):
+        data[required] = data[required] or ""
+    if data["total_area_m2"]:
+        data["total_area_m2"] = str(data["total_area_m2"]).replace(",", ".")
+    for coord in ("latitude", "longitude"):
+        if data[coord]:
+            data[coord] = str(data[coord]).replace(",", ".")
+    try:
+        return PropertyIn(**data), {}
+    except ValidationError as exc:
+        errors = errors_by_field(exc)
+        if "form" in errors and "apartment" in errors["form"].lower():
+            errors["apartment"] = errors.pop("form")
+        if "form" in errors and "latitude" in errors["form"].lower():
+            errors["latitude"] = errors.pop("form")
+        if "oblast" in errors:
+            errors["oblast"] = gettext("Choose the oblast from the list.")
+        return None, errors
+
+
+# ------------------------------------------------------------------------------------------------ owners
+
+
+def owner_rows(form: FormData) -> list[dict[str, str]]:
+    rows = []
+    for i in range(MAX_OWNERS):
+        row = {f: text(form, f"owners-{i}-{f}") for f in OWNER_FIELDS}
+        if f"owners-{i}-full_name" not in form:
+            break
+        rows.append(row)
+    return rows
+
+
+def owners_answers(form: FormData) -> dict[str, Any]:
+    return {"rows": owner_rows(form), "representative": text(form, "representative") == "yes"}
+
+
+def _owner_in(row: dict[str, str], is_applicant: bool) -> dict[str, Any]:
+    data = _blank_none(row)
+    data["share"] = data["share"] or "1"
+    for required in ("full_name", "birth_date", "rnokpp"):
+        data[required] = data[required] or ""
+    return {**data, "is_applicant": is_applicant}
+
+
+def check_owners(answers: dict[str, Any]) -> tuple[list[OwnerIn] | None, dict[str, str]]:
+    rows: list[dict[str, str]] = answers.get("rows") or []
+    representative = bool(answers.get("representative"))
+    errors: dict[str, str] = {}
+    owners: list[OwnerIn] = []
+    if not rows:
+        return None, {"form": gettext("Add at least one owner.")}
+    for i, row in enumerate(rows):
+        try:
+            owners.append(OwnerIn(**_owner_in(row, is_applicant=(i == 0 and not representative))))
+        except ValidationError as exc:
+            errors.update(errors_by_field(exc, prefix=f"owners-{i}-"))
+    if errors:
+        return None, errors
+    try:
+        problem = shares_problem([parse_share(o.share) for o in owners])
+    except ValueError as exc:
+        problem = str(exc)
+    if problem:
+        return None, {"form": translate_domain(problem)}
+    numbers = [o.rnokpp for o in owners]
+    if len(set(numbers)) != len(numbers):
+        return None, {"form": gettext("The same taxpayer number appears twice among the owners.")}
+    return owners, {}
+
+
+# ------------------------------------------------------------------------------------------------ event
+
+
+def event_answers(form: FormData) -> dict[str, Any]:
+    answers: dict[str, Any] = {f: text(form, f) for f in EVENT_FIELDS}
+    answers["priority_groups"] = [p for p in form.getlist("priority_groups") if p in PriorityGroup.names()]
+    return answers
+
+
+def check_event(answers: dict[str, Any], today: date) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if answers.get("claim_kind") not in ("damage_report", "repair_application", "destroyed_housing_application"):
+        errors["claim_kind"] = gettext("Choose what you are applying for.")
+    try:
+        damage = date.fromisoformat(answers.get("damage_date") or "")
+    except ValueError:
+        errors["damage_date"] = gettext(_MESSAGES["date_parsing"])
+    else:
+        if problem := damage_date_problem(damage, today):
+            errors["damage_date"] = gettext(problem)
+    if len(answers.get("description") or "") > 5000:
+        errors["description"] = gettext(_MESSAGES["string_too_long"])
+    return errors
+
+
+# ------------------------------------------------------------------------------------------------ all
+
+
+def claim_from_answers(data: dict[str, Any]) -> tuple[ClaimCreate | None, str | None, dict[str, str]]:
+    """The draft's ClaimCreate, or the first step that needs attention and its errors."""
+    home, errors = check_home(data.get("home") or {})
+    if home is None:
+        return None, "home", errors
+    owners, errors = check_owners(data.get("owners") or {})
+    if owners is None:
+        return None, "owners", errors
+    event = data.get("event") or {}
+    try:
+        claim = ClaimCreate(kind=event.get("claim_kind") or "", damage_date=event.get("damage_date") or "",
+                            description=event.get("description") or "",
+                            priority_groups=event.get("priority_groups") or [], property=home, owners=owners,
+                            filed_as_representative=bool((data.get("owners") or {}).get("representative")),
+                            previous_claim=(event.get("previous_claim") or "").upper() or None, submit=False)
+    except ValidationError as exc:
+        errs = errors_by_field(exc)
+        mapped = {("claim_kind" if k == "kind" else k): v for k, v in errs.items()}
+        return None, "event", mapped
+    return claim, None, {}

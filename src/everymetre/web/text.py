@@ -1,0 +1,123 @@
+"""Words for the codes the store keeps: states, kinds, categories, audit actions (translated when shown)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from everymetre.config import Settings
+from everymetre.domain.geography import BY_CODE, OBLASTS
+from everymetre.domain.lifecycle import Move
+from everymetre.store.models import Claim
+from everymetre.web.i18n import N_, day, gettext, language
+
+STATES = {
+    "draft": N_("Draft, not yet sent"),
+    "submitted": N_("Sent"),
+    "auto_checked": N_("Received and checked automatically"),
+    "assigned": N_("Being verified by an officer"),
+    "suspended": N_("On hold: documents needed"),
+    "inspection_scheduled": N_("Inspection arranged"),
+    "inspected": N_("Inspected"),
+    "remote_verified": N_("Verified remotely"),
+    "assessed": N_("Amount calculated, awaiting the commission"),
+    "approved": N_("Approved"),
+    "rejected": N_("Refused"),
+    "appealed": N_("Appeal under review"),
+    "upheld": N_("Appeal decided: decision stands"),
+    "revised": N_("Appeal decided: decision changed"),
+    "withdrawn": N_("Withdrawn"),
+    "duplicate": N_("Closed as a duplicate"),
+}
+
+NEXT_STEP = {
+    "draft": N_("Finish the form and send it. Nothing happens until you send it."),
+    "submitted": N_("We are checking your claim automatically."),
+    "auto_checked": N_("An officer will take your claim for verification."),
+    "assigned": N_("An officer is verifying your claim. They may arrange an inspection or ask for documents."),
+    "suspended": N_("Send the documents asked for below. Your claim waits until you do."),
+    "inspection_scheduled": N_("An inspector will visit your home on the date shown."),
+    "inspected": N_("The inspection is done. An officer will calculate the amount."),
+    "remote_verified": N_("The damage was confirmed from photos. An officer will calculate the amount."),
+    "assessed": N_("The commission will decide on your claim."),
+    "approved": N_("Your claim is approved. If you disagree with the amount, you may appeal."),
+    "rejected": N_("Your claim was refused. You may appeal if you disagree."),
+    "appealed": N_("Another commission member is reviewing your appeal."),
+    "upheld": N_("The appeal is decided. The first decision stands."),
+    "revised": N_("The appeal is decided. The decision was changed."),
+    "withdrawn": N_("You withdrew this claim. Nothing more will happen."),
+    "duplicate": N_("This claim repeats another one, which continues instead."),
+}
+
+CLAIM_KINDS = {
+    "damage_report": N_("Report of damage"),
+    "repair_application": N_("Money to repair a damaged home"),
+    "destroyed_housing_application": N_("Housing certificate for a destroyed home"),
+}
+PROPERTY_KINDS = {"house": N_("House"), "apartment": N_("Apartment"), "room": N_("Room")}
+PRIORITY = {"combatant": N_("Combatant"), "disability": N_("Person with a disability"),
+            "large_family": N_("Large family")}
+DAMAGE_CATEGORIES = {"minor": N_("Minor"), "moderate": N_("Moderate"), "severe": N_("Severe"),
+                     "destroyed": N_("Destroyed")}
+METHODS = {"on_site": N_("On site"), "remote_photo": N_("Remotely, from photos"),
+           "remote_satellite": N_("Remotely, from satellite imagery")}
+EVIDENCE_KINDS = {"photo": N_("Photo"), "photo_closeup": N_("Close-up photo"), "photo_wide": N_("Wide photo"),
+                  "document": N_("Document (PDF)")}
+ELEMENTS = (N_("Windows"), N_("Roof"), N_("Doors"), N_("Walls"), N_("Facade"), N_("Balcony"), N_("Heating"),
+            N_("Wiring"), N_("Floors"), N_("Ceiling"))
+ACTIONS = {
+    "claim.created": N_("Claim started"),
+    "claim.draft_updated": N_("Draft changed"),
+    "claim.transition": N_("Status changed"),
+    "evidence.added": N_("File added"),
+}
+
+
+def t(table: dict[str, str], code: str | None) -> str:
+    if code is None:
+        return "—"
+    return gettext(table[code]) if code in table else code
+
+
+def oblast_name(code: str) -> str:
+    o = BY_CODE.get(code)
+    if o is None:
+        return code
+    return o.name_uk if language() == "uk" else o.name_en
+
+
+def oblast_choices() -> list[tuple[str, str]]:
+    return sorted(((o.code, oblast_name(o.code)) for o in OBLASTS), key=lambda c: c[1])
+
+
+def move_label(move: Move) -> str:
+    return move.label_uk if language() == "uk" else move.label_en
+
+
+def decision_due(claim: Claim, settings: Settings) -> date | None:
+    """The last day for a decision: `decision_due_days` calendar days from submission."""
+    if claim.submitted_at is None:
+        return None
+    return claim.submitted_at.date() + timedelta(days=settings.decision_due_days)
+
+
+def appeal_until(claim: Claim, settings: Settings) -> date | None:
+    if claim.decided_at is None:
+        return None
+    return claim.decided_at.date() + timedelta(days=settings.appeal_window_days)
+
+
+def deadline_line(claim: Claim, settings: Settings) -> str:
+    """What the claimant is waiting for and by when, in one sentence (or '')."""
+    state = claim.state
+    if state == "suspended" and claim.suspension_deadline:
+        return gettext("Send the documents by %(date)s.", date=day(claim.suspension_deadline))
+    if state == "inspection_scheduled" and claim.inspection_date:
+        return gettext("Inspection on %(date)s.", date=day(claim.inspection_date))
+    if state in ("approved", "rejected") and (until := appeal_until(claim, settings)):
+        return gettext("You may appeal until %(date)s.", date=day(until))
+    due = decision_due(claim, settings)
+    if due and state in ("submitted", "auto_checked", "assigned", "inspection_scheduled", "inspected",
+                         "remote_verified", "assessed"):
+        return gettext("A decision is due by %(date)s (%(days)s days from sending).", date=day(due),
+                       days=settings.decision_due_days)
+    return ""

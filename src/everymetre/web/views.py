@@ -1,0 +1,137 @@
+"""What a claim page shows, built once for the applicant's and the staff's pages: timeline, evidence, moves."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from everymetre.domain.lifecycle import Move
+from everymetre.services.audit import events_for_claim
+from everymetre.services.users import Principal
+from everymetre.store.models import Claim, Decision, Evidence, InspectionAct, User
+from everymetre.web import text
+from everymetre.web.i18n import day, gettext, money
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    title: str
+    who: str
+    lines: list[str] = field(default_factory=list)
+
+
+def _parse_day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def timeline(session: Session, claim: Claim, viewer: Principal, staff_view: bool) -> list[TimelineEntry]:
+    events = events_for_claim(session, claim.id)
+    names: dict[int, str] = {}
+    if staff_view:
+        ids = {e.actor_id for e in events if e.actor_id is not None}
+        if ids:
+            names = {u.id: (u.full_name or u.email) for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    out = []
+    for e in events:
+        payload: dict[str, Any] = json.loads(e.payload)
+        if e.actor_id is None:
+            who = gettext("Automatic")
+        elif e.actor_id == viewer.user_id:
+            who = gettext("You")
+        elif staff_view:
+            who = names.get(e.actor_id, f"#{e.actor_id}")
+        else:
+            who = gettext("Programme staff") if e.actor_id != claim.submitted_by_id else gettext("Applicant")
+        entry = TimelineEntry(at=e.at, title=text.t(text.ACTIONS, e.action), who=who)
+        if e.action == "claim.transition":
+            entry.title = gettext("Status: %(state)s", state=text.t(text.STATES, payload.get("to")))
+            if payload.get("reason"):
+                entry.lines.append(gettext("Reason: %(text)s", text=payload["reason"]))
+            if docs := payload.get("documents_requested"):
+                entry.lines.append(gettext("Documents asked for: %(list)s", list="; ".join(docs)))
+            if deadline := _parse_day(payload.get("deadline")):
+                entry.lines.append(gettext("Deadline: %(date)s", date=day(deadline)))
+            if when := _parse_day(payload.get("inspection_date")):
+                entry.lines.append(gettext("Inspection date: %(date)s", date=day(when)))
+            if "assessed_amount_kopiykas" in payload:
+                entry.lines.append(gettext("Amount calculated: %(amount)s", amount=money(payload["assessed_amount_kopiykas"])))
+            if decision := payload.get("decision"):
+                if decision.get("amount_kopiykas") is not None:
+                    entry.lines.append(gettext("Amount: %(amount)s", amount=money(decision["amount_kopiykas"])))
+                entry.lines.append(gettext("Reasons: %(text)s", text=decision.get("reasons", "")))
+            if payload.get("duplicate_of"):
+                entry.lines.append(gettext("Duplicate of %(ref)s", ref=payload["duplicate_of"]))
+            checks = [c for c in payload.get("checks") or [] if not c.get("ok")]
+            if staff_view and checks:
+                entry.lines += [gettext("Check failed: %(text)s", text=c.get("detail", "")) for c in checks]
+        elif e.action == "evidence.added":
+            after = payload.get("after") or {}
+            entry.lines.append(text.t(text.EVIDENCE_KINDS, after.get("kind")))
+        out.append(entry)
+    return out
+
+
+@dataclass
+class EvidenceView:
+    id: int
+    name: str
+    kind: str
+    is_image: bool
+    content_type: str
+    size_kb: int
+    taken_at: datetime | None
+    latitude: float | None
+    longitude: float | None
+    distance_m: int | None
+
+
+def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> int:
+    from math import asin, cos, radians, sin, sqrt
+
+    dlat, dlon = radians(lat2 - lat1), radians(lon2 - lon1)
+    a = sin(dlat / 2) ** 2 + cos(radians(lat1)) * cos(radians(lat2)) * sin(dlon / 2) ** 2
+    return int(2 * 6_371_000 * asin(sqrt(a)))
+
+
+def evidence(session: Session, claim: Claim) -> list[EvidenceView]:
+    home = claim.home
+    out = []
+    for ev in session.scalars(select(Evidence).where(Evidence.claim_id == claim.id).order_by(Evidence.id)):
+        dist = None
+        if ev.latitude is not None and ev.longitude is not None and home.latitude is not None and home.longitude is not None:
+            dist = _distance_m(ev.latitude, ev.longitude, home.latitude, home.longitude)
+        out.append(EvidenceView(ev.id, ev.original_name, ev.kind, ev.content_type.startswith("image/"), ev.content_type,
+                                max(1, ev.size_bytes // 1024), ev.taken_at, ev.latitude, ev.longitude, dist))
+    return out
+
+
+def latest_act(session: Session, claim: Claim) -> InspectionAct | None:
+    return session.scalar(select(InspectionAct).where(InspectionAct.claim_id == claim.id)
+                          .order_by(InspectionAct.id.desc()).limit(1))
+
+
+def decisions(session: Session, claim: Claim) -> list[Decision]:
+    return list(session.scalars(select(Decision).where(Decision.claim_id == claim.id).order_by(Decision.id)))
+
+
+@dataclass
+class MoveView:
+    to: str
+    label: str
+    needs: frozenset[str]
+    danger: bool
+
+
+def move_views(moves: list[Move]) -> list[MoveView]:
+    return [MoveView(m.target.value, text.move_label(m), frozenset(n.value for n in m.needs),
+                     m.target.value in ("withdrawn", "rejected", "duplicate")) for m in moves]
+
