@@ -22,7 +22,7 @@ def _is_page(request: Request) -> bool:
 def install(app: FastAPI) -> None:
     """Mount the pages and static assets on the application."""
     from everymetre.web import citizen, staff
-    from everymetre.web.common import STATIC, PageError, domain_error_page, error_page, redirect
+    from everymetre.web.common import SOMETHING_WRONG, STATIC, PageError, domain_error_page, error_page, redirect
     from everymetre.web.session import PageSessions
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -43,7 +43,7 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if _is_page(request) or api_http is None:
             titles = {404: "Page not found", 405: "Not allowed"}
-            return error_page(request, exc.status_code, titles.get(exc.status_code, "Something went wrong"))
+            return error_page(request, exc.status_code, titles.get(exc.status_code, SOMETHING_WRONG))
         return await api_http(request, exc)
 
     async def on_page_error(request: Request, exc: Exception) -> Response:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from everymetre.domain.errors import DomainError, ValidationFailed
+from everymetre.domain.errors import DomainError
 from everymetre.domain.lifecycle import STAFF_ROLES, State
 from everymetre.schemas.claims import TransitionIn
 from everymetre.services import claims as claims_service
@@ -156,9 +156,8 @@ def my_claim_move(request: Request, reference: str, db: DB, principal: Claimant,
     except (DomainError, ValueError) as exc:
         db.rollback()
         claim = claims_service.get_claim(db, principal, reference)
-        detail = exc.detail if isinstance(exc, DomainError) else i18n.gettext("Some details need correcting")
-        if isinstance(exc, ValidationFailed) and exc.field == "reason":
-            detail = i18n.gettext("Say why you disagree with the decision.")
+        detail = forms.translate_domain(exc.detail) if isinstance(exc, DomainError) else i18n.gettext(
+            "Some details need correcting")
         return _claim_page(request, db, principal, claim, settings, errors={"move": detail}, status=409 if isinstance(
             exc, DomainError) and exc.status == 409 else 400)
     return redirect(f"/my/claims/{reference}?done={data.to.value}")
@@ -187,7 +186,7 @@ async def _upload(db: DB, principal: Any, reference: str, form: Any) -> list[str
             evidence_service.do_add_evidence(db, principal, reference, upload.filename or "upload", data, kind)
         except DomainError as exc:
             db.rollback()
-            errors.append(f"{upload.filename}: {i18n.gettext(exc.title)}. {exc.detail}")
+            errors.append(f"{upload.filename}: {i18n.gettext(exc.title)}. {forms.translate_domain(exc.detail)}")
     return errors
 
 

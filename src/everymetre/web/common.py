@@ -23,6 +23,7 @@ from everymetre.web import i18n, text
 from everymetre.web.session import CSRF_FIELD, PageSession, page_session
 
 HERE = Path(__file__).resolve().parent
+SOMETHING_WRONG = i18n.N_("Something went wrong")
 STATIC = HERE / "static"
 
 
@@ -168,10 +169,16 @@ def domain_error_page(request: Request, exc: DomainError) -> Response:
     titles = {404: i18n.N_("Page not found"), 403: i18n.N_("Not allowed"), 409: i18n.N_("This cannot be done now"),
               422: i18n.N_("Some details need correcting"), 401: i18n.N_("Sign in")}
     i18n.set_language(request_language(request))
-    detail = exc.detail if i18n.language() == "en" or exc.status != 404 else i18n.gettext(
-        "There is no such page, or it is not yours to see.")
-    return render(request, "error.html", {"title": i18n.gettext(titles.get(exc.status, "Something went wrong")),
+    detail = (i18n.gettext("There is no such page, or it is not yours to see.") if exc.status == 404
+              else translate_domain(exc.detail))
+    return render(request, "error.html", {"title": i18n.gettext(titles.get(exc.status, SOMETHING_WRONG)),
                                           "detail": detail, "status": exc.status}, status=exc.status)
+
+
+def translate_domain(detail: str) -> str:
+    from everymetre.web.forms import translate_domain as translate
+
+    return translate(detail)
 
 
 def fields_from_pydantic(errors: list[dict[str, Any]], prefix: str = "") -> dict[str, str]:

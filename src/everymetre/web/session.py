@@ -17,6 +17,8 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 
+from everymetre.web import i18n
+
 COOKIE = "em_session"
 MAX_AGE = 12 * 3600
 SCOPE_KEY = "everymetre.web_session"
@@ -89,6 +91,8 @@ class PageSessions:
                     pass
         session = self.load(jar[COOKIE].value if COOKIE in jar else None)
         scope[SCOPE_KEY] = session
+        # the page's language, for everything the request renders (labels built before the template, too)
+        i18n.set_language(jar[i18n.LANG_COOKIE].value if i18n.LANG_COOKIE in jar else i18n.DEFAULT)
         secure = scope.get("scheme") == "https"
 
         async def send_with_cookie(message) -> None:  # noqa: ANN001

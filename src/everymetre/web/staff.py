@@ -158,7 +158,7 @@ def staff_move(request: Request, reference: str, db: DB, principal: Staff, setti
             claims_service.do_transition(db, principal, reference, data)
         except DomainError as exc:
             db.rollback()
-            errors[getattr(exc, "field", None) or "move"] = exc.detail
+            errors[getattr(exc, "field", None) or "move"] = forms.translate_domain(exc.detail)
         else:
             return redirect(f"/staff/claims/{reference}?done={data.to.value}")
     claim = claims_service.get_claim(db, principal, reference)
@@ -270,7 +270,8 @@ def act_submit(request: Request, reference: str, db: DB, principal: Staff, form:
     except DomainError as exc:
         db.rollback()
         claim = claims_service.get_claim(db, principal, reference)
-        return _act_page(request, db, principal, claim, values, {getattr(exc, "field", None) or "form": exc.detail}, status=400)
+        field = (getattr(exc, "field", None) or "form").removeprefix("inspection_act.")
+        return _act_page(request, db, principal, claim, values, {field: forms.translate_domain(exc.detail)}, status=400)
     return redirect(f"/staff/claims/{reference}?done={target.value}")
 
 
