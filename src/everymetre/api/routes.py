@@ -149,6 +149,20 @@ def transition(reference: str, body: TransitionIn, session: SessionDep, principa
     return public(session, principal, claim)
 
 
+@router.get("/claims/{reference}/assessment", tags=["claims"], responses=PROBLEM_RESPONSES)
+def claim_assessment(reference: str, session: SessionDep, principal: PrincipalDep) -> dict:
+    """The amount with its explanation: every step with its formula, inputs, the parameter value used, its
+    effective date and legal reference (in Ukrainian and English), and the rule set's hash."""
+    from everymetre.services.assessment import full_record
+
+    claim = claims_service.get_claim(session, principal, reference)
+    record = full_record(session, claim)
+    if record is None:
+        raise NotFound(f"Claim {claim.reference} has not been assessed yet.")
+    session.rollback()  # reading changes nothing: a bulk assessment's explanation is kept when it is decided
+    return record
+
+
 @router.get("/claims/{reference}/events", response_model=list[EventPublic], tags=["audit"], responses=PROBLEM_RESPONSES)
 def claim_events(reference: str, session: SessionDep, principal: PrincipalDep) -> list[EventPublic]:
     claim = claims_service.get_claim(session, principal, reference)

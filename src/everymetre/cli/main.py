@@ -142,6 +142,13 @@ def audit_verify() -> None:
     out.print(f"intact: {report.chains:,} chains, {report.events:,} events")
 
 
+# Sub-commands in their own modules; they import the helpers above, so they are registered last.
+from everymetre.cli.rules import compute, rules_app  # noqa: E402
+
+app.command()(compute)
+app.add_typer(rules_app, name="rules")
+
+
 def main() -> None:
     app()
 

@@ -31,6 +31,9 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+SQLITE_WRITE = "everymetre_sqlite_write"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001
@@ -45,9 +48,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        # Take the write lock at the start: a read that later writes would otherwise fail with
-        # "database is locked" instead of waiting its turn.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take no lock (WAL lets them run beside the writer). A transaction that will write asks for
+        # the write lock at its start (services.tx.atomic sets the option): a read that later turned into
+        # a write could otherwise fail with "database is locked" instead of waiting its turn.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(SQLITE_WRITE) else "BEGIN")
 
 
 def is_postgres(engine_or_session) -> bool:  # noqa: ANN001

@@ -137,6 +137,7 @@ class Claim(Base):
     documents_requested: Mapped[list[Any] | None] = mapped_column()
     inspection_date: Mapped[date | None] = mapped_column(Date)
     review_flag: Mapped[str | None] = mapped_column(String(40))  # set by linkage findings
+    assessment: Mapped[dict[str, Any] | None] = mapped_column()  # rules' decision record: hash, facts, result
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column()
     state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -218,6 +219,15 @@ class Decision(Base):
     ruleset_hash: Mapped[str | None] = mapped_column(String(64))
     rule_inputs: Mapped[dict[str, Any] | None] = mapped_column()
     rule_result: Mapped[dict[str, Any] | None] = mapped_column()
+
+
+class RuleSetRecord(Base):
+    """Every rule set an assessment used, by content hash, so a decision can be recomputed years later."""
+
+    __tablename__ = "rulesets"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    canonical: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditChain(Base):
