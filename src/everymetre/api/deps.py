@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -22,7 +23,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -30,14 +31,24 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def current_principal(session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
+@dataclass(frozen=True, slots=True)
+class Authed:
+    """A signed-in request: its database session and who is acting."""
+
+    session: Session
+    principal: Principal
+
+
+def authenticated(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Iterator[Authed]:
+    """Open the request's session and load the principal in one step (one hop to the thread pool, not three)."""
     if not token:
         raise Unauthenticated("Sign in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token.")
-    user_id = read_token(settings, token)
-    principal = load_principal(session, user_id) if user_id is not None else None
-    if principal is None:
-        raise Unauthenticated("Your sign-in has expired or is not valid; sign in again.")
-    return principal
+    user_id = read_token(request.app.state.settings, token)
+    with request.app.state.sessions() as session:
+        principal = load_principal(session, user_id) if user_id is not None else None
+        if principal is None:
+            raise Unauthenticated("Your sign-in has expired or is not valid; sign in again.")
+        yield Authed(session, principal)
 
 
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
+AuthDep = Annotated[Authed, Depends(authenticated)]

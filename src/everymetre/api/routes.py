@@ -11,7 +11,7 @@ from fastapi import Depends
 from pydantic import BaseModel
 from sqlalchemy import select, text
 
-from everymetre.api.deps import PrincipalDep, SessionDep, SettingsDep
+from everymetre.api.deps import AuthDep, SessionDep, SettingsDep
 from everymetre.api.security import make_token
 from everymetre.domain.claims import PriorityGroup
 from everymetre.domain.errors import NotFound
@@ -99,16 +99,16 @@ def public(session, principal: Principal, claim: Claim) -> ClaimPublic:  # noqa:
 
 
 @router.post("/claims", status_code=201, response_model=ClaimPublic, tags=["claims"], responses=PROBLEM_RESPONSES)
-def create_claim(body: ClaimCreate, session: SessionDep, principal: PrincipalDep, response: Response) -> ClaimPublic:
+def create_claim(body: ClaimCreate, auth: AuthDep, response: Response) -> ClaimPublic:
     """File a claim for a damaged or destroyed home. With `submit: true` it is submitted and checked at once."""
-    claim = claims_service.do_create_claim(session, principal, body)
+    claim = claims_service.do_create_claim(auth.session, auth.principal, body)
     response.headers["Location"] = f"/api/v1/claims/{claim.reference}"
-    return public(session, principal, claim)
+    return public(auth.session, auth.principal, claim)
 
 
 @router.get("/claims", response_model=ClaimPage, tags=["claims"], responses=PROBLEM_RESPONSES)
 def list_claims(
-    session: SessionDep, principal: PrincipalDep,
+    auth: AuthDep,
     state: Annotated[list[State], Query(description="One or more states")] = [],  # noqa: B006
     oblast: Annotated[list[str], Query(description="Oblast codes")] = [],  # noqa: B006
     kind: Annotated[list[ClaimKind], Query()] = [],  # noqa: B006
@@ -131,68 +131,68 @@ def list_claims(
                                      priority=priority, min_days_waiting=min_days_waiting,
                                      deadline_within_days=deadline_within_days, review_flagged=review_flagged,
                                      assigned_to_me=assigned_to_me)
-    rows, next_cursor = claims_service.list_claims(session, principal, flt, cursor, limit)
+    rows, next_cursor = claims_service.list_claims(auth.session, auth.principal, flt, cursor, limit)
     return ClaimPage(items=[summary(c) for c in rows], next_cursor=next_cursor)
 
 
 @router.get("/claims/{reference}", response_model=ClaimPublic, tags=["claims"], responses=PROBLEM_RESPONSES)
-def get_claim(reference: str, session: SessionDep, principal: PrincipalDep) -> ClaimPublic:
-    return public(session, principal, claims_service.get_claim(session, principal, reference))
+def get_claim(reference: str, auth: AuthDep) -> ClaimPublic:
+    return public(auth.session, auth.principal, claims_service.get_claim(auth.session, auth.principal, reference))
 
 
 @router.post("/claims/{reference}/transitions", response_model=ClaimPublic, tags=["claims"], responses=PROBLEM_RESPONSES)
-def transition(reference: str, body: TransitionIn, session: SessionDep, principal: PrincipalDep) -> ClaimPublic:
+def transition(reference: str, body: TransitionIn, auth: AuthDep) -> ClaimPublic:
     """Move the claim to another state. `expected_version` must be the version you read (else 409).
     Suspension needs `documents_requested` (deadline defaults to 30 days); inspected / remote_verified need
     `inspection_act`; approved / rejected / upheld / revised need `decision`; appealed needs `reason`."""
-    claim = claims_service.do_transition(session, principal, reference, body)
-    return public(session, principal, claim)
+    claim = claims_service.do_transition(auth.session, auth.principal, reference, body)
+    return public(auth.session, auth.principal, claim)
 
 
 @router.get("/claims/{reference}/assessment", tags=["claims"], responses=PROBLEM_RESPONSES)
-def claim_assessment(reference: str, session: SessionDep, principal: PrincipalDep) -> dict:
+def claim_assessment(reference: str, auth: AuthDep) -> dict:
     """The amount with its explanation: every step with its formula, inputs, the parameter value used, its
     effective date and legal reference (in Ukrainian and English), and the rule set's hash."""
     from everymetre.services.assessment import full_record
 
-    claim = claims_service.get_claim(session, principal, reference)
-    record = full_record(session, claim)
+    claim = claims_service.get_claim(auth.session, auth.principal, reference)
+    record = full_record(auth.session, claim)
     if record is None:
         raise NotFound(f"Claim {claim.reference} has not been assessed yet.")
-    session.rollback()  # reading changes nothing: a bulk assessment's explanation is kept when it is decided
+    auth.session.rollback()  # reading changes nothing: a bulk assessment's explanation is kept when it is decided
     return record
 
 
 @router.get("/claims/{reference}/events", response_model=list[EventPublic], tags=["audit"], responses=PROBLEM_RESPONSES)
-def claim_events(reference: str, session: SessionDep, principal: PrincipalDep) -> list[EventPublic]:
-    claim = claims_service.get_claim(session, principal, reference)
+def claim_events(reference: str, auth: AuthDep) -> list[EventPublic]:
+    claim = claims_service.get_claim(auth.session, auth.principal, reference)
     return [EventPublic(seq=e.seq, at=e.at, actor_id=e.actor_id, action=e.action, payload=json.loads(e.payload),
-                        hash=e.hash) for e in events_for_claim(session, claim.id)]
+                        hash=e.hash) for e in events_for_claim(auth.session, claim.id)]
 
 
 @router.post("/claims/{reference}/evidence", status_code=201, response_model=EvidencePublic, tags=["evidence"],
              responses={**PROBLEM_RESPONSES, 413: {"description": "File too large"}, 415: {"description": "Not a photo or PDF"}})
-def upload_evidence(reference: str, session: SessionDep, principal: PrincipalDep,
+def upload_evidence(reference: str, auth: AuthDep,
                     file: Annotated[UploadFile, File(description="JPEG, PNG, WebP photo or PDF, up to 20 MB")],
                     kind: Annotated[str, Form(description="photo_closeup, photo_wide, document or photo")] = "photo") -> EvidencePublic:
     data = file.file.read(evidence_service.get_settings().evidence_max_bytes + 1)
-    ev = evidence_service.do_add_evidence(session, principal, reference, file.filename or "upload", data, kind)
+    ev = evidence_service.do_add_evidence(auth.session, auth.principal, reference, file.filename or "upload", data, kind)
     return EvidencePublic.model_validate(ev, from_attributes=True)
 
 
 @router.get("/claims/{reference}/evidence", response_model=list[EvidencePublic], tags=["evidence"], responses=PROBLEM_RESPONSES)
-def list_evidence(reference: str, session: SessionDep, principal: PrincipalDep) -> list[EvidencePublic]:
-    claim = claims_service.get_claim(session, principal, reference)
-    rows = session.scalars(select(Evidence).where(Evidence.claim_id == claim.id).order_by(Evidence.id))
+def list_evidence(reference: str, auth: AuthDep) -> list[EvidencePublic]:
+    claim = claims_service.get_claim(auth.session, auth.principal, reference)
+    rows = auth.session.scalars(select(Evidence).where(Evidence.claim_id == claim.id).order_by(Evidence.id))
     return [EvidencePublic.model_validate(e, from_attributes=True) for e in rows]
 
 
 @router.get("/claims/{reference}/evidence/{evidence_id}", tags=["evidence"], responses=PROBLEM_RESPONSES,
             response_class=Response)
-def download_evidence(reference: str, evidence_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
+def download_evidence(reference: str, evidence_id: int, auth: AuthDep) -> Response:
     """The file as uploaded, with the type found from its content, in a sandbox: never run by a browser."""
-    claim = claims_service.get_claim(session, principal, reference)
-    ev = session.get(Evidence, evidence_id)
+    claim = claims_service.get_claim(auth.session, auth.principal, reference)
+    ev = auth.session.get(Evidence, evidence_id)
     if ev is None or ev.claim_id != claim.id:
         raise NotFound("No such file on this claim.")
     disposition = "inline" if ev.content_type.startswith("image/") else "attachment"
