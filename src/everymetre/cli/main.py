@@ -84,7 +84,8 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
 @app.command()
 def demo(claims: Annotated[int, typer.Option("--claims", min=0, help="How many synthetic claims to write")] = 1000,
          seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 2022,
-         if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if the database has claims")] = False) -> None:
+         if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if the database has claims")] = False,
+         with_fraud: Annotated[bool, typer.Option("--with-fraud", help="Imported claims with injected duplicates and fraud patterns; ground truth to DATA_DIR/demo-truth.parquet")] = False) -> None:
     """Write realistic synthetic claims, demo staff accounts and their audit trails."""
     from everymetre.demo.generate import DEMO_PASSWORD, generate, has_claims
 
@@ -93,6 +94,9 @@ def demo(claims: Annotated[int, typer.Option("--claims", min=0, help="How many s
     if if_empty and has_claims(eng):
         out.print("the database already has claims; demo data not loaded")
         return
+    if with_fraud:
+        from everymetre.cli.link import demo_with_fraud
+        return demo_with_fraud(eng, claims, seed)
     with progress() as bar:
         task = bar.add_task("writing claims", total=claims)
         users = generate(eng, claims, seed=seed, on_progress=lambda n: bar.advance(task, n))
@@ -147,6 +151,10 @@ from everymetre.cli.rules import compute, rules_app  # noqa: E402
 
 app.command()(compute)
 app.add_typer(rules_app, name="rules")
+
+
+from everymetre.cli.link import link as _link  # noqa: E402
+app.command("link")(_link)
 
 
 def main() -> None:
