@@ -170,7 +170,7 @@ async def my_claim_upload(request: Request, reference: str, db: DB, principal: C
     if errors:
         claim = claims_service.get_claim(db, principal, reference)
         return _claim_page(request, db, principal, claim, settings, errors={"upload": "; ".join(errors)}, status=400)
-    return redirect(f"/my/claims/{reference}?done=uploaded#files")
+    return redirect(f"/my/claims/{reference}?done=uploaded#evidence-h")
 
 
 async def _upload(db: DB, principal: Any, reference: str, form: Any) -> list[str]:
@@ -335,7 +335,7 @@ async def apply_evidence(request: Request, draft_id: int, db: DB, principal: Cla
     errors = await _upload(db, principal, claim.reference, form)
     if errors:
         return _step_page(request, db, principal, draft, "evidence", {}, {"files": "; ".join(errors)}, status=400)
-    return redirect(f"/apply/{draft_id}/evidence#files")
+    return redirect(f"/apply/{draft_id}/evidence#evidence-h")
 
 
 @router.post("/apply/{draft_id}/check")

@@ -24,7 +24,7 @@
         var data = new FormData(form);
         data.append("action", "upload");
         var xhr = new XMLHttpRequest();
-        xhr.open("POST", form.action);
+        xhr.open("POST", form.getAttribute("action")); // not form.action: a field named "action" shadows it
         if (bar) { bar.hidden = false; bar.value = 0; }
         if (button) { button.disabled = true; }
         xhr.upload.addEventListener("progress", function (e) {
@@ -34,11 +34,17 @@
           if (status) { status.textContent = pct + "%"; }
         });
         xhr.addEventListener("load", function () {
-          if (xhr.status < 400) { window.location.assign(xhr.responseURL + "#files"); return; }
+          // the answer is the page to show next (after the server's redirect), or the form with its errors
           var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
           var fresh = doc.querySelector("main");
           var main = document.querySelector("main");
-          if (fresh && main) { main.replaceWith(fresh); enhance(fresh); focusErrors(fresh); }
+          if (!fresh || !main) { window.location.assign(xhr.responseURL); return; }
+          main.replaceWith(fresh);
+          document.title = doc.title;
+          if (xhr.status < 400 && window.history && history.replaceState) { history.replaceState(null, "", xhr.responseURL); }
+          enhance(fresh);
+          var target = fresh.querySelector("[data-autofocus]") || document.getElementById("evidence-h");
+          if (target) { target.setAttribute("tabindex", "-1"); target.focus(); }
         });
         xhr.addEventListener("error", function () {
           if (button) { button.disabled = false; }
