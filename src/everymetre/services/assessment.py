@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from everymetre.domain.audit import canonical_json, event_hash
@@ -246,19 +246,21 @@ def _write_assessed(session: Session, rows: pl.DataFrame, ruleset: RuleSet, now:
                            at=now, payload=payload, prev_hash=prev, hash=h))
         head_updates.append({"c": chain, "s": seq + 1, "h": h})
         claim_updates.append({"cid": r["claim_id"], "v": r["version"], "amount": amount, "record": record})
-    for u in claim_updates:
-        res = session.execute(
-            update(Claim).where(and_(Claim.id == u["cid"], Claim.version == u["v"],
-                                     Claim.state.in_([State.INSPECTED.value, State.REMOTE_VERIFIED.value])))
-            .values(state=State.ASSESSED.value, version=Claim.version + 1, state_changed_at=now,
-                    assessed_amount_kopiykas=u["amount"], assessment=u["record"])
-            .execution_options(synchronize_session=False)
-        )
-        if res.rowcount != 1:
-            raise ValidationFailed(f"claim {u['cid']} changed while being assessed; run compute again")
+    claims, chains_t = Claim.__table__, AuditChain.__table__
+    res = session.execute(
+        claims.update()
+        .where(claims.c.id == bindparam("cid"), claims.c.version == bindparam("v"),
+               or_(claims.c.state == State.INSPECTED.value, claims.c.state == State.REMOTE_VERIFIED.value))
+        .values(state=State.ASSESSED.value, version=claims.c.version + 1, state_changed_at=now,
+                assessed_amount_kopiykas=bindparam("amount"), assessment=bindparam("record")),
+        claim_updates,
+    )
+    if res.rowcount != len(claim_updates):
+        raise ValidationFailed("claims changed while being assessed; nothing in this chunk was saved — run compute again")
     session.execute(insert(AuditEvent), events)
-    for hu in head_updates:
-        session.execute(update(AuditChain).where(AuditChain.chain == hu["c"]).values(last_seq=hu["s"], last_hash=hu["h"]))
+    session.execute(chains_t.update().where(chains_t.c.chain == bindparam("c")).values(last_seq=bindparam("s"),
+                                                                                        last_hash=bindparam("h")),
+                    head_updates)
 
 
 # ------------------------------------------------------------------------------------------- recheck
