@@ -634,7 +634,8 @@ def _visible(principal: Principal):  # noqa: ANN202
 def list_findings(session: Session, principal: Principal, *, status: str | None = None, kind: str | None = None,
                   current_only: bool = True, limit: int = 50, offset: int = 0) -> tuple[list[LinkageFinding], int]:
     """Findings this staff member may see, most suspicious first, and how many there are in all."""
-    _require_staff(principal)
+    if principal.role not in STAFF_ROLES:
+        raise Forbidden("Linkage findings are for staff.")
     stmt = select(LinkageFinding)
     cond = _visible(principal)
     if cond is not None:
