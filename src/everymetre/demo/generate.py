@@ -24,7 +24,6 @@ from everymetre.domain.iban import make_ua_iban
 from everymetre.domain.identifiers import claim_reference, make_rnokpp
 from everymetre.demo import vocab
 from everymetre.services.audit import claim_chain
-from everymetre.services.users import hash_password
 from everymetre.store.models import (
     AuditChain,
     AuditEvent,
@@ -35,7 +34,6 @@ from everymetre.store.models import (
     Person,
     Property,
     User,
-    UserOblast,
 )
 
 DEMO_PASSWORD = "everymetre-demo"
@@ -105,20 +103,18 @@ def has_claims(engine: Engine) -> bool:
 
 
 def ensure_demo_users(engine: Engine) -> dict[str, int]:
-    """Create the demo accounts (all oblasts) if missing; return e-mail -> id."""
+    """Create the demo accounts (staff in every oblast) if missing, audited like any; return e-mail -> id."""
+    from everymetre.services.users import do_create_user
+    from everymetre.store.db import session_factory
+
     codes = [o.code for o in OBLASTS]
-    pw = None
     ids: dict[str, int] = {}
-    with engine.begin() as conn:
+    with session_factory(engine)() as session:
         for email, role, name in DEMO_STAFF:
-            uid = conn.execute(select(User.id).where(User.email == email)).scalar()
+            uid = session.scalar(select(User.id).where(User.email == email))
             if uid is None:
-                pw = pw or hash_password(DEMO_PASSWORD)
-                uid = conn.execute(insert(User).values(email=email, role=role, full_name=name, password_hash=pw,
-                                                       all_oblasts=False, locale="uk", is_active=True,
-                                                       created_at=datetime.now(UTC)).returning(User.id)).scalar_one()
-                if role not in ("claimant", "auditor", "admin"):
-                    conn.execute(insert(UserOblast), [{"user_id": uid, "oblast": c} for c in codes])
+                scoped = role not in ("claimant", "auditor", "admin")
+                uid = do_create_user(session, None, email, DEMO_PASSWORD, role, codes if scoped else [], full_name=name).id
             ids[email] = uid
     return ids
 

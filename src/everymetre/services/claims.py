@@ -20,6 +20,7 @@ from everymetre.config import get_settings
 from everymetre.domain.claims import PriorityGroup, parse_share
 from everymetre.domain.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
 from everymetre.domain.identifiers import parse_claim_reference, rnokpp_birth_date
+from everymetre.domain.translit import translit_uk
 from everymetre.domain.lifecycle import (
     ClaimFacts,
     Move,
@@ -192,7 +193,8 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
             if own_person is not None and own_person.rnokpp == o.rnokpp:
                 person = own_person
             else:
-                person = Person(full_name=o.full_name, full_name_latin=o.full_name_latin, birth_date=o.birth_date,
+                person = Person(full_name=o.full_name, full_name_latin=o.full_name_latin or translit_uk(o.full_name),
+                                birth_date=o.birth_date,
                                 rnokpp=o.rnokpp, phone=o.phone, email=o.email, iban=o.iban, created_at=now)
                 session.add(person)
             share = parse_share(o.share)
