@@ -247,3 +247,44 @@ def test_demo_with_fraud_writes_truth(db, engine):  # noqa: ANN001
     from everymetre.services.audit import verify
 
     assert verify(db).problem is None
+
+
+def test_reviewer_page_side_by_side_and_buttons(db, engine, store, users):  # noqa: ANN001
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from everymetre.api.app import create_app
+    from tests.conftest import PASSWORD, STAFF
+
+    db.execute(update(Claim).values(oblast="kyivska"))
+    db.commit()
+    report = link(engine)
+    fid = next(f.id for f in current_findings(db, report.run_id) if f.kind == "duplicate_claim")
+    csrf = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+    def browser(key: str) -> TestClient:
+        c = TestClient(create_app(get_settings()), base_url="http://testserver")
+        token = csrf.search(c.get("/signin").text).group(1)
+        r = c.post("/signin", data={"email": STAFF[key][0], "password": PASSWORD, "csrf_token": token},
+                   follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return c
+
+    officer = browser("officer")
+    listing = officer.get("/staff/findings")
+    assert listing.status_code == 200 and f"/staff/findings/{fid}" in listing.text
+    page = officer.get(f"/staff/findings/{fid}")
+    assert page.status_code == 200
+    assert "<mark>" in page.text and 'value="not_a_match"' in page.text and 'value="match"' in page.text
+    token = csrf.search(page.text).group(1)
+    no_token = officer.post(f"/staff/findings/{fid}/review", data={"decision": "match"}, follow_redirects=False)
+    assert no_token.status_code == 403
+    r = officer.post(f"/staff/findings/{fid}/review", data={"decision": "not_a_match", "note": "namesakes",
+                                                           "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/staff/findings/{fid}?done=not_a_match"
+    db.rollback()
+    assert db.get(LinkageFinding, fid).status == "dismissed"
+    assert browser("officer_lviv").get(f"/staff/findings/{fid}").status_code == 404
+    inspector = browser("inspector").get(f"/staff/findings/{fid}")
+    assert inspector.status_code == 200 and 'value="not_a_match"' not in inspector.text

@@ -28,6 +28,8 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(citizen.router)
     app.include_router(staff.router)
+    from everymetre.web import pages_linkage  # linkage reviewers' pages
+    app.include_router(pages_linkage.router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key())
 
     api_domain = app.exception_handlers.get(DomainError)
