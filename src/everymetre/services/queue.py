@@ -53,10 +53,15 @@ def queue_page(session: Session, principal: Principal, flt: QueueFilter, sort: s
                per_page: int = PER_PAGE, now: datetime | None = None) -> QueuePage:
     page = max(1, page)
     stmt = filtered_claims(principal, flt, now)
-    rows = list(session.scalars(stmt.order_by(*_order(sort)).offset((page - 1) * per_page).limit(per_page + 1)))
-    ids = stmt.with_only_columns(Claim.id).order_by(None).limit(COUNT_CAP + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(ids)) or 0
-    return QueuePage(rows=rows[:per_page], page=page, has_next=len(rows) > per_page, total=min(total, COUNT_CAP),
+    # Two steps: the page's ids from the indexes alone, then those claims with their homes and owners.
+    # (One query joining the homes lets SQLite plan the join before the LIMIT: 100x slower at 100,000 claims.)
+    ids = list(session.scalars(stmt.with_only_columns(Claim.id).order_by(*_order(sort))
+                               .offset((page - 1) * per_page).limit(per_page + 1)))
+    by_id = {c.id: c for c in session.scalars(select(Claim).where(Claim.id.in_(ids[:per_page])))} if ids else {}
+    rows = [by_id[i] for i in ids[:per_page] if i in by_id]
+    capped = stmt.with_only_columns(Claim.id).order_by(None).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    return QueuePage(rows=rows, page=page, has_next=len(ids) > per_page, total=min(total, COUNT_CAP),
                      total_capped=total > COUNT_CAP, state_counts=state_counts(session, principal))
 
 
