@@ -11,7 +11,7 @@ pages, then times in-process (TestClient, no network) GET requests of:
 
 and prints median and p95 in ms, and each as a multiple of the health check's median.
 
-    .venv/bin/python bench/queue.py [--claims 100000] [--runs 30] [--db PATH]
+    .venv/bin/python bench/staff_queue.py [--claims 100000] [--runs 30] [--db PATH]
 """
 
 from __future__ import annotations
