@@ -153,13 +153,12 @@ def transition(reference: str, body: TransitionIn, auth: AuthDep) -> ClaimPublic
 def claim_assessment(reference: str, auth: AuthDep) -> dict:
     """The amount with its explanation: every step with its formula, inputs, the parameter value used, its
     effective date and legal reference (in Ukrainian and English), and the rule set's hash."""
-    from everymetre.services.assessment import full_record
+    from everymetre.services.assessment import explain
 
     claim = claims_service.get_claim(auth.session, auth.principal, reference)
-    record = full_record(auth.session, claim)
+    record = explain(auth.session, claim)
     if record is None:
         raise NotFound(f"Claim {claim.reference} has not been assessed yet.")
-    auth.session.rollback()  # reading changes nothing: a bulk assessment's explanation is kept when it is decided
     return record
 
 

@@ -101,10 +101,10 @@ def ruleset_by_hash(session: Session, digest: str) -> RuleSet:
     return RuleSet.from_canonical_json(rec.canonical, expected_hash=digest)
 
 
-def full_record(session: Session, claim: Claim) -> dict[str, Any] | None:
-    """The claim's rules record with its explanation. A bulk assessment (`everymetre compute`) kept only the
-    amounts; its explanation is the one-claim path on the same facts and rule set, which gives the same
-    amount (tests/rules prove the two paths equal) — checked here before it is stored in full."""
+def explain(session: Session, claim: Claim) -> dict[str, Any] | None:
+    """The claim's rules record with its explanation, changing nothing. A bulk assessment (`everymetre
+    compute`) kept only the amounts; its explanation is the one-claim path on the same facts and rule set,
+    which gives the same amount (tests/rules prove the two paths equal) — checked here."""
     record = claim.assessment
     if not record or record.get("format") == DECISION_FORMAT:
         return record
@@ -112,8 +112,15 @@ def full_record(session: Session, claim: Claim) -> dict[str, Any] | None:
     result = rules_assess(facts, ruleset_by_hash(session, record["ruleset_hash"]))
     if (result.amount_kopiykas if result.eligible else 0) != record["result"]["amount_kopiykas"]:
         raise ValidationFailed("The claim's data changed since its bulk assessment; assess it again.", field="assessment")
-    claim.assessment = rules_record(facts, result)
-    return claim.assessment
+    return rules_record(facts, result)
+
+
+def full_record(session: Session, claim: Claim) -> dict[str, Any] | None:
+    """`explain`, keeping the full record on the claim (done when a decision is recorded)."""
+    record = explain(session, claim)
+    if record is not None and record is not claim.assessment:
+        claim.assessment = record
+    return record
 
 
 def decision_record(session: Session, claim: Claim) -> dict[str, Any]:

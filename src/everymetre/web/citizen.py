@@ -140,7 +140,7 @@ def _claim_page(request: Request, db: DB, principal: Any, claim: Claim, settings
         "next": i18n.gettext(text.NEXT_STEP[claim.state]), "deadline": text.deadline_line(claim, settings),
         "timeline": views.timeline(db, claim, principal, staff_view=False), "evidence": views.evidence(db, claim),
         "moves": views.move_views(claims_service.moves_for(principal, claim)), "decisions": views.decisions(db, claim),
-        "draft": draft, "errors": errors or {}, "done": done,
+        "assessment": views.assessment(db, claim), "draft": draft, "errors": errors or {}, "done": done,
         "can_upload": claim.state not in ("withdrawn", "duplicate", "upheld", "revised"),
     }, status=status)
 

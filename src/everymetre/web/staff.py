@@ -97,6 +97,7 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
         "priority": [text.t(text.PRIORITY, p) for p in PriorityGroup.unmask(claim.priority_mask)],
         "default_deadline": (date.today() + timedelta(days=settings.suspension_default_days)).isoformat(),
         "today": date.today().isoformat(), "previous": db.get(Claim, claim.previous_claim_id) if claim.previous_claim_id else None,
+        "assessment": views.assessment(db, claim),
     }
 
 

@@ -135,3 +135,43 @@ def move_views(moves: list[Move]) -> list[MoveView]:
     return [MoveView(m.target.value, text.move_label(m), frozenset(n.value for n in m.needs),
                      m.target.value in ("withdrawn", "rejected", "duplicate")) for m in moves]
 
+
+
+@dataclass
+class AssessmentStep:
+    text: str
+    formula: str
+    result: str
+    params: list[dict[str, Any]]
+
+
+@dataclass
+class AssessmentView:
+    amount_kopiykas: int
+    eligible: bool
+    reasons: list[str]
+    tier: str | None
+    ruleset_hash: str
+    steps: list[AssessmentStep]
+    split: list[dict[str, Any]]
+
+
+def assessment(session: Session, claim: Claim) -> AssessmentView | None:
+    """How the amount was calculated, in the reader's language: each step, its formula, the parameter values
+    with their effective dates and legal references (None before the claim is assessed)."""
+    from everymetre.rules import REASONS
+    from everymetre.services.assessment import explain
+    from everymetre.web.i18n import language
+
+    record = explain(session, claim)
+    if record is None:
+        return None
+    a = record["assessment"]
+    uk = language() == "uk"
+    steps = [AssessmentStep(text=s["text_uk"] if uk else s["text_en"], formula=s.get("formula", ""),
+                            result=str(s.get("result", "")), params=list(s.get("params", [])))
+             for s in a.get("steps", [])]
+    reasons = [REASONS[r][1 if uk else 0] if r in REASONS else r for r in a.get("reasons", [])]
+    return AssessmentView(amount_kopiykas=a["amount_kopiykas"] if a["eligible"] else 0, eligible=a["eligible"],
+                          reasons=reasons, tier=a.get("tier"), ruleset_hash=record["ruleset_hash"], steps=steps,
+                          split=list(a.get("split", [])))
