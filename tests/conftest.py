@@ -97,9 +97,10 @@ def db(engine: Engine, users: Staff) -> Iterator[Session]:
 
 
 def wipe_claims(engine: Engine) -> None:
+    import everymetre.payments.models  # noqa: F401  (payments tables)
     from everymetre.store.models import Base
 
-    extra = [t for t in Base.metadata.sorted_tables if t.name not in {
+    extra = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in {
         "users", "user_oblasts", "persons", "audit_events", "audit_chains", *CLAIM_TABLES}]
     with engine.begin() as conn:
         for t in extra:

@@ -158,6 +158,10 @@ app.add_typer(rules_app, name="rules")
 from everymetre.cli.link import link as _link  # noqa: E402
 app.command("link")(_link)
 
+from everymetre.cli.pay import ledger_app, pay_app  # noqa: E402
+app.add_typer(pay_app, name="pay")
+app.add_typer(ledger_app, name="ledger")
+
 
 def main() -> None:
     app()

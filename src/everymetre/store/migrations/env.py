@@ -7,6 +7,7 @@ from alembic import context
 from everymetre.store.db import make_engine
 from everymetre.store.models import Base
 import everymetre.linkage.models  # noqa: E402,F401  (linkage tables)
+import everymetre.payments.models  # noqa: E402,F401  (payments tables)
 
 config = context.config
 target_metadata = Base.metadata

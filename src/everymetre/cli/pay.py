@@ -1,0 +1,190 @@
+"""`everymetre pay ...` and `everymetre ledger check`: payment batches, bank statements, deadlines, the ledger.
+
+`pay batch` runs a batch through its steps — build (or resume this officer's open batch), approve, write
+the pain.001 file, mark sent — each in its own transaction and each idempotent, so after a crash at any
+point running it again finishes the same batch and never puts a claim in two. EVERYMETRE_CRASH_AT=STEP
+kills the process at that step (exit 9) for the crash tests: build-commit, build, approve, export-written,
+export, sent-commit, sent.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from everymetre.cli.main import engine, err, fail, out, require_schema
+from everymetre.domain.errors import DomainError
+
+pay_app = typer.Typer(help="Payments: batches to the bank (pain.001), statements back (camt.053), deadlines.",
+                      no_args_is_help=True)
+ledger_app = typer.Typer(help="The double-entry payments ledger.", no_args_is_help=True)
+
+
+def crash_point(step: str) -> None:
+    """Die here, without cleaning up, if EVERYMETRE_CRASH_AT names this step (for crash tests)."""
+    if os.environ.get("EVERYMETRE_CRASH_AT") == step:
+        os._exit(9)
+
+
+def _principal(session, email: str):  # noqa: ANN001, ANN202
+    from sqlalchemy import select
+
+    from everymetre.services.users import load_principal
+    from everymetre.store.models import User
+
+    uid = session.scalar(select(User.id).where(User.email == email.strip().lower()))
+    principal = load_principal(session, uid) if uid is not None else None
+    if principal is None:
+        fail(f"--as {email}: no active account with that e-mail")
+    return principal
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{text!r} is not a date (YYYY-MM-DD)")
+    return None
+
+
+def _uah(kopiykas: int) -> str:
+    return f"UAH {kopiykas / 100:,.2f}"
+
+
+@pay_app.command("batch")
+def pay_batch(out_file: Annotated[Path, typer.Option("--out", help="Where to write the pain.001 XML file")],
+              as_email: Annotated[str, typer.Option("--as", help="The payments officer releasing the batch (e-mail)")],
+              approver: Annotated[str | None, typer.Option("--approver", help="A second payments officer, needed above "
+                                                           "EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS")] = None,
+              today: Annotated[str | None, typer.Option(help="Requested execution date (YYYY-MM-DD); default today")] = None) -> None:
+    """Collect approved, unpaid claims into a batch, approve it, write its pain.001 file and mark it sent."""
+    from everymetre.payments import service as svc
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    if out_file.is_dir():
+        fail(f"--out {out_file} is a directory; give a file name such as {out_file / 'batch.xml'}")
+    if not out_file.parent.exists():
+        fail(f"--out {out_file}: the directory {out_file.parent} does not exist")
+    with session_factory(eng)() as session:
+        try:
+            who = _principal(session, as_email)
+            second = _principal(session, approver) if approver else None
+            report = svc.do_build_batch(session, who, _date(today), checkpoint=crash_point)
+            crash_point("build")
+            batch = report.batch
+            for reason, n in sorted(report.held.items()):
+                err.print(f"held back: {n:,} claim(s) — {reason}", highlight=False)
+            if batch is None:
+                out.print("nothing to pay: no approved claim is waiting for payment")
+                return
+            if report.resumed:
+                err.print(f"resuming batch {batch.id} ({batch.state}, {batch.count:,} payments, {_uah(batch.total_kopiykas)})",
+                          highlight=False)
+            else:
+                out.print(f"built batch {batch.id}: {batch.count:,} payments, {_uah(batch.total_kopiykas)}")
+            if batch.state == "built":
+                if batch.approved_by_id is None:
+                    batch = svc.do_approve_batch(session, who, batch.id)
+                if batch.state == "built" and second is not None:
+                    batch = svc.do_approve_batch(session, second, batch.id)
+                if batch.state == "cancelled":
+                    out.print(f"batch {batch.id} cancelled: no payments left after withdrawing flagged claims")
+                    return
+                if batch.state == "built":
+                    fail(f"batch {batch.id} totals {_uah(batch.total_kopiykas)}, above "
+                         f"{_uah(svc.second_approval_above())}: a second payments officer must approve it (--approver EMAIL)")
+            crash_point("approve")
+            if batch.state in ("approved", "exported"):
+                path = svc.do_export_batch(session, who, batch.id, out_file, checkpoint=crash_point)
+                crash_point("export")
+                batch = svc.do_mark_sent(session, who, batch.id, checkpoint=crash_point)
+                crash_point("sent")
+                out.print(f"wrote {path} (message {batch.message_id}); batch {batch.id} sent: "
+                          f"{batch.count:,} payments, {_uah(batch.total_kopiykas)}")
+        except DomainError as exc:
+            fail(exc.detail)
+
+
+@pay_app.command("reconcile")
+def pay_reconcile(statement: Annotated[Path, typer.Argument(help="A camt.053 bank statement (XML)")]) -> None:
+    """Apply a bank statement: payments booked or rejected (with the bank's reason; rejected claims are owed again)."""
+    from everymetre.payments import service as svc
+    from everymetre.payments.camt053 import Camt053Error
+    from everymetre.store.db import session_factory
+
+    if not statement.is_file():
+        fail(f"{statement}: no such file")
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        try:
+            report = svc.do_reconcile(session, svc.SYSTEM, statement.read_bytes())
+        except (DomainError, Camt053Error) as exc:
+            fail(f"{statement}: {getattr(exc, 'detail', None) or str(exc).splitlines()[0]}")
+    for problem in report.problems:
+        err.print(f"problem: {escape(problem)}", highlight=False, soft_wrap=True)
+    if report.unmatched:
+        err.print(f"{len(report.unmatched):,} entries match no payment of ours: {', '.join(report.unmatched[:10])}"
+                  + (" ..." if len(report.unmatched) > 10 else ""), highlight=False)
+    out.print(f"statement {report.statement_id}: {report.booked:,} booked, {report.rejected:,} rejected, "
+              f"{report.already:,} already applied, {report.ignored:,} not final")
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@pay_app.command("sweep")
+def pay_sweep(today: Annotated[str | None, typer.Option(help="Run as of this date (YYYY-MM-DD); default today")] = None) -> None:
+    """Enforce deadlines: return unspent repair money after the window; lapse 30-day reservations; expire certificates."""
+    from everymetre.payments import service as svc
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        try:
+            r = svc.do_sweep(session, svc.SYSTEM, _date(today))
+        except DomainError as exc:
+            fail(exc.detail)
+    out.print(f"repair payouts expired: {r.payouts_expired:,} ({_uah(r.returned_kopiykas)} returned); "
+              f"reservations lapsed: {r.reservations_lapsed:,}; certificates expired: {r.certificates_expired:,} "
+              f"({_uah(r.released_kopiykas)} released)")
+
+
+@pay_app.command("sync")
+def pay_sync() -> None:
+    """Post decided claims to the ledger that are not there yet (catch-up; `pay batch` does it too)."""
+    from everymetre.payments import service as svc
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        r = svc.do_sync_decisions(session, svc.SYSTEM)
+    out.print(f"checked {r.checked:,} decided claims: {r.posted:,} posted ({_uah(r.total_kopiykas)}), {r.revised:,} revised")
+
+
+@ledger_app.command("check")
+def ledger_check() -> None:
+    """Check the ledger: every transaction balances, no claim paid twice, sums match decisions. Exit 1 on any violation."""
+    from everymetre.payments.service import ledger_violations
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        violations = ledger_violations(session)
+    for v in violations:
+        err.print(f"[bold red]VIOLATION[/] {escape(str(v))}", highlight=False, soft_wrap=True)
+    if violations:
+        err.print(f"[bold red]{len(violations):,} violation(s)[/]")
+        raise typer.Exit(1)
+    out.print("ledger consistent: every transaction balances, no claim paid twice, commitments match decisions")

@@ -1,0 +1,223 @@
+"""Payments tables in the store: the double-entry ledger, payments and their batches, repair payouts and
+housing certificates (migration 0002_payments).
+
+What the database itself guarantees, so "pay each loss exactly once" does not rest on code alone:
+
+* a claim has at most one live repair payment (partial unique index: state not rejected/cancelled), and a
+  certificate at most one live seller payment; a payment names at most one batch (one column);
+* one open batch per payments officer (``open_for_user_id`` unique, NULL once sent or cancelled);
+* a ledger posting has exactly one positive side (CHECK); balances are derived from postings, never stored;
+  transaction ids are deterministic, so posting the same event twice is a primary-key conflict;
+* one certificate per claim, numbers unique, ``0 <= redeemed <= value`` (CHECK), one repair payout per claim.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from everymetre.store.models import Base
+from everymetre.store.types import utcnow
+
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+PAYMENT_STATES = ("pending", "batched", "sent", "booked", "rejected", "cancelled")
+LIVE_PAYMENT = "state NOT IN ('rejected', 'cancelled')"
+BATCH_STATES = ("built", "approved", "exported", "sent", "cancelled")
+PAYOUT_STATES = ("funds_transferred", "spending", "interim_reported", "final_reported", "verified", "closed",
+                 "expired_balance_returned")
+CERTIFICATE_STATES = ("issued", "funds_reserved", "ownership_terminated", "contract_signed", "paid_to_seller",
+                      "redeemed", "reservation_lapsed", "expired")
+
+
+class LedgerTransaction(Base):
+    """A balanced set of postings. The id is deterministic (e.g. ``DEC-12-34``): an event posts once."""
+
+    __tablename__ = "ledger_transactions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    claim_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # no FK: the ledger outlives the claim row
+    payment_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    certificate_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    amount_kopiykas: Mapped[int] = mapped_column(BigInteger)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("amount_kopiykas > 0", name="positive"),)
+
+
+class LedgerPosting(Base):
+    __tablename__ = "ledger_postings"
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
+    account: Mapped[str] = mapped_column(String(80))
+    debit: Mapped[int] = mapped_column(BigInteger, default=0)
+    credit: Mapped[int] = mapped_column(BigInteger, default=0)
+    kind: Mapped[str] = mapped_column(String(30))  # the transaction's kind, on every row
+
+    __table_args__ = (
+        CheckConstraint("debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)", name="one_side"),
+        Index("ix_ledger_postings_account", "account"),
+    )
+
+
+class PaymentBatch(Base):
+    __tablename__ = "payment_batches"
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(35), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="built")
+    total_kopiykas: Mapped[int] = mapped_column(BigInteger, default=0)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    second_approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    open_for_user_id: Mapped[int | None] = mapped_column(Integer, unique=True)  # set while not sent/cancelled
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_on: Mapped[date] = mapped_column(Date)
+    approved_at: Mapped[datetime | None] = mapped_column()
+    exported_at: Mapped[datetime | None] = mapped_column()
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        CheckConstraint("state IN ('built', 'approved', 'exported', 'sent', 'cancelled')", name="state"),
+        CheckConstraint("second_approver_id IS NULL OR second_approver_id <> approved_by_id", name="two_people"),
+    )
+
+    @property
+    def pmt_inf_id(self) -> str:
+        return f"EMB-{self.id:010d}"
+
+
+class Payment(Base):
+    """One transfer: a repair payout to the claimant's special account, or a certificate's seller payment."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    end_to_end_id: Mapped[str] = mapped_column(String(35), unique=True)
+    purpose: Mapped[str] = mapped_column(String(12))  # repair | certificate
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), index=True)
+    decision_id: Mapped[int | None] = mapped_column(BigInteger)
+    amount_kopiykas: Mapped[int] = mapped_column(BigInteger)
+    creditor_name: Mapped[str] = mapped_column(String(140))
+    creditor_iban: Mapped[str] = mapped_column(String(34))
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    reason_code: Mapped[str | None] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("payment_batches.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    settled_on: Mapped[date | None] = mapped_column(Date)  # booked or rejected, as the bank dated it
+
+    __table_args__ = (
+        CheckConstraint("amount_kopiykas > 0", name="positive"),
+        CheckConstraint("state IN ('pending', 'batched', 'sent', 'booked', 'rejected', 'cancelled')", name="state"),
+        CheckConstraint("state = 'pending' OR state = 'cancelled' OR batch_id IS NOT NULL", name="batched"),
+        CheckConstraint("(purpose = 'repair' AND certificate_id IS NULL) OR (purpose = 'certificate' AND certificate_id IS NOT NULL)",
+                        name="purpose"),
+        # pay each loss once: at most one live payment per claim (repair) and per certificate (seller)
+        Index("uq_payments_live_repair", "claim_id", unique=True,
+              sqlite_where=text(f"purpose = 'repair' AND {LIVE_PAYMENT}"),
+              postgresql_where=text(f"purpose = 'repair' AND {LIVE_PAYMENT}")),
+        Index("uq_payments_live_certificate", "certificate_id", unique=True,
+              sqlite_where=text(f"purpose = 'certificate' AND {LIVE_PAYMENT}"),
+              postgresql_where=text(f"purpose = 'certificate' AND {LIVE_PAYMENT}")),
+        Index("ix_payments_state", "state", "id"),
+    )
+
+
+class RepairPayout(Base):
+    """The repair money on the claimant's special account: spent within the tier's window, reported, closed."""
+
+    __tablename__ = "repair_payouts"
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), unique=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+    tier: Mapped[str] = mapped_column(String(1))
+    amount_kopiykas: Mapped[int] = mapped_column(BigInteger)
+    transferred_on: Mapped[date] = mapped_column(Date)
+    window_end: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(30), default="funds_transferred")
+    interim_reported_on: Mapped[date | None] = mapped_column(Date)
+    final_reported_on: Mapped[date | None] = mapped_column(Date)
+    verified_on: Mapped[date | None] = mapped_column(Date)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    spent_kopiykas: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_kopiykas: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (
+        CheckConstraint("spent_kopiykas >= 0 AND returned_kopiykas >= 0 "
+                        "AND spent_kopiykas + returned_kopiykas <= amount_kopiykas", name="within_amount"),
+        Index("ix_repair_payouts_state_window", "state", "window_end"),
+    )
+
+
+class Certificate(Base):
+    """A housing certificate for a destroyed home: value split among co-owners, redeemed once for a purchase."""
+
+    __tablename__ = "certificates"
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    year: Mapped[int] = mapped_column(SmallInteger)
+    serial: Mapped[int] = mapped_column(Integer)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), unique=True)
+    decision_id: Mapped[int | None] = mapped_column(BigInteger)
+    value_kopiykas: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(30), default="issued")
+    issued_on: Mapped[date] = mapped_column(Date)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    expires_on: Mapped[date] = mapped_column(Date)
+    reserved_on: Mapped[date | None] = mapped_column(Date)
+    ownership_terminated_on: Mapped[date | None] = mapped_column(Date)
+    termination_document: Mapped[str | None] = mapped_column(String(120))
+    contract_number: Mapped[str | None] = mapped_column(String(60))
+    contract_signed_on: Mapped[date | None] = mapped_column(Date)
+    contract_price_kopiykas: Mapped[int | None] = mapped_column(BigInteger)
+    seller_name: Mapped[str | None] = mapped_column(String(140))
+    seller_iban: Mapped[str | None] = mapped_column(String(34))
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    redeemed_on: Mapped[date | None] = mapped_column(Date)
+    redeemed_kopiykas: Mapped[int] = mapped_column(BigInteger, default=0)
+    closed_on: Mapped[date | None] = mapped_column(Date)  # lapsed or expired
+
+    shares: Mapped[list[CertificateShare]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+                                                          order_by="CertificateShare.id")
+
+    __table_args__ = (
+        CheckConstraint("value_kopiykas > 0", name="positive"),
+        CheckConstraint("redeemed_kopiykas >= 0 AND redeemed_kopiykas <= value_kopiykas", name="redeemed_within_value"),
+        CheckConstraint("redeemed_kopiykas = 0 OR state = 'redeemed'", name="redeemed_state"),
+        CheckConstraint("contract_price_kopiykas IS NULL OR contract_price_kopiykas > 0", name="price"),
+        Index("uq_certificates_year_serial", "year", "serial", unique=True),
+        Index("ix_certificates_state", "state"),
+    )
+
+
+class CertificateShare(Base):
+    """A co-owner's part of a certificate's value (largest-remainder split: the parts add up exactly)."""
+
+    __tablename__ = "certificate_shares"
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    share_numerator: Mapped[int] = mapped_column(Integer)
+    share_denominator: Mapped[int] = mapped_column(Integer)
+    amount_kopiykas: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (CheckConstraint("amount_kopiykas >= 0", name="non_negative"),)
