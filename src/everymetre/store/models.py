@@ -149,6 +149,8 @@ class Claim(Base):
     __table_args__ = (
         Index("ix_claims_queue", "oblast", "state", "id"),
         Index("ix_claims_state_id", "state", "id"),
+        Index("ix_claims_waiting", "state_changed_at", "id"),  # staff queue sorted by "waiting longest"
+        Index("ix_claims_deadline", "suspension_deadline", "submitted_at", "id"),  # ... by "nearest deadline"
         UniqueConstraint("source", "source_record_id", name="uq_claims_source_record"),
     )
 
