@@ -51,9 +51,8 @@ DOMAIN_SENTENCES = (
 
 def extract() -> Catalog:
     catalog = Catalog(project="everymetre", domain="messages")
-    # top-level templates only: subfolders (templates/linkage/) belong to other packages with their own catalogues
-    method_map = [("templates/*.html", "jinja2"), ("*.py", "python")]
-    options = {"templates/*.html": {"extensions": "jinja2.ext.i18n"}}
+    method_map = [("templates/**.html", "jinja2"), ("*.py", "python")]
+    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     for filename, lineno, message, comments, _context in extract_from_dir(
             WEB, method_map=method_map, options_map=options, keywords=KEYWORDS):
         if filename.endswith("catalog.py"):
