@@ -10,6 +10,7 @@ from everymetre.api.routes import router
 from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
 from everymetre.linkage.api import router as linkage_router
+from everymetre.payments.api import router as payments_router
 from everymetre.store.db import engine_for, session_factory
 from everymetre.web import install as install_pages
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(router)
     app.include_router(linkage_router)
+    app.include_router(payments_router)
     install_pages(app)
     app.add_middleware(SecurityHeaders)
     return app

@@ -1,0 +1,45 @@
+"""Claims decided straight into the store (fast), and the second payments officer the approval rules need."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from everymetre.domain.iban import make_ua_iban
+from everymetre.store.models import Claim, Decision, Ownership, Person, Property, User
+
+_n = itertools.count(1)
+
+
+def decided_claim(db: Session, decided_by: int, amount: int = 10_000_000, *, kind: str = "repair_application",
+                  state: str = "approved", oblast: str = "kharkivska", owners: list[tuple[str, int, int]] | None = None,
+                  iban: bool = True, review_flag: str | None = None, submitted_by: int | None = None) -> Claim:
+    """A claim decided with `amount` kopiykas; owners as (name, share numerator, denominator)."""
+    now = datetime.now(UTC)
+    n = next(_n)
+    home = Property(kind="house", oblast=oblast, hromada="Харків", street="вул. Сумська", building=str(n),
+                    total_area_m2=84, rooms=3)
+    claim = Claim(ref_year=2026, kind=kind, state=state, oblast=oblast, home=home, damage_date=date(2024, 3, 15),
+                  decided_by_id=decided_by, decided_at=now, assessed_amount_kopiykas=amount, awarded_amount_kopiykas=amount,
+                  review_flag=review_flag, submitted_by_id=submitted_by, submitted_at=now)
+    for i, (name, num, den) in enumerate(owners or [("Шевченко Олена Петрівна", 1, 1)]):
+        person = Person(full_name=name, iban=make_ua_iban("322313", 10_000 * n + i) if iban else None)
+        claim.owners.append(Ownership(person=person, share_numerator=num, share_denominator=den, is_applicant=i == 0))
+    db.add(claim)
+    db.flush()
+    db.add(Decision(claim_id=claim.id, stage="first", outcome=state if state in ("approved", "rejected") else "approved",
+                    amount_kopiykas=amount, reasons="test", decided_by_id=decided_by, decided_at=now))
+    db.commit()
+    return claim
+
+
+def ensure_user(db: Session, email: str, role: str, oblasts: list[str]) -> int:
+    from everymetre.services.users import do_create_user
+
+    uid = db.scalar(select(User.id).where(User.email == email))
+    if uid is None:
+        uid = do_create_user(db, None, email, "correct horse battery", role, oblasts).id
+    return uid
