@@ -163,9 +163,6 @@ app.add_typer(pay_app, name="pay")
 app.add_typer(ledger_app, name="ledger")
 
 
+
 def main() -> None:
     app()
-
-
-if __name__ == "__main__":
-    main()
