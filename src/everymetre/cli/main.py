@@ -157,6 +157,8 @@ app.add_typer(rules_app, name="rules")
 
 from everymetre.cli.link import link as _link  # noqa: E402
 app.command("link")(_link)
+from everymetre.cli.importer import import_app  # noqa: E402
+app.add_typer(import_app, name="import")
 
 from everymetre.cli.pay import ledger_app, pay_app  # noqa: E402
 app.add_typer(pay_app, name="pay")
