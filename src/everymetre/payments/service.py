@@ -767,10 +767,13 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
 # ---------------------------------------------------------------------------------------------- repair payouts
 
 
-def _payout(session: Session, principal: Principal, reference: str, lock: bool = True) -> tuple[RepairPayout, Claim]:
+def _payout(session: Session, principal: Principal, reference: str, roles: Iterable[Role], what: str,
+            lock: bool = True) -> tuple[RepairPayout, Claim]:
+    """The claim's payout, if the principal may see the claim (else 404) and act on it (else 403)."""
     from everymetre.services.claims import get_claim
 
     claim = get_claim(session, principal, reference)
+    _require(principal, roles, what, claim.oblast)
     stmt = select(RepairPayout).where(RepairPayout.claim_id == claim.id)
     payout = session.scalar(stmt.with_for_update() if lock else stmt)
     if payout is None:
@@ -784,12 +787,11 @@ def _payout_event(session: Session, principal: Principal, payout: RepairPayout, 
 
 def do_record_spending(session: Session, principal: Principal, reference: str, amount_kopiykas: int, on: date | None = None) -> RepairPayout:
     """Money spent from the special account on a participating vendor (reported by the bank)."""
-    _require(principal, (Role.PAYMENTS, Role.SYSTEM), "record repair spending")
     if amount_kopiykas <= 0:
         raise ValidationFailed("The amount spent must be positive.", field="amount_kopiykas")
     on = on or today_utc()
     with atomic(session):
-        payout, claim = _payout(session, principal, reference)
+        payout, claim = _payout(session, principal, reference, (Role.PAYMENTS, Role.SYSTEM), "record repair spending")
         if payout.state not in ("funds_transferred", "spending", "interim_reported"):
             raise InvalidTransition(f"The payout is {payout.state}; spending can no longer be recorded.")
         if on > payout.window_end:
@@ -804,16 +806,14 @@ def do_record_spending(session: Session, principal: Principal, reference: str, a
     return payout
 
 
-def _reporter(principal: Principal) -> None:
-    _require(principal, (Role.CLAIMANT, Role.OFFICER), "file repair reports")
+_REPORTERS = (Role.CLAIMANT, Role.OFFICER)
 
 
 def do_interim_report(session: Session, principal: Principal, reference: str, on: date | None = None, note: str = "") -> RepairPayout:
     """The owner's interim report (photos, receipts) — required for tier B before the final report."""
-    _reporter(principal)
     on = on or today_utc()
     with atomic(session):
-        payout, claim = _payout(session, principal, reference)
+        payout, claim = _payout(session, principal, reference, _REPORTERS, "file repair reports")
         if payout.state not in ("funds_transferred", "spending"):
             raise InvalidTransition(f"The payout is {payout.state}; an interim report is filed while spending.")
         payout.state, payout.interim_reported_on = "interim_reported", on
@@ -823,10 +823,9 @@ def do_interim_report(session: Session, principal: Principal, reference: str, on
 
 def do_final_report(session: Session, principal: Principal, reference: str, on: date | None = None, note: str = "") -> RepairPayout:
     """The owner's final repair report (up to 10 photos). Tier B needs the interim report first."""
-    _reporter(principal)
     on = on or today_utc()
     with atomic(session):
-        payout, claim = _payout(session, principal, reference)
+        payout, claim = _payout(session, principal, reference, _REPORTERS, "file repair reports")
         allowed = ("interim_reported",) if payout.tier == "B" else ("funds_transferred", "spending", "interim_reported")
         if payout.state not in allowed:
             need = " (tier B: file the interim report first)" if payout.tier == "B" and payout.state in ("funds_transferred", "spending") else ""
@@ -839,10 +838,9 @@ def do_final_report(session: Session, principal: Principal, reference: str, on: 
 
 def do_verify_payout(session: Session, principal: Principal, reference: str, on: date | None = None) -> RepairPayout:
     """An officer or commission member checks the final report against the works."""
-    _require(principal, (Role.OFFICER, Role.COMMISSION), "verify repair reports")
     on = on or today_utc()
     with atomic(session):
-        payout, claim = _payout(session, principal, reference)
+        payout, claim = _payout(session, principal, reference, (Role.OFFICER, Role.COMMISSION), "verify repair reports")
         if payout.state != "final_reported":
             raise InvalidTransition(f"The payout is {payout.state}; only a final report can be verified.")
         payout.state, payout.verified_on, payout.verified_by_id = "verified", on, principal.user_id
@@ -861,10 +859,9 @@ def _return_balance(payout: RepairPayout, claim_ref: str) -> list[_Post]:
 
 def do_close_payout(session: Session, principal: Principal, reference: str, on: date | None = None) -> RepairPayout:
     """Close a verified payout; any unspent balance returns to the budget."""
-    _require(principal, (Role.PAYMENTS, Role.SYSTEM), "close repair payouts")
     on = on or today_utc()
     with atomic(session):
-        payout, claim = _payout(session, principal, reference)
+        payout, claim = _payout(session, principal, reference, (Role.PAYMENTS, Role.SYSTEM), "close repair payouts")
         if payout.state != "verified":
             raise InvalidTransition(f"The payout is {payout.state}; only a verified payout can be closed.")
         posts = _return_balance(payout, claim.reference)
