@@ -4,7 +4,12 @@ Usage: .venv/bin/python bench/payments.py [--payments N] [--out DIR] [--repeat R
 
 Times each stage separately (best of R runs) and prints throughput. Synthetic data: random amounts between
 UAH 10,000 and 500,000, Ukrainian names, valid UA IBANs. Also parses a simulated camt.053 of the same size.
-(The database part of the benchmark is added with the store.)
+
+The store part (--claims N, default 100,000; 0 skips it): N approved repair claims inserted into a fresh
+database (a temporary SQLite file, or --db-url, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench —
+its schema is dropped and recreated), then each step of `everymetre pay batch` timed on its own: decisions
+posted to the ledger, batch built, approved (by two payments officers), pain.001 built + validated + written,
+marked sent; then the bank's camt.053 reconciled and `everymetre ledger check` run over the whole ledger.
 """
 
 from __future__ import annotations
@@ -15,12 +20,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 
 from everymetre.domain.iban import make_ua_iban
-from everymetre.payments.camt053 import EntryStatus, StatementEntry, build_camt053, parse_camt053
+from everymetre.payments.camt053 import (
+    EntryStatus,
+    StatementEntry,
+    build_camt053,
+    parse_camt053,
+)
 from everymetre.payments.iso20022 import (
     CreditTransfer,
     DebtorAccount,
@@ -51,7 +61,7 @@ def synthetic_batch(n: int, seed: int = 2026) -> PaymentBatch:
         )
         for i in range(n)
     ]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return PaymentBatch(
         batch_id="BENCH-BATCH-1",
         message_id=make_message_id(now),
@@ -81,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--payments", type=int, default=100_000, help="number of payments (default 100,000)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per stage; the best is reported")
     ap.add_argument("--out", type=Path, default=None, help="directory for the written file (default: a temporary one)")
+    ap.add_argument("--claims", type=int, default=100_000, help="approved claims for the store part (default 100,000; 0 skips)")
+    ap.add_argument("--db-url", default=None, help="database for the store part (default: a temporary SQLite file)")
     args = ap.parse_args(argv)
     n = args.payments
     if n < 1:
@@ -112,7 +124,101 @@ def main(argv: list[str] | None = None) -> int:
     camt = build_camt053(entries, account_iban=batch.debtor.iban)
     t_parse, statement = best_of(args.repeat, lambda: parse_camt053(camt))
     report("camt.053 parse + checks", t_parse, n, f"{len(statement.entries):,} entries")
+    if args.claims:
+        store_bench(args.claims, args.db_url, args.out)
     return 0
+
+
+def _insert_claims(engine, n: int, decider: int, chunk: int = 10_000) -> None:
+    from sqlalchemy import insert
+
+    from everymetre.store.models import Claim, Decision, Ownership, Person, Property
+
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    for start in range(1, n + 1, chunk):
+        ids = range(start, min(n + 1, start + chunk))
+        persons, props, claims, owners, decisions = [], [], [], [], []
+        for i in ids:
+            amount = rng.randint(10_000_00, 500_000_00)
+            persons.append({"id": i, "full_name": f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}", "created_at": now,
+                                "iban": make_ua_iban(rng.choice(BANKS), rng.randrange(10**19))})
+            props.append({"id": i, "kind": "house", "oblast": "kharkivska", "hromada": "Харків", "street": "вул. Сумська",
+                              "building": str(i), "total_area_m2": 84, "heritage": False})
+            claims.append({"id": i, "ref_year": 2026, "kind": "repair_application", "state": "approved", "version": 1, "oblast": "kharkivska",
+                               "property_id": i, "filed_as_representative": False, "channel": "import", "damage_date": date(2024, 3, 15),
+                               "description": "", "priority_mask": 0, "is_redamage": False, "decided_by_id": decider, "decided_at": now,
+                               "assessed_amount_kopiykas": amount, "awarded_amount_kopiykas": amount, "created_at": now,
+                               "state_changed_at": now})
+            owners.append({"id": i, "claim_id": i, "person_id": i, "share_numerator": 1, "share_denominator": 1, "is_applicant": True})
+            decisions.append({"id": i, "claim_id": i, "stage": "first", "outcome": "approved", "amount_kopiykas": amount,
+                                  "reasons": "bench", "decided_by_id": decider, "decided_at": now})
+        with engine.begin() as conn:
+            for model, rows in ((Person, persons), (Property, props), (Claim, claims), (Ownership, owners), (Decision, decisions)):
+                conn.execute(insert(model), rows)
+
+
+def store_bench(n: int, db_url: str | None, out: Path | None) -> None:
+    import os
+
+    os.environ.setdefault("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", str(100_000_000))
+    from sqlalchemy import text
+
+    from everymetre.payments import service as svc
+    from everymetre.payments.iso20022 import validate_pain001 as validate
+    from everymetre.payments.models import PaymentBatch as BatchRow
+    from everymetre.services.users import do_create_user, load_principal
+    from everymetre.store.db import make_engine, session_factory
+    from everymetre.store.migrate import upgrade
+
+    tmp = tempfile.TemporaryDirectory()
+    url = db_url or f"sqlite:///{tmp.name}/bench.db"
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    print(f"\nstore: {n:,} approved claims on {engine.dialect.name}")
+    S = session_factory(engine)
+    with S() as session:
+        decider = do_create_user(session, None, "commission@bench.org", "bench-password", "commission", all_oblasts=True).id
+        pay1 = do_create_user(session, None, "pay1@bench.org", "bench-password", "payments", all_oblasts=True).id
+        pay2 = do_create_user(session, None, "pay2@bench.org", "bench-password", "payments", all_oblasts=True).id
+    t0 = time.perf_counter()
+    _insert_claims(engine, n, decider)
+    print(f"{'insert claims':<26} {time.perf_counter() - t0:8.3f} s  (set-up, not part of the pipeline)")
+
+    def step(name: str, fn: Callable[[], T]) -> T:
+        t = time.perf_counter()
+        result = fn()
+        report(name, time.perf_counter() - t, n)
+        return result
+
+    out_dir = out or Path(tmp.name)
+    with S() as session:
+        p1, p2 = load_principal(session, pay1), load_principal(session, pay2)
+        synced = step("post decisions to ledger", lambda: svc.do_sync_decisions(session, p1))
+        built = step("build batch", lambda: svc.do_build_batch(session, p1, date.today()))
+        batch = built.batch
+        assert batch is not None and batch.count == n and synced.posted == n, (synced, built.held)
+        step("approve (two officers)", lambda: (svc.do_approve_batch(session, p1, batch.id), svc.do_approve_batch(session, p2, batch.id)))
+        row = session.get(BatchRow, batch.id)
+        xml = step("  pain.001 build from db", lambda: svc.batch_xml(session, row))
+        step("  pain.001 validate (XSD)", lambda: validate(xml))
+        session.rollback()
+        path = step("export (build+valid.+write)", lambda: svc.do_export_batch(session, p1, batch.id, out_dir / "store-batch.xml"))
+        step("mark sent (+ledger)", lambda: svc.do_mark_sent(session, p1, batch.id))
+        print(f"{'':<26} {path.stat().st_size / 1e6:.1f} MB, UAH {batch.total_kopiykas / 100:,.2f}")
+        entries = [StatementEntry(t.end_to_end_id, t.amount_kopiykas, EntryStatus.BOOKED, date.today())
+                   for t in __import__("everymetre.payments.iso20022", fromlist=["read_pain001"]).read_pain001(path.read_bytes())]
+        camt = build_camt053(entries, account_iban=svc.debtor_account().iban)
+        rec = step("reconcile camt.053", lambda: svc.do_reconcile(session, svc.SYSTEM, camt))
+        assert rec.booked == n, rec
+        violations = step("ledger check", lambda: svc.ledger_violations(session))
+        print(f"{'':<26} {len(violations)} violation(s)")
+    engine.dispose()
+    tmp.cleanup()
 
 
 if __name__ == "__main__":

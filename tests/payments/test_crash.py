@@ -16,13 +16,13 @@ from tests.payments.store_helpers import decided_claim
 STEPS = ["build-commit", "build", "approve", "export-written", "export", "sent-commit", "sent"]
 
 
-def pay_batch(out, crash_at: str | None = None) -> subprocess.CompletedProcess:  # noqa: ANN001
+def pay_batch(out, crash_at: str | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.pop("EVERYMETRE_CRASH_AT", None)
     if crash_at:
         env["EVERYMETRE_CRASH_AT"] = crash_at
     return subprocess.run([sys.executable, "-c", "from everymetre.cli.main import main; main()", "pay", "batch",
-                           "--out", str(out), "--as", "payments@test.org"], env=env, capture_output=True, text=True,
+                           "--out", str(out), "--as", "payments@test.org"], env=env, capture_output=True, text=True, check=False,
                           timeout=120)
 
 
@@ -55,5 +55,5 @@ def test_crash_at_every_step_then_rerun(db, users, tmp_path):
 
 def test_cli_errors_are_one_line(db, users, tmp_path):
     r = subprocess.run([sys.executable, "-c", "from everymetre.cli.main import main; main()", "pay", "batch",
-                        "--out", str(tmp_path / "x.xml"), "--as", "nobody@test.org"], capture_output=True, text=True, timeout=60)
+                        "--out", str(tmp_path / "x.xml"), "--as", "nobody@test.org"], capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 2 and "no active account" in r.stderr and len(r.stderr.strip().splitlines()) == 1

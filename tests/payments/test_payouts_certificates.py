@@ -13,8 +13,8 @@ from everymetre.domain.errors import Conflict, GuardFailed, InvalidTransition, N
 from everymetre.domain.iban import make_ua_iban
 from everymetre.payments import service as svc
 from everymetre.payments.certificate_number import validate_certificate_number
-from everymetre.services.users import load_principal
 from everymetre.payments.models import Certificate, LedgerPosting, Payment, RepairPayout
+from everymetre.services.users import load_principal
 from tests.payments.store_helpers import decided_claim
 from tests.payments.test_store_batches import pay2, run_batch, statement  # noqa: F401  (fixture)
 
@@ -22,7 +22,7 @@ DESTROYED = "destroyed_housing_application"
 BOOKED_ON = date(2026, 2, 2)
 
 
-def paid_repair(db, users, principal, tmp_path, amount):  # noqa: ANN001, ANN201
+def paid_repair(db, users, principal, tmp_path, amount):
     claim = decided_claim(db, users["commission"], amount, submitted_by=users["citizen"])
     run_batch(db, principal("payments"), tmp_path / "b.xml")
     svc.do_reconcile(db, svc.SYSTEM, statement(tmp_path / "b.xml", booking=BOOKED_ON))
@@ -74,7 +74,7 @@ def test_split_value_is_exact():
     assert sum(svc.split_value(7, [F(2, 7), F(5, 7)])) == 7
 
 
-def issued(db, users, principal, value=200_000_000, owners=None):  # noqa: ANN001, ANN201
+def issued(db, users, principal, value=200_000_000, owners=None):
     claim = decided_claim(db, users["commission"], value, kind=DESTROYED, submitted_by=users["citizen"],
                           owners=owners or [("Коваль Іван", 1, 3), ("Коваль Марія", 2, 3)])
     return claim, svc.do_issue_certificate(db, principal("payments"), claim.reference, date(2026, 1, 10))
@@ -113,7 +113,7 @@ def test_certificate_redeemed_once_never_above_value(db, users, principal, tmp_p
     # the flat costs more than the certificate: the programme pays the value, never more
     svc.do_sign_contract(db, principal("officer"), cert.number, "Д-2026/77", 250_000_000, "Бойко Андрій", seller_iban,
                          date(2026, 2, 1))
-    _, batch = run_batch(db, p, tmp_path / "s.xml", second=load_principal(db, pay2))  # UAH 2m: two approvers
+    _, _batch = run_batch(db, p, tmp_path / "s.xml", second=load_principal(db, pay2))  # UAH 2m: two approvers
     seller = db.scalar(select(Payment).where(Payment.certificate_id == cert.id))
     assert (seller.amount_kopiykas, seller.creditor_iban, seller.state) == (200_000_000, seller_iban, "sent")
     svc.do_reconcile(db, svc.SYSTEM, statement(tmp_path / "s.xml", booking=date(2026, 2, 4)))

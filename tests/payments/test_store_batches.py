@@ -12,16 +12,21 @@ from everymetre.domain.errors import Forbidden, GuardFailed
 from everymetre.payments import service as svc
 from everymetre.payments.camt053 import EntryStatus, StatementEntry, build_camt053
 from everymetre.payments.iso20022 import read_pain001, validate_pain001
-from everymetre.payments.models import LedgerPosting, Payment, PaymentBatch, RepairPayout
+from everymetre.payments.models import (
+    LedgerPosting,
+    Payment,
+    PaymentBatch,
+    RepairPayout,
+)
 from tests.payments.store_helpers import decided_claim, ensure_user
 
 
 @pytest.fixture()
-def pay2(db):  # noqa: ANN001, ANN201
+def pay2(db):
     return ensure_user(db, "payments2@test.org", "payments", ["kharkivska", "kyivska"])
 
 
-def run_batch(db, principal, out, second=None):  # noqa: ANN001, ANN201
+def run_batch(db, principal, out, second=None):
     report = svc.do_build_batch(db, principal)
     if report.batch is None:
         return report, None
@@ -32,7 +37,7 @@ def run_batch(db, principal, out, second=None):  # noqa: ANN001, ANN201
     return report, svc.do_mark_sent(db, principal, batch.id)
 
 
-def statement(xml_path, rejected=(), booking=date(2026, 2, 2)) -> bytes:  # noqa: ANN001
+def statement(xml_path, rejected=(), booking=date(2026, 2, 2)) -> bytes:
     entries = []
     for t in read_pain001(xml_path.read_bytes()):
         if t.end_to_end_id in rejected:
@@ -45,7 +50,7 @@ def statement(xml_path, rejected=(), booking=date(2026, 2, 2)) -> bytes:  # noqa
 
 def test_pays_each_claim_once(db, users, principal, tmp_path):
     claims = [decided_claim(db, users["commission"], 10_000_000 + i) for i in range(3)]
-    report, batch = run_batch(db, principal("payments"), tmp_path / "b1.xml")
+    _report, batch = run_batch(db, principal("payments"), tmp_path / "b1.xml")
     assert batch.state == "sent" and batch.count == 3 and batch.total_kopiykas == 30_000_003
     xml = (tmp_path / "b1.xml").read_bytes()
     validate_pain001(xml)
@@ -144,7 +149,7 @@ def test_open_review_flag_blocks_payment(db, users, principal, tmp_path):
 def test_reconcile_booked_and_rejected(db, users, principal, tmp_path):
     a = decided_claim(db, users["commission"], 10_000_000)
     b = decided_claim(db, users["commission"], 30_000_000)  # tier B (above UAH 200,000)
-    _, batch = run_batch(db, principal("payments"), tmp_path / "b.xml")
+    _, _batch = run_batch(db, principal("payments"), tmp_path / "b.xml")
     pay_b = db.scalar(select(Payment).where(Payment.claim_id == b.id))
     stmt = statement(tmp_path / "b.xml", rejected={pay_b.end_to_end_id})
     r = svc.do_reconcile(db, svc.SYSTEM, stmt)

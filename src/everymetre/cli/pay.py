@@ -31,7 +31,7 @@ def crash_point(step: str) -> None:
         os._exit(9)
 
 
-def _principal(session, email: str):  # noqa: ANN001, ANN202
+def _principal(session, email: str):
     from sqlalchemy import select
 
     from everymetre.services.users import load_principal

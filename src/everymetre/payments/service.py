@@ -26,13 +26,24 @@ from typing import Any
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from everymetre.domain.errors import Conflict, Forbidden, GuardFailed, InvalidTransition, NotFound, ValidationFailed
+from everymetre.domain.errors import (
+    Conflict,
+    Forbidden,
+    GuardFailed,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
 from everymetre.domain.iban import IBANError, make_ua_iban, validate_iban
 from everymetre.domain.identifiers import claim_reference
 from everymetre.domain.lifecycle import ClaimKind, Role
 from everymetre.payments import ledger_rules as L
 from everymetre.payments.camt053 import EntryStatus, parse_camt053
-from everymetre.payments.certificate_number import CertificateNumberError, make_certificate_number, validate_certificate_number
+from everymetre.payments.certificate_number import (
+    CertificateNumberError,
+    make_certificate_number,
+    validate_certificate_number,
+)
 from everymetre.payments.iso20022 import (
     CreditTransfer,
     DebtorAccount,
@@ -124,7 +135,7 @@ def _require(principal: Principal, roles: Iterable[Role], what: str, oblast: str
         raise Forbidden(f"This claim is in oblast '{oblast}', which is outside your assignment.")
 
 
-def _scope(principal: Principal):  # noqa: ANN202
+def _scope(principal: Principal):
     """SQL condition: claims in the principal's oblasts (national roles and the system: all)."""
     if principal.all_oblasts:
         return True
@@ -155,11 +166,11 @@ def _post(session: Session, items: Sequence[_Post], actor_id: int | None) -> Non
     txs, rows = [], []
     for it in items:
         it.tx.validate()
-        txs.append(dict(id=it.tx.transaction_id, kind=str(it.tx.kind), claim_id=it.claim_id, payment_id=it.payment_id,
-                        certificate_id=it.certificate_id, amount_kopiykas=it.tx.amount, memo=it.tx.memo,
-                        actor_id=actor_id, created_at=now))
-        rows.extend(dict(transaction_id=it.tx.transaction_id, account=p.account, debit=p.debit, credit=p.credit,
-                         kind=str(it.tx.kind)) for p in it.tx.postings)
+        txs.append({"id": it.tx.transaction_id, "kind": str(it.tx.kind), "claim_id": it.claim_id, "payment_id": it.payment_id,
+                        "certificate_id": it.certificate_id, "amount_kopiykas": it.tx.amount, "memo": it.tx.memo,
+                        "actor_id": actor_id, "created_at": now})
+        rows.extend({"transaction_id": it.tx.transaction_id, "account": p.account, "debit": p.debit, "credit": p.credit,
+                         "kind": str(it.tx.kind)} for p in it.tx.postings)
     session.execute(insert(LedgerTransaction), txs)
     session.execute(insert(LedgerPosting), rows)
 
@@ -196,7 +207,7 @@ def _decision_posts(claim_rows: Iterable[tuple[int, int, int, int | None]], comm
     return out
 
 
-def _latest_decisions():  # noqa: ANN202
+def _latest_decisions():
     return select(Decision.claim_id, func.max(Decision.id).label("decision_id")).group_by(Decision.claim_id).subquery()
 
 
@@ -399,7 +410,7 @@ def do_build_batch(session: Session, principal: Principal, today: date | None = 
     return report
 
 
-def _attempts(session: Session, column, ids: list[int]) -> dict[int, int]:  # noqa: ANN001
+def _attempts(session: Session, column, ids: list[int]) -> dict[int, int]:
     """How many payments each claim (or certificate) had before: the next end-to-end id's attempt number."""
     if not ids:
         return {}
@@ -449,9 +460,9 @@ def _payable_repairs(session: Session, principal: Principal, report: BuildReport
             report.held["payee has no IBAN"] += 1
             continue
         n = tries.get(c.id, 0) + 1
-        rows.append(dict(end_to_end_id=f"EMP-{c.id:012d}-{n:02d}", purpose="repair", claim_id=c.id, certificate_id=None,
-                         decision_id=c.decision_id, amount_kopiykas=int(c.awarded_amount_kopiykas),
-                         creditor_name=name[:140], creditor_iban=iban))
+        rows.append({"end_to_end_id": f"EMP-{c.id:012d}-{n:02d}", "purpose": "repair", "claim_id": c.id, "certificate_id": None,
+                         "decision_id": c.decision_id, "amount_kopiykas": int(c.awarded_amount_kopiykas),
+                         "creditor_name": name[:140], "creditor_iban": iban})
     return rows
 
 
@@ -466,9 +477,9 @@ def _payable_sellers(session: Session, principal: Principal, report: BuildReport
         if _hold(report, principal, oblast, decided_by, flag):
             continue
         n = tries.get(cert.id, 0) + 1
-        rows.append(dict(end_to_end_id=f"EMC-{cert.id:012d}-{n:02d}", purpose="certificate", claim_id=cert.claim_id,
-                         certificate_id=cert.id, decision_id=cert.decision_id, amount_kopiykas=_seller_amount(cert),
-                         creditor_name=cert.seller_name, creditor_iban=cert.seller_iban))
+        rows.append({"end_to_end_id": f"EMC-{cert.id:012d}-{n:02d}", "purpose": "certificate", "claim_id": cert.claim_id,
+                         "certificate_id": cert.id, "decision_id": cert.decision_id, "amount_kopiykas": _seller_amount(cert),
+                         "creditor_name": cert.seller_name, "creditor_iban": cert.seller_iban})
     return rows
 
 
@@ -725,9 +736,9 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
                     report.booked += 1
                     if p.purpose == "repair":
                         tier = tier_for_amount(p.amount_kopiykas)
-                        payouts.append(dict(claim_id=p.claim_id, payment_id=p.id, tier=tier.value, amount_kopiykas=p.amount_kopiykas,
-                                            transferred_on=on, window_end=spending_window_end(on, tier), state="funds_transferred",
-                                            spent_kopiykas=0, returned_kopiykas=0))
+                        payouts.append({"claim_id": p.claim_id, "payment_id": p.id, "tier": tier.value, "amount_kopiykas": p.amount_kopiykas,
+                                            "transferred_on": on, "window_end": spending_window_end(on, tier), "state": "funds_transferred",
+                                            "spent_kopiykas": 0, "returned_kopiykas": 0})
                     else:
                         cert = certs[p.certificate_id]
                         if cert.state == "contract_signed":
