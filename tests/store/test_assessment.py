@@ -69,3 +69,15 @@ def test_simulate_prints_budget_change(client, auth, tmp_path):
     assert int(rows[-1].split(",")[-1]) > 0
     r = CliRunner().invoke(app, ["rules", "simulate", "--set", "certificate.no_such=1"])
     assert r.exit_code == 2 and "--set" in r.output
+
+
+def test_approval_posts_the_award_to_the_ledger_in_the_same_transaction(client, auth, db):
+    from everymetre.payments.models import LedgerTransaction
+
+    c = move(client, auth, "officer", to_inspected(client, auth), "assessed")
+    c = move(client, auth, "commission", c, "approved", decision={"reasons": "OK"})
+    claim_id = int(c["reference"].split("-")[-1])
+    txs = db.query(LedgerTransaction).filter(LedgerTransaction.claim_id == claim_id).all()
+    assert [t.amount_kopiykas for t in txs] == [c["awarded_amount_kopiykas"]]
+    r = CliRunner().invoke(app, ["ledger", "check"])
+    assert r.exit_code == 0, r.output

@@ -22,6 +22,7 @@ from everymetre.domain.errors import Forbidden, NotFound, StaleVersion, Validati
 from everymetre.domain.identifiers import parse_claim_reference, rnokpp_birth_date
 from everymetre.domain.translit import translit_uk
 from everymetre.domain.lifecycle import (
+    DECIDED,
     ClaimFacts,
     Move,
     MoveRequest,
@@ -307,6 +308,10 @@ def do_transition(session: Session, principal: Principal, reference: str, data: 
         except StaleDataError:
             raise StaleVersion("Someone changed the claim while you were working on it. Reload it and try again.") from None
         record_many(session, claim_chain(claim.id), events, claim_id=claim.id)
+        if move.target in DECIDED:
+            from everymetre.payments.service import post_decision
+
+            post_decision(session, claim, principal.user_id)  # the award becomes payable in the same transaction
     return claim
 
 
