@@ -35,6 +35,7 @@ def import_claims(
 ) -> None:
     from everymetre.cli.main import engine, err, fail, out, progress, require_schema
     from everymetre.importer import InputError, MappingError, load_mapping, run_import
+    from everymetre.importer.readers import preflight
 
     try:
         m = load_mapping(mapping)
@@ -47,6 +48,10 @@ def import_claims(
         fail(f"--source {name!r}: at most 60 characters")
     eng = engine()
     require_schema(eng)
+    try:
+        fmt = preflight(file, fmt, m)
+    except (MappingError, InputError) as exc:
+        fail(str(exc))
     try:
         with progress() as bar:
             task = bar.add_task("importing claims", total=None)

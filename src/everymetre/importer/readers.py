@@ -47,8 +47,15 @@ def read_columns(path: Path, fmt: str, mapping: Mapping) -> list[str]:
         raise _input_error(path, fmt, exc) from None
 
 
-def read_input(path: Path, fmt: str, mapping: Mapping) -> pl.DataFrame:
-    """The mapped columns of every row, plus ``__row``."""
+def preflight(path: Path, fmt: str | None, mapping: Mapping) -> str:
+    """Check that the file is there, readable in its format, and has the mapped columns; return the format."""
+    fmt = detect_format(path, fmt, mapping)
+    _openable(path)
+    mapping.check_columns(read_columns(path, fmt, mapping), path.name)
+    return fmt
+
+
+def _openable(path: Path) -> None:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
@@ -58,6 +65,11 @@ def read_input(path: Path, fmt: str, mapping: Mapping) -> pl.DataFrame:
             pass
     except OSError as exc:
         raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from None
+
+
+def read_input(path: Path, fmt: str, mapping: Mapping) -> pl.DataFrame:
+    """The mapped columns of every row, plus ``__row``."""
+    _openable(path)
     columns = read_columns(path, fmt, mapping)
     mapping.check_columns(columns, path.name)
     wanted = mapping.columns()

@@ -66,24 +66,19 @@ def _is_dtype(df: pl.DataFrame, mapping: Mapping, name: str, kinds: tuple) -> bo
     return spec.column is not None and not spec.values and isinstance(df.schema[spec.column], kinds)
 
 
-def _date(df: pl.DataFrame, mapping: Mapping, name: str) -> tuple[pl.Expr, pl.Expr]:
-    """(parsed date or null, 'present but unparseable' flag)."""
-    spec = mapping.fields[name]
-    raw = _raw(mapping, name, df)
-    if _is_dtype(df, mapping, name, (pl.Date,)):
-        return raw, pl.lit(False)
-    if _is_dtype(df, mapping, name, (pl.Datetime,)):
-        return raw.dt.date(), pl.lit(False)
-    text = _text(raw)
-    parsed = text.str.strptime(pl.Date, spec.format or "%Y-%m-%d", strict=False, exact=True)
-    return parsed, text.is_not_null() & parsed.is_null()
-
-
 def validate(df: pl.DataFrame, mapping: Mapping, today: date) -> Validated:
     m = mapping
     has = m.has
+    # stage 1: every field's normalised value (v_*) and, where a check needs it, its stripped text (t_*);
+    # stage 2 checks those columns, so no expression is computed twice
     vals: dict[str, pl.Expr] = {}
     errs: dict[str, list[pl.Expr]] = {}
+
+    def v(name: str) -> pl.Expr:
+        return pl.col(f"v_{name}")
+
+    def t(name: str) -> pl.Expr:
+        return pl.col(f"t_{name}")
 
     def err(field: str, cond: pl.Expr, message: str | pl.Expr) -> None:
         msg = pl.lit(message) if isinstance(message, str) else message
@@ -92,57 +87,62 @@ def validate(df: pl.DataFrame, mapping: Mapping, today: date) -> Validated:
     def missing(field: str, value: pl.Expr) -> None:
         err(field, value.is_null(), "missing (this field is required)")
 
-    def too_long(field: str, value: pl.Expr) -> None:
+    def too_long(field: str) -> None:
         n = _MAX_LEN[field]
-        err(field, value.str.len_chars() > n, f"longer than {n} characters")
+        err(field, v(field).str.len_chars() > n, f"longer than {n} characters")
+
+    def spaces(e: pl.Expr) -> pl.Expr:
+        return e.str.replace_all(r"\s{2,}", " ")
 
     # --- the record id
-    srid = _text(_raw(m, "source_record_id", df))
-    vals["source_record_id"] = srid
-    missing("source_record_id", srid)
-    too_long("source_record_id", srid)
-    err("source_record_id", srid.str.contains(r"[\x00-\x1f]"), "contains control characters")
+    vals["v_source_record_id"] = _text(_raw(m, "source_record_id", df))
+    missing("source_record_id", v("source_record_id"))
+    too_long("source_record_id")
+    err("source_record_id", v("source_record_id").str.contains(r"[\x00-\x1f]"), "contains control characters")
     # --- names
     if has("full_name"):
         name_field = "full_name"
-        full = _text(_raw(m, "full_name", df)).str.replace_all(r"\s+", " ")
-        missing("full_name", full)
+        vals["v_full_name"] = spaces(_text(_raw(m, "full_name", df)))
+        missing("full_name", v("full_name"))
     else:
         name_field = "surname"
-        sur = _text(_raw(m, "surname", df)).str.replace_all(r"\s+", " ")
-        giv = _text(_raw(m, "given_name", df)).str.replace_all(r"\s+", " ")
-        parts = [sur, giv]
-        missing("surname", sur)
-        missing("given_name", giv)
+        vals["t_surname"] = spaces(_text(_raw(m, "surname", df)))
+        vals["t_given_name"] = spaces(_text(_raw(m, "given_name", df)))
+        parts = [t("surname"), t("given_name")]
         if has("patronymic"):
-            parts.append(_text(_raw(m, "patronymic", df)).str.replace_all(r"\s+", " "))
-        full = pl.concat_str(parts, separator=" ", ignore_nulls=True)
-        full = pl.when(sur.is_not_null() & giv.is_not_null()).then(full)
-    vals["full_name"] = full
-    err(name_field, full.str.len_chars() > 200, "the full name is longer than 200 characters")
+            vals["t_patronymic"] = spaces(_text(_raw(m, "patronymic", df)))
+            parts.append(t("patronymic"))
+        missing("surname", t("surname"))
+        missing("given_name", t("given_name"))
     if has("full_name_latin"):
-        latin = _text(_raw(m, "full_name_latin", df))
-        vals["full_name_latin"] = latin
-        too_long("full_name_latin", latin)
+        vals["v_full_name_latin"] = _text(_raw(m, "full_name_latin", df))
+        too_long("full_name_latin")
     # --- dates
+    date_fields = ["damage_date"] + (["birth_date"] if has("birth_date") else [])
+    for f in date_fields:
+        spec = m.fields[f]
+        raw = _raw(m, f, df)
+        if _is_dtype(df, m, f, (pl.Date,)):
+            vals[f"v_{f}"], vals[f"t_{f}"] = raw, pl.lit(None, dtype=pl.String)
+        elif _is_dtype(df, m, f, (pl.Datetime,)):
+            vals[f"v_{f}"], vals[f"t_{f}"] = raw.dt.date(), pl.lit(None, dtype=pl.String)
+        else:
+            vals[f"t_{f}"] = _text(raw)
+            vals[f"v_{f}"] = _text(raw).str.strptime(pl.Date, spec.format or "%Y-%m-%d", strict=False, exact=True)
+        err(f, t(f).is_not_null() & v(f).is_null(), f"not a date in the format {spec.format}")
     if has("birth_date"):
-        born, unparsed = _date(df, m, "birth_date")
-        vals["birth_date"] = born
-        err("birth_date", unparsed, f"not a date in the format {m.fields['birth_date'].format}")
-        err("birth_date", (born < date(1900, 1, 1)) | (born > today), "the birth date must be between 1900 and today")
-    damage, unparsed = _date(df, m, "damage_date")
-    vals["damage_date"] = damage
-    err("damage_date", unparsed, f"not a date in the format {m.fields['damage_date'].format}")
-    err("damage_date", damage.is_null() & ~unparsed, "missing (this field is required)")
-    err("damage_date", damage < WAR_START, damage_date_problem(WAR_START - timedelta(days=1), today) or "")
-    err("damage_date", damage > today, damage_date_problem(today + timedelta(days=1), today) or "")
+        err("birth_date", (v("birth_date") < date(1900, 1, 1)) | (v("birth_date") > today),
+            "the birth date must be between 1900 and today")
+    err("damage_date", v("damage_date").is_null() & t("damage_date").is_null(), "missing (this field is required)")
+    err("damage_date", v("damage_date") < WAR_START, damage_date_problem(WAR_START - timedelta(days=1), today) or "")
+    err("damage_date", v("damage_date") > today, damage_date_problem(today + timedelta(days=1), today) or "")
     # --- taxpayer number: 10 digits and the weighted check digit
     if has("rnokpp"):
         raw = _raw(m, "rnokpp", df)
         if _is_dtype(df, m, "rnokpp", (pl.Int64, pl.Int32, pl.UInt64, pl.UInt32)):
             raw = raw.cast(pl.String).str.zfill(10)
-        rn = _text(raw).str.replace_all(" ", "", literal=True)
-        vals["rnokpp"] = rn
+        vals["v_rnokpp"] = _text(raw).str.replace_all(" ", "", literal=True)
+        rn = v("rnokpp")
         ten = rn.str.contains(r"^\d{10}$")
         err("rnokpp", rn.is_not_null() & ~ten, "the taxpayer number (RNOKPP) must be exactly 10 digits")
         digit = [rn.str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(10)]
@@ -151,69 +151,71 @@ def validate(df: pl.DataFrame, mapping: Mapping, today: date) -> Validated:
             "the taxpayer number (RNOKPP) has a wrong check digit: please check it for a typo")
     # --- contacts
     if has("phone"):
-        ph = _text(_raw(m, "phone", df))
-        phone = ph.str.replace_all(r"[ ()\-]", "")
-        vals["phone"] = phone
-        err("phone", ph.is_not_null() & ~phone.str.contains(r"^\+?\d{7,19}$"), "not a phone number (7 to 19 digits, may start with +)")
+        vals["t_phone"] = _text(_raw(m, "phone", df))
+        vals["v_phone"] = _text(_raw(m, "phone", df)).str.replace_all(r"[ ()\-]", "")
+        err("phone", t("phone").is_not_null() & ~v("phone").str.contains(r"^\+?\d{7,19}$"),
+            "not a phone number (7 to 19 digits, may start with +)")
     if has("iban"):
-        iban = _text(_raw(m, "iban", df)).str.replace_all(r"[\s\-]", "").str.to_uppercase()
-        vals["iban"] = iban
+        vals["v_iban"] = _text(_raw(m, "iban", df)).str.replace_all(r"[\s\-]", "").str.to_uppercase()
     # --- property
-    obl_raw = _text(_raw(m, "oblast", df))
-    vals["oblast_raw"] = obl_raw
-    kind = _text(_raw(m, "property_kind", df)).str.to_lowercase()
-    vals["property_kind"] = kind
-    missing("oblast", obl_raw)
-    missing("property_kind", kind)
-    err("property_kind", kind.is_not_null() & ~kind.is_in(PROPERTY_KINDS),
+    vals["v_oblast_raw"] = _text(_raw(m, "oblast", df))
+    vals["v_property_kind"] = _text(_raw(m, "property_kind", df)).str.to_lowercase()
+    missing("oblast", v("oblast_raw"))
+    missing("property_kind", v("property_kind"))
+    kind_ok = v("property_kind").is_in(PROPERTY_KINDS)
+    err("property_kind", v("property_kind").is_not_null() & ~kind_ok,
         pl.format("unknown property kind '{}': use house, apartment or room (or translate the source's words "
-                  "with values = {{...}} in the mapping)", kind))
+                  "with values = {{...}} in the mapping)", v("property_kind")))
     for f in ("hromada", "street", "building", "apartment", "registry_number", "description"):
         if has(f):
-            v = _text(_raw(m, f, df))
-            vals[f] = v
-            too_long(f, v)
+            vals[f"v_{f}"] = _text(_raw(m, f, df))
+            too_long(f)
     if has("apartment"):
-        err("apartment", kind.is_in(("apartment", "room")) & vals["apartment"].is_null(),
+        err("apartment", v("property_kind").is_in(("apartment", "room")) & v("apartment").is_null(),
             "an apartment or room needs its apartment number")
     area_raw = _raw(m, "total_area_m2", df)
     if _is_dtype(df, m, "total_area_m2", (pl.Float64, pl.Float32)):
         area_raw = area_raw.round(2)
-    area_txt = _text(area_raw).str.replace(",", ".", literal=True)
-    area_ok = area_txt.str.contains(r"^\d{1,5}(\.\d{1,2})?$")
-    area = pl.when(area_ok).then(area_txt.cast(pl.Float64, strict=False))
-    vals["total_area_m2"] = area
-    missing("total_area_m2", area_txt)
-    err("total_area_m2", area_txt.is_not_null() & ~area_ok, "not an area in m² (a number with at most 2 decimals)")
-    err("total_area_m2", area_ok & ((area <= 0) | (area > 10000)), "the area must be more than 0 and at most 10000 m²")
+    vals["t_total_area_m2"] = _text(area_raw).str.replace(",", ".", literal=True)
+    area_ok = t("total_area_m2").str.contains(r"^\d{1,5}(\.\d{1,2})?$")
+    vals["v_total_area_m2"] = _text(area_raw).str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+    missing("total_area_m2", t("total_area_m2"))
+    err("total_area_m2", t("total_area_m2").is_not_null() & ~area_ok, "not an area in m² (a number with at most 2 decimals)")
+    err("total_area_m2", area_ok & ((v("total_area_m2") <= 0) | (v("total_area_m2") > 10000)),
+        "the area must be more than 0 and at most 10000 m²")
     # --- the claim
     if has("claim_kind"):
-        ck = _text(_raw(m, "claim_kind", df)).str.to_lowercase()
+        vals["v_claim_kind"] = _text(_raw(m, "claim_kind", df)).str.to_lowercase()
+        ck = v("claim_kind")
         err("claim_kind", ck.is_null(), "missing (give the claim kind, or leave the field out for damage_report)")
         err("claim_kind", ck.is_not_null() & ~ck.is_in(CLAIM_KINDS),
             pl.format("unknown claim kind '{}': use {}", ck, pl.lit(", ".join(CLAIM_KINDS))))
-        vals["claim_kind"] = ck
     else:
-        vals["claim_kind"] = pl.lit("damage_report")
+        vals["v_claim_kind"] = pl.lit("damage_report")
     if has("is_redamage"):
-        if _is_dtype(df, m, "is_redamage", (pl.Boolean,)) or m.fields["is_redamage"].column is None and isinstance(m.fields["is_redamage"].value, bool):
-            rb = _raw(m, "is_redamage", df).cast(pl.Boolean)
-            vals["is_redamage"] = rb.fill_null(False)
+        spec = m.fields["is_redamage"]
+        if _is_dtype(df, m, "is_redamage", (pl.Boolean,)) or (spec.column is None and isinstance(spec.value, bool)):
+            vals["v_is_redamage"] = _raw(m, "is_redamage", df).cast(pl.Boolean).fill_null(False)
         else:
-            rt = _text(_raw(m, "is_redamage", df)).str.to_lowercase()
-            vals["is_redamage"] = rt.is_in(_TRUE).fill_null(False)
+            vals["t_is_redamage"] = _text(_raw(m, "is_redamage", df)).str.to_lowercase()
+            vals["v_is_redamage"] = _text(_raw(m, "is_redamage", df)).str.to_lowercase().is_in(_TRUE).fill_null(False)
+            rt = t("is_redamage")
             err("is_redamage", rt.is_not_null() & ~rt.is_in(_TRUE + _FALSE), pl.format("'{}' is not yes or no", rt))
     else:
-        vals["is_redamage"] = pl.lit(False)
+        vals["v_is_redamage"] = pl.lit(False)
     if has("previous"):
-        prev = _text(_raw(m, "previous", df))
-        vals["previous"] = prev
-        too_long("previous", prev)
+        vals["v_previous"] = _text(_raw(m, "previous", df))
+        too_long("previous")
     if has("share"):
-        vals["share_raw"] = _text(_raw(m, "share", df))
+        vals["v_share_raw"] = _text(_raw(m, "share", df))
 
-    out = df.select(pl.col(ROW), *[e.alias(f"v_{k}") for k, e in vals.items()],
-                    *[pl.coalesce(es).alias(f"e_{k}") for k, es in errs.items()])
+    stage1 = df.select(pl.col(ROW), *[e.alias(k) for k, e in vals.items()])
+    if not has("full_name"):
+        full = pl.concat_str(parts, separator=" ", ignore_nulls=True)
+        stage1 = stage1.with_columns(v_full_name=pl.when(t("surname").is_not_null() & t("given_name").is_not_null()).then(full))
+    err(name_field, v("full_name").str.len_chars() > 200, "the full name is longer than 200 characters")
+    out = stage1.with_columns(*[pl.coalesce(es).alias(f"e_{k}") for k, es in errs.items()])
+    out = out.drop([c for c in out.columns if c.startswith("t_")])
 
     # --- per distinct value: oblast names, shares, IBANs that failed the vectorised checksum
     obl_map: dict[str, str | None] = {}
@@ -264,30 +266,27 @@ def validate(df: pl.DataFrame, mapping: Mapping, today: date) -> Validated:
 
 def _iban_errors(out: pl.DataFrame) -> pl.Expr:
     """Vectorised ISO 13616 check (mod 97 over the digits, 7 at a time); the message comes from
-    `validate_iban` for the (few) values that fail."""
-    iban = out["v_iban"]
+    `validate_iban` for the (few) values that fail it."""
     s = pl.col("v_iban")
-    shape = s.str.contains(r"^[A-Z]{2}[0-9]{2}[0-9]{1,30}$")
-    # rearranged: BBAN, then the country letters as numbers (A=10 .. Z=35), then the check digits
+    distinct = out.select(s.drop_nulls().unique())
+    # rearranged: BBAN, then the country letters as numbers (A=10 .. Z=35), then the check digits; leading
+    # zeros do not change the remainder, so pad to 42 digits and fold 7 at a time (fits in an int64)
     country_num = pl.concat_str([_letter_value(s.str.slice(0, 1)), _letter_value(s.str.slice(1, 1))])
-    digits = pl.concat_str([s.str.slice(4), country_num, s.str.slice(2, 2)])
+    d = distinct.with_columns(
+        digits=pl.concat_str([s.str.slice(4), country_num, s.str.slice(2, 2)]).str.zfill(42),
+        length=s.str.slice(0, 2).replace_strict(_COUNTRY_LENGTHS, default=None, return_dtype=pl.Int64))
     rem = pl.lit(0, dtype=pl.Int64)
-    for i in range(0, 36, 7):  # at most 30 + 4 + 2 digits
-        chunk = digits.str.slice(i, 7)
-        n = chunk.str.len_chars()
-        has_chunk = n > 0
-        pow10 = pl.lit(10, dtype=pl.Int64).pow(n.cast(pl.Int64))
-        rem = pl.when(has_chunk).then((rem * pow10 + chunk.cast(pl.Int64, strict=False)) % 97).otherwise(rem)
-    lengths = pl.col("v_iban").str.slice(0, 2).replace_strict(_COUNTRY_LENGTHS, default=None, return_dtype=pl.Int64)
-    ok = (shape & (rem == 1) & ~s.str.slice(2, 2).is_in(("00", "01", "99"))
-          & (lengths.is_null() | (lengths == s.str.len_chars())))
-    failing = out.filter(iban.is_not_null() & ~out.select(ok.fill_null(False)).to_series())["v_iban"].unique().to_list()
+    for i in range(0, 42, 7):
+        rem = (rem * 10_000_000 + pl.col("digits").str.slice(i, 7).cast(pl.Int64, strict=False)) % 97
+    ok = (s.str.contains(r"^[A-Z]{2}[0-9]{2}[0-9]{1,30}$") & (rem == 1) & ~s.str.slice(2, 2).is_in(("00", "01", "99"))
+          & (pl.col("length").is_null() | (pl.col("length") == s.str.len_chars())))
+    failing = d.filter(~ok.fill_null(False))["v_iban"].to_list()
     msgs: dict[str, str] = {}
-    for v in failing:  # letters in the account number (e.g. GB), or a real error: let the domain rule decide
+    for value in failing:  # letters in the account number (e.g. GB), or a real error: the domain rule decides
         try:
-            validate_iban(v)
+            validate_iban(value)
         except IBANError as exc:
-            msgs[v] = str(exc)
+            msgs[value] = str(exc)
     return pl.when(s.is_in(list(msgs))).then(s.replace_strict(msgs, default=None, return_dtype=pl.String))
 
 

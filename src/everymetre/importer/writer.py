@@ -86,14 +86,11 @@ class _Context:
 
 def _context(source: str, file: str, now: datetime) -> _Context:
     now = now.astimezone(UTC)
-    # the claim.created payload is canonical JSON: sorted keys, no spaces, non-ASCII kept. Its constant parts
-    # come from canonical_json itself; the row's parts are spliced in (they are plain text: dates, codes, the
-    # record id with no control characters, whose quotes and backslashes are escaped like json.dumps does).
-    marker = "\u0000"
-    template = canonical_json({"after": {"damage_date": marker, "file": file, "kind": marker, "oblast": marker,
-                                         "reference": marker, "source": source, "source_record_id": marker}})
-    parts = template.split(canonical_json(marker)[1:-1])
-    assert len(parts) == 6, template
+    # the claim.created payload is canonical JSON (sorted keys, no spaces, non-ASCII kept): its constant parts
+    # are written here, the row's values spliced in between (plain text: dates, codes, and the record id, which
+    # has no control characters and whose quotes and backslashes are escaped as json.dumps does)
+    parts = ('{"after":{"damage_date":"', f'","file":{canonical_json(file)},"kind":"', '","oblast":"',
+             '","reference":"', f'","source":{canonical_json(source)},"source_record_id":"', '"}}')
     return _Context(
         source=source, file=file, now=now,
         created_pg=now.isoformat(), created_sqlite=now.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds"),
@@ -351,12 +348,9 @@ class _Postgres(_Backend):
                 batch = batch.filter(~pl.col("v_source_record_id").is_in(existing))
             n = batch.height
             if n:
-                cur.execute("SELECT nextval('persons_id_seq'), nextval('properties_id_seq'), nextval('claims_id_seq') "
-                            "FROM generate_series(1, %s)", (n,))
-                ids = cur.fetchall()
+                ids = _pg_ids(cur, n)
                 timings["write:ids"] = timings.get("write:ids", 0.0) + perf_counter() - t
-                frames = _frames(batch, [r[0] for r in ids], [r[1] for r in ids], [r[2] for r in ids], ctx, prev_map,
-                                 in_file, run_ids, False, timings)
+                frames = _frames(batch, ids[0], ids[1], ids[2], ctx, prev_map, in_file, run_ids, False, timings)
                 for table, frame in frames.items():
                     t = perf_counter()
                     buf = io.BytesIO()
@@ -369,6 +363,22 @@ class _Postgres(_Backend):
             t = perf_counter()
         timings["commit"] = timings.get("commit", 0.0) + perf_counter() - t
         return n, len(existing)
+
+
+_SEQUENCES = ("persons_id_seq", "properties_id_seq", "claims_id_seq")
+
+
+def _pg_ids(cur, n: int) -> list[list[int]]:  # noqa: ANN001
+    """n fresh ids from each sequence, taken with nextval so that other writers can go on at the same time.
+    Usually they come out contiguous (then only the bounds cross the wire); if another session took some in
+    between, the ids themselves are fetched."""
+    out = []
+    for seq in _SEQUENCES:
+        lo, hi, every = cur.execute(
+            f"SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL ELSE array_agg(v ORDER BY v) END "
+            f"FROM (SELECT nextval('{seq}') AS v FROM generate_series(1, %s)) s", (n,)).fetchone()
+        out.append(list(range(lo, hi + 1)) if every is None else list(every))
+    return out
 
 
 class _SQLite(_Backend):
