@@ -97,7 +97,7 @@ def db(engine: Engine, users: Staff) -> Iterator[Session]:
 
 
 def wipe_claims(engine: Engine) -> None:
-    import everymetre.payments.models  # noqa: F401  (payments tables)
+    import everymetre.store.schema  # noqa: F401  (every feature's tables)
     from everymetre.store.models import Base
 
     extra = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in {

@@ -10,11 +10,26 @@ Public API:
 * :func:`pairwise_scores` — precision/recall/F1 against ground truth; :mod:`.synthetic` for test data.
 """
 
-from everymetre.linkage.evaluation import PairwiseScores, pairwise_scores
-from everymetre.linkage.features import INPUT_SCHEMA, coerce_records, derive_features, parse_share
-from everymetre.linkage.findings import FINDING_KINDS, FINDINGS_SCHEMA, compute_findings
-from everymetre.linkage.model import ModelConfig, build_settings
-from everymetre.linkage.pipeline import CLUSTERS_SCHEMA, PAIRS_SCHEMA, ClaimLinker, LinkageResult, ReviewDecision
+from importlib import import_module
+from typing import Any
+
+# Loaded on first use: Splink and DuckDB are heavy, and the store, migrations and web app import
+# everymetre.linkage.models without needing them.
+_EXPORTS = {
+    "PairwiseScores": "evaluation", "pairwise_scores": "evaluation",
+    "INPUT_SCHEMA": "features", "coerce_records": "features", "derive_features": "features", "parse_share": "features",
+    "FINDING_KINDS": "findings", "FINDINGS_SCHEMA": "findings", "compute_findings": "findings",
+    "ModelConfig": "model", "build_settings": "model",
+    "CLUSTERS_SCHEMA": "pipeline", "PAIRS_SCHEMA": "pipeline", "ClaimLinker": "pipeline", "LinkageResult": "pipeline",
+    "ReviewDecision": "pipeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f"everymetre.linkage.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'everymetre.linkage' has no attribute {name!r}")
+
 
 __all__ = [
     "ClaimLinker",

@@ -5,12 +5,10 @@ from __future__ import annotations
 from alembic import context
 
 from everymetre.store.db import make_engine
-from everymetre.store.models import Base
-import everymetre.linkage.models  # noqa: E402,F401  (linkage tables)
-import everymetre.payments.models  # noqa: E402,F401  (payments tables)
+from everymetre.store.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_offline() -> None:
