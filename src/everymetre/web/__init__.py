@@ -30,6 +30,8 @@ def install(app: FastAPI) -> None:
     app.include_router(staff.router)
     from everymetre.web import pages_linkage  # linkage reviewers' pages
     app.include_router(pages_linkage.router)
+    from everymetre.web import pages_payments  # payments officers' batches; claimants' payout status
+    app.include_router(pages_payments.router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key())
 
     api_domain = app.exception_handlers.get(DomainError)

@@ -31,6 +31,7 @@ from everymetre.web.common import (
     render,
     safe_next,
 )
+from everymetre.web.pages_payments import payout_panel
 from everymetre.web.session import page_session
 
 router = APIRouter(include_in_schema=False)
@@ -142,6 +143,7 @@ def _claim_page(request: Request, db: DB, principal: Any, claim: Claim, settings
         "moves": views.move_views(claims_service.moves_for(principal, claim)), "decisions": views.decisions(db, claim),
         "assessment": views.assessment(db, claim), "draft": draft, "errors": errors or {}, "done": done,
         "can_upload": claim.state not in ("withdrawn", "duplicate", "upheld", "revised"),
+        "payout": payout_panel(db, principal, claim),
     }, status=status)
 
 

@@ -1,0 +1,307 @@
+"""Payments pages: the payments officer's batch list and batch page (build, approve), and the claimant's
+"Payment" panel on their claim page (payout status, housing certificate).
+
+Everything goes through `everymetre.payments.service`, which decides who may see or approve what
+(segregation of duties, the second approval above the threshold, oblast scope)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from everymetre.domain.errors import DomainError
+from everymetre.domain.lifecycle import Role
+from everymetre.payments import service
+from everymetre.payments.models import BATCH_STATES, Certificate, CertificateShare
+from everymetre.payments.schedule import final_report_due
+from everymetre.services.users import Principal
+from everymetre.store.models import Claim
+from everymetre.web import forms, i18n
+from everymetre.web.common import DB, Form, Staff, redirect, render
+from everymetre.web.i18n import N_, day, gettext, money
+
+router = APIRouter(include_in_schema=False)
+PAGE = 50
+PAYMENTS_PAGE = 100
+
+BATCH_STATE_WORDS = {"built": N_("Built, awaiting approval"), "approved": N_("Approved, the bank file comes next"),
+                     "exported": N_("File written for the bank"), "sent": N_("Sent to the bank"),
+                     "cancelled": N_("Cancelled")}
+PAYMENT_STATE_WORDS = {"pending": N_("Waiting for a batch"), "batched": N_("In a batch"), "sent": N_("Sent to the bank"),
+                       "booked": N_("Paid"), "rejected": N_("Returned by the bank"), "cancelled": N_("Cancelled")}
+# why a batch's build held claims back (the service's reasons) -> short codes for the URL, and words
+HELD = {"open review flag": ("review", N_("%(num)s with an open review finding")),
+        "decided by you (segregation)": ("segregation", N_("%(num)s you decided yourself (segregation of duties)")),
+        "outside your oblasts": ("scope", N_("%(num)s outside your oblasts")),
+        "payee has no IBAN": ("iban", N_("%(num)s without the payee's bank account (IBAN)"))}
+
+
+def _words(table: dict[str, str], code: str | None) -> str:
+    return gettext(table[code]) if code in table else (code or "—")
+
+
+# ------------------------------------------------------------------------------------------------ the service's sentences
+
+_SEGREGATION = re.compile(r"Segregation of duties: you decided claim\(s\) in this batch \((.*)\), so you may not release "
+                          r"their payment\.")
+_OUTSIDE = re.compile(r"The batch pays claims in oblast\(s\) outside your assignment: (.*)\.")
+_SECOND = re.compile(r"Batch \d+ totals .*, above .*: a second, different payments user must approve it\.")
+_NOT_BUILT = re.compile(r"Batch \d+ is (\w+); only a built batch can be approved\.")
+_STALE = re.compile(r"Batch \d+ totals (\d+) kopiykas, not the (\d+) you reviewed; reload it before approving\.")
+
+
+def explain(detail: str | None) -> str:
+    """The service's English sentences about approving, in the reader's language (values kept)."""
+    if not detail:
+        return ""
+    if detail == "waiting for a second, different payments user":
+        return gettext("You approved this batch already. A second, different payments officer must approve it too.")
+    if m := _SEGREGATION.fullmatch(detail):
+        return gettext("You decided claims in this batch (%(refs)s). Someone who did not decide them must release "
+                       "their payment (segregation of duties).", refs=m.group(1))
+    if m := _OUTSIDE.fullmatch(detail):
+        return gettext("The batch pays claims in oblasts outside your assignment: %(oblasts)s.", oblasts=m.group(1))
+    if _SECOND.fullmatch(detail):
+        return gettext("You approved this batch already. A second, different payments officer must approve it too.")
+    if m := _NOT_BUILT.fullmatch(detail):
+        return gettext("This batch is no longer waiting for approval (it is: %(state)s).",
+                       state=_words(BATCH_STATE_WORDS, m.group(1)))
+    if m := _STALE.fullmatch(detail):
+        return gettext("The batch changed since you loaded it: it now totals %(now)s, not %(seen)s. Check it again "
+                       "before approving.", now=money(int(m.group(1))), seen=money(int(m.group(2))))
+    return forms.translate_domain(detail)
+
+
+# ------------------------------------------------------------------------------------------------ staff: batches
+
+
+def _page(value: str | None) -> int:
+    try:
+        return max(1, min(int(value or "1"), 100_000))
+    except ValueError:
+        return 1
+
+
+def _held_from_query(raw: str) -> list[str]:
+    """'review:2,iban:1' -> ['2 with an open review finding', ...] (only known codes)."""
+    out = []
+    words = {code: text for code, text in HELD.values()}
+    for part in raw.split(","):
+        code, _, n = part.partition(":")
+        if code in words and n.isdigit() and int(n) > 0:
+            out.append(gettext(words[code], num=int(n)))
+    return out
+
+
+def _held_to_query(held: dict[str, int]) -> str:
+    return ",".join(f"{HELD[k][0]}:{n}" for k, n in sorted(held.items()) if k in HELD and n > 0)
+
+
+@router.get("/staff/payments")
+def batches_page(request: Request, db: DB, principal: Staff) -> Response:
+    q = request.query_params
+    state = q.get("state") if q.get("state") in BATCH_STATES else None
+    page = _page(q.get("page"))
+    data = service.list_batches(db, principal, state, limit=PAGE, offset=(page - 1) * PAGE)
+    base = [(k, v) for k, v in q.multi_items() if k in ("state",)]
+    data["items"] = [{**b, "state_label": _words(BATCH_STATE_WORDS, b["state"])} for b in data["items"]]
+    return render(request, "payments/batches.html", {
+        **data, "state": state or "", "states": [(s, gettext(BATCH_STATE_WORDS[s])) for s in BATCH_STATES],
+        "can_build": principal.role is Role.PAYMENTS, "done": q.get("done", ""),
+        "held": _held_from_query(q.get("held", "")), "page": page,
+        "prev_url": "?" + urlencode(base + [("page", str(page - 1))]) if page > 1 else None,
+        "next_url": "?" + urlencode(base + [("page", str(page + 1))]) if page * PAGE < data["total"] else None,
+    })
+
+
+@router.post("/staff/payments/build")
+def build_batch(request: Request, db: DB, principal: Staff, form: Form) -> Response:
+    report = service.do_build_batch(db, principal)
+    held = _held_to_query(report.held)
+    if report.batch is None:
+        return redirect("/staff/payments?" + urlencode({"done": "nothing", **({"held": held} if held else {})}))
+    done = "resumed" if report.resumed else "built"
+    return redirect(f"/staff/payments/{report.batch.id}?" + urlencode({"done": done, **({"held": held} if held else {})}))
+
+
+def _batch_context(db: Session, principal: Principal, batch_id: int, page: int) -> dict[str, Any]:
+    detail = service.batch_detail(db, principal, batch_id, limit=PAYMENTS_PAGE, offset=(page - 1) * PAYMENTS_PAGE)
+    why = explain(detail["cannot_approve_because"])
+    if not why and not detail["can_approve"] and detail["state"] == "built" and principal.role is not Role.PAYMENTS:
+        why = gettext("Only payments officers approve batches.")
+    if detail["state"] != "built":
+        approval = ""
+    elif not detail["second_approval_required"]:
+        approval = gettext("One approval by a payments officer releases this batch.")
+    elif detail["approved_by"] is None:
+        approval = gettext("The total is above %(limit)s, so two different payments officers must approve it.",
+                           limit=money(service.second_approval_above()))
+    else:
+        approval = gettext("Approved by %(who)s. The total is above %(limit)s, so a second, different payments "
+                           "officer must approve it too.", who=detail["approved_by"],
+                           limit=money(service.second_approval_above()))
+    shown = len(detail["payments"])
+    detail["payments"] = [{**p, "state_label": _words(PAYMENT_STATE_WORDS, p["state"])} for p in detail["payments"]]
+    by_state = [(_words(PAYMENT_STATE_WORDS, s), n) for s, n in sorted(detail["payments_by_state"].items())]
+    return {**detail, "why": why, "approval_needed": approval, "state_label": _words(BATCH_STATE_WORDS, detail["state"]),
+            "by_state": by_state, "page": page,
+            "prev_url": f"?page={page - 1}" if page > 1 else None,
+            "next_url": f"?page={page + 1}" if (page - 1) * PAYMENTS_PAGE + shown < detail["count"] else None}
+
+
+@router.get("/staff/payments/{batch_id}")
+def batch_page(request: Request, batch_id: int, db: DB, principal: Staff) -> Response:
+    q = request.query_params
+    ctx = _batch_context(db, principal, batch_id, _page(q.get("page")))
+    return render(request, "payments/batch.html", {**ctx, "done": q.get("done", ""),
+                                                   "held": _held_from_query(q.get("held", "")), "errors": {}})
+
+
+@router.post("/staff/payments/{batch_id}/approve")
+def approve_batch(request: Request, batch_id: int, db: DB, principal: Staff, form: Form) -> Response:
+    raw = forms.text(form, "expected_total_kopiykas")
+    try:
+        current = service.batch_detail(db, principal, batch_id, limit=1)
+        if not raw.isdigit() or int(raw) != current["total_kopiykas"]:
+            seen = int(raw) if raw.isdigit() else 0
+            return _refused(request, db, principal, batch_id, gettext(
+                "The batch changed since you loaded it: it now totals %(now)s, not %(seen)s. Check it again "
+                "before approving.", now=money(current["total_kopiykas"]), seen=money(seen)), 409)
+        batch = service.do_approve_batch(db, principal, batch_id)
+    except DomainError as exc:
+        db.rollback()
+        if exc.status == 404:
+            raise
+        return _refused(request, db, principal, batch_id, explain(exc.detail), exc.status if exc.status == 403 else 409)
+    return redirect(f"/staff/payments/{batch_id}?done={'approved' if batch.state == 'approved' else 'first_approval'}")
+
+
+def _refused(request: Request, db: Session, principal: Principal, batch_id: int, message: str, status: int) -> Response:
+    ctx = _batch_context(db, principal, batch_id, 1)
+    return render(request, "payments/batch.html", {**ctx, "done": "", "held": [], "errors": {"form": message}},
+                  status=status)
+
+
+# ------------------------------------------------------------------------------------------------ claimant: the panel
+
+
+def payout_panel(db: Session, principal: Principal, claim: Claim) -> dict[str, Any] | None:
+    """What the "Payment" panel on the claimant's claim page says (None before there is anything to pay)."""
+    status = service.payout_status(db, principal, claim.reference)
+    stage = status["stage"]
+    if stage == "not_decided" and not status["payments"] and status["certificate"] is None:
+        return None
+    lines: list[str] = []
+    last = status["payments"][-1] if status["payments"] else None
+    repair, cert = status["repair"], status["certificate"]
+    if stage == "appeal_pending":
+        lines.append(gettext("The payment waits until your appeal is decided."))
+    elif stage == "on_hold":
+        lines.append(gettext("The payment is on hold while we check some details of your claim. We will let you know "
+                             "when it can go ahead."))
+    elif stage == "awaiting_payment":
+        lines.append(gettext("The payment is being prepared. %(amount)s will be sent to your eRecovery account with "
+                             "the next payment batch.", amount=money(status["decided_amount_kopiykas"])))
+    elif stage == "payment_in_progress" and last is not None:
+        if last["state"] == "sent" and last["sent_at"]:
+            lines.append(gettext("%(amount)s was sent to the bank on %(date)s for your eRecovery account. It usually "
+                                 "arrives within a few days.", amount=money(last["amount_kopiykas"]),
+                                 date=day(last["sent_at"])))
+        else:
+            lines.append(gettext("%(amount)s is in a payment batch and will be sent to the bank soon.",
+                                 amount=money(last["amount_kopiykas"])))
+    elif stage == "payment_returned" and last is not None:
+        lines.append(gettext("The bank returned the payment (%(reason)s). We will send it again; check that your bank "
+                             "account details on the claim are correct.", reason=last["reason_code"] or "—"))
+    elif stage == "awaiting_certificate":
+        lines.append(gettext("Your housing certificate is being prepared."))
+    if repair is not None:
+        lines += _repair_lines(repair)
+    if cert is not None:
+        lines += _certificate_lines(cert)
+    return {"kind": status["payout_kind"], "lines": lines, "repair": repair, "certificate": cert,
+            "certificate_state": state_words(cert["state"]) if cert else "", "your_share": _your_share(db, principal, cert) if cert else None,
+            "report_due": final_report_due(repair["spend_by"]) if repair else None}
+
+
+def _repair_lines(r: dict[str, Any]) -> list[str]:
+    lines = [gettext("%(amount)s was transferred to your eRecovery account on %(date)s.", amount=money(r["amount_kopiykas"]),
+                     date=day(r["transferred_on"]))]
+    state = r["state"]
+    if state in ("funds_transferred", "spending", "interim_reported"):
+        months = 18 if r["tier"] == "B" else 12
+        lines.append(gettext("Spend it on the repairs by %(date)s (%(months)s months). Money not spent by then goes "
+                             "back to the budget.", date=day(r["spend_by"]), months=months))
+        if r["interim_report_required"] and r["interim_reported_on"] is None:
+            lines.append(gettext("Send an interim report (photos and receipts) while the works go on, before the "
+                                 "final report."))
+        lines.append(gettext("When the works are finished, send a final report with up to 10 photos within 15 "
+                             "working days, and no later than %(date)s.", date=day(final_report_due(r["spend_by"]))))
+    elif state == "final_reported":
+        lines.append(gettext("Your final report of %(date)s is being checked.", date=day(r["final_reported_on"])))
+    elif state == "verified":
+        lines.append(gettext("Your final report was checked and accepted on %(date)s.", date=day(r["verified_on"])))
+    elif state == "closed":
+        lines.append(gettext("The payment was closed on %(date)s.", date=day(r["closed_on"])))
+    elif state == "expired_balance_returned":
+        lines.append(gettext("The time to spend the money ended on %(date)s. %(amount)s that was not spent went back "
+                             "to the budget.", date=day(r["spend_by"]), amount=money(r["returned_kopiykas"])))
+    return lines
+
+
+def _certificate_lines(c: dict[str, Any]) -> list[str]:
+    state = c["state"]
+    if state == "issued":
+        return [gettext("Your housing certificate has been issued. The money for it will be reserved within 5 working "
+                        "days.")]
+    if state == "funds_reserved":
+        return [gettext("The money for your certificate is reserved. Sign the contract to buy a home by %(date)s, or "
+                        "the reservation ends.", date=day(c["contract_due_by"])),
+                gettext("Before the contract, your rights to the destroyed home are ended in the register.")]
+    if state == "ownership_terminated":
+        return [gettext("Your rights to the destroyed home were ended in the register on %(date)s. Sign the contract "
+                        "to buy a home by %(date2)s.", date=day(c["ownership_terminated_on"]),
+                        date2=day(c["contract_due_by"]))]
+    if state == "contract_signed":
+        return [gettext("The purchase contract %(number)s was signed on %(date)s. The seller will be paid from the "
+                        "certificate.", number=c["contract_number"] or "", date=day(c["contract_signed_on"]))]
+    if state == "paid_to_seller":
+        return [gettext("The seller was paid on %(date)s.", date=day(c["paid_on"]))]
+    if state == "redeemed":
+        return [gettext("The certificate was used on %(date)s: %(amount)s paid for your new home.",
+                        date=day(c["redeemed_on"]), amount=money(c["redeemed_kopiykas"]))]
+    if state == "reservation_lapsed":
+        return [gettext("The reservation ended because no purchase contract was signed by %(date)s.",
+                        date=day(c["contract_due_by"]))]
+    if state == "expired":
+        return [gettext("The certificate was not used by %(date)s and is no longer valid.", date=day(c["expires_on"]))]
+    return []
+
+
+CERTIFICATE_STATE_WORDS = {"issued": N_("Issued"), "funds_reserved": N_("Money reserved"),
+                           "ownership_terminated": N_("Rights to the destroyed home ended"),
+                           "contract_signed": N_("Purchase contract signed"), "paid_to_seller": N_("Seller paid"),
+                           "redeemed": N_("Used"), "reservation_lapsed": N_("Reservation ended"),
+                           "expired": N_("No longer valid")}
+
+
+def _your_share(db: Session, principal: Principal, cert: dict[str, Any]) -> dict[str, Any] | None:
+    """The signed-in owner's part of the certificate (by their person record, else by name)."""
+    if principal.person_id is not None:
+        row = db.execute(select(CertificateShare).join(Certificate, Certificate.id == CertificateShare.certificate_id)
+                         .where(Certificate.number == cert["number"], CertificateShare.person_id == principal.person_id)
+                         ).scalar_one_or_none()
+        if row is not None:
+            return {"share": f"{row.share_numerator}/{row.share_denominator}", "amount_kopiykas": row.amount_kopiykas}
+    mine = [s for s in cert["shares"] if principal.full_name and s["owner"] == principal.full_name]
+    return mine[0] if len(mine) == 1 else None
+
+
+def state_words(code: str) -> str:
+    return i18n.gettext(CERTIFICATE_STATE_WORDS[code]) if code in CERTIFICATE_STATE_WORDS else code
