@@ -1,0 +1,46 @@
+"""The payments pages in Chromium: the batch list, a batch (built, then approved) and a claim page with its
+Payment panel each pass axe-core, fit 360 px and run under the real CSP."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from everymetre.payments import service as svc
+from tests.payments.store_helpers import decided_claim
+from tests.web.browser.test_journeys import main_text, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_payments_pages_accessible_at_360px(open_page, db, users, principal):
+    repair = decided_claim(db, users["commission"], 10_000_000, submitted_by=users["citizen"])
+    destroyed = decided_claim(db, users["commission"], 150_000_000, kind="destroyed_housing_application",
+                              submitted_by=users["citizen"], owners=[("Коваль Іван", 1, 2), ("Коваль Марія", 1, 2)])
+    cert = svc.do_issue_certificate(db, principal("payments"), destroyed.reference, today=date(2026, 1, 10))
+    svc.do_reserve_funds(db, principal("payments"), cert.number, date(2026, 1, 12))
+
+    officer = open_page()
+    sign_in(officer, "payments")
+    officer.goto("/staff/payments")
+    officer.check()
+    officer.page.get_by_role("button", name="Сформувати партію").click()
+    officer.page.wait_for_url("**/staff/payments/*?done=built")
+    officer.check()
+    assert repair.reference in main_text(officer) and "100 000,00 грн" in main_text(officer)
+    officer.page.get_by_role("button", name="Затвердити партію").click()
+    officer.page.wait_for_url("**?done=approved")
+    officer.check("approved")
+    officer.goto("/staff/payments")
+    officer.check("with a batch")
+
+    citizen = open_page()
+    sign_in(citizen, "citizen")
+    citizen.page.wait_for_url("**/my")
+    citizen.goto(f"/my/claims/{destroyed.reference}")
+    citizen.check()
+    assert cert.number in main_text(citizen) and "1 500 000,00 грн" in main_text(citizen)
+    citizen.goto(f"/my/claims/{repair.reference}")
+    citizen.check()
+    assert "Виплата" in main_text(citizen)
