@@ -19,9 +19,12 @@ pytestmark = pytest.mark.skipif(
 
 def test_spark_backend_matches_duckdb() -> None:
     from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
 
     logging.getLogger("splink").setLevel(logging.ERROR)
-    spark = SparkSession.builder.master("local[2]").appName("everymetre-linkage-test").getOrCreate()
+    # Splink's string-similarity UDFs ship as a jar inside the splink package (nothing is downloaded)
+    spark = (SparkSession.builder.master("local[2]").appName("everymetre-linkage-test")
+             .config("spark.jars", similarity_jar_location()).getOrCreate())
     try:
         population = generate_population(2000, seed=5)
         records = population.drop(*TRUTH_COLUMNS)

@@ -205,6 +205,11 @@ def _spark_api(config: ModelConfig) -> Any:
 
     if config.spark_session is None:
         raise ValueError("ModelConfig.spark_session is required for the Spark backend")
+    context = config.spark_session.sparkContext
+    if context.getCheckpointDir() is None:  # Splink breaks query lineage under the checkpoint directory
+        import tempfile
+
+        context.setCheckpointDir(tempfile.mkdtemp(prefix="everymetre-spark-"))
     return _SparkAPI(spark_session=config.spark_session)
 
 
