@@ -26,6 +26,12 @@ def problem(status: int, slug: str, title: str, detail: str, request: Request | 
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def problem_responses(extra: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for a route: the common problems (401, 422) plus the route's own, as problem+json."""
+    described = {401: "Not signed in", 422: "Invalid input; `errors` lists each field path", **extra}
+    return {code: {"description": text, "content": {PROBLEM: {}}} for code, text in sorted(described.items())}
+
+
 def _loc(loc: tuple | list) -> str:
     return ".".join(str(p) for p in loc)
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 
 from everymetre.api.deps import AuthDep, SessionDep, SettingsDep
+from everymetre.api.problems import problem_responses
 from everymetre.api.security import make_token
 from everymetre.domain.claims import PriorityGroup
 from everymetre.domain.errors import NotFound
@@ -35,13 +36,7 @@ from everymetre.services.users import Principal, authenticate
 from everymetre.store.models import Claim, Evidence
 
 router = APIRouter(prefix="/api/v1")
-ERRORS = {
-    401: {"description": "Not signed in"},
-    404: {"description": "No such claim that you can see"},
-    409: {"description": "Stale version or move not allowed now"},
-    422: {"description": "Invalid input; `errors` lists each field path"},
-}
-PROBLEM_RESPONSES = {code: {**v, "content": {"application/problem+json": {}}} for code, v in ERRORS.items()}
+PROBLEM_RESPONSES = problem_responses({404: "No such claim that you can see", 409: "Stale version or move not allowed now"})
 
 
 class Token(BaseModel):
@@ -190,10 +185,11 @@ def list_evidence(reference: str, auth: AuthDep) -> list[EvidencePublic]:
             response_class=Response)
 def download_evidence(reference: str, evidence_id: int, auth: AuthDep) -> Response:
     """The file as uploaded, with the type found from its content, in a sandbox: never run by a browser."""
-    claim = claims_service.get_claim(auth.session, auth.principal, reference)
-    ev = auth.session.get(Evidence, evidence_id)
-    if ev is None or ev.claim_id != claim.id:
-        raise NotFound("No such file on this claim.")
+    return evidence_file_response(evidence_service.get_evidence(auth.session, auth.principal, reference, evidence_id))
+
+
+def evidence_file_response(ev: Evidence) -> Response:
+    """Serve an evidence file (API and pages alike): its sniffed type, sandboxed, images inline, documents saved."""
     disposition = "inline" if ev.content_type.startswith("image/") else "attachment"
     return Response(evidence_service.read_blob(ev), media_type=ev.content_type, headers={
         "Content-Disposition": f'{disposition}; filename="evidence-{ev.id}"',

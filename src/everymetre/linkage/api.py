@@ -6,51 +6,22 @@ members review them. The service layer (`everymetre.linkage.service`) decides al
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
-from everymetre.api.deps import oauth2
-from everymetre.api.security import read_token
-from everymetre.domain.errors import Unauthenticated
+from everymetre.api.deps import AuthDep
+from everymetre.api.problems import problem_responses
 from everymetre.linkage import service
 from everymetre.linkage.models import FINDING_STATUSES
-from everymetre.services.users import Principal, load_principal
 
 router = APIRouter(prefix="/api/v1", tags=["linkage"])
-_PROBLEMS = {
-    401: {"description": "Not signed in"},
-    403: {"description": "Not allowed for your role"},
-    404: {"description": "No such finding that you can see"},
-    422: {"description": "Invalid input; `errors` lists each field path"},
-}
-RESPONSES: dict[int | str, dict[str, Any]] = {code: {**v, "content": {"application/problem+json": {}}}
-                                               for code, v in _PROBLEMS.items()}
+RESPONSES = problem_responses({403: "Not allowed for your role", 404: "No such finding that you can see"})
 
 
-@dataclass(frozen=True, slots=True)
-class _Authed:
-    session: Session
-    principal: Principal
-
-
-def _authenticated(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Iterator[_Authed]:
-    if not token:
-        raise Unauthenticated("Sign in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token.")
-    user_id = read_token(request.app.state.settings, token)
-    with request.app.state.sessions() as session:
-        principal = load_principal(session, user_id) if user_id is not None else None
-        if principal is None:
-            raise Unauthenticated("Your sign-in has expired or is not valid; sign in again.")
-        yield _Authed(session, principal)
-
-
-Auth = Annotated[_Authed, Depends(_authenticated)]
+Auth = AuthDep
 
 
 class FindingSummary(BaseModel):

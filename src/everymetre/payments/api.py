@@ -8,25 +8,22 @@ approval above the threshold are enforced in `everymetre.payments.service`).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from everymetre.api.deps import AuthDep
+from everymetre.api.problems import problem_responses
 from everymetre.domain.errors import Conflict
 from everymetre.payments import service
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
-_PROBLEMS = {
-    401: {"description": "Not signed in"},
-    403: {"description": "Not allowed for your role"},
-    404: {"description": "Nothing by that reference that you can see"},
-    409: {"description": "The batch is not in a state that allows this, or a programme rule forbids it"},
-    422: {"description": "Invalid input; `errors` lists each field path"},
-}
-RESPONSES: dict[int | str, dict[str, Any]] = {code: {**v, "content": {"application/problem+json": {}}}
-                                               for code, v in _PROBLEMS.items()}
+RESPONSES = problem_responses({
+    403: "Not allowed for your role",
+    404: "Nothing by that reference that you can see",
+    409: "The batch is not in a state that allows this, or a programme rule forbids it",
+})
 
 
 class PaymentOut(BaseModel):

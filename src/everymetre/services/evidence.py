@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from everymetre.config import get_settings
-from everymetre.domain.errors import PayloadTooLarge, UnsupportedMedia, ValidationFailed
+from everymetre.domain.errors import NotFound, PayloadTooLarge, UnsupportedMedia, ValidationFailed
 from everymetre.services.audit import claim_chain, record
 from everymetre.services.claims import get_claim
 from everymetre.services.tx import atomic
@@ -146,6 +146,15 @@ def do_add_evidence(session: Session, principal: Principal, reference: str, file
                {"after": {"evidence_id": ev.id, "sha256": digest, "content_type": ev.content_type, "size": len(data),
                           "kind": kind, "taken_at": ev.taken_at, "latitude": ev.latitude, "longitude": ev.longitude}},
                claim_id=claim.id)
+    return ev
+
+
+def get_evidence(session: Session, principal: Principal, reference: str, evidence_id: int) -> Evidence:
+    """One file of a claim the principal may see; NotFound otherwise."""
+    claim = get_claim(session, principal, reference)
+    ev = session.get(Evidence, evidence_id)
+    if ev is None or ev.claim_id != claim.id:
+        raise NotFound("No such file on this claim.")
     return ev
 
 

@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from starlette.datastructures import FormData
 
+from everymetre.api.routes import evidence_file_response
 from everymetre.domain.claims import PriorityGroup
 from everymetre.domain.errors import DomainError, NotFound
 from everymetre.domain.geography import BY_CODE
@@ -23,7 +23,7 @@ from everymetre.services import evidence as evidence_service
 from everymetre.services.claims import QueueFilter
 from everymetre.services.queue import COUNT_CAP, SORTS, queue_page, work_states
 from everymetre.services.users import Principal
-from everymetre.store.models import Claim, Evidence
+from everymetre.store.models import Claim
 from everymetre.web import forms, i18n, text, views
 from everymetre.web.common import DB, Form, MaybePrincipal, PageError, SettingsDep, Staff, redirect, render
 
@@ -284,14 +284,5 @@ def evidence_file(reference: str, evidence_id: int, db: DB, principal: MaybePrin
     """A claim's file for a signed-in page user who may see the claim; the same protections as the API's route."""
     if principal is None:
         raise NotFound("No such file.")
-    claim = claims_service.get_claim(db, principal, reference)
-    ev = db.scalar(select(Evidence).where(Evidence.id == evidence_id, Evidence.claim_id == claim.id))
-    if ev is None:
-        raise NotFound("No such file on this claim.")
-    disposition = "inline" if ev.content_type.startswith("image/") else "attachment"
-    return Response(evidence_service.read_blob(ev), media_type=ev.content_type, headers={
-        "Content-Disposition": f'{disposition}; filename="evidence-{ev.id}"',
-        "Content-Security-Policy": "sandbox; default-src 'none'",
-        "Cache-Control": "private, max-age=3600",
-    })
+    return evidence_file_response(evidence_service.get_evidence(db, principal, reference, evidence_id))
 
