@@ -38,7 +38,6 @@ from sqlalchemy.orm import Session
 
 from everymetre.domain.audit import GENESIS, canonical_json, event_hash
 from everymetre.domain.errors import Forbidden, NotFound, ValidationFailed
-from everymetre.domain.identifiers import claim_reference
 from everymetre.domain.lifecycle import STAFF_ROLES, Role
 from everymetre.linkage.findings import FINDINGS_SCHEMA
 from everymetre.linkage.models import (

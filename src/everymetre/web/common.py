@@ -20,7 +20,7 @@ from everymetre.domain.errors import DomainError
 from everymetre.domain.lifecycle import STAFF_ROLES, Role
 from everymetre.services.users import Principal, load_principal
 from everymetre.web import i18n, text
-from everymetre.web.session import CSRF_FIELD, PageSession, page_session
+from everymetre.web.session import CSRF_FIELD, page_session
 
 HERE = Path(__file__).resolve().parent
 SOMETHING_WRONG = i18n.N_("Something went wrong")
