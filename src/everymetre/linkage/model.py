@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +28,7 @@ from everymetre.linkage.features import FEATURE_COLUMNS
 __all__ = [
     "ModelConfig",
     "build_settings",
+    "model_for_dialect",
     "prediction_blocking_rules",
     "PersonModel",
     "COMPARISON_FIELDS",
@@ -183,6 +185,73 @@ def build_settings(config: ModelConfig | None = None) -> SettingsCreator:
     )
 
 
+def _translate_condition(sql: str, source: str, target: str) -> str:
+    """A comparison-level condition written in Splink dialect ``source`` rewritten for ``target`` with sqlglot
+    (string-similarity functions renamed to the target's function names)."""
+    import sqlglot
+    from sqlglot import exp
+    from splink.internals.dialects import SplinkDialect
+
+    src, dst = SplinkDialect.from_string(source), SplinkDialect.from_string(target)
+    tree = sqlglot.parse_one(sql, read=src.sqlglot_dialect)
+
+    # functions sqlglot does not know (e.g. Spark's jaro_winkler UDF) are parsed as anonymous calls
+    by_name = {
+        src.jaro_winkler_function_name.lower(): dst.jaro_winkler_function_name,
+        src.levenshtein_function_name.lower(): dst.levenshtein_function_name,
+        src.damerau_levenshtein_function_name.lower(): dst.damerau_levenshtein_function_name,
+    }
+
+    def rename(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.JarowinklerSimilarity):
+            return exp.func(dst.jaro_winkler_function_name, node.this, node.expression)
+        if isinstance(node, exp.Levenshtein):
+            return exp.func(dst.levenshtein_function_name, node.this, node.expression)
+        if isinstance(node, exp.Anonymous) and str(node.name).lower() in by_name:
+            return exp.Anonymous(this=by_name[str(node.name).lower()], expressions=node.expressions)
+        return node
+
+    return tree.transform(rename).sql(dialect=dst.sqlglot_dialect)
+
+
+def model_for_dialect(model: dict[str, Any], dialect: str, config: ModelConfig | None = None) -> dict[str, Any]:
+    """A saved model (Splink settings dict with trained m and u) made usable on another SQL dialect.
+
+    Splink stores each comparison level's condition as SQL of the dialect the model was built on and, when a
+    settings dict is loaded, reads those conditions as SQL of the *linker's* dialect (it drops the settings'
+    ``sql_dialect``). DuckDB quotes identifiers with double quotes, which Spark SQL reads as string literals:
+    a DuckDB-built model run on Spark compares the constants ``'surname_k_l'`` and ``'surname_k_r'`` and puts
+    every pair in the same level. So the conditions are rewritten for ``dialect``: a condition our own
+    comparisons generate for the model's dialect is replaced by what they generate for ``dialect``; any
+    other condition is translated with sqlglot. Trained parameters, blocking rules (Splink translates those
+    itself: each carries its own dialect) and everything else are kept.
+    """
+    source = model.get("sql_dialect") or "duckdb"
+    if source == dialect:
+        return model
+    out = deepcopy(model)
+    settings = build_settings(config)
+    native_src = settings.create_settings_dict(source)["comparisons"]
+    native_dst = settings.create_settings_dict(dialect)["comparisons"]
+    same_sql: dict[tuple[str, str], str] = {}
+    for c_src, c_dst in zip(native_src, native_dst):
+        for l_src, l_dst in zip(c_src["comparison_levels"], c_dst["comparison_levels"]):
+            same_sql[(c_src["output_column_name"], l_src["sql_condition"])] = l_dst["sql_condition"]
+    for comparison in out["comparisons"]:
+        name = comparison["output_column_name"]
+        for level in comparison["comparison_levels"]:
+            sql = level["sql_condition"]
+            if sql.strip().upper() == "ELSE":
+                continue
+            level["sql_condition"] = same_sql.get((name, sql)) or _translate_condition(sql, source, dialect)
+    out["blocking_rules_to_generate_predictions"] = [
+        {"blocking_rule": rule, "sql_dialect": source} if isinstance(rule, str) else rule
+        for rule in out.get("blocking_rules_to_generate_predictions", [])
+    ]
+    out["sql_dialect"] = dialect
+    return out
+
+
 def _duckdb_api(config: ModelConfig) -> Any:
     from splink import DuckDBAPI
 
@@ -225,7 +294,11 @@ class PersonModel:
             self.db_api = _spark_api(config)
             table = config.spark_session.createDataFrame(features.select("unique_id", *FEATURE_COLUMNS).to_pandas())
         self.input = self.db_api.register(table)
-        settings: SettingsCreator | dict[str, Any] = build_settings(config) if model is None else model
+        settings: SettingsCreator | dict[str, Any] = (
+            build_settings(config)
+            if model is None
+            else model_for_dialect(model, self.db_api.sql_dialect.sql_dialect_str, config)
+        )
         self.linker = Linker(self.input, settings, log_level=logging.WARNING)
         self.trained = model is not None
 
