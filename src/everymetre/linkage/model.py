@@ -189,8 +189,8 @@ def _translate_condition(sql: str, source: str, target: str) -> str:
     """A comparison-level condition written in Splink dialect ``source`` rewritten for ``target`` with sqlglot
     (string-similarity functions renamed to the target's function names)."""
     import sqlglot
-    from sqlglot import exp
     from splink.internals.dialects import SplinkDialect
+    from sqlglot import exp
 
     src, dst = SplinkDialect.from_string(source), SplinkDialect.from_string(target)
     tree = sqlglot.parse_one(sql, read=src.sqlglot_dialect)
