@@ -32,6 +32,7 @@ def import_claims(
     rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows (default: FILE-STEM.rejects.csv here, when there are any)")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or parquet (default: from the extension)")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=1_000_000, help="Rows per transaction")] = 20_000,
+    jobs: Annotated[int, typer.Option(min=1, max=16, help="Batches written at once (PostgreSQL; SQLite has one writer)")] = 2,
 ) -> None:
     from everymetre.cli.main import engine, err, fail, out, progress, require_schema
     from everymetre.importer import InputError, MappingError, load_mapping, run_import
@@ -55,7 +56,7 @@ def import_claims(
     try:
         with progress() as bar:
             task = bar.add_task("importing claims", total=None)
-            report = run_import(eng, file, m, name, fmt=fmt, rejects_path=rejects, batch_size=batch_size,
+            report = run_import(eng, file, m, name, fmt=fmt, rejects_path=rejects, batch_size=batch_size, jobs=jobs,
                                 on_start=lambda n: bar.update(task, total=n),
                                 on_progress=lambda n: bar.advance(task, n))
     except MappingError as exc:

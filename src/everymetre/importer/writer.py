@@ -113,7 +113,8 @@ def created_payload(ctx: _Context, damage: pl.Expr, kind: pl.Expr, oblast: pl.Ex
 def run_import(engine: Engine, path: Path, mapping: Mapping, source: str, fmt: str | None = None,
                rejects_path: Path | None = None, batch_size: int = 20_000, today: date | None = None,
                now: datetime | None = None, on_progress: Callable[[int], None] | None = None,
-               on_start: Callable[[int], None] | None = None) -> ImportReport:
+               on_start: Callable[[int], None] | None = None, jobs: int = 2) -> ImportReport:
+    """Import `path`; `jobs` batches are written at once on PostgreSQL (each on its own connection)."""
     now = now or datetime.now(UTC)
     today = today or now.date()
     report = ImportReport(source=source, file=path.name)
@@ -151,19 +152,86 @@ def run_import(engine: Engine, path: Path, mapping: Mapping, source: str, fmt: s
     run_ids: dict[str, int] = {}
     prev_map = dict(db_prev.ids)
     timings = report.timings
-    with backend:
-        for start in range(0, good.height, batch_size):
-            batch = good.slice(start, batch_size)
-            written, already = backend.write_batch(batch, ctx, prev_map, in_file, run_ids, timings)
-            report.imported += written
-            report.already += already
-            report.batches += 1
-            if crash_after and report.batches >= crash_after:
-                os._exit(9)
-            if on_progress:
-                on_progress(batch.height)
+    jobs = max(1, jobs)
+
+    def done(result: tuple[int, int], rows: int) -> None:
+        report.imported += result[0]
+        report.already += result[1]
+        report.batches += 1
+        if crash_after and report.batches >= crash_after:
+            os._exit(9)
+        if on_progress:
+            on_progress(rows)
+
+    starts = range(0, good.height, batch_size)
+    if backend.parallel:
+        _write_parallel(engine, good, starts, batch_size, jobs, ctx, prev_map, in_file, run_ids, timings, done)
+    else:
+        with backend:
+            for start in starts:
+                batch = good.slice(start, batch_size)
+                done(backend.write_batch(batch, ctx, prev_map, in_file, run_ids, timings), batch.height)
     report.timings["write"] = perf_counter() - t
     return report
+
+
+def _write_parallel(engine: Engine, good: pl.DataFrame, starts: range, batch_size: int, jobs: int, ctx: _Context,
+                    prev_map: dict[str, int], in_file: set[str], run_ids: dict[str, int], timings: dict[str, float],
+                    done: Callable[[tuple[int, int], int], None]) -> None:
+    """PostgreSQL: `jobs` connections COPY batches at the same time (the server works on each in its own
+    process). A batch naming an earlier row of the file as its previous claim waits for the batches before it."""
+    import threading
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    local = threading.local()
+    backends: list[_Backend] = []
+    lock = threading.Lock()
+
+    def work(batch: pl.DataFrame) -> tuple[int, int]:
+        b = getattr(local, "backend", None)
+        if b is None:
+            b = local.backend = _backend(engine).__enter__()
+            with lock:
+                backends.append(b)
+        own: dict[str, float] = {}
+        out = b.write_batch(batch, ctx, prev_map, in_file, run_ids, own)
+        with lock:
+            for k, v in own.items():
+                timings[k] = timings.get(k, 0.0) + v
+        return out
+
+    guard = _Backend(engine).__enter__()  # one import of a source at a time: a session lock for the run
+    key = f"everymetre.import-run:{ctx.source}"
+    try:
+        guard.raw.driver_connection.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+        guard.raw.driver_connection.commit()
+        pending: dict = {}
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            try:
+                for start in starts:
+                    batch = good.slice(start, batch_size)
+                    needs_earlier = bool(in_file) and batch["v_previous"].is_in(list(in_file)).any()
+                    while pending and (len(pending) >= jobs * 2 or needs_earlier):
+                        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                        for f in finished:
+                            done(f.result(), pending.pop(f))
+                    pending[pool.submit(work, batch)] = batch.height
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for f in finished:
+                        done(f.result(), pending.pop(f))
+            finally:
+                for f in pending:
+                    f.cancel()
+                wait(pending)
+                for b in backends:
+                    b.__exit__(None, None, None)
+    finally:
+        try:  # the connection goes back to the pool, and the lock would stay with it
+            guard.raw.driver_connection.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+            guard.raw.driver_connection.commit()
+        finally:
+            guard.__exit__(None, None, None)
 
 
 # ------------------------------------------------------------------------------------ previous claims
@@ -294,6 +362,8 @@ def _frames(batch: pl.DataFrame, person_ids: list[int], property_ids: list[int],
 
 
 class _Backend:
+    parallel = False
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.raw = None
@@ -320,6 +390,8 @@ def _backend(engine: Engine) -> _Backend:
 
 
 class _Postgres(_Backend):
+    parallel = True
+
     def lookup_previous(self, source, refs, srids):  # noqa: ANN001, ANN201
         out: dict[str, int] = {}
         with self.engine.raw_connection() as raw:
@@ -339,7 +411,6 @@ class _Postgres(_Backend):
         conn = self.raw.driver_connection
         t = perf_counter()
         with conn.transaction(), conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"everymetre.import:{ctx.source}",))
             srids = batch["v_source_record_id"].to_list()
             cur.execute("SELECT source_record_id FROM claims WHERE source = %s AND source_record_id = ANY(%s)",
                         (ctx.source, srids))
