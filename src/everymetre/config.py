@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,25 +27,32 @@ class Settings:
     appeal_window_days: int = 60
     decision_due_days: int = 30
     evidence_max_bytes: int = 20 * 1024 * 1024
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def evidence_dir(self) -> Path:
         return self.data_dir / "evidence"
 
     def signing_key(self) -> str:
-        if self.secret_key:
-            return self.secret_key
-        path = self.data_dir / "secret.key"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # O_EXCL: when several workers start at once, exactly one writes the key and all read it
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+        return self.secret_key or _key_file(self.data_dir.resolve())
+
+
+@lru_cache(maxsize=8)
+def _key_file(data_dir: Path) -> str:
+    """The generated signing key in DATA_DIR/secret.key (created once; read once per process)."""
+    path = data_dir / "secret.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # O_EXCL: when several workers start at once, exactly one writes the key and all read it
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    for _ in range(100):  # another worker may have created the file and not yet written it
+        if key := path.read_text().strip():
+            return key
+        time.sleep(0.01)
+    raise SystemExit(f"error: {path} is empty; delete it or set EVERYMETRE_SECRET_KEY")
 
 
 def _int_env(name: str, default: int) -> int:
