@@ -61,3 +61,13 @@ def test_no_input_makes_a_500(client, auth, mutation, raw):
                     content=json.dumps({"to": mutation.get("kind", "assigned"), "expected_version": mutation.get("submit", 1)},
                                        default=str))
     assert r.status_code < 500, r.text
+
+
+def test_ids_too_large_for_any_record_are_422_not_500(client, auth):
+    """Found by schemathesis: a path id beyond BIGINT reached the database and failed there."""
+    c = file_claim(client, auth)
+    huge = str(2**64)
+    for path in (f"/api/v1/findings/{huge}", f"/api/v1/payment-batches/{huge}",
+                 f"/api/v1/claims/{c['reference']}/evidence/{huge}"):
+        r = client.get(path, headers=auth("auditor"))
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", (path, r.text)

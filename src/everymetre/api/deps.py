@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,10 @@ from everymetre.config import Settings
 from everymetre.domain.errors import Unauthenticated
 from everymetre.services.users import Principal, load_principal
 from everymetre.api.security import read_token
+
+MAX_ID = 2**63 - 1
+# A record id in a URL: a positive BIGINT. Larger numbers cannot name a record; they get a 422, not a database error.
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 

@@ -11,7 +11,7 @@ from fastapi import Depends
 from pydantic import BaseModel
 from sqlalchemy import select, text
 
-from everymetre.api.deps import AuthDep, SessionDep, SettingsDep
+from everymetre.api.deps import AuthDep, IdPath, SessionDep, SettingsDep
 from everymetre.api.problems import problem_responses
 from everymetre.api.security import make_token
 from everymetre.domain.claims import PriorityGroup
@@ -183,7 +183,7 @@ def list_evidence(reference: str, auth: AuthDep) -> list[EvidencePublic]:
 
 @router.get("/claims/{reference}/evidence/{evidence_id}", tags=["evidence"], responses=PROBLEM_RESPONSES,
             response_class=Response)
-def download_evidence(reference: str, evidence_id: int, auth: AuthDep) -> Response:
+def download_evidence(reference: str, evidence_id: IdPath, auth: AuthDep) -> Response:
     """The file as uploaded, with the type found from its content, in a sandbox: never run by a browser."""
     return evidence_file_response(evidence_service.get_evidence(auth.session, auth.principal, reference, evidence_id))
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from everymetre.api.deps import AuthDep
+from everymetre.api.deps import AuthDep, IdPath
 from everymetre.api.problems import problem_responses
 from everymetre.linkage import service
 from everymetre.linkage.models import FINDING_STATUSES
@@ -117,7 +117,7 @@ def list_findings(
 
 
 @router.get("/findings/{finding_id}", response_model=FindingDetail, responses=RESPONSES)
-def get_finding(finding_id: int, auth: Auth) -> FindingDetail:
+def get_finding(finding_id: IdPath, auth: Auth) -> FindingDetail:
     """One finding: its records side by side with the fields on which they agree, and the linking pairs."""
     d = service.finding_detail(auth.session, auth.principal, finding_id)
     return FindingDetail(**_summary(d["finding"]).model_dump(), evidence=d["evidence"],
@@ -128,7 +128,7 @@ def get_finding(finding_id: int, auth: Auth) -> FindingDetail:
 
 
 @router.post("/findings/{finding_id}/review", response_model=ReviewOut, responses=RESPONSES)
-def review_finding(finding_id: int, body: ReviewIn, auth: Auth) -> ReviewOut:
+def review_finding(finding_id: IdPath, body: ReviewIn, auth: Auth) -> ReviewOut:
     """Confirm (match) or dismiss (not_a_match) a finding; officers and commission members only. Audited; the
     claims' review flags follow at once and the decision holds in every later run."""
     out = service.do_review(auth.session, auth.principal, body.decision, finding_id=finding_id, note=body.note)

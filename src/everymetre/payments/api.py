@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from everymetre.api.deps import AuthDep
+from everymetre.api.deps import AuthDep, IdPath
 from everymetre.api.problems import problem_responses
 from everymetre.domain.errors import Conflict
 from everymetre.payments import service
@@ -170,7 +170,7 @@ def list_batches(
 
 @router.get("/payment-batches/{batch_id}", response_model=BatchDetail, responses=RESPONSES)
 def get_batch(
-    batch_id: int,
+    batch_id: IdPath,
     auth: AuthDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -180,7 +180,7 @@ def get_batch(
 
 
 @router.post("/payment-batches/{batch_id}/approve", response_model=BatchOut, responses=RESPONSES)
-def approve_batch(batch_id: int, body: ApproveIn, auth: AuthDep) -> BatchOut:
+def approve_batch(batch_id: IdPath, body: ApproveIn, auth: AuthDep) -> BatchOut:
     """Approve a built batch (payments officers who decided none of its claims). Above the configured total a
     second, different payments officer must approve as well; the batch is approved when both have."""
     if body.expected_total_kopiykas is not None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
+from everymetre.api.deps import IdPath
 from everymetre.domain.errors import DomainError
 from everymetre.domain.lifecycle import STAFF_ROLES, State
 from everymetre.schemas.claims import TransitionIn
@@ -234,7 +235,7 @@ def _step_page(request: Request, db: DB, principal: Any, draft: ClaimDraft, step
 
 
 @router.get("/apply/{draft_id}/{step}")
-def apply_step(request: Request, draft_id: int, step: str, db: DB, principal: Claimant) -> Response:
+def apply_step(request: Request, draft_id: IdPath, step: str, db: DB, principal: Claimant) -> Response:
     if step not in drafts_service.STEPS:
         raise PageError(404, i18n.N_("Page not found"))
     draft = drafts_service.get_draft(db, principal, draft_id)
@@ -242,7 +243,7 @@ def apply_step(request: Request, draft_id: int, step: str, db: DB, principal: Cl
 
 
 @router.post("/apply/{draft_id}/discard")
-def apply_discard(request: Request, draft_id: int, db: DB, principal: Claimant, form: Form) -> Response:
+def apply_discard(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
     draft = drafts_service.get_draft(db, principal, draft_id)
     claim = _claim_of(db, draft)
     if claim is None:
@@ -255,7 +256,7 @@ def apply_discard(request: Request, draft_id: int, db: DB, principal: Claimant, 
 
 
 @router.post("/apply/{draft_id}/home")
-def apply_home(request: Request, draft_id: int, db: DB, principal: Claimant, form: Form) -> Response:
+def apply_home(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
     answers = forms.home_answers(form)
     drafts_service.save_step(db, principal, draft_id, "home", answers, "home")
     draft = drafts_service.get_draft(db, principal, draft_id)
@@ -268,7 +269,7 @@ def apply_home(request: Request, draft_id: int, db: DB, principal: Claimant, for
 
 
 @router.post("/apply/{draft_id}/owners")
-def apply_owners(request: Request, draft_id: int, db: DB, principal: Claimant, form: Form) -> Response:
+def apply_owners(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
     answers = forms.owners_answers(form)
     action = forms.text(form, "action")
     rows: list[dict[str, str]] = answers["rows"]
@@ -292,7 +293,7 @@ def apply_owners(request: Request, draft_id: int, db: DB, principal: Claimant, f
 
 
 @router.post("/apply/{draft_id}/event")
-def apply_event(request: Request, draft_id: int, db: DB, principal: Claimant, form: Form) -> Response:
+def apply_event(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
     answers = forms.event_answers(form)
     drafts_service.save_step(db, principal, draft_id, "event", answers, "event")
     draft = drafts_service.get_draft(db, principal, draft_id)
@@ -326,7 +327,7 @@ def _after_section(request: Request, db: DB, principal: Any, draft: ClaimDraft, 
 
 
 @router.post("/apply/{draft_id}/evidence")
-async def apply_evidence(request: Request, draft_id: int, db: DB, principal: Claimant, form: Form) -> Response:
+async def apply_evidence(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
     draft = drafts_service.get_draft(db, principal, draft_id)
     claim = _claim_of(db, draft)
     if claim is None:
@@ -341,7 +342,7 @@ async def apply_evidence(request: Request, draft_id: int, db: DB, principal: Cla
 
 
 @router.post("/apply/{draft_id}/check")
-def apply_submit(request: Request, draft_id: int, db: DB, principal: Claimant, form: Form) -> Response:
+def apply_submit(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
     draft = drafts_service.get_draft(db, principal, draft_id)
     claim = _claim_of(db, draft)
     built, bad_step, errors = forms.claim_from_answers(draft.data)

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from everymetre.api.deps import IdPath
 from everymetre.domain.errors import DomainError
 from everymetre.linkage import service
 from everymetre.linkage.models import FINDING_STATUSES
@@ -42,13 +43,13 @@ def findings_list(request: Request, db: DB, principal: Staff) -> Response:
 
 
 @router.get("/staff/findings/{finding_id}")
-def finding_page(request: Request, finding_id: int, db: DB, principal: Staff, done: str = "") -> Response:
+def finding_page(request: Request, finding_id: IdPath, db: DB, principal: Staff, done: str = "") -> Response:
     detail = service.finding_detail(db, principal, finding_id)
     return render(request, "linkage/finding.html", {**detail, "done": done, "errors": {}})
 
 
 @router.post("/staff/findings/{finding_id}/review")
-def finding_review(request: Request, finding_id: int, db: DB, principal: Staff, form: Form) -> Response:
+def finding_review(request: Request, finding_id: IdPath, db: DB, principal: Staff, form: Form) -> Response:
     decision = forms.text(form, "decision")
     note = forms.text(form, "note")
     try:

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from everymetre.api.deps import IdPath
 from everymetre.domain.errors import DomainError
 from everymetre.domain.lifecycle import Role
 from everymetre.payments import service
@@ -156,7 +157,7 @@ def _batch_context(db: Session, principal: Principal, batch_id: int, page: int) 
 
 
 @router.get("/staff/payments/{batch_id}")
-def batch_page(request: Request, batch_id: int, db: DB, principal: Staff) -> Response:
+def batch_page(request: Request, batch_id: IdPath, db: DB, principal: Staff) -> Response:
     q = request.query_params
     ctx = _batch_context(db, principal, batch_id, _page(q.get("page")))
     return render(request, "payments/batch.html", {**ctx, "done": q.get("done", ""),
@@ -164,7 +165,7 @@ def batch_page(request: Request, batch_id: int, db: DB, principal: Staff) -> Res
 
 
 @router.post("/staff/payments/{batch_id}/approve")
-def approve_batch(request: Request, batch_id: int, db: DB, principal: Staff, form: Form) -> Response:
+def approve_batch(request: Request, batch_id: IdPath, db: DB, principal: Staff, form: Form) -> Response:
     raw = forms.text(form, "expected_total_kopiykas")
     try:
         current = service.batch_detail(db, principal, batch_id, limit=1)

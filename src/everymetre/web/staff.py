@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from everymetre.api.deps import IdPath
 from everymetre.api.routes import evidence_file_response
 from everymetre.domain.claims import PriorityGroup
 from everymetre.domain.errors import DomainError, NotFound
@@ -280,7 +281,7 @@ def act_submit(request: Request, reference: str, db: DB, principal: Staff, form:
 
 
 @router.get("/files/{reference}/{evidence_id}")
-def evidence_file(reference: str, evidence_id: int, db: DB, principal: MaybePrincipal) -> Response:
+def evidence_file(reference: str, evidence_id: IdPath, db: DB, principal: MaybePrincipal) -> Response:
     """A claim's file for a signed-in page user who may see the claim; the same protections as the API's route."""
     if principal is None:
         raise NotFound("No such file.")
