@@ -7,6 +7,7 @@ head row, so writes to different claims never serialise on a global lock.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,6 +77,40 @@ class VerifyReport:
     chains: int = 0
     events: int = 0
     problem: str | None = None
+
+
+def checkpoint(session: Session) -> dict[str, Any]:
+    """Every chain's head (sequence number and hash) now, and one digest over them all.
+
+    Published outside the database (printed, sent to an auditor, posted daily), a checkpoint pins the trail:
+    whoever can write to the database could rewrite a chain and recompute all its hashes, but not make the
+    event at a published sequence number carry the published hash again.
+    """
+    heads = sorted(session.execute(select(AuditChain.chain, AuditChain.last_seq, AuditChain.last_hash)).all())
+    digest = hashlib.sha256("".join(f"{c}\x1f{n}\x1f{h}\n" for c, n, h in heads).encode()).hexdigest()
+    return {"format": "everymetre.audit.checkpoint/1", "at": utcnow().isoformat(), "chains": len(heads),
+            "digest": digest, "heads": [[c, n, h] for c, n, h in heads]}
+
+
+def checkpoint_problem(session: Session, published: dict[str, Any]) -> str | None:
+    """None if every head in a published checkpoint is still in the trail with the same hash."""
+    heads = published.get("heads")
+    if published.get("format") != "everymetre.audit.checkpoint/1" or not isinstance(heads, list):
+        return "the checkpoint file is not an everymetre audit checkpoint"
+    digest = hashlib.sha256("".join(f"{c}\x1f{n}\x1f{h}\n" for c, n, h in heads).encode()).hexdigest()
+    if digest != published.get("digest"):
+        return "the checkpoint file itself was altered: its heads do not match its digest"
+    pinned = {(c, n): h for c, n, h in heads if n}
+    rows = session.execute(select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash).execution_options(yield_per=20000))
+    for chain, seq, actual in rows:
+        expected = pinned.pop((chain, seq), None)
+        if expected is not None and expected != actual:
+            return (f"chain {chain}: event seq {seq} no longer has the hash published in the checkpoint of "
+                    f"{published.get('at')}: history before the checkpoint was rewritten")
+    if pinned:
+        (chain, seq), _ = next(iter(pinned.items()))
+        return f"chain {chain}: event seq {seq}, published in the checkpoint of {published.get('at')}, was deleted"
+    return None
 
 
 def verify(session: Session, progress=None) -> VerifyReport:  # noqa: ANN001
