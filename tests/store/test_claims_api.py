@@ -214,3 +214,21 @@ def test_health_and_headers(client):
     assert r.status_code == 200 and r.json()["status"] == "ok"
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_lapsed_suspension_goes_back_to_the_officer(client, auth):
+    from typer.testing import CliRunner
+
+    from everymetre.cli.main import app
+
+    c = move(client, auth, "officer", file_claim(client, auth), "assigned")
+    deadline = date.today() + timedelta(days=10)
+    c = move(client, auth, "officer", c, "suspended", documents_requested=["Витяг"], deadline=deadline.isoformat())
+    r = CliRunner().invoke(app, ["claims", "sweep", "--today", (deadline - timedelta(days=1)).isoformat()])
+    assert r.exit_code == 0 and "0 suspension" in r.output
+    r = CliRunner().invoke(app, ["claims", "sweep", "--today", (deadline + timedelta(days=1)).isoformat()])
+    assert r.exit_code == 0 and c["reference"] in r.output, r.output
+    after = client.get(f"{API}/claims/{c['reference']}", headers=auth("officer")).json()
+    assert after["state"] == "assigned" and after["documents_requested"] is None
+    last = client.get(f"{API}/claims/{c['reference']}/events", headers=auth("auditor")).json()[-1]
+    assert last["actor_id"] is None and "deadline" in last["payload"]["reason"]

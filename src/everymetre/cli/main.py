@@ -18,9 +18,11 @@ app = typer.Typer(help="everymetre: war-damage housing compensation at national 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff and claimant accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+claims_app = typer.Typer(help="Claims: deadlines the system enforces.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(claims_app, name="claims")
 
 err = Console(stderr=True)
 out = Console()
@@ -152,6 +154,25 @@ def audit_verify(checkpoint: Annotated[Path | None, typer.Option(
         raise typer.Exit(1)
     out.print(f"intact: {report.chains:,} chains, {report.events:,} events"
               + (f"; matches the checkpoint of {published['at']}" if published else ""))
+
+
+@claims_app.command("sweep")
+def claims_sweep(today: Annotated[str | None, typer.Option(help="Act as if today were this date (YYYY-MM-DD)")] = None) -> None:
+    """Suspensions whose deadline for documents has passed go back to their officer (run daily)."""
+    from datetime import date
+
+    from everymetre.services.claims import do_lapse_suspensions
+    from everymetre.store.db import session_factory
+
+    try:
+        on = date.fromisoformat(today) if today else None
+    except ValueError:
+        fail(f"--today: {today!r} is not a date like 2026-11-27")
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        moved = do_lapse_suspensions(session, on)
+    out.print(f"{len(moved):,} suspension(s) lapsed and went back to the officer" + (f": {', '.join(moved[:20])}" if moved else ""))
 
 
 @audit_app.command("checkpoint")

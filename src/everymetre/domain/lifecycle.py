@@ -103,7 +103,7 @@ _MOVES: list[Move] = [
     _m(S.SUBMITTED, S.AUTO_CHECKED, [R.SYSTEM, R.OFFICER], en="Record automatic checks", uk="Автоматична перевірка"),
     _m(S.AUTO_CHECKED, S.ASSIGNED, [R.OFFICER], en="Take for verification", uk="Взяти на перевірку"),
     _m(S.ASSIGNED, S.SUSPENDED, [R.OFFICER, R.INSPECTOR], [Needs.SUSPENSION], en="Ask for documents", uk="Запросити документи"),
-    _m(S.SUSPENDED, S.ASSIGNED, [R.OFFICER, R.CLAIMANT], en="Documents provided: resume", uk="Документи надано: відновити розгляд"),
+    _m(S.SUSPENDED, S.ASSIGNED, [R.OFFICER, R.CLAIMANT, R.SYSTEM], en="Documents provided: resume", uk="Документи надано: відновити розгляд"),
     _m(S.ASSIGNED, S.INSPECTION_SCHEDULED, [R.OFFICER, R.INSPECTOR], [Needs.INSPECTION_DATE], en="Schedule an inspection", uk="Призначити обстеження"),
     _m(S.ASSIGNED, S.REMOTE_VERIFIED, [R.INSPECTOR], [Needs.INSPECTION_ACT], en="Verify remotely (photo or satellite)", uk="Дистанційна перевірка"),
     _m(S.INSPECTION_SCHEDULED, S.INSPECTED, [R.INSPECTOR], [Needs.INSPECTION_ACT], en="File the inspection act", uk="Скласти акт обстеження"),

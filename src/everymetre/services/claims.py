@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, or_, select
@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from everymetre.config import get_settings
 from everymetre.domain.claims import PriorityGroup, parse_share
 from everymetre.domain.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
-from everymetre.domain.identifiers import parse_claim_reference, rnokpp_birth_date
+from everymetre.domain.identifiers import claim_reference, parse_claim_reference, rnokpp_birth_date
 from everymetre.domain.translit import translit_uk
 from everymetre.domain.lifecycle import (
     DECIDED,
@@ -400,10 +400,30 @@ def _decide(session: Session, claim: Claim, uid: int, target: State, data: Trans
                          "reasons": data.decision.reasons, "ruleset_hash": rules.get("ruleset_hash")}}
 
 
+def do_lapse_suspensions(session: Session, today: date | None = None) -> list[str]:
+    """Suspensions whose deadline has passed go back to the officer (suspended -> assigned, by the system),
+    so that no claim waits for documents forever; the officer then decides on what the file holds.
+    Each claim moves in its own transaction; returns the references moved."""
+    from everymetre.services.users import SYSTEM
+
+    now = utcnow()
+    today = today or now.date()
+    due = session.execute(select(Claim.id, Claim.ref_year, Claim.version, Claim.suspension_deadline)
+                          .where(Claim.state == State.SUSPENDED.value, Claim.suspension_deadline < today)
+                          .order_by(Claim.id)).all()
+    session.rollback()
+    moved = []
+    for cid, year, version, deadline in due:
+        ref = claim_reference(year, cid)
+        reason = f"The deadline for documents ({deadline.isoformat()}) passed; back to the officer to decide on the file as it is."
+        try:
+            do_transition(session, SYSTEM, ref, TransitionIn(to=State.ASSIGNED, reason=reason, expected_version=version), now)
+        except StaleVersion:
+            continue  # someone moved it meanwhile: nothing lapses
+        moved.append(ref)
+    return moved
+
+
 def latest_act(session: Session, claim_id: int) -> InspectionAct | None:
     return session.scalar(select(InspectionAct).where(InspectionAct.claim_id == claim_id)
                           .order_by(InspectionAct.id.desc()).limit(1))
-
-
-def today_utc() -> date:
-    return datetime.now(UTC).date()

@@ -27,7 +27,7 @@ NATIONAL_ROLES = frozenset({Role.AUDITOR, Role.ADMIN})
 class Principal:
     """The signed-in user as the services see them."""
 
-    user_id: int
+    user_id: int | None  # None only for SYSTEM: scheduled jobs and automatic checks
     email: str
     role: Role
     oblasts: frozenset[str]
@@ -44,6 +44,10 @@ class Principal:
         role = Role(user.role)
         return cls(user.id, user.email, role, user.oblast_codes, user.all_oblasts or role in NATIONAL_ROLES,
                    user.person_id, user.full_name)
+
+
+SYSTEM = Principal(user_id=None, email="system", role=Role.SYSTEM, oblasts=frozenset(), all_oblasts=True,
+                   person_id=None, full_name="everymetre")
 
 
 def hash_password(password: str) -> str:
