@@ -174,22 +174,11 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
     if data.submit and (problem := damage_date_problem(data.damage_date, now.date())):
         raise ValidationFailed(problem, field="damage_date")
     with atomic(session):
-        previous_id = None
-        if data.previous_claim:
-            previous = get_claim(session, principal, data.previous_claim)
-            previous_id = previous.id
-        home = Property(**data.property.model_dump())
-        session.add(home)
-        claim = Claim(
-            ref_year=now.year, kind=data.kind.value, state=State.DRAFT.value, oblast=home.oblast, home=home,
-            submitted_by_id=principal.user_id, filed_as_representative=data.filed_as_representative,
-            channel="portal" if principal.role is Role.CLAIMANT else "cnap", damage_date=data.damage_date,
-            description=data.description, priority_mask=data.priority_mask, is_redamage=previous_id is not None,
-            previous_claim_id=previous_id, created_at=now, state_changed_at=now,
-        )
-        session.add(claim)
+        # Reads first: a query after objects are added would flush them early and cost UPDATEs later.
+        previous_id = get_claim(session, principal, data.previous_claim).id if data.previous_claim else None
         own_person = session.get(Person, principal.person_id) if principal.person_id else None
         applicant: Person | None = None
+        owners = []
         for o in data.owners:
             if own_person is not None and own_person.rnokpp == o.rnokpp:
                 person = own_person
@@ -197,12 +186,20 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
                 person = Person(full_name=o.full_name, full_name_latin=o.full_name_latin or translit_uk(o.full_name),
                                 birth_date=o.birth_date,
                                 rnokpp=o.rnokpp, phone=o.phone, email=o.email, iban=o.iban, created_at=now)
-                session.add(person)
             share = parse_share(o.share)
-            claim.owners.append(Ownership(person=person, share_numerator=share.numerator,
-                                          share_denominator=share.denominator, is_applicant=o.is_applicant))
+            owners.append(Ownership(person=person, share_numerator=share.numerator,
+                                    share_denominator=share.denominator, is_applicant=o.is_applicant))
             if o.is_applicant or len(data.owners) == 1:
                 applicant = person
+        home = Property(**data.property.model_dump())
+        claim = Claim(
+            ref_year=now.year, kind=data.kind.value, state=State.DRAFT.value, oblast=home.oblast, home=home,
+            submitted_by_id=principal.user_id, filed_as_representative=data.filed_as_representative,
+            channel="portal" if principal.role is Role.CLAIMANT else "cnap", damage_date=data.damage_date,
+            description=data.description, priority_mask=data.priority_mask, is_redamage=previous_id is not None,
+            previous_claim_id=previous_id, created_at=now, state_changed_at=now, owners=owners,
+        )
+        session.add(claim)
         submitted = _submit(session, claim, principal, now) if data.submit else []
         session.flush()
         events = [NewEvent("claim.created", {"after": _claim_snapshot(claim, data)}, principal.user_id, now), *submitted]
