@@ -1079,10 +1079,7 @@ def do_sign_contract(session: Session, principal: Principal, number: str, contra
         raise ValidationFailed("The price must be positive.", field="price_kopiykas")
     if not seller_name.strip() or len(seller_name) > 140:
         raise ValidationFailed("The seller's name must be 1-140 characters.", field="seller_name")
-    try:
-        iban = validate_iban(seller_iban)
-    except IBANError as exc:
-        raise ValidationFailed(f"The seller's IBAN: {exc}", field="seller_iban") from None
+    iban = _seller_iban(seller_iban)
     with atomic(session):
         cert, claim = _certificate(session, principal, number)
         _require(principal, (Role.OFFICER, Role.PAYMENTS), "record purchase contracts", claim.oblast)
@@ -1097,12 +1094,16 @@ def do_sign_contract(session: Session, principal: Principal, number: str, contra
     return cert
 
 
-def do_correct_seller_account(session: Session, principal: Principal, number: str, seller_name: str, seller_iban: str) -> Certificate:
-    """After the bank returned the seller's payment: correct the account; the next batch pays again."""
+def _seller_iban(text: str) -> str:
     try:
-        iban = validate_iban(seller_iban)
+        return validate_iban(text)
     except IBANError as exc:
         raise ValidationFailed(f"The seller's IBAN: {exc}", field="seller_iban") from None
+
+
+def do_correct_seller_account(session: Session, principal: Principal, number: str, seller_name: str, seller_iban: str) -> Certificate:
+    """After the bank returned the seller's payment: correct the account; the next batch pays again."""
+    iban = _seller_iban(seller_iban)
     with atomic(session):
         cert, claim = _certificate(session, principal, number)
         _require(principal, (Role.OFFICER, Role.PAYMENTS), "correct the seller's account", claim.oblast)
