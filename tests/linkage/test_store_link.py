@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text, update
 from typer.testing import CliRunner
 
 from everymetre.config import get_settings
-from everymetre.linkage.models import LinkageFinding, LinkageFindingClaim, LinkageReviewDecision
+from everymetre.linkage.models import LinkageFinding, LinkageReviewDecision
 from everymetre.store.models import AuditEvent, Claim
 
 API = "/api/v1"

@@ -60,7 +60,7 @@ def test_whole_lifecycle_by_each_role(client, auth):
 
 
 def test_segregation_inspector_cannot_decide(client, auth, users, db):
-    from everymetre.store.models import Claim, User, UserOblast
+    from everymetre.store.models import Claim
 
     c = file_claim(client, auth)
     c = move(client, auth, "officer", c, "assigned")
@@ -74,7 +74,6 @@ def test_segregation_inspector_cannot_decide(client, auth, users, db):
     r = client.post(f"{API}/claims/{c['reference']}/transitions", headers=auth("commission"),
                     json={"to": "approved", "reason": "", "expected_version": claim.version, "decision": {"reasons": "x"}})
     assert r.status_code == 409 and "Segregation" in r.json()["detail"]
-    del User, UserOblast
 
 
 def test_withdraw_only_before_decision(client, auth):
