@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-_RNOKPP_WEIGHTS = (-1, 5, 7, 9, 4, 6, 10, 5, 7)
+RNOKPP_WEIGHTS = (-1, 5, 7, 9, 4, 6, 10, 5, 7)  # of the first nine digits; the check digit is the sum mod 11 mod 10
 _RNOKPP_EPOCH = date(1899, 12, 31)
 
 
 def rnokpp_check_digit(first_nine: str) -> int:
     """The 10th digit of an RNOKPP: weighted sum of the first nine, mod 11, mod 10."""
-    total = sum(int(d) * w for d, w in zip(first_nine, _RNOKPP_WEIGHTS, strict=True))
+    total = sum(int(d) * w for d, w in zip(first_nine, RNOKPP_WEIGHTS, strict=True))
     return total % 11 % 10
 
 

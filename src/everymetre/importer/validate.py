@@ -18,6 +18,7 @@ import polars as pl
 from everymetre.domain.claims import parse_share
 from everymetre.domain.geography import resolve_oblast
 from everymetre.domain.iban import _COUNTRY_LENGTHS, IBANError, validate_iban
+from everymetre.domain.identifiers import RNOKPP_WEIGHTS
 from everymetre.domain.lifecycle import WAR_START, ClaimKind, damage_date_problem
 from everymetre.domain.translit import translit_uk
 from everymetre.importer.mapping import FIELDS, Mapping
@@ -28,7 +29,6 @@ PROPERTY_KINDS = ("house", "apartment", "room")
 CLAIM_KINDS = tuple(k.value for k in ClaimKind)
 _TRUE = ("1", "true", "t", "yes", "y", "так", "т", "x", "+")
 _FALSE = ("0", "false", "f", "no", "n", "ні", "н", "-")
-_RNOKPP_WEIGHTS = (-1, 5, 7, 9, 4, 6, 10, 5, 7)
 _MAX_LEN = {"source_record_id": 120, "full_name": 200, "full_name_latin": 200, "hromada": 200, "street": 200,
             "building": 20, "apartment": 20, "registry_number": 40, "description": 5000, "previous": 120}
 
@@ -146,7 +146,7 @@ def validate(df: pl.DataFrame, mapping: Mapping, today: date) -> Validated:
         ten = rn.str.contains(r"^\d{10}$")
         err("rnokpp", rn.is_not_null() & ~ten, "the taxpayer number (RNOKPP) must be exactly 10 digits")
         digit = [rn.str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(10)]
-        total = pl.sum_horizontal([d * w for d, w in zip(digit, _RNOKPP_WEIGHTS, strict=False)])
+        total = pl.sum_horizontal([d * w for d, w in zip(digit, RNOKPP_WEIGHTS, strict=False)])
         err("rnokpp", ten & (total % 11 % 10 != digit[9]),
             "the taxpayer number (RNOKPP) has a wrong check digit: please check it for a typo")
     # --- contacts

@@ -35,6 +35,7 @@ import polars as pl
 
 from everymetre.demo.vocab import FEMALE_GIVEN, MALE_GIVEN, PATRONYMICS, STREET_KINDS, STREETS, SURNAMES
 from everymetre.domain.geography import OBLASTS
+from everymetre.domain.identifiers import RNOKPP_WEIGHTS
 from everymetre.domain.translit import translit_uk
 
 __all__ = ["SyntheticConfig", "generate_population", "TRUTH_COLUMNS"]
@@ -42,7 +43,7 @@ __all__ = ["SyntheticConfig", "generate_population", "TRUTH_COLUMNS"]
 TRUTH_COLUMNS = ("true_person_id", "true_property_id", "injected")
 
 _EPOCH = np.datetime64("1899-12-31")
-_RNOKPP_WEIGHTS = np.array([-1, 5, 7, 9, 4, 6, 10, 5, 7], dtype=np.int64)
+_RNOKPP_WEIGHTS = np.array(RNOKPP_WEIGHTS, dtype=np.int64)
 
 
 @dataclass(frozen=True)

@@ -1089,7 +1089,7 @@ def do_sign_contract(session: Session, principal: Principal, number: str, contra
         cert.contract_price_kopiykas, cert.seller_name, cert.seller_iban = price_kopiykas, seller_name.strip(), iban
         _cert_event(session, principal, cert, "certificate.contract_signed",
                     {"on": on.isoformat(), "contract": cert.contract_number, "price_kopiykas": price_kopiykas,
-                     "seller": cert.seller_name, "seller_iban": iban[:4] + "*" * (len(iban) - 8) + iban[-4:],
+                     "seller": cert.seller_name, "seller_iban": _mask_iban(iban),
                      "to_pay_kopiykas": _seller_amount(cert)})
     return cert
 
