@@ -150,6 +150,21 @@ def test_previous_must_exist(db, tmp_path, mapping_file):
     assert claims["R-0008"].previous_claim_id == claims["R-0002"].id
 
 
+def test_previous_across_batches_written_side_by_side(db, tmp_path, mapping_file):
+    # batches of two on two connections (PostgreSQL): rows naming an earlier row of the file (R-0003 -> R-0001,
+    # R-0006 -> R-0003, R-0009 -> R-0008) go after the rest and wait for the batches that hold what they name
+    prev = {3: "R-0001", 6: "R-0003", 9: "R-0008"}
+    src = write_input(tmp_path / "b.csv", [person_row(i, previous=prev.get(i, "")) for i in range(1, 11)])
+    r = imp(src, "-m", mapping_file("batches"), "--batch-size", "2", "--jobs", "2")
+    assert r.exit_code == 0, r.output
+    assert "10 rows read; 10 imported" in r.output
+    claims = {c.source_record_id: c for c in claims_of(db, "batches")}
+    for row, earlier in prev.items():
+        assert claims[f"R-{row:04d}"].previous_claim_id == claims[earlier].id
+    assert sum(c.previous_claim_id is not None for c in claims.values()) == 3
+    assert verify(db).problem is None
+
+
 def test_rerun_is_idempotent(db, tmp_path, mapping_file):
     src = write_input(tmp_path / "claims.csv", [person_row(i) for i in range(1, 8)])
     m = mapping_file("again")

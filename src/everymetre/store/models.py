@@ -77,9 +77,9 @@ class Person(Base):
     full_name_latin: Mapped[str | None] = mapped_column(String(200))
     birth_date: Mapped[date | None] = mapped_column(Date)
     rnokpp: Mapped[str | None] = mapped_column(String(10), index=True)
-    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))  # not indexed: no query looks a person up by it
     email: Mapped[str | None] = mapped_column(String(254))
-    iban: Mapped[str | None] = mapped_column(String(34), index=True)
+    iban: Mapped[str | None] = mapped_column(String(34))  # (linkage reads them all; every index costs each write)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -246,7 +246,7 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     chain: Mapped[str] = mapped_column(String(60))
     seq: Mapped[int] = mapped_column(Integer)
-    claim_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # no FK: the trail outlives the row
+    claim_id: Mapped[int | None] = mapped_column(BigInteger)  # no FK: the trail outlives the row; read by chain
     actor_id: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(60))
     at: Mapped[datetime] = mapped_column()
