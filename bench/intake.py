@@ -7,7 +7,9 @@ Starts `everymetre serve` on a fresh database (default: PostgreSQL database `eve
 2. POST /api/v1/claims, closed loop: the highest submission rate and its latency.
 3. POST /api/v1/claims, open loop at 70 % of the target (or of the rate reached, if lower): p50/p99.
 
-Prints rates and their ratio to the ceiling measured in the same run (machines are shared and noisy).
+Prints rates and their ratio to the ceiling measured in the same run (machines are shared and noisy), and for
+the closed-loop phases the CPU time per request of the server (all its workers) and of PostgreSQL: where the
+time goes, in a unit that noise disturbs less than a rate.
 
     .venv/bin/python bench/intake.py [--seconds 10] [--concurrency 32] [--workers 2] [--target 1000]
 """
@@ -125,6 +127,37 @@ async def open_loop(client: httpx.AsyncClient, path: str, rate: float, seconds: 
     return ok, errors, lat
 
 
+def cpu_seconds(root: int) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by the server (its process and workers) and by PostgreSQL's
+    processes: per request, a figure that a shared, noisy machine disturbs far less than a rate."""
+    def ticks(pid: int) -> int:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError):
+            return 0
+
+    def children(pid: int) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        return [int(c) for c in out]
+
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children(pid))
+    pg = [int(x) for x in subprocess.run(["pgrep", "-u", "postgres"], capture_output=True, text=True).stdout.split()]
+    hz = os.sysconf("SC_CLK_TCK")
+    return sum(map(ticks, tree)) / hz, sum(map(ticks, pg)) / hz
+
+
+def cpu_note(before: tuple[float, float], after: tuple[float, float], requests: float) -> str:
+    if requests <= 0:
+        return ""
+    return (f"  CPU/request: server {1000 * (after[0] - before[0]) / requests:.2f} ms, "
+            f"PostgreSQL {1000 * (after[1] - before[1]) / requests:.2f} ms")
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -176,18 +209,21 @@ async def run(args: argparse.Namespace, base: str, token: str) -> None:
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
         await closed_loop(client, "GET", "/api/v1/health", 1, 4, {}, None)  # warm up
         await closed_loop(client, "POST", "/api/v1/claims", 1, 4, headers, bodies)
+        cpu = cpu_seconds(args.server_pid)
         if args.client == "wrk":
             health_rate, p50, p99, err = wrk_phase(base, "/api/v1/health", "GET", args.seconds, args.concurrency, None, [])
         else:
             ok, err, lat = await closed_loop(client, "GET", "/api/v1/health", args.seconds, args.concurrency, {}, None)
             health_rate, p50, p99 = ok / args.seconds, pct(lat, 50), pct(lat, 99)
-        print(f"GET /health        : {health_rate:8.0f} req/s   p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  errors {err}")
+        health_cpu = cpu_note(cpu, cpu := cpu_seconds(args.server_pid), health_rate * args.seconds)
+        print(f"GET /health        : {health_rate:8.0f} req/s   p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  errors {err}{health_cpu}")
         if args.client == "wrk":
             max_rate, p50, p99, err = wrk_phase(base, "/api/v1/claims", "POST", args.seconds, args.concurrency, token, bodies)
         else:
             ok, err, lat = await closed_loop(client, "POST", "/api/v1/claims", args.seconds, args.concurrency, headers, bodies)
             max_rate, p50, p99 = ok / args.seconds, pct(lat, 50), pct(lat, 99)
-        print(f"POST /claims (max) : {max_rate:8.0f} req/s   p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  errors {err}")
+        post_cpu = cpu_note(cpu, cpu_seconds(args.server_pid), max_rate * args.seconds)
+        print(f"POST /claims (max) : {max_rate:8.0f} req/s   p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  errors {err}{post_cpu}")
         paced = 0.7 * min(args.target, max_rate)
         ok, err, lat = await open_loop(client, "/api/v1/claims", paced, args.seconds, headers, bodies)
         print(f"POST /claims @ {paced:5.0f}/s (70 % of {'target' if args.target <= max_rate else 'max reached'}): "
@@ -229,6 +265,7 @@ def main() -> None:
                                                               "password": "bench password 123"}).json()["access_token"]
         print(f"server: {args.workers} worker(s), {os.cpu_count()} cores, store {args.database_url.split('@')[-1]}, "
               f"{args.concurrency} concurrent clients ({args.client}), {args.seconds:.0f} s per phase")
+        args.server_pid = server.pid
         asyncio.run(run(args, base, token))
     finally:
         server.terminate()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
 
 from everymetre import __version__
@@ -21,10 +25,16 @@ by role and audited in a tamper-evident trail. Errors are `application/problem+j
 Sign in with `POST /api/v1/auth/token` (OAuth2 password flow) and send `Authorization: Bearer <token>`."""
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.threads
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="everymetre", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
-                  openapi_url="/openapi.json")
+                  openapi_url="/openapi.json", lifespan=_lifespan)
     app.state.settings = settings
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -75,9 +76,14 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision (de
 @app.command()
 def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-          workers: Annotated[int, typer.Option(help="Worker processes")] = 1) -> None:
+          workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+          threads: Annotated[int | None, typer.Option(min=1, max=256, help="Threads per worker for requests that use the database (default: EVERYMETRE_THREADS, else 4)")] = None) -> None:
     """Serve the API and pages (http://HOST:PORT)."""
     import uvicorn
+
+    if threads is not None:  # the workers read their settings from the environment
+        os.environ["EVERYMETRE_THREADS"] = str(threads)
+        get_settings.cache_clear()
 
     require_schema(engine())
     uvicorn.run("everymetre.api.app:create_app", factory=True, host=host, port=port, workers=workers,

@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from everymetre.domain.errors import Conflict, Unauthenticated, ValidationFailed
 from everymetre.domain.geography import resolve_oblast
@@ -38,12 +38,6 @@ class Principal:
     @property
     def actor(self) -> Actor:
         return Actor(self.user_id, self.role, self.oblasts, self.all_oblasts)
-
-    @classmethod
-    def of(cls, user: User) -> Principal:
-        role = Role(user.role)
-        return cls(user.id, user.email, role, user.oblast_codes, user.all_oblasts or role in NATIONAL_ROLES,
-                   user.person_id, user.full_name)
 
 
 SYSTEM = Principal(user_id=None, email="system", role=Role.SYSTEM, oblasts=frozenset(), all_oblasts=True,
@@ -107,7 +101,14 @@ def authenticate(session: Session, email: str, password: str) -> User:
 
 
 def load_principal(session: Session, user_id: int) -> Principal | None:
-    user = session.scalars(select(User).options(joinedload(User.oblasts)).where(User.id == user_id)).unique().first()
-    if user is None or not user.is_active:
+    """Who is acting, on every signed-in request: one query of plain columns (no ORM objects to build)."""
+    rows = session.execute(
+        select(User.email, User.role, User.all_oblasts, User.person_id, User.full_name, User.is_active, UserOblast.oblast)
+        .outerjoin(UserOblast, UserOblast.user_id == User.id).where(User.id == user_id)
+    ).all()
+    if not rows or not rows[0].is_active:
         return None
-    return Principal.of(user)
+    first = rows[0]
+    role = Role(first.role)
+    return Principal(user_id, first.email, role, frozenset(r.oblast for r in rows if r.oblast is not None),
+                     first.all_oblasts or role in NATIONAL_ROLES, first.person_id, first.full_name)
