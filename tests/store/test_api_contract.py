@@ -71,3 +71,17 @@ def test_ids_too_large_for_any_record_are_422_not_500(client, auth):
                  f"/api/v1/claims/{c['reference']}/evidence/{huge}"):
         r = client.get(path, headers=auth("auditor"))
         assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", (path, r.text)
+
+
+def test_request_threads_follow_the_setting(db):
+    import dataclasses
+
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+
+    from everymetre.api.app import create_app
+    from everymetre.config import get_settings
+
+    with TestClient(create_app(dataclasses.replace(get_settings(), threads=3))) as c:
+        assert c.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 3
+        assert c.get("/api/v1/health").json()["status"] == "ok"
