@@ -23,8 +23,8 @@ class Settings:
     secret_key: str | None = None
     token_minutes: int = 8 * 60
     # Requests that use the database run in a thread pool. Few threads per worker: requests hold the GIL most
-    # of their time, and more threads only contend for it (bench/intake.py: 4 threads cost ~20 % less CPU per
-    # submission than 40). Raise it when requests wait on slow I/O rather than compute.
+    # of their time, and more threads only contend for it (bench/intake.py prints the CPU per request; anyio's
+    # default of 40 measured more per submission). Raise it when requests wait on slow I/O rather than compute.
     threads: int = 4
     # programme policy, configurable because the law does not fix it (shared/domain.md)
     suspension_default_days: int = 30
