@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from everymetre.domain.errors import Forbidden, GuardFailed, InvalidTransition, ValidationFailed
-from everymetre.domain.identifiers import make_rnokpp, parse_claim_reference, rnokpp_birth_date, rnokpp_problem
+from everymetre.domain.identifiers import make_rnokpp, mask, parse_claim_reference, rnokpp_birth_date, rnokpp_problem
 from everymetre.domain.lifecycle import (
     MOVES,
     Actor,
@@ -124,3 +124,10 @@ def test_rnokpp_roundtrip(born, serial, male):
 def test_reference_parser_never_crashes(text):
     parse_claim_reference(text)
     assert parse_claim_reference("EM-2026-0000123") == (2026, 123)
+
+
+def test_mask_shows_only_the_ends_of_an_identifier():
+    assert mask("1234567890") == "12******90"  # a taxpayer number
+    assert mask("UA213223130000026007233566001", 4) == "UA21" + "*" * 21 + "6001"  # an IBAN
+    assert mask("+380501234567", 3) == "+38*******567"  # a phone
+    assert mask("") == "" and mask(None) is None  # nothing to hide

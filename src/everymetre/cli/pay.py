@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from everymetre.cli.main import engine, err, fail, out, require_schema
 from everymetre.domain.errors import DomainError
+from everymetre.rules.money import format_uah
 
 pay_app = typer.Typer(help="Payments: batches to the bank (pain.001), statements back (camt.053), deadlines.",
                       no_args_is_help=True)
@@ -54,10 +55,6 @@ def _date(text: str | None) -> date | None:
     return None
 
 
-def _uah(kopiykas: int) -> str:
-    return f"UAH {kopiykas / 100:,.2f}"
-
-
 @pay_app.command("batch")
 def pay_batch(out_file: Annotated[Path, typer.Option("--out", help="Where to write the pain.001 XML file")],
               as_email: Annotated[str, typer.Option("--as", help="The payments officer releasing the batch (e-mail)")],
@@ -87,10 +84,10 @@ def pay_batch(out_file: Annotated[Path, typer.Option("--out", help="Where to wri
                 out.print("nothing to pay: no approved claim is waiting for payment")
                 return
             if report.resumed:
-                err.print(f"resuming batch {batch.id} ({batch.state}, {batch.count:,} payments, {_uah(batch.total_kopiykas)})",
+                err.print(f"resuming batch {batch.id} ({batch.state}, {batch.count:,} payments, {format_uah(batch.total_kopiykas)})",
                           highlight=False)
             else:
-                out.print(f"built batch {batch.id}: {batch.count:,} payments, {_uah(batch.total_kopiykas)}")
+                out.print(f"built batch {batch.id}: {batch.count:,} payments, {format_uah(batch.total_kopiykas)}")
             if batch.state == "built":
                 if batch.approved_by_id is None:
                     batch = svc.do_approve_batch(session, who, batch.id)
@@ -100,8 +97,8 @@ def pay_batch(out_file: Annotated[Path, typer.Option("--out", help="Where to wri
                     out.print(f"batch {batch.id} cancelled: no payments left after withdrawing flagged claims")
                     return
                 if batch.state == "built":
-                    fail(f"batch {batch.id} totals {_uah(batch.total_kopiykas)}, above "
-                         f"{_uah(svc.second_approval_above())}: a second payments officer must approve it (--approver EMAIL)")
+                    fail(f"batch {batch.id} totals {format_uah(batch.total_kopiykas)}, above "
+                         f"{format_uah(svc.second_approval_above())}: a second payments officer must approve it (--approver EMAIL)")
             crash_point("approve")
             if batch.state in ("approved", "exported"):
                 path = svc.do_export_batch(session, who, batch.id, out_file, checkpoint=crash_point)
@@ -109,7 +106,7 @@ def pay_batch(out_file: Annotated[Path, typer.Option("--out", help="Where to wri
                 batch = svc.do_mark_sent(session, who, batch.id, checkpoint=crash_point)
                 crash_point("sent")
                 out.print(f"wrote {path} (message {batch.message_id}); batch {batch.id} sent: "
-                          f"{batch.count:,} payments, {_uah(batch.total_kopiykas)}")
+                          f"{batch.count:,} payments, {format_uah(batch.total_kopiykas)}")
         except DomainError as exc:
             fail(exc.detail)
 
@@ -154,9 +151,9 @@ def pay_sweep(today: Annotated[str | None, typer.Option(help="Run as of this dat
             r = svc.do_sweep(session, svc.SYSTEM, _date(today))
         except DomainError as exc:
             fail(exc.detail)
-    out.print(f"repair payouts expired: {r.payouts_expired:,} ({_uah(r.returned_kopiykas)} returned); "
+    out.print(f"repair payouts expired: {r.payouts_expired:,} ({format_uah(r.returned_kopiykas)} returned); "
               f"reservations lapsed: {r.reservations_lapsed:,}; certificates expired: {r.certificates_expired:,} "
-              f"({_uah(r.released_kopiykas)} released)")
+              f"({format_uah(r.released_kopiykas)} released)")
 
 
 @pay_app.command("sync")
@@ -169,7 +166,7 @@ def pay_sync() -> None:
     require_schema(eng)
     with session_factory(eng)() as session:
         r = svc.do_sync_decisions(session, svc.SYSTEM)
-    out.print(f"checked {r.checked:,} decided claims: {r.posted:,} posted ({_uah(r.total_kopiykas)}), {r.revised:,} revised")
+    out.print(f"checked {r.checked:,} decided claims: {r.posted:,} posted ({format_uah(r.total_kopiykas)}), {r.revised:,} revised")
 
 
 @ledger_app.command("check")

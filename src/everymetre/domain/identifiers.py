@@ -40,6 +40,14 @@ def make_rnokpp(birth: date, serial: int, male: bool) -> str:
 _REFERENCE = re.compile(r"EM-(\d{4})-(\d{7,})")
 
 
+def mask(value: str | None, keep: int = 2) -> str | None:
+    """An identifier shown without revealing it: the first and last `keep` characters, stars between
+    ('1234567890' -> '12******90'). Empty or missing values come back as they are."""
+    if not value:
+        return value
+    return value[:keep] + "*" * max(len(value) - 2 * keep, 0) + value[-keep:]
+
+
 def claim_reference(year: int, claim_id: int) -> str:
     """`EM-YYYY-NNNNNNN`: the year the claim was opened and its number (the store's id)."""
     return f"EM-{year:04d}-{claim_id:07d}"

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from everymetre.domain.audit import GENESIS, canonical_json, event_hash
 from everymetre.domain.errors import Forbidden, NotFound, ValidationFailed
+from everymetre.domain.identifiers import mask
 from everymetre.domain.lifecycle import STAFF_ROLES, Role
 from everymetre.linkage.findings import FINDINGS_SCHEMA
 from everymetre.linkage.models import (
@@ -675,12 +676,6 @@ COMPARE_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _mask(value: str | None, keep: int = 2) -> str | None:
-    if not value:
-        return value
-    return value[:keep] + "*" * max(len(value) - 2 * keep, 0) + value[-keep:]
-
-
 def finding_detail(session: Session, principal: Principal, finding_id: int) -> dict[str, Any]:
     """Everything the reviewers' page needs: the finding, its records side by side (with each record's agreeing
     fields, to highlight), the linking pairs, and whether this principal may review it."""
@@ -702,9 +697,9 @@ def finding_detail(session: Session, principal: Principal, finding_id: int) -> d
         for name, _ in COMPARE_FIELDS:
             v = r[name]
             if name == "rnokpp":
-                v = _mask(v)
+                v = mask(v)
             elif name in ("phone", "iban") and not in_scope:
-                v = _mask(v, 3)
+                v = mask(v, 3)
             values[name] = None if v is None else str(v)
         records.append({"record_id": r["record_id"], "source_record_id": r["display_id"], "source": r["source"],
                         "claim_ref": r["claim_ref"], "claim_id": r["claim_id"], "claim_state": states.get(r["claim_id"]),

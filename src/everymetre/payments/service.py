@@ -35,7 +35,7 @@ from everymetre.domain.errors import (
     ValidationFailed,
 )
 from everymetre.domain.iban import IBANError, make_ua_iban, validate_iban
-from everymetre.domain.identifiers import claim_reference
+from everymetre.domain.identifiers import claim_reference, mask
 from everymetre.domain.lifecycle import ClaimKind, Role
 from everymetre.payments import ledger_rules as L
 from everymetre.payments.camt053 import EntryStatus, parse_camt053
@@ -1089,7 +1089,7 @@ def do_sign_contract(session: Session, principal: Principal, number: str, contra
         cert.contract_price_kopiykas, cert.seller_name, cert.seller_iban = price_kopiykas, seller_name.strip(), iban
         _cert_event(session, principal, cert, "certificate.contract_signed",
                     {"on": on.isoformat(), "contract": cert.contract_number, "price_kopiykas": price_kopiykas,
-                     "seller": cert.seller_name, "seller_iban": _mask_iban(iban),
+                     "seller": cert.seller_name, "seller_iban": mask(iban, 4) or None,
                      "to_pay_kopiykas": _seller_amount(cert)})
     return cert
 
@@ -1154,11 +1154,7 @@ def _payment_view(p: Payment) -> dict[str, Any]:
     return {"end_to_end_id": p.end_to_end_id, "purpose": p.purpose, "amount_kopiykas": p.amount_kopiykas, "state": p.state,
             "batch_id": p.batch_id, "created_at": p.created_at, "sent_at": p.sent_at, "settled_on": p.settled_on,
             "reason_code": p.reason_code, "reason": p.reason,
-            "creditor_name": p.creditor_name, "creditor_iban": _mask_iban(p.creditor_iban)}
-
-
-def _mask_iban(iban: str | None) -> str | None:
-    return None if not iban else iban[:4] + "*" * max(0, len(iban) - 8) + iban[-4:]
+            "creditor_name": p.creditor_name, "creditor_iban": mask(p.creditor_iban, 4) or None}
 
 
 def certificate_dict(cert: Certificate, claim: Claim, session: Session) -> dict[str, Any]:
@@ -1170,7 +1166,7 @@ def certificate_dict(cert: Certificate, claim: Claim, session: Session) -> dict[
         "contract_due_by": lapse, "ownership_terminated_on": cert.ownership_terminated_on,
         "contract_number": cert.contract_number, "contract_signed_on": cert.contract_signed_on,
         "contract_price_kopiykas": cert.contract_price_kopiykas, "seller_name": cert.seller_name,
-        "seller_iban": _mask_iban(cert.seller_iban), "paid_on": cert.paid_on, "redeemed_on": cert.redeemed_on,
+        "seller_iban": mask(cert.seller_iban, 4) or None, "paid_on": cert.paid_on, "redeemed_on": cert.redeemed_on,
         "redeemed_kopiykas": cert.redeemed_kopiykas,
         "shares": [{"owner": names.get(s.person_id, ""), "share": f"{s.share_numerator}/{s.share_denominator}",
                     "amount_kopiykas": s.amount_kopiykas} for s in cert.shares],

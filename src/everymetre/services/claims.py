@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from everymetre.config import get_settings
 from everymetre.domain.claims import PriorityGroup, parse_share
 from everymetre.domain.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
-from everymetre.domain.identifiers import claim_reference, parse_claim_reference, rnokpp_birth_date
+from everymetre.domain.identifiers import claim_reference, mask, parse_claim_reference, rnokpp_birth_date
 from everymetre.domain.translit import translit_uk
 from everymetre.domain.lifecycle import (
     DECIDED,
@@ -221,7 +221,7 @@ def _claim_snapshot(claim: Claim, data: ClaimCreate) -> dict[str, Any]:
 
 
 def mask_rnokpp(rnokpp: str | None) -> str:
-    return "" if not rnokpp else f"{rnokpp[:2]}******{rnokpp[-2:]}"
+    return mask(rnokpp) or ""
 
 
 def _submit(session: Session, claim: Claim, principal: Principal, now: datetime) -> list[NewEvent]:
