@@ -49,10 +49,6 @@ COLUMNS = {
 }
 
 
-class ImportError_(RuntimeError):  # noqa: N801 (ImportError is a builtin)
-    """The import stopped; the message says why."""
-
-
 @dataclass
 class ImportReport:
     source: str

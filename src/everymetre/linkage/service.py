@@ -828,16 +828,3 @@ def do_review(session: Session, principal: Principal, decision: str, *, finding_
             _append_events(conn, events, flags.pop("_claim_ids"), now)
             result.update(flagged=flags["flagged"], cleared=flags["cleared"])
     return result
-
-
-def findings_for_claim(session: Session, principal: Principal, claim_id: int) -> list[LinkageFinding]:
-    """Current findings naming one claim (for a claim page)."""
-    _require_staff(principal)
-    run = latest_run(session)
-    if run is None:
-        return []
-    stmt = (select(LinkageFinding).join(LinkageFindingClaim, LinkageFindingClaim.finding_id == LinkageFinding.id)
-            .where(LinkageFindingClaim.claim_id == claim_id, LinkageFinding.last_run_id == run.id)
-            .order_by(LinkageFinding.score.desc()))
-    return list(session.scalars(stmt))
-

@@ -135,13 +135,6 @@ def _require(principal: Principal, roles: Iterable[Role], what: str, oblast: str
         raise Forbidden(f"This claim is in oblast '{oblast}', which is outside your assignment.")
 
 
-def _scope(principal: Principal):
-    """SQL condition: claims in the principal's oblasts (national roles and the system: all)."""
-    if principal.all_oblasts:
-        return True
-    return Claim.oblast.in_(sorted(principal.oblasts))
-
-
 def _actor_id(principal: Principal) -> int | None:
     return principal.user_id
 
@@ -563,11 +556,6 @@ def do_approve_batch(session: Session, principal: Principal, batch_id: int) -> P
         record(session, f"batch:{batch.id}", "batch.approved" if batch.state == "approved" else "batch.approval_recorded",
                principal.user_id, event)
     return batch
-
-
-def do_second_approval(session: Session, principal: Principal, batch_id: int) -> PaymentBatch:
-    """The second approver's act (the same rules as `do_approve_batch`; named for readability)."""
-    return do_approve_batch(session, principal, batch_id)
 
 
 def _withdraw_flagged(session: Session, batch: PaymentBatch) -> list[int]:

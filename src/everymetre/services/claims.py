@@ -419,8 +419,3 @@ def do_lapse_suspensions(session: Session, today: date | None = None) -> list[st
             continue  # someone moved it meanwhile: nothing lapses
         moved.append(ref)
     return moved
-
-
-def latest_act(session: Session, claim_id: int) -> InspectionAct | None:
-    return session.scalar(select(InspectionAct).where(InspectionAct.claim_id == claim_id)
-                          .order_by(InspectionAct.id.desc()).limit(1))

@@ -179,14 +179,3 @@ def translate_domain(detail: str) -> str:
     from everymetre.web.forms import translate_domain as translate
 
     return translate(detail)
-
-
-def fields_from_pydantic(errors: list[dict[str, Any]], prefix: str = "") -> dict[str, str]:
-    """Pydantic errors keyed by the form field they belong to ('owners.0.rnokpp' -> 'owners-0-rnokpp')."""
-    out: dict[str, str] = {}
-    for e in errors:
-        loc = [str(p) for p in e.get("loc", ()) if p not in ("body",)]
-        key = "-".join(loc) or "form"
-        msg = str(e.get("msg", "")).removeprefix("Value error, ")
-        out.setdefault(prefix + key, msg)
-    return out
