@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,17 @@ out = Console()
 def fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def today_option(text: str | None) -> date | None:
+    """The value of a `--today YYYY-MM-DD` option (None when not given); a bad date exits with a message."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"--today: {text!r} is not a date like 2026-11-27")
+    return None
 
 
 def progress() -> Progress:
@@ -165,15 +177,10 @@ def audit_verify(checkpoint: Annotated[Path | None, typer.Option(
 @claims_app.command("sweep")
 def claims_sweep(today: Annotated[str | None, typer.Option(help="Act as if today were this date (YYYY-MM-DD)")] = None) -> None:
     """Suspensions whose deadline for documents has passed go back to their officer (run daily)."""
-    from datetime import date
-
     from everymetre.services.claims import do_lapse_suspensions
     from everymetre.store.db import session_factory
 
-    try:
-        on = date.fromisoformat(today) if today else None
-    except ValueError:
-        fail(f"--today: {today!r} is not a date like 2026-11-27")
+    on = today_option(today)
     eng = engine()
     require_schema(eng)
     with session_factory(eng)() as session:

@@ -10,14 +10,13 @@ export, sent-commit, sent.
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from everymetre.cli.main import engine, err, fail, out, require_schema
+from everymetre.cli.main import engine, err, fail, out, require_schema, today_option
 from everymetre.domain.errors import DomainError
 from everymetre.rules.money import format_uah
 
@@ -45,16 +44,6 @@ def _principal(session, email: str):
     return principal
 
 
-def _date(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail(f"{text!r} is not a date (YYYY-MM-DD)")
-    return None
-
-
 @pay_app.command("batch")
 def pay_batch(out_file: Annotated[Path, typer.Option("--out", help="Where to write the pain.001 XML file")],
               as_email: Annotated[str, typer.Option("--as", help="The payments officer releasing the batch (e-mail)")],
@@ -75,7 +64,7 @@ def pay_batch(out_file: Annotated[Path, typer.Option("--out", help="Where to wri
         try:
             who = _principal(session, as_email)
             second = _principal(session, approver) if approver else None
-            report = svc.do_build_batch(session, who, _date(today), checkpoint=crash_point)
+            report = svc.do_build_batch(session, who, today_option(today), checkpoint=crash_point)
             crash_point("build")
             batch = report.batch
             for reason, n in sorted(report.held.items()):
@@ -148,7 +137,7 @@ def pay_sweep(today: Annotated[str | None, typer.Option(help="Run as of this dat
     require_schema(eng)
     with session_factory(eng)() as session:
         try:
-            r = svc.do_sweep(session, svc.SYSTEM, _date(today))
+            r = svc.do_sweep(session, svc.SYSTEM, today_option(today))
         except DomainError as exc:
             fail(exc.detail)
     out.print(f"repair payouts expired: {r.payouts_expired:,} ({format_uah(r.returned_kopiykas)} returned); "

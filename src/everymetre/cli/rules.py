@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from everymetre.cli.main import engine, err, fail, out, progress, require_schema
+from everymetre.cli.main import engine, err, fail, out, progress, require_schema, today_option
 
 rules_app = typer.Typer(help="Compensation rules: recheck past decisions, simulate policy changes.", no_args_is_help=True)
 
@@ -22,7 +23,7 @@ def compute(today: Annotated[str | None, typer.Option(help="Assess as of this da
     """Assess every inspected or remotely verified claim (vectorised rules), moving it to 'assessed'."""
     from everymetre.services.assessment import do_compute
 
-    on = _date(today)
+    on = today_option(today) or datetime.now(UTC).date()
     eng = engine()
     require_schema(eng)
     with progress() as bar:
@@ -78,7 +79,7 @@ def simulate(
         changed = base.with_overrides(overrides, effective_from=parse_effective_from(from_) if from_ else None)
     except (OverrideError, ParameterError, ValueError) as exc:
         fail(f"--set: {exc}")
-    on = _date(today)
+    on = today_option(today) or datetime.now(UTC).date()
     eng = engine()
     require_schema(eng)
     with Session(eng) as session, err.status("reading claims"):
@@ -103,16 +104,3 @@ def simulate(
             w.writerows(rows)
             w.writerow(["total", "", change.claims, change.base_kopiykas, change.changed_kopiykas, change.delta_kopiykas])
         out.print(f"written {csv_out}")
-
-
-def _date(text: str | None):  # noqa: ANN202
-    from datetime import date
-
-    if text is None:
-        from everymetre.store.types import utcnow
-
-        return utcnow().date()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail(f"--today: {text!r} is not a date like 2026-11-27")
