@@ -20,6 +20,7 @@ from everymetre.domain.errors import DomainError
 from everymetre.domain.lifecycle import STAFF_ROLES, Role
 from everymetre.services.users import Principal, load_principal
 from everymetre.web import i18n, text
+from everymetre.web.forms import translate_domain
 from everymetre.web.session import CSRF_FIELD, page_session
 
 HERE = Path(__file__).resolve().parent
@@ -173,9 +174,3 @@ def domain_error_page(request: Request, exc: DomainError) -> Response:
               else translate_domain(exc.detail))
     return render(request, "error.html", {"title": i18n.gettext(titles.get(exc.status, SOMETHING_WRONG)),
                                           "detail": detail, "status": exc.status}, status=exc.status)
-
-
-def translate_domain(detail: str) -> str:
-    from everymetre.web.forms import translate_domain as translate
-
-    return translate(detail)
