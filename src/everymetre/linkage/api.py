@@ -21,9 +21,6 @@ router = APIRouter(prefix="/api/v1", tags=["linkage"])
 RESPONSES = problem_responses({403: "Not allowed for your role", 404: "No such finding that you can see"})
 
 
-Auth = AuthDep
-
-
 class FindingSummary(BaseModel):
     id: int
     kind: str = Field(description="person_multiple_destroyed_claims, home_claimed_by_unrelated, shares_do_not_add_up, "
@@ -102,7 +99,7 @@ def _summary(f: Any) -> FindingSummary:
 
 @router.get("/findings", response_model=FindingPage, responses=RESPONSES)
 def list_findings(
-    auth: Auth,
+    auth: AuthDep,
     status: Annotated[Literal["open", "confirmed", "dismissed"] | None, Query()] = None,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     include_past: Annotated[bool, Query(description="Also findings the latest run did not produce again")] = False,
@@ -117,7 +114,7 @@ def list_findings(
 
 
 @router.get("/findings/{finding_id}", response_model=FindingDetail, responses=RESPONSES)
-def get_finding(finding_id: IdPath, auth: Auth) -> FindingDetail:
+def get_finding(finding_id: IdPath, auth: AuthDep) -> FindingDetail:
     """One finding: its records side by side with the fields on which they agree, and the linking pairs."""
     d = service.finding_detail(auth.session, auth.principal, finding_id)
     return FindingDetail(**_summary(d["finding"]).model_dump(), evidence=d["evidence"],
@@ -128,7 +125,7 @@ def get_finding(finding_id: IdPath, auth: Auth) -> FindingDetail:
 
 
 @router.post("/findings/{finding_id}/review", response_model=ReviewOut, responses=RESPONSES)
-def review_finding(finding_id: IdPath, body: ReviewIn, auth: Auth) -> ReviewOut:
+def review_finding(finding_id: IdPath, body: ReviewIn, auth: AuthDep) -> ReviewOut:
     """Confirm (match) or dismiss (not_a_match) a finding; officers and commission members only. Audited; the
     claims' review flags follow at once and the decision holds in every later run."""
     out = service.do_review(auth.session, auth.principal, body.decision, finding_id=finding_id, note=body.note)
