@@ -5,7 +5,7 @@
                                      [--pg-url postgresql://postgres@127.0.0.1:5432/everymetre_bench_import]
                                      [--verify] [--keep DIR]
 
-The rows (names from `everymetre.demo.vocab`, oblasts and cities from `everymetre.domain.geography`, valid
+The rows (names from `everymetre.demo.vocab`, oblasts and cities from `everymetre.kernel.geography`, valid
 RNOKPPs computed column-wise like `make_rnokpp`, valid IBANs, Ukrainian headers and words as a CNAP export
 would have them, ~1 % of rows with a typo or an impossible date) are written to a CSV with the mapping in
 examples/import/mapping.toml; generating them is not timed. The PostgreSQL database is dropped and created
@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from everymetre.demo import vocab  # noqa: E402
-from everymetre.domain.geography import OBLASTS  # noqa: E402
-from everymetre.domain.iban import make_ua_iban  # noqa: E402
+from everymetre.kernel.geography import OBLASTS  # noqa: E402
+from everymetre.kernel.iban import make_ua_iban  # noqa: E402
 
 MAPPING = ROOT / "examples" / "import" / "mapping.toml"
 HEADERS = ["Номер заяви", "Прізвище", "Ім'я", "По батькові", "Дата народження", "РНОКПП", "Телефон", "IBAN", "Частка",

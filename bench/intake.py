@@ -35,7 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from everymetre.domain.identifiers import make_rnokpp  # noqa: E402
+from everymetre.kernel.identifiers import make_rnokpp  # noqa: E402
 
 
 def free_port() -> int:

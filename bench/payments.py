@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from everymetre.domain.iban import make_ua_iban
+from everymetre.kernel.iban import make_ua_iban
 from everymetre.payments.camt053 import (
     EntryStatus,
     StatementEntry,
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 def _insert_claims(engine, n: int, decider: int, chunk: int = 10_000) -> None:
     from sqlalchemy import insert
 
-    from everymetre.store.models import Claim, Decision, Ownership, Person, Property
+    from everymetre.claims.models import Claim, Decision, Ownership, Person, Property
 
     rng = random.Random(7)
     now = datetime.now(UTC)
@@ -167,7 +167,7 @@ def store_bench(n: int, db_url: str | None, out: Path | None) -> None:
     from everymetre.payments import service as svc
     from everymetre.payments.iso20022 import validate_pain001 as validate
     from everymetre.payments.models import PaymentBatch as BatchRow
-    from everymetre.services.users import do_create_user, load_principal
+    from everymetre.accounts.actions import do_create_user, load_principal
     from everymetre.store.db import make_engine, session_factory
     from everymetre.store.migrate import upgrade
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 import numpy as np
 import polars as pl
 
-from everymetre.domain.geography import OBLASTS
+from everymetre.kernel.geography import OBLASTS
 from everymetre.rules import ClaimFacts, RuleSet, assess, assess_frame, format_uah
 
 
@@ -122,7 +122,7 @@ def store_compute(args: argparse.Namespace, vec_rate: float) -> None:
     from sqlalchemy import create_engine, text
 
     from everymetre.demo.generate import generate
-    from everymetre.services.assessment import do_compute
+    from everymetre.claims.assessment import do_compute
     from everymetre.store.db import make_engine
     from everymetre.store.migrate import upgrade
 

@@ -79,7 +79,7 @@ class Staff:
 
 @pytest.fixture(scope="session")
 def users(engine: Engine) -> Staff:
-    from everymetre.services.users import do_create_user
+    from everymetre.accounts.actions import do_create_user
 
     ids = {}
     with session_factory(engine)() as session:
@@ -98,7 +98,7 @@ def db(engine: Engine, users: Staff) -> Iterator[Session]:
 
 def wipe_claims(engine: Engine) -> None:
     import everymetre.store.schema  # noqa: F401  (every feature's tables)
-    from everymetre.store.models import Base
+    from everymetre.store.base import Base
 
     extra = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in {
         "users", "user_oblasts", "persons", "audit_events", "audit_chains", *CLAIM_TABLES}]
@@ -122,7 +122,7 @@ def wipe_claims(engine: Engine) -> None:
 @pytest.fixture()
 def principal(db: Session, users: Staff):  # noqa: ANN201
     """principal('officer') -> the services' view of that test account (fresh from the database)."""
-    from everymetre.services.users import load_principal
+    from everymetre.accounts.actions import load_principal
 
     def get(key: str):  # noqa: ANN202
         db.expire_all()

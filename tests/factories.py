@@ -10,7 +10,7 @@ from typing import Any
 
 from PIL import Image
 
-from everymetre.domain.identifiers import make_rnokpp
+from everymetre.kernel.identifiers import make_rnokpp
 
 _serial = itertools.count(1)
 

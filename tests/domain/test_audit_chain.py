@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from everymetre.domain.audit import GENESIS, StoredEvent, canonical_json, chain_problems, event_hash
+from everymetre.audit.chain import GENESIS, StoredEvent, canonical_json, chain_problems, event_hash
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

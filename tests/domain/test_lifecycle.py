@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from everymetre.domain.errors import Forbidden, GuardFailed, InvalidTransition, ValidationFailed
-from everymetre.domain.identifiers import make_rnokpp, mask, parse_claim_reference, rnokpp_birth_date, rnokpp_problem
-from everymetre.domain.lifecycle import (
+from everymetre.kernel.errors import Forbidden, GuardFailed, InvalidTransition, ValidationFailed
+from everymetre.kernel.identifiers import make_rnokpp, mask, parse_claim_reference, rnokpp_birth_date, rnokpp_problem
+from everymetre.claims.lifecycle import (
     MOVES,
     Actor,
     ClaimFacts,

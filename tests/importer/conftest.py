@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from everymetre.domain.iban import make_ua_iban
-from everymetre.domain.identifiers import make_rnokpp
+from everymetre.kernel.iban import make_ua_iban
+from everymetre.kernel.identifiers import make_rnokpp
 
 FULL_MAPPING = """
 [source]

@@ -17,10 +17,11 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from everymetre.cli.main import app
-from everymetre.domain.audit import canonical_json
+from everymetre.audit.chain import canonical_json
 from everymetre.importer.writer import _context, created_payload
-from everymetre.services.audit import verify
-from everymetre.store.models import AuditChain, AuditEvent, Claim, Ownership, Person, Property
+from everymetre.audit.record import verify
+from everymetre.audit.models import AuditChain, AuditEvent
+from everymetre.claims.models import Claim, Ownership, Person, Property
 
 from .conftest import person_row, write_input
 

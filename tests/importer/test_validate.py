@@ -9,8 +9,8 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from everymetre.domain.iban import is_valid_iban, make_ua_iban
-from everymetre.domain.identifiers import make_rnokpp, rnokpp_problem
+from everymetre.kernel.iban import is_valid_iban, make_ua_iban
+from everymetre.kernel.identifiers import make_rnokpp, rnokpp_problem
 from everymetre.importer.mapping import parse_mapping
 from everymetre.importer.validate import validate
 

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from everymetre.config import get_settings
 from everymetre.linkage.models import LinkageFinding, LinkageReviewDecision
-from everymetre.store.models import AuditEvent, Claim
+from everymetre.audit.models import AuditEvent
+from everymetre.claims.models import Claim
 
 API = "/api/v1"
 FLAG = "linkage:"
@@ -80,12 +81,12 @@ def test_link_finds_injected_duplicates_and_flags_claims(db, engine, store):  # 
     assert opened == len(findings)
     flag_events = db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "claim.review_flag"))
     assert flag_events == len(flagged)
-    from everymetre.services.audit import verify
+    from everymetre.audit.record import verify
 
     assert verify(db).problem is None
     # the queue filter the officers use sees them
-    from everymetre.services.claims import QueueFilter, list_claims
-    from everymetre.services.users import load_principal
+    from everymetre.claims.actions import QueueFilter, list_claims
+    from everymetre.accounts.actions import load_principal
     admin = load_principal(db, db.scalar(text("SELECT id FROM users WHERE email = 'admin@test.org'")))
     rows, _ = list_claims(db, admin, QueueFilter(review_flagged=True), limit=500)
     assert {c.id for c in rows} <= set(flagged) and rows
@@ -107,7 +108,7 @@ def test_rerun_does_not_duplicate_findings(db, engine, store):  # noqa: ANN001
 
 
 def test_not_a_match_suppresses_next_run_and_clears_flag(db, engine, store, principal):  # noqa: ANN001
-    from everymetre.domain.errors import Forbidden, NotFound
+    from everymetre.kernel.errors import Forbidden, NotFound
     from everymetre.linkage.service import do_review
 
     db.execute(update(Claim).values(oblast="kyivska"))  # in the test reviewers' oblasts, not Lviv's
@@ -152,7 +153,7 @@ def test_not_a_match_suppresses_next_run_and_clears_flag(db, engine, store, prin
             assert after[c] != "linkage:duplicate_claim"
             holders = [f for f in current_findings(db, again.run_id) if c in f.claim_ids and f.status != "dismissed"]
             assert any(FLAG + f.kind == after[c] for f in holders)
-    from everymetre.services.audit import verify
+    from everymetre.audit.record import verify
 
     assert verify(db).problem is None
 
@@ -244,7 +245,7 @@ def test_demo_with_fraud_writes_truth(db, engine):  # noqa: ANN001
     assert truth.height == 300 and {"record_id", "claim_ref", "true_person_id", "injected"} <= set(truth.columns)
     srids = set(db.scalars(select(Claim.source_record_id).where(Claim.source == "synthetic")))
     assert set(truth["record_id"]) == srids
-    from everymetre.services.audit import verify
+    from everymetre.audit.record import verify
 
     assert verify(db).problem is None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from everymetre.domain.translit import (
+from everymetre.kernel.translit import (
     address_key,
     consonant_key,
     match_key,

@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from everymetre.domain.iban import make_ua_iban
+from everymetre.kernel.iban import make_ua_iban
 from everymetre.payments.iso20022 import CreditTransfer, DebtorAccount, PaymentBatch
 
 

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from everymetre.domain.iban import make_ua_iban
-from everymetre.store.models import Claim, Decision, Ownership, Person, Property, User
+from everymetre.kernel.iban import make_ua_iban
+from everymetre.accounts.models import User
+from everymetre.claims.models import Claim, Decision, Ownership, Person, Property
 
 _n = itertools.count(1)
 
@@ -37,7 +38,7 @@ def decided_claim(db: Session, decided_by: int, amount: int = 10_000_000, *, kin
 
 
 def ensure_user(db: Session, email: str, role: str, oblasts: list[str]) -> int:
-    from everymetre.services.users import do_create_user
+    from everymetre.accounts.actions import do_create_user
 
     uid = db.scalar(select(User.id).where(User.email == email))
     if uid is None:

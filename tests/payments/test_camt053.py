@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from everymetre.domain.iban import make_ua_iban
+from everymetre.kernel.iban import make_ua_iban
 from everymetre.payments.camt053 import (
     Camt053Error,
     EntryStatus,

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from everymetre.domain.iban import (
+from everymetre.kernel.iban import (
     IBANError,
     format_iban,
     is_valid_iban,

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from everymetre.domain.errors import Conflict, GuardFailed, InvalidTransition, NotFound
-from everymetre.domain.iban import make_ua_iban
+from everymetre.kernel.errors import Conflict, GuardFailed, InvalidTransition, NotFound
+from everymetre.kernel.iban import make_ua_iban
 from everymetre.payments import service as svc
 from everymetre.payments.certificate_number import validate_certificate_number
 from everymetre.payments.models import Certificate, LedgerPosting, Payment, RepairPayout
-from everymetre.services.users import load_principal
+from everymetre.accounts.actions import load_principal
 from tests.payments.store_helpers import decided_claim
 from tests.payments.test_store_batches import pay2, run_batch, statement  # noqa: F401  (fixture)
 

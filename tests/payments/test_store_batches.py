@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from everymetre.domain.errors import Forbidden, GuardFailed
+from everymetre.kernel.errors import Forbidden, GuardFailed
 from everymetre.payments import service as svc
 from everymetre.payments.camt053 import EntryStatus, StatementEntry, build_camt053
 from everymetre.payments.iso20022 import read_pain001, validate_pain001
@@ -92,7 +92,7 @@ def test_database_refuses_a_second_live_payment(db, users, principal, tmp_path):
 def test_decider_cannot_release(db, users, principal, tmp_path, pay2):
     mine = decided_claim(db, pay2)  # decided by the second payments user (a role change, say)
     other = decided_claim(db, users["commission"])
-    from everymetre.services.users import load_principal
+    from everymetre.accounts.actions import load_principal
 
     p2 = load_principal(db, pay2)
     report = svc.do_build_batch(db, p2)
@@ -118,7 +118,7 @@ def test_second_approver_required_above_threshold(db, users, principal, tmp_path
         svc.do_approve_batch(db, p, batch.id)  # the same person twice is not two approvals
     with pytest.raises(Forbidden):
         svc.do_approve_batch(db, principal("commission"), batch.id)  # and it must be a payments user
-    from everymetre.services.users import load_principal
+    from everymetre.accounts.actions import load_principal
 
     batch = svc.do_approve_batch(db, load_principal(db, pay2), batch.id)
     assert batch.state == "approved" and batch.second_approver_id == pay2

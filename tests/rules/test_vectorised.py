@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from everymetre.domain.geography import OBLASTS
+from everymetre.kernel.geography import OBLASTS
 from everymetre.rules import (
     MAX_WORKS_KOPIYKAS,
     ClaimFacts,

@@ -17,7 +17,7 @@ def to_inspected(client, auth, **overrides):  # noqa: ANN001, ANN003, ANN201
 
 
 def test_assessment_explained_and_kept_with_the_decision(client, auth, db):
-    from everymetre.store.models import Decision
+    from everymetre.claims.models import Decision
 
     c = move(client, auth, "officer", to_inspected(client, auth), "assessed")
     exp = client.get(f"{API}/claims/{c['reference']}/assessment", headers=auth("citizen")).json()

@@ -60,7 +60,7 @@ def test_deleted_whole_trail(trail, engine):
 def test_checkpoint_catches_a_rewritten_chain_with_recomputed_hashes(trail, engine, tmp_path):
     """Someone with database access rewrites an event and recomputes every hash after it and the head:
     the chain verifies, but not against the checkpoint published before."""
-    from everymetre.domain.audit import event_hash
+    from everymetre.audit.chain import event_hash
 
     cp = tmp_path / "checkpoint.json"
     r = CliRunner().invoke(app, ["audit", "checkpoint", "--out", str(cp)])

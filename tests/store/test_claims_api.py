@@ -60,7 +60,7 @@ def test_whole_lifecycle_by_each_role(client, auth):
 
 
 def test_segregation_inspector_cannot_decide(client, auth, users, db):
-    from everymetre.store.models import Claim
+    from everymetre.claims.models import Claim
 
     c = file_claim(client, auth)
     c = move(client, auth, "officer", c, "assigned")
@@ -117,7 +117,8 @@ def test_staff_scoped_to_their_oblasts(client, auth):
 
 
 def test_co_owner_sees_claim_filed_by_another_owner(client, auth, db, users):
-    from everymetre.store.models import Person, User
+    from everymetre.accounts.models import User
+    from everymetre.claims.models import Person
 
     c = file_claim(client, auth, "citizen")
     # citizen2 is the second co-owner of a claim the first citizen files

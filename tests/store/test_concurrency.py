@@ -9,13 +9,13 @@ import time
 import pytest
 from sqlalchemy import select
 
-from everymetre.domain.errors import StaleVersion
-from everymetre.schemas.claims import ClaimCreate, TransitionIn
-from everymetre.services import claims as svc
-from everymetre.services.audit import claim_chain
-from everymetre.services.users import load_principal
+from everymetre.kernel.errors import StaleVersion
+from everymetre.claims.schemas import ClaimCreate, TransitionIn
+from everymetre.claims import actions as svc
+from everymetre.audit.record import claim_chain
+from everymetre.accounts.actions import load_principal
 from everymetre.store.db import is_postgres, session_factory
-from everymetre.store.models import AuditChain
+from everymetre.audit.models import AuditChain
 from tests.factories import claim_body
 
 

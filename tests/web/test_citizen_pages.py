@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from everymetre.domain.identifiers import make_rnokpp
+from everymetre.kernel.identifiers import make_rnokpp
 from tests.factories import MINIMAL_PDF, jpeg_with_exif
 
 HOME = {"kind": "house", "oblast": "kharkivska", "hromada": "Харків", "street": "вул. Сумська", "building": "12а",
@@ -73,7 +73,7 @@ def test_sign_up_file_claim_and_see_it(web, db):
 
 
 def test_draft_is_kept_and_listed(web, db):
-    from everymetre.store.drafts import ClaimDraft
+    from everymetre.claims.models import ClaimDraft
 
     b = web("citizen")
     base = start_form(b)
@@ -89,7 +89,7 @@ def test_draft_is_kept_and_listed(web, db):
 
 
 def test_draft_claim_updated_then_submitted(web, db):
-    from everymetre.store.models import Claim
+    from everymetre.claims.models import Claim
 
     b = web("citizen")
     base, ref = fill_claim(b, photo=False)

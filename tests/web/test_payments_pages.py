@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import update
 
 from everymetre.payments import service as svc
-from everymetre.store.models import User
+from everymetre.accounts.models import User
 from tests.conftest import PASSWORD
 from tests.payments.store_helpers import decided_claim, ensure_user
 from tests.payments.test_store_batches import run_batch, statement

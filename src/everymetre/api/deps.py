@@ -12,8 +12,8 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from everymetre.config import Settings
-from everymetre.domain.errors import Unauthenticated
-from everymetre.services.users import Principal, load_principal
+from everymetre.kernel.errors import Unauthenticated
+from everymetre.accounts.actions import Principal, load_principal
 from everymetre.api.security import read_token
 
 MAX_ID = 2**63 - 1

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from everymetre.domain.errors import DomainError, ValidationFailed
+from everymetre.kernel.errors import DomainError, ValidationFailed
 
 log = logging.getLogger("everymetre.api")
 PROBLEM = "application/problem+json"

@@ -14,10 +14,10 @@ from sqlalchemy import select, text
 from everymetre.api.deps import AuthDep, IdPath, SessionDep, SettingsDep
 from everymetre.api.problems import problem_responses
 from everymetre.api.security import make_token
-from everymetre.domain.claims import PriorityGroup
-from everymetre.domain.errors import NotFound
-from everymetre.domain.lifecycle import ClaimKind, State
-from everymetre.schemas.claims import (
+from everymetre.claims.values import PriorityGroup
+from everymetre.kernel.errors import NotFound
+from everymetre.claims.lifecycle import ClaimKind, State
+from everymetre.claims.schemas import (
     ClaimCreate,
     ClaimPage,
     ClaimPublic,
@@ -29,11 +29,11 @@ from everymetre.schemas.claims import (
     PropertyPublic,
     TransitionIn,
 )
-from everymetre.services import claims as claims_service
-from everymetre.services import evidence as evidence_service
-from everymetre.services.audit import events_for_claim
-from everymetre.services.users import Principal, authenticate
-from everymetre.store.models import Claim, Evidence
+from everymetre.claims import actions as claims_service
+from everymetre.claims import evidence as evidence_service
+from everymetre.audit.record import events_for_claim
+from everymetre.accounts.actions import Principal, authenticate
+from everymetre.claims.models import Claim, Evidence
 
 router = APIRouter(prefix="/api/v1")
 PROBLEM_RESPONSES = problem_responses({404: "No such claim that you can see", 409: "Stale version or move not allowed now"})
@@ -116,7 +116,7 @@ def list_claims(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ClaimPage:
     """Claims you may see (staff: your oblasts; claimants: your own), oldest first, a page at a time."""
-    from everymetre.domain.errors import ValidationFailed
+    from everymetre.kernel.errors import ValidationFailed
 
     try:
         PriorityGroup.mask(priority)
@@ -148,7 +148,7 @@ def transition(reference: str, body: TransitionIn, auth: AuthDep) -> ClaimPublic
 def claim_assessment(reference: str, auth: AuthDep) -> dict:
     """The amount with its explanation: every step with its formula, inputs, the parameter value used, its
     effective date and legal reference (in Ukrainian and English), and the rule set's hash."""
-    from everymetre.services.assessment import explain
+    from everymetre.claims.assessment import explain
 
     claim = claims_service.get_claim(auth.session, auth.principal, reference)
     record = explain(auth.session, claim)

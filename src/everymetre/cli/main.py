@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from everymetre.config import get_settings
-from everymetre.domain.errors import DomainError
+from everymetre.kernel.errors import DomainError
 
 app = typer.Typer(help="everymetre: war-damage housing compensation at national scale.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -116,7 +116,7 @@ def demo(claims: Annotated[int, typer.Option("--claims", min=0, help="How many s
         out.print("the database already has claims; demo data not loaded")
         ensure_demo_users(eng)
     elif with_fraud:
-        from everymetre.cli.link import demo_with_fraud
+        from everymetre.linkage.cli import demo_with_fraud
         return demo_with_fraud(eng, claims, seed)
     else:
         with progress() as bar:
@@ -135,7 +135,7 @@ def users_add(email: Annotated[str, typer.Argument(help="Sign-in e-mail")],
               name: Annotated[str, typer.Option(help="Full name")] = "",
               password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input")] = False) -> None:
     """Create an account. The password is read from standard input with --password-stdin."""
-    from everymetre.services.users import do_create_user
+    from everymetre.accounts.actions import do_create_user
     from everymetre.store.db import session_factory
 
     if not password_stdin:
@@ -156,7 +156,7 @@ def users_add(email: Annotated[str, typer.Argument(help="Sign-in e-mail")],
 def audit_verify(checkpoint: Annotated[Path | None, typer.Option(
         help="Also check the trail against a checkpoint published earlier (`everymetre audit checkpoint`)")] = None) -> None:
     """Recompute every audit chain. Exit 0 if intact; exit 1 naming the first broken event."""
-    from everymetre.services.audit import checkpoint_problem, count_chains, verify
+    from everymetre.audit.record import checkpoint_problem, count_chains, verify
     from everymetre.store.db import session_factory
 
     published = _read_checkpoint(checkpoint) if checkpoint else None
@@ -177,7 +177,7 @@ def audit_verify(checkpoint: Annotated[Path | None, typer.Option(
 @claims_app.command("sweep")
 def claims_sweep(today: Annotated[str | None, typer.Option(help="Act as if today were this date (YYYY-MM-DD)")] = None) -> None:
     """Suspensions whose deadline for documents has passed go back to their officer (run daily)."""
-    from everymetre.services.claims import do_lapse_suspensions
+    from everymetre.claims.actions import do_lapse_suspensions
     from everymetre.store.db import session_factory
 
     on = today_option(today)
@@ -194,7 +194,7 @@ def audit_checkpoint(out_file: Annotated[Path, typer.Option("--out", help="Write
     `audit verify --checkpoint FILE` proves no history before it was rewritten, even with hashes recomputed."""
     import json
 
-    from everymetre.services.audit import checkpoint
+    from everymetre.audit.record import checkpoint
     from everymetre.store.db import session_factory
 
     eng = engine()
@@ -220,18 +220,18 @@ def _read_checkpoint(path: Path) -> dict:
 
 
 # Sub-commands in their own modules; they import the helpers above, so they are registered last.
-from everymetre.cli.rules import compute, rules_app  # noqa: E402
+from everymetre.claims.cli import compute, rules_app  # noqa: E402
 
 app.command()(compute)
 app.add_typer(rules_app, name="rules")
 
 
-from everymetre.cli.link import link as _link  # noqa: E402
+from everymetre.linkage.cli import link as _link  # noqa: E402
 app.command("link")(_link)
-from everymetre.cli.importer import import_app  # noqa: E402
+from everymetre.importer.cli import import_app  # noqa: E402
 app.add_typer(import_app, name="import")
 
-from everymetre.cli.pay import ledger_app, pay_app  # noqa: E402
+from everymetre.payments.cli import ledger_app, pay_app  # noqa: E402
 app.add_typer(pay_app, name="pay")
 app.add_typer(ledger_app, name="ledger")
 

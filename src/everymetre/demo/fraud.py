@@ -22,10 +22,11 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine, bindparam, func, insert, select
 
-from everymetre.domain.audit import GENESIS, canonical_json, event_hash
-from everymetre.domain.identifiers import claim_reference
-from everymetre.services.audit import claim_chain
-from everymetre.store.models import AuditChain, AuditEvent, Claim, Ownership, Person, Property
+from everymetre.audit.chain import GENESIS, canonical_json, event_hash
+from everymetre.kernel.identifiers import claim_reference
+from everymetre.audit.record import claim_chain
+from everymetre.audit.models import AuditChain, AuditEvent
+from everymetre.claims.models import Claim, Ownership, Person, Property
 
 SOURCE = "synthetic"
 TRUTH_FILE = "demo-truth.parquet"

@@ -18,23 +18,15 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from everymetre.domain.audit import GENESIS, canonical_json, event_hash
-from everymetre.domain.geography import OBLASTS
-from everymetre.domain.iban import make_ua_iban
-from everymetre.domain.identifiers import claim_reference, make_rnokpp
+from everymetre.audit.chain import GENESIS, canonical_json, event_hash
+from everymetre.kernel.geography import OBLASTS
+from everymetre.kernel.iban import make_ua_iban
+from everymetre.kernel.identifiers import claim_reference, make_rnokpp
 from everymetre.demo import vocab
-from everymetre.services.audit import claim_chain
-from everymetre.store.models import (
-    AuditChain,
-    AuditEvent,
-    Claim,
-    Decision,
-    InspectionAct,
-    Ownership,
-    Person,
-    Property,
-    User,
-)
+from everymetre.audit.record import claim_chain
+from everymetre.accounts.models import User
+from everymetre.audit.models import AuditChain, AuditEvent
+from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property
 
 DEMO_PASSWORD = "everymetre-demo"
 DEMO_STAFF = (
@@ -104,7 +96,7 @@ def has_claims(engine: Engine) -> bool:
 
 def ensure_demo_users(engine: Engine) -> dict[str, int]:
     """Create the demo accounts (staff in every oblast) if missing, audited like any; return e-mail -> id."""
-    from everymetre.services.users import do_create_user
+    from everymetre.accounts.actions import do_create_user
     from everymetre.store.db import session_factory
 
     codes = [o.code for o in OBLASTS]

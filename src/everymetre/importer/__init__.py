@@ -1,7 +1,7 @@
 """Bulk import of claims from other systems' exports (CSV, JSON Lines, Parquet) through a mapping file.
 
 `mapping` reads the TOML mapping, `readers` the input, `validate` checks every row with vectorised polars
-expressions (the intake rules of `everymetre.schemas.claims`), `writer` lands the good rows in batches, one
+expressions (the intake rules of `everymetre.claims.schemas`), `writer` lands the good rows in batches, one
 transaction each, with their audit trails (PostgreSQL COPY, SQLite executemany). See docs/import.md.
 """
 

@@ -1,4 +1,4 @@
-"""Vectorised validation of imported rows with polars: the intake rules of `everymetre.schemas.claims`,
+"""Vectorised validation of imported rows with polars: the intake rules of `everymetre.claims.schemas`,
 written as column expressions so a million rows check in about a second.
 
 Per-row Python runs only over *distinct* values where no expression can do it (oblast names, shares, name
@@ -15,12 +15,12 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from everymetre.domain.claims import parse_share
-from everymetre.domain.geography import resolve_oblast
-from everymetre.domain.iban import _COUNTRY_LENGTHS, IBANError, validate_iban
-from everymetre.domain.identifiers import RNOKPP_WEIGHTS
-from everymetre.domain.lifecycle import WAR_START, ClaimKind, damage_date_problem
-from everymetre.domain.translit import translit_uk
+from everymetre.claims.values import parse_share
+from everymetre.kernel.geography import resolve_oblast
+from everymetre.kernel.iban import _COUNTRY_LENGTHS, IBANError, validate_iban
+from everymetre.kernel.identifiers import RNOKPP_WEIGHTS
+from everymetre.claims.lifecycle import WAR_START, ClaimKind, damage_date_problem
+from everymetre.kernel.translit import translit_uk
 from everymetre.importer.mapping import FIELDS, Mapping
 from everymetre.importer.readers import ROW
 

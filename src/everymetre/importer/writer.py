@@ -28,8 +28,8 @@ from time import perf_counter
 import polars as pl
 from sqlalchemy import Engine
 
-from everymetre.domain.audit import GENESIS, canonical_json, timestamp
-from everymetre.domain.identifiers import parse_claim_reference
+from everymetre.audit.chain import GENESIS, canonical_json, timestamp
+from everymetre.kernel.identifiers import parse_claim_reference
 from everymetre.importer.mapping import Mapping
 from everymetre.importer.readers import ROW, detect_format, read_input
 from everymetre.importer.validate import REJECT_SCHEMA, Validated, reject_rows, validate

@@ -13,8 +13,8 @@ from typing import Any
 
 import polars as pl
 
-from everymetre.domain.geography import resolve_oblast
-from everymetre.domain.translit import (
+from everymetre.kernel.geography import resolve_oblast
+from everymetre.kernel.translit import (
     consonant_key,
     match_key,
     name_key,

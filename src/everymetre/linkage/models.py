@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from everymetre.store.models import Base
+from everymetre.store.base import Base
 from everymetre.store.types import utcnow
 
 FINDING_STATUSES = ("open", "confirmed", "dismissed")

@@ -36,10 +36,10 @@ import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from everymetre.domain.audit import GENESIS, canonical_json, event_hash
-from everymetre.domain.errors import Forbidden, NotFound, ValidationFailed
-from everymetre.domain.identifiers import mask
-from everymetre.domain.lifecycle import STAFF_ROLES, Role
+from everymetre.audit.chain import GENESIS, canonical_json, event_hash
+from everymetre.kernel.errors import Forbidden, NotFound, ValidationFailed
+from everymetre.kernel.identifiers import mask
+from everymetre.claims.lifecycle import STAFF_ROLES, Role
 from everymetre.linkage.findings import FINDINGS_SCHEMA
 from everymetre.linkage.models import (
     DECISIONS,
@@ -48,10 +48,11 @@ from everymetre.linkage.models import (
     LinkageReviewDecision,
     LinkageRun,
 )
-from everymetre.services.audit import claim_chain, record
-from everymetre.services.tx import atomic
-from everymetre.services.users import Principal
-from everymetre.store.models import AuditChain, AuditEvent, Claim
+from everymetre.audit.record import claim_chain, record
+from everymetre.store.tx import atomic
+from everymetre.accounts.actions import Principal
+from everymetre.audit.models import AuditChain, AuditEvent
+from everymetre.claims.models import Claim
 from everymetre.store.types import utcnow
 
 __all__ = [
@@ -707,7 +708,7 @@ def finding_detail(session: Session, principal: Principal, finding_id: int) -> d
                         "values": values, "agreeing": sorted(agreeing.get(r["record_id"], set()))})
     reviewers = {}
     if finding.reviewed_by_id:
-        from everymetre.store.models import User
+        from everymetre.accounts.models import User
 
         u = session.get(User, finding.reviewed_by_id)
         reviewers[finding.reviewed_by_id] = (u.full_name or u.email) if u else str(finding.reviewed_by_id)
@@ -739,7 +740,7 @@ def _ownership_ids(session: Session, record_ids: Iterable[str], claim_ids: list[
 def _claims_of_records(session: Session, record_ids: set[str]) -> list[int]:
     """Candidate claims for record ids: references (EM-YYYY-NNNNNNN#k) and source record ids (with or without
     a "source:" prefix or a "#k" suffix)."""
-    from everymetre.domain.identifiers import parse_claim_reference
+    from everymetre.kernel.identifiers import parse_claim_reference
 
     ids: set[int] = set()
     srids: set[str] = set()

@@ -34,9 +34,9 @@ import numpy as np
 import polars as pl
 
 from everymetre.demo.vocab import FEMALE_GIVEN, MALE_GIVEN, PATRONYMICS, STREET_KINDS, STREETS, SURNAMES
-from everymetre.domain.geography import OBLASTS
-from everymetre.domain.identifiers import RNOKPP_WEIGHTS
-from everymetre.domain.translit import translit_uk
+from everymetre.kernel.geography import OBLASTS
+from everymetre.kernel.identifiers import RNOKPP_WEIGHTS
+from everymetre.kernel.translit import translit_uk
 
 __all__ = ["SyntheticConfig", "generate_population", "TRUTH_COLUMNS"]
 

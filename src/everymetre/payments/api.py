@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from everymetre.api.deps import AuthDep, IdPath
 from everymetre.api.problems import problem_responses
-from everymetre.domain.errors import Conflict
+from everymetre.kernel.errors import Conflict
 from everymetre.payments import service
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from everymetre.domain.iban import IBANError, validate_iban
+from everymetre.kernel.iban import IBANError, validate_iban
 from everymetre.payments.amounts import AmountError, format_kopiykas, parse_amount
 
 __all__ = [

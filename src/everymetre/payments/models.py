@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from everymetre.store.models import Base
+from everymetre.store.base import Base
 from everymetre.store.types import utcnow
 
 _ID = BigInteger().with_variant(Integer, "sqlite")

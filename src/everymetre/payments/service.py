@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from everymetre.domain.errors import (
+from everymetre.kernel.errors import (
     Conflict,
     Forbidden,
     GuardFailed,
@@ -34,9 +34,9 @@ from everymetre.domain.errors import (
     NotFound,
     ValidationFailed,
 )
-from everymetre.domain.iban import IBANError, make_ua_iban, validate_iban
-from everymetre.domain.identifiers import claim_reference, mask
-from everymetre.domain.lifecycle import ClaimKind, Role
+from everymetre.kernel.iban import IBANError, make_ua_iban, validate_iban
+from everymetre.kernel.identifiers import claim_reference, mask
+from everymetre.claims.lifecycle import ClaimKind, Role
 from everymetre.payments import ledger_rules as L
 from everymetre.payments.camt053 import EntryStatus, parse_camt053
 from everymetre.payments.certificate_number import (
@@ -67,10 +67,11 @@ from everymetre.payments.schedule import (
     spending_window_end,
     tier_for_amount,
 )
-from everymetre.services.audit import record
-from everymetre.services.tx import atomic
-from everymetre.services.users import Principal
-from everymetre.store.models import Claim, Decision, Ownership, Person, User
+from everymetre.audit.record import record
+from everymetre.store.tx import atomic
+from everymetre.accounts.actions import Principal
+from everymetre.accounts.models import User
+from everymetre.claims.models import Claim, Decision, Ownership, Person
 from everymetre.store.types import utcnow
 
 # claims whose decision commits money (an appeal keeps the first decision's amount committed until decided)
@@ -220,7 +221,7 @@ def post_decision(session: Session, claim: Claim, actor_id: int | None = None) -
 
 def do_post_decision(session: Session, principal: Principal, reference: str) -> L.Transaction | None:
     """`post_decision` as an action of its own (its own transaction and audit event)."""
-    from everymetre.services.claims import claim_id_from_reference
+    from everymetre.claims.actions import claim_id_from_reference
 
     _require(principal, (Role.COMMISSION, Role.PAYMENTS, Role.ADMIN, Role.SYSTEM), "post decisions to the ledger")
     with atomic(session):
@@ -769,7 +770,7 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
 def _payout(session: Session, principal: Principal, reference: str, roles: Iterable[Role], what: str,
             lock: bool = True) -> tuple[RepairPayout, Claim]:
     """The claim's payout, if the principal may see the claim (else 404) and act on it (else 403)."""
-    from everymetre.services.claims import get_claim
+    from everymetre.claims.actions import get_claim
 
     claim = get_claim(session, principal, reference)
     _require(principal, roles, what, claim.oblast)
@@ -950,7 +951,7 @@ def split_value(value: int, shares: Sequence[Fraction]) -> list[int]:
 
 
 def _certificate(session: Session, principal: Principal, number: str, lock: bool = True) -> tuple[Certificate, Claim]:
-    from everymetre.services.claims import facts
+    from everymetre.claims.actions import facts
 
     try:
         number = validate_certificate_number(number.strip().upper())
@@ -959,7 +960,7 @@ def _certificate(session: Session, principal: Principal, number: str, lock: bool
     stmt = select(Certificate).where(Certificate.number == number)
     cert = session.scalar(stmt.with_for_update() if lock else stmt)
     claim = session.get(Claim, cert.claim_id) if cert is not None else None
-    from everymetre.domain.lifecycle import can_see
+    from everymetre.claims.lifecycle import can_see
 
     if cert is None or claim is None or not can_see(principal.actor, facts(principal, claim)):
         raise NotFound(f"No certificate {number} that you can see.")
@@ -973,7 +974,7 @@ def _cert_event(session: Session, principal: Principal, cert: Certificate, actio
 def do_issue_certificate(session: Session, principal: Principal, reference: str, today: date | None = None) -> Certificate:
     """Issue the housing certificate for an approved destroyed-housing claim: a unique checkable number, the
     decided value, and each co-owner's part (value x share, split exactly)."""
-    from everymetre.services.claims import get_claim
+    from everymetre.claims.actions import get_claim
 
     today = today or today_utc()
     with atomic(session):
@@ -1163,7 +1164,7 @@ def certificate_dict(cert: Certificate, claim: Claim, session: Session) -> dict[
 
 def payout_status(session: Session, principal: Principal, reference: str) -> dict[str, Any]:
     """Everything a claimant's (or officer's) payout page shows for one claim; 404 unless they may see it."""
-    from everymetre.services.claims import get_claim
+    from everymetre.claims.actions import get_claim
 
     claim = get_claim(session, principal, reference)
     payments = session.scalars(select(Payment).where(Payment.claim_id == claim.id).order_by(Payment.id)).all()

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Literal
 
-from everymetre.domain.geography import BY_CODE
+from everymetre.kernel.geography import BY_CODE
 from everymetre.rules.money import decimal_to_scaled_int
 from everymetre.rules.parameters import ParamValue
 

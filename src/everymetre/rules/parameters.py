@@ -47,7 +47,7 @@ from typing import Any
 
 import yaml
 
-from everymetre.domain.geography import OBLASTS
+from everymetre.kernel.geography import OBLASTS
 from everymetre.rules.money import COEFFICIENT_DECIMALS, KOPIYKAS_PER_UAH, decimal_to_scaled_int, format_uah
 
 __all__ = [

@@ -21,7 +21,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from everymetre.domain.geography import OBLASTS
+from everymetre.kernel.geography import OBLASTS
 from everymetre.rules import certificate
 from everymetre.rules.assess import params_needed
 from everymetre.rules.model import (

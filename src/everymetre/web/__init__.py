@@ -1,7 +1,7 @@
 """Pages for citizens and staff (server-rendered, Ukrainian and English), mounted beside the JSON API.
 
 Every page calls the same services as the API (`everymetre.services`), so who may see or move a claim is
-decided in one place (`everymetre.domain.lifecycle`). Sessions are signed cookies with a CSRF token per
+decided in one place (`everymetre.claims.lifecycle`). Sessions are signed cookies with a CSRF token per
 session (`web.session`); errors on pages are pages, errors on the API stay problem+json.
 """
 
@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from everymetre.domain.errors import DomainError
+from everymetre.kernel.errors import DomainError
 
 
 def _is_page(request: Request) -> bool:
@@ -21,16 +21,17 @@ def _is_page(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Mount the pages and static assets on the application."""
-    from everymetre.web import citizen, staff
+    from everymetre.claims.pages import citizen
+    from everymetre.claims.pages import staff
     from everymetre.web.common import SOMETHING_WRONG, STATIC, PageError, domain_error_page, error_page, redirect
     from everymetre.web.session import PageSessions
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(citizen.router)
     app.include_router(staff.router)
-    from everymetre.web import pages_linkage  # linkage reviewers' pages
+    from everymetre.linkage import pages as pages_linkage  # linkage reviewers' pages
     app.include_router(pages_linkage.router)
-    from everymetre.web import pages_payments  # payments officers' batches; claimants' payout status
+    from everymetre.payments import pages as pages_payments  # payments officers' batches; claimants' payout status
     app.include_router(pages_payments.router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key())
 

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from everymetre.config import Settings
-from everymetre.domain.errors import DomainError
-from everymetre.domain.lifecycle import STAFF_ROLES, Role
-from everymetre.services.users import Principal, load_principal
-from everymetre.web import i18n, text
-from everymetre.web.forms import translate_domain
+from everymetre.kernel.errors import DomainError
+from everymetre.claims.lifecycle import STAFF_ROLES, Role
+from everymetre.accounts.actions import Principal, load_principal
+from everymetre.web import i18n
+from everymetre.claims.pages import text
+from everymetre.claims.pages.forms import translate_domain
 from everymetre.web.session import CSRF_FIELD, page_session
 
 HERE = Path(__file__).resolve().parent

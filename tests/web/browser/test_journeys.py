@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from everymetre.domain.identifiers import make_rnokpp
+from everymetre.kernel.identifiers import make_rnokpp
 from tests.conftest import PASSWORD, STAFF
 from tests.factories import jpeg_with_exif
 

@@ -16,14 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from everymetre.api.deps import IdPath
-from everymetre.domain.errors import DomainError
-from everymetre.domain.lifecycle import Role
+from everymetre.kernel.errors import DomainError
+from everymetre.claims.lifecycle import Role
 from everymetre.payments import service
 from everymetre.payments.models import BATCH_STATES, Certificate, CertificateShare
 from everymetre.payments.schedule import final_report_due
-from everymetre.services.users import Principal
-from everymetre.store.models import Claim
-from everymetre.web import forms, i18n
+from everymetre.accounts.actions import Principal
+from everymetre.claims.models import Claim
+from everymetre.web import i18n
+from everymetre.claims.pages import forms
 from everymetre.web.common import DB, Form, Staff, redirect, render
 from everymetre.web.i18n import N_, day, gettext, money
 

@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from everymetre.domain.lifecycle import MOVES, Role, State
-from everymetre.services.claims import QueueFilter, filtered_claims, visible_claims
-from everymetre.services.users import Principal
-from everymetre.store.models import Claim
+from everymetre.claims.lifecycle import MOVES, Role, State
+from everymetre.claims.actions import QueueFilter, filtered_claims, visible_claims
+from everymetre.accounts.actions import Principal
+from everymetre.claims.models import Claim
 
 COUNT_CAP = 10_000
 PER_PAGE = 50

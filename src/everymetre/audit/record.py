@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from everymetre.domain.audit import GENESIS, StoredEvent, canonical_json, chain_problems, event_hash
-from everymetre.store.models import AuditChain, AuditEvent, Claim
+from everymetre.audit.chain import GENESIS, StoredEvent, canonical_json, chain_problems, event_hash
+from everymetre.audit.models import AuditChain, AuditEvent
+from everymetre.claims.models import Claim
 from everymetre.store.types import utcnow
 
 

@@ -10,12 +10,12 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from everymetre.domain.errors import Conflict, Unauthenticated, ValidationFailed
-from everymetre.domain.geography import resolve_oblast
-from everymetre.domain.lifecycle import Actor, Role
-from everymetre.services.audit import record, user_chain
-from everymetre.services.tx import atomic
-from everymetre.store.models import User, UserOblast
+from everymetre.kernel.errors import Conflict, Unauthenticated, ValidationFailed
+from everymetre.kernel.geography import resolve_oblast
+from everymetre.claims.lifecycle import Actor, Role
+from everymetre.audit.record import record, user_chain
+from everymetre.store.tx import atomic
+from everymetre.accounts.models import User, UserOblast
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10

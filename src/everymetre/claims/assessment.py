@@ -20,9 +20,9 @@ import polars as pl
 from sqlalchemy import Engine, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from everymetre.domain.audit import canonical_json, event_hash
-from everymetre.domain.errors import ValidationFailed
-from everymetre.domain.lifecycle import ClaimKind, State
+from everymetre.audit.chain import canonical_json, event_hash
+from everymetre.kernel.errors import ValidationFailed
+from everymetre.claims.lifecycle import ClaimKind, State
 from everymetre.rules import (
     COLUMNS,
     DECISION_FORMAT,
@@ -35,9 +35,10 @@ from everymetre.rules import (
 )
 from everymetre.rules import assess as rules_assess
 from everymetre.rules import decision_record as rules_record
-from everymetre.services.audit import claim_chain
-from everymetre.services.tx import atomic
-from everymetre.store.models import AuditChain, AuditEvent, Claim, Decision, InspectionAct, Ownership, Person, Property, RuleSetRecord
+from everymetre.audit.record import claim_chain
+from everymetre.store.tx import atomic
+from everymetre.audit.models import AuditChain, AuditEvent
+from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property, RuleSetRecord
 from everymetre.store.types import utcnow
 
 

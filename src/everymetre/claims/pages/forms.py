@@ -13,9 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from everymetre.domain.claims import PriorityGroup, parse_share, shares_problem
-from everymetre.domain.lifecycle import damage_date_problem
-from everymetre.schemas.claims import ClaimCreate, OwnerIn, PropertyIn
+from everymetre.claims.values import PriorityGroup, parse_share, shares_problem
+from everymetre.claims.lifecycle import damage_date_problem
+from everymetre.claims.schemas import ClaimCreate, OwnerIn, PropertyIn
 from everymetre.web.i18n import N_, gettext
 
 HOME_FIELDS = ("kind", "oblast", "hromada", "street", "building", "apartment", "registry_number", "total_area_m2",

@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from everymetre.domain.lifecycle import Move
-from everymetre.services.audit import events_for_claim
-from everymetre.services.users import Principal
-from everymetre.store.models import Claim, Decision, Evidence, InspectionAct, User
-from everymetre.web import text
+from everymetre.claims.lifecycle import Move
+from everymetre.audit.record import events_for_claim
+from everymetre.accounts.actions import Principal
+from everymetre.accounts.models import User
+from everymetre.claims.models import Claim, Decision, Evidence, InspectionAct
+from everymetre.claims.pages import text
 from everymetre.web.i18n import day, gettext, money
 
 
@@ -160,7 +161,7 @@ def assessment(session: Session, claim: Claim) -> AssessmentView | None:
     """How the amount was calculated, in the reader's language: each step, its formula, the parameter values
     with their effective dates and legal references (None before the claim is assessed)."""
     from everymetre.rules import REASONS
-    from everymetre.services.assessment import explain
+    from everymetre.claims.assessment import explain
     from everymetre.web.i18n import language
 
     record = explain(session, claim)

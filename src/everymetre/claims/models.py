@@ -26,48 +26,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from everymetre.domain.identifiers import claim_reference
-from everymetre.store.types import UTCDateTime, utcnow
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
-
-
-class User(Base):
-    __tablename__ = "users"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    full_name: Mapped[str] = mapped_column(String(200), default="")
-    password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(20))
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
-    all_oblasts: Mapped[bool] = mapped_column(Boolean, default=False)
-    locale: Mapped[str] = mapped_column(String(5), default="uk")
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    oblasts: Mapped[list[UserOblast]] = relationship(cascade="all, delete-orphan", lazy="selectin")
-
-    @property
-    def oblast_codes(self) -> frozenset[str]:
-        return frozenset(o.oblast for o in self.oblasts)
-
-
-class UserOblast(Base):
-    __tablename__ = "user_oblasts"
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    oblast: Mapped[str] = mapped_column(String(40), primary_key=True)
+from everymetre.kernel.identifiers import claim_reference
+from everymetre.store.base import Base
+from everymetre.store.types import utcnow
 
 
 class Person(Base):
@@ -232,26 +195,12 @@ class RuleSetRecord(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class AuditChain(Base):
-    """The head of one subject's audit chain; its row is the per-subject lock for appending."""
-
-    __tablename__ = "audit_chains"
-    chain: Mapped[str] = mapped_column(String(60), primary_key=True)
-    last_seq: Mapped[int] = mapped_column(Integer, default=0)
-    last_hash: Mapped[str] = mapped_column(String(64))
-
-
-class AuditEvent(Base):
-    __tablename__ = "audit_events"
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    chain: Mapped[str] = mapped_column(String(60))
-    seq: Mapped[int] = mapped_column(Integer)
-    claim_id: Mapped[int | None] = mapped_column(BigInteger)  # no FK: the trail outlives the row; read by chain
-    actor_id: Mapped[int | None] = mapped_column(Integer)
-    action: Mapped[str] = mapped_column(String(60))
-    at: Mapped[datetime] = mapped_column()
-    payload: Mapped[str] = mapped_column(Text)  # canonical JSON: before, after, reason, ...
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
-
-    __table_args__ = (UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),)
+class ClaimDraft(Base):
+    __tablename__ = "claim_drafts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), unique=True)
+    step: Mapped[str] = mapped_column(String(20), default="home")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

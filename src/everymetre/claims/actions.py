@@ -1,7 +1,7 @@
 """Claim actions: file, move through the lifecycle, read with the caller's rights.
 
 Every `do_*` function takes the acting principal, runs in one transaction and writes its audit event(s)
-inside it. Which role may make which move lives in `everymetre.domain.lifecycle`, nowhere else.
+inside it. Which role may make which move lives in `everymetre.claims.lifecycle`, nowhere else.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from everymetre.config import get_settings
-from everymetre.domain.claims import PriorityGroup, parse_share
-from everymetre.domain.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
-from everymetre.domain.identifiers import claim_reference, mask, parse_claim_reference, rnokpp_birth_date
-from everymetre.domain.translit import translit_uk
-from everymetre.domain.lifecycle import (
+from everymetre.claims.values import PriorityGroup, parse_share
+from everymetre.kernel.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
+from everymetre.kernel.identifiers import claim_reference, mask, parse_claim_reference, rnokpp_birth_date
+from everymetre.kernel.translit import translit_uk
+from everymetre.claims.lifecycle import (
     DECIDED,
     ClaimFacts,
     Move,
@@ -34,11 +34,12 @@ from everymetre.domain.lifecycle import (
     can_see,
     damage_date_problem,
 )
-from everymetre.schemas.claims import ClaimCreate, InspectionActIn, TransitionIn
-from everymetre.services.audit import NewEvent, claim_chain, record, record_many, user_chain
-from everymetre.services.tx import atomic
-from everymetre.services.users import Principal
-from everymetre.store.models import Claim, Decision, InspectionAct, Ownership, Person, Property, User
+from everymetre.claims.schemas import ClaimCreate, InspectionActIn, TransitionIn
+from everymetre.audit.record import NewEvent, claim_chain, record, record_many, user_chain
+from everymetre.store.tx import atomic
+from everymetre.accounts.actions import Principal
+from everymetre.accounts.models import User
+from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property
 from everymetre.store.types import utcnow
 
 OPEN_STATES = frozenset(s.value for s in State) - {"withdrawn", "duplicate", "rejected", "upheld", "revised"}
@@ -337,7 +338,7 @@ def _apply(session: Session, claim: Claim, principal: Principal, move: Move, dat
         claim.inspector_id = uid
         return {"inspection_act": data.inspection_act.model_dump(mode="json"), "works_total_kopiykas": act.works_total_kopiykas}
     if target is State.ASSESSED:
-        from everymetre.services.assessment import assess
+        from everymetre.claims.assessment import assess
 
         amount, detail = assess(session, claim, now)
         claim.assessed_amount_kopiykas = amount
@@ -385,7 +386,7 @@ def _decide(session: Session, claim: Claim, uid: int, target: State, data: Trans
         amount = data.decision.amount_kopiykas if data.decision.amount_kopiykas is not None else claim.assessed_amount_kopiykas
         if amount is None:
             raise ValidationFailed("Give the amount awarded: the claim has no assessed amount.", field="decision.amount_kopiykas")
-    from everymetre.services.assessment import decision_record
+    from everymetre.claims.assessment import decision_record
 
     rules = decision_record(session, claim)
     decision = Decision(claim_id=claim.id, stage=stage, outcome=target.value, amount_kopiykas=amount,
@@ -401,7 +402,7 @@ def do_lapse_suspensions(session: Session, today: date | None = None) -> list[st
     """Suspensions whose deadline has passed go back to the officer (suspended -> assigned, by the system),
     so that no claim waits for documents forever; the officer then decides on what the file holds.
     Each claim moves in its own transaction; returns the references moved."""
-    from everymetre.services.users import SYSTEM
+    from everymetre.accounts.actions import SYSTEM
 
     now = utcnow()
     today = today or now.date()

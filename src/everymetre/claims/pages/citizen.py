@@ -10,17 +10,20 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from everymetre.api.deps import IdPath
-from everymetre.domain.errors import DomainError
-from everymetre.domain.lifecycle import STAFF_ROLES, State
-from everymetre.schemas.claims import TransitionIn
-from everymetre.services import claims as claims_service
-from everymetre.services import drafts as drafts_service
-from everymetre.services import evidence as evidence_service
-from everymetre.services.claims import QueueFilter
-from everymetre.services.users import authenticate, do_create_user
-from everymetre.store.drafts import ClaimDraft
-from everymetre.store.models import Claim
-from everymetre.web import forms, i18n, text, views
+from everymetre.kernel.errors import DomainError
+from everymetre.claims.lifecycle import STAFF_ROLES, State
+from everymetre.claims.schemas import TransitionIn
+from everymetre.claims import actions as claims_service
+from everymetre.claims import drafts as drafts_service
+from everymetre.claims import evidence as evidence_service
+from everymetre.claims.actions import QueueFilter
+from everymetre.accounts.actions import authenticate, do_create_user
+from everymetre.claims.models import ClaimDraft
+from everymetre.claims.models import Claim
+from everymetre.web import i18n
+from everymetre.claims.pages import forms
+from everymetre.claims.pages import text
+from everymetre.claims.pages import views
 from everymetre.web.common import (
     DB,
     Claimant,
@@ -32,7 +35,7 @@ from everymetre.web.common import (
     render,
     safe_next,
 )
-from everymetre.web.pages_payments import payout_panel
+from everymetre.payments.pages import payout_panel
 from everymetre.web.session import page_session
 
 router = APIRouter(include_in_schema=False)

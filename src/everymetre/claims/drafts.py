@@ -15,16 +15,17 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from everymetre.domain.claims import parse_share
-from everymetre.domain.errors import Forbidden, NotFound, ValidationFailed
-from everymetre.domain.lifecycle import Role, State
-from everymetre.schemas.claims import ClaimCreate
-from everymetre.services import claims as claims_service
-from everymetre.services.audit import NewEvent, claim_chain, record_many
-from everymetre.services.tx import atomic
-from everymetre.services.users import Principal
-from everymetre.store.drafts import ClaimDraft
-from everymetre.store.models import Claim, Ownership, Person, User
+from everymetre.claims.values import parse_share
+from everymetre.kernel.errors import Forbidden, NotFound, ValidationFailed
+from everymetre.claims.lifecycle import Role, State
+from everymetre.claims.schemas import ClaimCreate
+from everymetre.claims import actions as claims_service
+from everymetre.audit.record import NewEvent, claim_chain, record_many
+from everymetre.store.tx import atomic
+from everymetre.accounts.actions import Principal
+from everymetre.claims.models import ClaimDraft
+from everymetre.accounts.models import User
+from everymetre.claims.models import Claim, Ownership, Person
 from everymetre.store.types import utcnow
 
 STEPS = ("home", "owners", "event", "evidence", "check")

@@ -1,6 +1,6 @@
 """The claim lifecycle: the one place that says which role may move a claim from which state to which.
 
-Pure: no I/O. The service layer (`everymetre.services.claims`) asks `authorise()` before every move and
+Pure: no I/O. The service layer (`everymetre.claims.actions`) asks `authorise()` before every move and
 writes the move and its audit event in one transaction; pages and the API list `available_moves()`.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from everymetre.domain.errors import Forbidden, GuardFailed, InvalidTransition, ValidationFailed
+from everymetre.kernel.errors import Forbidden, GuardFailed, InvalidTransition, ValidationFailed
 
 WAR_START = date(2022, 2, 24)
 

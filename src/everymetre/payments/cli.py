@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 
 from everymetre.cli.main import engine, err, fail, out, require_schema, today_option
-from everymetre.domain.errors import DomainError
+from everymetre.kernel.errors import DomainError
 from everymetre.rules.money import format_uah
 
 pay_app = typer.Typer(help="Payments: batches to the bank (pain.001), statements back (camt.053), deadlines.",
@@ -34,8 +34,8 @@ def crash_point(step: str) -> None:
 def _principal(session, email: str):
     from sqlalchemy import select
 
-    from everymetre.services.users import load_principal
-    from everymetre.store.models import User
+    from everymetre.accounts.actions import load_principal
+    from everymetre.accounts.models import User
 
     uid = session.scalar(select(User.id).where(User.email == email.strip().lower()))
     principal = load_principal(session, uid) if uid is not None else None

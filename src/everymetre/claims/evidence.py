@@ -18,12 +18,12 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from everymetre.config import get_settings
-from everymetre.domain.errors import NotFound, PayloadTooLarge, UnsupportedMedia, ValidationFailed
-from everymetre.services.audit import claim_chain, record
-from everymetre.services.claims import get_claim
-from everymetre.services.tx import atomic
-from everymetre.services.users import Principal
-from everymetre.store.models import Claim, Evidence
+from everymetre.kernel.errors import NotFound, PayloadTooLarge, UnsupportedMedia, ValidationFailed
+from everymetre.audit.record import claim_chain, record
+from everymetre.claims.actions import get_claim
+from everymetre.store.tx import atomic
+from everymetre.accounts.actions import Principal
+from everymetre.claims.models import Claim, Evidence
 from everymetre.store.types import utcnow
 from sqlalchemy.orm import Session
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from everymetre.api.deps import IdPath
-from everymetre.domain.errors import DomainError
+from everymetre.kernel.errors import DomainError
 from everymetre.linkage import service
 from everymetre.linkage.models import FINDING_STATUSES
-from everymetre.web import forms
+from everymetre.claims.pages import forms
 from everymetre.web.common import DB, Form, Staff, redirect, render
 
 router = APIRouter(include_in_schema=False)

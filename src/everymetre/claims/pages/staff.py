@@ -14,18 +14,21 @@ from starlette.datastructures import FormData
 
 from everymetre.api.deps import IdPath
 from everymetre.api.routes import evidence_file_response
-from everymetre.domain.claims import PriorityGroup
-from everymetre.domain.errors import DomainError, NotFound
-from everymetre.domain.geography import BY_CODE
-from everymetre.domain.lifecycle import ClaimKind, State
-from everymetre.schemas.claims import DecisionIn, InspectionActIn, TransitionIn, WorkItem
-from everymetre.services import claims as claims_service
-from everymetre.services import evidence as evidence_service
-from everymetre.services.claims import QueueFilter
-from everymetre.services.queue import COUNT_CAP, SORTS, queue_page, work_states
-from everymetre.services.users import Principal
-from everymetre.store.models import Claim
-from everymetre.web import forms, i18n, text, views
+from everymetre.claims.values import PriorityGroup
+from everymetre.kernel.errors import DomainError, NotFound
+from everymetre.kernel.geography import BY_CODE
+from everymetre.claims.lifecycle import ClaimKind, State
+from everymetre.claims.schemas import DecisionIn, InspectionActIn, TransitionIn, WorkItem
+from everymetre.claims import actions as claims_service
+from everymetre.claims import evidence as evidence_service
+from everymetre.claims.actions import QueueFilter
+from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
+from everymetre.accounts.actions import Principal
+from everymetre.claims.models import Claim
+from everymetre.web import i18n
+from everymetre.claims.pages import forms
+from everymetre.claims.pages import text
+from everymetre.claims.pages import views
 from everymetre.web.common import DB, Form, MaybePrincipal, PageError, SettingsDep, Staff, redirect, render
 
 router = APIRouter(include_in_schema=False)

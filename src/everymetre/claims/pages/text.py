@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from everymetre.config import Settings
-from everymetre.domain.geography import BY_CODE, OBLASTS
-from everymetre.domain.lifecycle import Move
-from everymetre.store.models import Claim
+from everymetre.kernel.geography import BY_CODE, OBLASTS
+from everymetre.claims.lifecycle import Move
+from everymetre.claims.models import Claim
 from everymetre.web.i18n import N_, day, gettext, language
 
 STATES = {

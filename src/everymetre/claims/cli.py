@@ -21,7 +21,7 @@ BUDGET_STATES = ["auto_checked", "assigned", "suspended", "inspection_scheduled"
 
 def compute(today: Annotated[str | None, typer.Option(help="Assess as of this date (YYYY-MM-DD); default today")] = None) -> None:
     """Assess every inspected or remotely verified claim (vectorised rules), moving it to 'assessed'."""
-    from everymetre.services.assessment import do_compute
+    from everymetre.claims.assessment import do_compute
 
     on = today_option(today) or datetime.now(UTC).date()
     eng = engine()
@@ -39,8 +39,8 @@ def recheck() -> None:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    from everymetre.services.assessment import recheck_decisions
-    from everymetre.store.models import Decision
+    from everymetre.claims.assessment import recheck_decisions
+    from everymetre.claims.models import Decision
 
     eng = engine()
     require_schema(eng)
@@ -71,7 +71,7 @@ def simulate(
     from sqlalchemy.orm import Session
 
     from everymetre.rules import OverrideError, ParameterError, parse_effective_from, parse_overrides, simulate_budget
-    from everymetre.services.assessment import FACT_COLUMNS, claims_frame, current_ruleset
+    from everymetre.claims.assessment import FACT_COLUMNS, claims_frame, current_ruleset
 
     base = current_ruleset()
     try:

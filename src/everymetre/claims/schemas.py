@@ -11,11 +11,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from everymetre.domain.claims import DamageCategory, InspectionMethod, PriorityGroup, PropertyKind, parse_share, shares_problem
-from everymetre.domain.geography import resolve_oblast
-from everymetre.domain.iban import validate_iban
-from everymetre.domain.identifiers import rnokpp_problem
-from everymetre.domain.lifecycle import ClaimKind, State
+from everymetre.claims.values import DamageCategory, InspectionMethod, PriorityGroup, PropertyKind, parse_share, shares_problem
+from everymetre.kernel.geography import resolve_oblast
+from everymetre.kernel.iban import validate_iban
+from everymetre.kernel.identifiers import rnokpp_problem
+from everymetre.claims.lifecycle import ClaimKind, State
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 PriorityName = Literal["combatant", "disability", "large_family"]
