@@ -12,15 +12,13 @@ from sqlalchemy.orm import Session
 
 from everymetre.kernel.errors import Conflict, Unauthenticated, ValidationFailed
 from everymetre.kernel.geography import resolve_oblast
-from everymetre.claims.lifecycle import Actor, Role
+from everymetre.accounts.roles import NATIONAL_ROLES, Actor, Role
 from everymetre.audit.record import record, user_chain
 from everymetre.store.tx import atomic
 from everymetre.accounts.models import User, UserOblast
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
-# Roles that see every oblast without being listed against each one.
-NATIONAL_ROLES = frozenset({Role.AUDITOR, Role.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,10 @@ from everymetre.claims.values import PriorityGroup, parse_share
 from everymetre.kernel.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
 from everymetre.kernel.identifiers import claim_reference, mask, parse_claim_reference, rnokpp_birth_date
 from everymetre.kernel.translit import translit_uk
+from everymetre.accounts.permissions import Action, Subject, require
 from everymetre.claims.lifecycle import (
     DECIDED,
+    OPEN,
     ClaimFacts,
     Move,
     MoveRequest,
@@ -42,7 +44,7 @@ from everymetre.accounts.models import User
 from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property
 from everymetre.store.types import utcnow
 
-OPEN_STATES = frozenset(s.value for s in State) - {"withdrawn", "duplicate", "rejected", "upheld", "revised"}
+OPEN_STATES = frozenset(s.value for s in OPEN)
 
 
 def policy() -> Policy:
@@ -168,10 +170,8 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
     """File a claim (a draft, or submitted at once). Claimants file for themselves or as representatives;
     officers file on behalf of people at an administrative services centre (CNAP)."""
     now = now or utcnow()
-    if principal.role not in (Role.CLAIMANT, Role.OFFICER):
-        raise Forbidden("Only a claimant, or an officer at a service centre, can file a claim.")
-    if principal.role is Role.OFFICER and not principal.actor.covers(data.property.oblast):
-        raise Forbidden(f"You can file claims only for your oblasts; this home is in '{data.property.oblast}'.")
+    # a claimant files for themselves (or as a representative); an officer for someone at a service centre
+    require(principal.actor, Action.CLAIM_FILE, Subject(frozenset({data.property.oblast}), is_party=True))
     if data.submit and (problem := damage_date_problem(data.damage_date, now.date())):
         raise ValidationFailed(problem, field="damage_date")
     with atomic(session):

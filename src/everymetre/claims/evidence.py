@@ -20,7 +20,9 @@ from PIL import Image, UnidentifiedImageError
 from everymetre.config import get_settings
 from everymetre.kernel.errors import NotFound, PayloadTooLarge, UnsupportedMedia, ValidationFailed
 from everymetre.audit.record import claim_chain, record
-from everymetre.claims.actions import get_claim
+from everymetre.accounts.permissions import Action, Subject, require
+from everymetre.claims.actions import get_claim, is_party
+from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, State
 from everymetre.store.tx import atomic
 from everymetre.accounts.actions import Principal
 from everymetre.claims.models import Claim, Evidence
@@ -133,7 +135,8 @@ def do_add_evidence(session: Session, principal: Principal, reference: str, file
         kind = "photo"
     with atomic(session):
         claim: Claim = get_claim(session, principal, reference)
-        if claim.state in ("withdrawn", "duplicate", "upheld", "revised"):
+        require(principal.actor, Action.EVIDENCE_ADD, Subject(frozenset({claim.oblast}), is_party(principal, claim)))
+        if State(claim.state) not in ACCEPTS_EVIDENCE:
             raise ValidationFailed(f"The claim is {claim.state}; no more files can be added.", field="file")
         digest = store_blob(data)
         ev = Evidence(claim_id=claim.id, sha256=digest, content_type=sniffed.content_type, size_bytes=len(data),

@@ -11,23 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from everymetre.kernel.errors import Forbidden, GuardFailed, InvalidTransition, ValidationFailed
+from everymetre.accounts.permissions import Segregation, Subject, segregation_problem
+from everymetre.accounts.roles import STAFF_ROLES, Actor, Role
+from everymetre.kernel.errors import ErrorCode, Forbidden, GuardFailed, InvalidTransition, ValidationFailed
 
 WAR_START = date(2022, 2, 24)
-
-
-class Role(StrEnum):
-    CLAIMANT = "claimant"
-    OFFICER = "officer"
-    INSPECTOR = "inspector"
-    COMMISSION = "commission"
-    PAYMENTS = "payments"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-    SYSTEM = "system"  # automatic checks and scheduled jobs; never a person's account
-
-
-STAFF_ROLES = frozenset({Role.OFFICER, Role.INSPECTOR, Role.COMMISSION, Role.PAYMENTS, Role.AUDITOR, Role.ADMIN})
 
 
 class ClaimKind(StrEnum):
@@ -80,6 +68,10 @@ BEFORE_DECISION = frozenset(
 )
 FINAL = frozenset({State.UPHELD, State.REVISED, State.WITHDRAWN, State.DUPLICATE})
 DECIDED = frozenset({State.APPROVED, State.REJECTED, State.UPHELD, State.REVISED})
+# Claims still being worked on (queues, deadlines, budgets count them); a final state never moves again.
+OPEN = frozenset(State) - FINAL - {State.REJECTED}
+# States in which files may still be added to a claim (by whom: accounts.permissions, Action.EVIDENCE_ADD).
+ACCEPTS_EVIDENCE = frozenset(State) - FINAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,19 +117,6 @@ for _s in (S.SUBMITTED, S.AUTO_CHECKED, S.ASSIGNED, S.SUSPENDED):
 
 MOVES: dict[tuple[State, State], Move] = {(m.source, m.target): m for m in _MOVES}
 assert len(MOVES) == len(_MOVES), "a move is listed twice"
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who is acting. `oblasts` scopes staff; `is_party` says a claimant owns or represents this claim."""
-
-    user_id: int | None
-    role: Role
-    oblasts: frozenset[str] = frozenset()
-    all_oblasts: bool = False
-
-    def covers(self, oblast: str) -> bool:
-        return self.all_oblasts or oblast in self.oblasts
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,28 +178,34 @@ def authorise(actor: Actor, claim: ClaimFacts, request: MoveRequest, now: dateti
     move = find_move(claim.state, request.target)
     if actor.role not in move.roles:
         who = ", ".join(sorted(move.roles - {Role.SYSTEM})) or "the system"
-        raise Forbidden(f"Only {who} may move a claim from '{move.source}' to '{move.target}'; you are signed in as {actor.role}.")
+        raise Forbidden(f"Only {who} may move a claim from '{move.source}' to '{move.target}'; you are signed in as {actor.role}.",
+                        ErrorCode.ROLE_NOT_ALLOWED, role=actor.role.value)
     if actor.role is Role.CLAIMANT and not claim.is_party:
-        raise Forbidden("Only an owner or the representative who filed this claim may do that.")
+        raise Forbidden("Only an owner or the representative who filed this claim may do that.", ErrorCode.NOT_A_PARTY)
     if actor.role in STAFF_ROLES and not actor.covers(claim.oblast):
-        raise Forbidden(f"This claim is in oblast '{claim.oblast}', which is outside your assignment.")
+        raise Forbidden(f"This claim is in oblast '{claim.oblast}', which is outside your assignment.",
+                        ErrorCode.OUT_OF_SCOPE, oblasts=[claim.oblast])
     _check_guards(actor, claim, request, move, now, policy)
     _check_needs(request, move, now, policy)
     return move
 
 
 def _check_guards(actor: Actor, claim: ClaimFacts, request: MoveRequest, move: Move, now: datetime, policy: Policy) -> None:
-    if move.target in DECIDED and actor.user_id is not None and actor.user_id == claim.inspector_id:
-        raise GuardFailed("Segregation of duties: you inspected this claim, so another commission member must decide it.")
-    if move.source is State.APPEALED and actor.user_id is not None and actor.user_id == claim.decided_by_id:
-        raise GuardFailed("An appeal must be decided by a commission member other than the one who made the first decision.")
+    subject = Subject(inspector_id=claim.inspector_id, first_decider_id=claim.decided_by_id)
+    rules = [Segregation.NOT_INSPECTOR] if move.target in DECIDED else []
+    if move.source is State.APPEALED:
+        rules.append(Segregation.NOT_FIRST_DECIDER)
+    for rule in rules:
+        if problem := segregation_problem(actor, rule, subject):
+            raise problem
     if move.target is State.APPEALED:
         if claim.decided_at is None:
             raise GuardFailed("There is no decision to appeal yet.")
         last_day = claim.decided_at + timedelta(days=policy.appeal_window_days)
         if now > last_day:
             raise GuardFailed(
-                f"The appeal window of {policy.appeal_window_days} days closed on {last_day.date().isoformat()}."
+                f"The appeal window of {policy.appeal_window_days} days closed on {last_day.date().isoformat()}.",
+                ErrorCode.APPEAL_WINDOW_CLOSED, days=policy.appeal_window_days, last_day=last_day.date().isoformat(),
             )
 
 

@@ -1,67 +1,109 @@
-"""Domain exceptions. Each carries what the caller needs to tell a person what went wrong and what to do.
+"""Domain exceptions. Each carries a stable `code` and the parameters a caller needs to tell a person what
+went wrong and what to do; callers branch on the code, never on the English sentence.
 
-The web layer maps them to RFC 9457 problem responses (`status`, `slug`), the CLI to one line and an exit code.
+The API maps them to RFC 9457 problem responses (`status`, `slug`, plus `code` and the parameters), the pages
+to a sentence in the reader's language chosen by `code` (see `web.errors`), the CLI to one line and an exit code.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
+
+
+class ErrorCode(StrEnum):
+    """Stable error codes. Add one when a caller needs to tell a case apart; never rename one."""
+
+    BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    ROLE_NOT_ALLOWED = "role_not_allowed"  # params: action, roles, role
+    OUT_OF_SCOPE = "out_of_scope"  # params: oblasts (the ones outside the actor's assignment)
+    NOT_A_PARTY = "not_a_party"
+    INVALID_TRANSITION = "invalid_transition"
+    STALE_VERSION = "stale_version"
+    CONFLICT = "conflict"
+    VALIDATION = "validation"
+    RULE_FORBIDS = "rule_forbids"
+    TOO_LARGE = "too_large"
+    UNSUPPORTED_MEDIA = "unsupported_media"
+    # segregation of duties (accounts.permissions.Segregation)
+    SEGREGATION_INSPECTED = "segregation_inspected"  # you inspected it; someone else decides
+    SEGREGATION_DECIDED = "segregation_decided"  # params: references; you decided it, someone else pays
+    SEGREGATION_FIRST_DECIDER = "segregation_first_decider"  # an appeal goes to another commission member
+    SEGREGATION_BUILT = "segregation_built"  # you built the batch; someone else approves it
+    SEGREGATION_FILED = "segregation_filed"  # you filed it for the applicant; someone else verifies it
+    SECOND_APPROVAL_NEEDED = "second_approval_needed"  # params: batch_id, total, threshold
+    BATCH_NOT_BUILT = "batch_not_built"  # params: batch_id, state
+    BATCH_TOTAL_CHANGED = "batch_total_changed"  # params: batch_id, total, reviewed
+    APPEAL_WINDOW_CLOSED = "appeal_window_closed"  # params: days, last_day
 
 
 class DomainError(Exception):
     status: int = 400
     slug: str = "bad-request"
     title: str = "The request cannot be carried out"
+    default_code: ErrorCode = ErrorCode.BAD_REQUEST
 
-    def __init__(self, detail: str, **extra: Any) -> None:
+    def __init__(self, detail: str, code: ErrorCode | None = None, **params: Any) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.extra = extra
+        self.code = code or self.default_code
+        self.params = params
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """What a problem response carries besides the standard members: the code and its parameters."""
+        return {"code": self.code.value, **self.params}
 
 
 class NotFound(DomainError):
-    status, slug, title = 404, "not-found", "Not found"
+    status, slug, title, default_code = 404, "not-found", "Not found", ErrorCode.NOT_FOUND
 
 
 class Unauthenticated(DomainError):
-    status, slug, title = 401, "unauthenticated", "Sign-in required"
+    status, slug, title, default_code = 401, "unauthenticated", "Sign-in required", ErrorCode.UNAUTHENTICATED
 
 
 class Forbidden(DomainError):
-    status, slug, title = 403, "forbidden", "Not allowed for your role"
+    status, slug, title, default_code = 403, "forbidden", "Not allowed for your role", ErrorCode.FORBIDDEN
 
 
 class InvalidTransition(DomainError):
     status, slug, title = 409, "invalid-transition", "This move is not possible from the claim's current state"
+    default_code = ErrorCode.INVALID_TRANSITION
 
 
 class StaleVersion(DomainError):
     status, slug, title = 409, "stale-version", "The claim has changed since you loaded it"
+    default_code = ErrorCode.STALE_VERSION
 
 
 class Conflict(DomainError):
-    status, slug, title = 409, "conflict", "Conflict with existing data"
+    status, slug, title, default_code = 409, "conflict", "Conflict with existing data", ErrorCode.CONFLICT
 
 
 class ValidationFailed(DomainError):
     """Input that is well-formed but breaks a rule; `field` names where (dotted path)."""
 
-    status, slug, title = 422, "validation", "Some details need correcting"
+    status, slug, title, default_code = 422, "validation", "Some details need correcting", ErrorCode.VALIDATION
 
-    def __init__(self, detail: str, field: str | None = None, **extra: Any) -> None:
-        super().__init__(detail, **extra)
+    def __init__(self, detail: str, field: str | None = None, code: ErrorCode | None = None, **params: Any) -> None:
+        super().__init__(detail, code, **params)
         self.field = field
 
 
 class GuardFailed(DomainError):
     """The move exists and the role may make it, but a rule forbids it now (segregation, deadline...)."""
 
-    status, slug, title = 409, "rule-forbids", "A programme rule forbids this move"
+    status, slug, title, default_code = 409, "rule-forbids", "A programme rule forbids this move", ErrorCode.RULE_FORBIDS
 
 
 class PayloadTooLarge(DomainError):
-    status, slug, title = 413, "too-large", "The file is too large"
+    status, slug, title, default_code = 413, "too-large", "The file is too large", ErrorCode.TOO_LARGE
 
 
 class UnsupportedMedia(DomainError):
     status, slug, title = 415, "unsupported-file", "This kind of file is not accepted"
+    default_code = ErrorCode.UNSUPPORTED_MEDIA
