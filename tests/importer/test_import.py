@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from everymetre.cli.main import app
 from everymetre.audit.chain import canonical_json
 from everymetre.importer.writer import _context, created_payload
-from everymetre.audit.record import verify
+from everymetre.audit.verify import verify
 from everymetre.audit.models import AuditChain, AuditEvent
 from everymetre.claims.models import Claim, Ownership, Person, Property
 

@@ -81,7 +81,7 @@ def test_link_finds_injected_duplicates_and_flags_claims(db, engine, store):  # 
     assert opened == len(findings)
     flag_events = db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "claim.review_flag"))
     assert flag_events == len(flagged)
-    from everymetre.audit.record import verify
+    from everymetre.audit.verify import verify
 
     assert verify(db).problem is None
     # the queue filter the officers use sees them
@@ -153,7 +153,7 @@ def test_not_a_match_suppresses_next_run_and_clears_flag(db, engine, store, prin
             assert after[c] != "linkage:duplicate_claim"
             holders = [f for f in current_findings(db, again.run_id) if c in f.claim_ids and f.status != "dismissed"]
             assert any(FLAG + f.kind == after[c] for f in holders)
-    from everymetre.audit.record import verify
+    from everymetre.audit.verify import verify
 
     assert verify(db).problem is None
 
@@ -245,7 +245,7 @@ def test_demo_with_fraud_writes_truth(db, engine):  # noqa: ANN001
     assert truth.height == 300 and {"record_id", "claim_ref", "true_person_id", "injected"} <= set(truth.columns)
     srids = set(db.scalars(select(Claim.source_record_id).where(Claim.source == "synthetic")))
     assert set(truth["record_id"]) == srids
-    from everymetre.audit.record import verify
+    from everymetre.audit.verify import verify
 
     assert verify(db).problem is None
 

@@ -10,9 +10,11 @@ from fastapi import FastAPI
 
 from everymetre import __version__
 from everymetre.api import problems
-from everymetre.api.routes import router
+from everymetre.accounts.api import router as accounts_router
+from everymetre.api.health import router as health_router
 from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
+from everymetre.claims.api import router as claims_router
 from everymetre.linkage.api import router as linkage_router
 from everymetre.payments.api import router as payments_router
 from everymetre.store.db import engine_for, session_factory
@@ -39,9 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)
-    app.include_router(router)
-    app.include_router(linkage_router)
-    app.include_router(payments_router)
+    for router in (health_router, accounts_router, claims_router, linkage_router, payments_router):
+        app.include_router(router)
     install_pages(app)
     app.add_middleware(SecurityHeaders)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,12 +38,52 @@ def timestamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+SEP = "\x1f"
+
+
+def _hash_input(prev_hash: str, chain: str, seq: int, at_text: str, actor_text: str, action: str, payload: str) -> bytes:
+    """The bytes an event's hash covers: the one place that knows the format (each part followed by 0x1F)."""
+    return f"{prev_hash}{SEP}{chain}{SEP}{seq}{SEP}{at_text}{SEP}{actor_text}{SEP}{action}{SEP}{payload}{SEP}".encode()
+
+
 def event_hash(prev_hash: str, chain: str, seq: int, at: datetime, actor_id: int | None, action: str, payload: str) -> str:
-    h = hashlib.sha256()
-    for part in (prev_hash, chain, str(seq), timestamp(at), "" if actor_id is None else str(actor_id), action, payload):
-        h.update(part.encode())
-        h.update(b"\x1f")
-    return h.hexdigest()
+    actor = "" if actor_id is None else str(actor_id)
+    return hashlib.sha256(_hash_input(prev_hash, chain, seq, timestamp(at), actor, action, payload)).hexdigest()
+
+
+def event_hashes(prev_hashes: Sequence[str] | str, chains: Sequence[str], seq: int, at: datetime, actor_id: int | None,
+                 action: str, payloads: Sequence[str] | str) -> list[str]:
+    """`event_hash` for many events at once that share seq, time, actor and action (bulk writers: the
+    importer); a str for `prev_hashes` or `payloads` stands for every event."""
+    n = len(chains)
+    prevs = [prev_hashes] * n if isinstance(prev_hashes, str) else prev_hashes
+    texts = [payloads] * n if isinstance(payloads, str) else payloads
+    ts, actor, sha = timestamp(at), "" if actor_id is None else str(actor_id), hashlib.sha256
+    return [sha(_hash_input(p, c, seq, ts, actor, action, x)).hexdigest() for p, c, x in zip(prevs, chains, texts, strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    action: str
+    payload: dict[str, Any]
+    actor_id: int | None
+    at: datetime | None = None
+
+
+def chain_rows(chain: str, events: Iterable[NewEvent], at: datetime, claim_id: int | None = None, seq: int = 0,
+               prev_hash: str = GENESIS) -> tuple[list[dict[str, Any]], int, str]:
+    """The audit_events rows for `events` appended to `chain` after (seq, prev_hash); returns the rows and the
+    chain's new head (seq, hash). Events without their own time take `at`."""
+    rows = []
+    for ev in events:
+        seq += 1
+        when = ev.at or at
+        payload = canonical_json(ev.payload)
+        h = event_hash(prev_hash, chain, seq, when, ev.actor_id, ev.action, payload)
+        rows.append(dict(chain=chain, seq=seq, claim_id=claim_id, actor_id=ev.actor_id, action=ev.action, at=when,
+                         payload=payload, prev_hash=prev_hash, hash=h))
+        prev_hash = h
+    return rows, seq, prev_hash
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Appending to and verifying the tamper-evident audit trail.
+"""Appending to the tamper-evident audit trail: the only writer of audit rows (hashes: `audit.chain`).
 
 Every write in everymetre calls `record()` inside its own transaction, so the change and its audit event
 commit or roll back together. One chain per subject ("claim:42", "user:7"): appends lock only that chain's
@@ -7,19 +7,21 @@ head row, so writes to different claims never serialise on a global lock.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from everymetre.audit.chain import GENESIS, StoredEvent, canonical_json, chain_problems, event_hash
+from everymetre.audit.chain import GENESIS, NewEvent, chain_rows
 from everymetre.audit.models import AuditChain, AuditEvent
-from everymetre.claims.models import Claim
 from everymetre.store.types import utcnow
+
+
+_CHUNK = 5000  # chains per head lookup (bound parameters)
+
+__all__ = ["NewEvent", "append_bulk", "claim_chain", "events_for_claim", "record", "record_many", "user_chain"]
 
 
 def claim_chain(claim_id: int) -> str:
@@ -28,14 +30,6 @@ def claim_chain(claim_id: int) -> str:
 
 def user_chain(user_id: int) -> str:
     return f"user:{user_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    action: str
-    payload: dict[str, Any]
-    actor_id: int | None
-    at: datetime | None = None
 
 
 def record(session: Session, chain: str, action: str, actor_id: int | None, payload: dict[str, Any],
@@ -51,15 +45,7 @@ def record_many(session: Session, chain: str, events: list[NewEvent], claim_id: 
         select(AuditChain.last_seq, AuditChain.last_hash).where(AuditChain.chain == chain).with_for_update()
     ).first()
     seq, prev = (head.last_seq, head.last_hash) if head else (0, GENESIS)
-    rows = []
-    for ev in events:
-        seq += 1
-        at = ev.at or utcnow()
-        payload = canonical_json(ev.payload)
-        h = event_hash(prev, chain, seq, at, ev.actor_id, ev.action, payload)
-        rows.append(dict(chain=chain, seq=seq, claim_id=claim_id, actor_id=ev.actor_id, action=ev.action,
-                         at=at, payload=payload, prev_hash=prev, hash=h))
-        prev = h
+    rows, seq, prev = chain_rows(chain, events, utcnow(), claim_id, seq, prev)
     # Core statements on the tables: one INSERT for all the events (the ORM's bulk path would split them by
     # which values are None), and no ORM machinery on a path every write takes.
     session.execute(AuditEvent.__table__.insert(), rows)
@@ -70,97 +56,46 @@ def record_many(session: Session, chain: str, events: list[NewEvent], claim_id: 
         session.execute(chains.insert().values(chain=chain, last_seq=seq, last_hash=prev))
 
 
+def append_bulk(conn: Connection | Session, events: Mapping[str, Sequence[NewEvent]],
+                claim_ids: Mapping[str, int | None] | None = None, at: datetime | None = None,
+                new_chains: bool = False) -> None:
+    """Append events to many chains at once, for bulk work (assessment, linkage, demo data): the heads of
+    existing chains are read in chunks (locked on PostgreSQL) and moved with one executemany; chains seen for
+    the first time are created. `new_chains=True` when every chain is new (skips reading heads)."""
+    if not events:
+        return
+    at = at or utcnow()
+    claim_ids = claim_ids or {}
+    chains = sorted(events)
+    heads: dict[str, tuple[int, str]] = {}
+    postgres = (conn.get_bind() if isinstance(conn, Session) else conn).dialect.name == "postgresql"
+    if not new_chains:
+        for i in range(0, len(chains), _CHUNK):
+            stmt = select(AuditChain.chain, AuditChain.last_seq, AuditChain.last_hash).where(
+                AuditChain.chain.in_(chains[i:i + _CHUNK]))
+            if postgres:
+                stmt = stmt.with_for_update()
+            heads.update({r.chain: (r.last_seq, r.last_hash) for r in conn.execute(stmt)})
+    rows: list[dict[str, Any]] = []
+    created, moved = [], []
+    for chain in chains:
+        seq, prev = heads.get(chain, (0, GENESIS))
+        new_rows, last_seq, last_hash = chain_rows(chain, events[chain], at, claim_ids.get(chain), seq, prev)
+        rows.extend(new_rows)
+        (moved if chain in heads else created).append({"b_chain": chain, "last_seq": last_seq, "last_hash": last_hash})
+    conn.execute(AuditEvent.__table__.insert(), rows)
+    t = AuditChain.__table__
+    if created:
+        conn.execute(t.insert(), [{"chain": r["b_chain"], "last_seq": r["last_seq"], "last_hash": r["last_hash"]}
+                                  for r in created])
+    if moved:
+        conn.execute(t.update().where(t.c.chain == bindparam("b_chain")).values(
+            last_seq=bindparam("last_seq"), last_hash=bindparam("last_hash")), moved)
+
+
 def events_for_claim(session: Session, claim_id: int) -> list[AuditEvent]:
     return list(session.scalars(
         select(AuditEvent).where(AuditEvent.chain == claim_chain(claim_id)).order_by(AuditEvent.seq)
     ))
 
 
-@dataclass
-class VerifyReport:
-    chains: int = 0
-    events: int = 0
-    problem: str | None = None
-
-
-def checkpoint(session: Session) -> dict[str, Any]:
-    """Every chain's head (sequence number and hash) now, and one digest over them all.
-
-    Published outside the database (printed, sent to an auditor, posted daily), a checkpoint pins the trail:
-    whoever can write to the database could rewrite a chain and recompute all its hashes, but not make the
-    event at a published sequence number carry the published hash again.
-    """
-    heads = sorted(session.execute(select(AuditChain.chain, AuditChain.last_seq, AuditChain.last_hash)).all())
-    digest = hashlib.sha256("".join(f"{c}\x1f{n}\x1f{h}\n" for c, n, h in heads).encode()).hexdigest()
-    return {"format": "everymetre.audit.checkpoint/1", "at": utcnow().isoformat(), "chains": len(heads),
-            "digest": digest, "heads": [[c, n, h] for c, n, h in heads]}
-
-
-def checkpoint_problem(session: Session, published: dict[str, Any]) -> str | None:
-    """None if every head in a published checkpoint is still in the trail with the same hash."""
-    heads = published.get("heads")
-    if published.get("format") != "everymetre.audit.checkpoint/1" or not isinstance(heads, list):
-        return "the checkpoint file is not an everymetre audit checkpoint"
-    digest = hashlib.sha256("".join(f"{c}\x1f{n}\x1f{h}\n" for c, n, h in heads).encode()).hexdigest()
-    if digest != published.get("digest"):
-        return "the checkpoint file itself was altered: its heads do not match its digest"
-    pinned = {(c, n): h for c, n, h in heads if n}
-    rows = session.execute(select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash).execution_options(yield_per=20000))
-    for chain, seq, actual in rows:
-        expected = pinned.pop((chain, seq), None)
-        if expected is not None and expected != actual:
-            return (f"chain {chain}: event seq {seq} no longer has the hash published in the checkpoint of "
-                    f"{published.get('at')}: history before the checkpoint was rewritten")
-    if pinned:
-        (chain, seq), _ = next(iter(pinned.items()))
-        return f"chain {chain}: event seq {seq}, published in the checkpoint of {published.get('at')}, was deleted"
-    return None
-
-
-def verify(session: Session, progress=None) -> VerifyReport:  # noqa: ANN001
-    """Recompute every chain; stop at the first broken event. `progress(n)` is called per chain checked."""
-    report = VerifyReport()
-    heads = dict(session.execute(select(AuditChain.chain, AuditChain.last_seq)).all())
-    head_hashes = dict(session.execute(select(AuditChain.chain, AuditChain.last_hash)).all())
-    seen: set[str] = set()
-    for chain, events in _chains(session):
-        seen.add(chain)
-        report.chains += 1
-        report.events += len(events)
-        problem = chain_problems(events, heads.get(chain), head_hashes.get(chain))
-        if progress:
-            progress(1)
-        if problem:
-            report.problem = problem
-            return report
-    for chain, last_seq in heads.items():
-        if chain not in seen and last_seq:
-            report.problem = f"chain {chain}: its head says {last_seq} events but none are stored (events were deleted)"
-            return report
-    missing = session.execute(
-        select(Claim.id).where(~select(AuditChain.chain).where(
-            AuditChain.chain == literal("claim:") + cast(Claim.id, String)).exists()).limit(1)
-    ).scalar()
-    if missing is not None:
-        report.problem = f"chain claim:{missing}: the claim exists but its audit trail is gone"
-    return report
-
-
-def _chains(session: Session) -> Iterator[tuple[str, list[StoredEvent]]]:
-    cols = (AuditEvent.id, AuditEvent.chain, AuditEvent.seq, AuditEvent.at, AuditEvent.actor_id, AuditEvent.action,
-            AuditEvent.payload, AuditEvent.prev_hash, AuditEvent.hash)
-    stmt = select(*cols).order_by(AuditEvent.chain, AuditEvent.seq).execution_options(yield_per=10000)
-    current: str | None = None
-    batch: list[StoredEvent] = []
-    for row in session.execute(stmt):
-        if row.chain != current:
-            if current is not None:
-                yield current, batch
-            current, batch = row.chain, []
-        batch.append(StoredEvent(*row))
-    if current is not None:
-        yield current, batch
-
-
-def count_chains(session: Session) -> int:
-    return session.execute(select(func.count()).select_from(AuditChain)).scalar_one()

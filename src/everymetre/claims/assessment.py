@@ -20,7 +20,6 @@ import polars as pl
 from sqlalchemy import Engine, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from everymetre.audit.chain import canonical_json, event_hash
 from everymetre.kernel.errors import ValidationFailed
 from everymetre.claims.lifecycle import ClaimKind, State
 from everymetre.rules import (
@@ -35,7 +34,7 @@ from everymetre.rules import (
 )
 from everymetre.rules import assess as rules_assess
 from everymetre.rules import decision_record as rules_record
-from everymetre.audit.record import claim_chain
+from everymetre.audit.record import NewEvent, append_bulk, claim_chain
 from everymetre.store.tx import atomic
 from everymetre.audit.models import AuditChain, AuditEvent
 from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property, RuleSetRecord
@@ -234,27 +233,22 @@ def do_compute(engine: Engine, on: date | None = None, chunk: int = 5000,
 
 
 def _write_assessed(session: Session, rows: pl.DataFrame, ruleset: RuleSet, now: datetime) -> None:
-    ids = rows["claim_id"].to_list()
-    chains = [claim_chain(i) for i in ids]
-    heads = {c: (s, h) for c, s, h in session.execute(
-        select(AuditChain.chain, AuditChain.last_seq, AuditChain.last_hash).where(AuditChain.chain.in_(chains)).with_for_update())}
-    events, claim_updates, head_updates = [], [], []
+    events: dict[str, list[NewEvent]] = {}
+    claim_ids: dict[str, int | None] = {}
+    claim_updates = []
     for r in rows.iter_rows(named=True):
         chain = claim_chain(r["claim_id"])
-        seq, prev = heads[chain]
         amount = r["amount_kopiykas"] if r["eligible"] else 0
         facts = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items() if k in COLUMNS}
         record = {"format": "bulk-1", "ruleset_hash": ruleset.hash, "facts": facts,
                   "result": {"eligible": r["eligible"], "reasons_mask": r["reasons"], "amount_kopiykas": amount, "tier": r["tier"]}}
-        payload = canonical_json({"from": r["state"], "to": State.ASSESSED.value,
-                                  "reason": "bulk assessment (everymetre compute)", "assessed_amount_kopiykas": amount,
-                                  "ruleset_hash": ruleset.hash, "eligible": r["eligible"], "tier": r["tier"]})
-        h = event_hash(prev, chain, seq + 1, now, None, "claim.transition", payload)
-        events.append(dict(chain=chain, seq=seq + 1, claim_id=r["claim_id"], actor_id=None, action="claim.transition",
-                           at=now, payload=payload, prev_hash=prev, hash=h))
-        head_updates.append({"c": chain, "s": seq + 1, "h": h})
+        payload = {"from": r["state"], "to": State.ASSESSED.value, "reason": "bulk assessment (everymetre compute)",
+                   "assessed_amount_kopiykas": amount, "ruleset_hash": ruleset.hash, "eligible": r["eligible"],
+                   "tier": r["tier"]}
+        events[chain] = [NewEvent("claim.transition", payload, None)]
+        claim_ids[chain] = r["claim_id"]
         claim_updates.append({"cid": r["claim_id"], "v": r["version"], "amount": amount, "record": record})
-    claims, chains_t = Claim.__table__, AuditChain.__table__
+    claims = Claim.__table__
     res = session.execute(
         claims.update()
         .where(claims.c.id == bindparam("cid"), claims.c.version == bindparam("v"),
@@ -265,10 +259,7 @@ def _write_assessed(session: Session, rows: pl.DataFrame, ruleset: RuleSet, now:
     )
     if res.rowcount != len(claim_updates):
         raise ValidationFailed("claims changed while being assessed; nothing in this chunk was saved — run compute again")
-    session.execute(insert(AuditEvent), events)
-    session.execute(chains_t.update().where(chains_t.c.chain == bindparam("c")).values(last_seq=bindparam("s"),
-                                                                                        last_hash=bindparam("h")),
-                    head_updates)
+    append_bulk(session, events, claim_ids, at=now)
 
 
 # ------------------------------------------------------------------------------------------- recheck

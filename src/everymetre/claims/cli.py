@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from everymetre.cli.main import engine, err, fail, out, progress, require_schema, today_option
+from everymetre.cli.common import engine, err, fail, out, progress, require_schema, today_option
 
+claims_app = typer.Typer(help="Claims: deadlines the system enforces.", no_args_is_help=True)
 rules_app = typer.Typer(help="Compensation rules: recheck past decisions, simulate policy changes.", no_args_is_help=True)
 
 # claims whose money is still to come or already decided: what a budget counts
@@ -104,3 +105,17 @@ def simulate(
             w.writerows(rows)
             w.writerow(["total", "", change.claims, change.base_kopiykas, change.changed_kopiykas, change.delta_kopiykas])
         out.print(f"written {csv_out}")
+
+
+@claims_app.command("sweep")
+def claims_sweep(today: Annotated[str | None, typer.Option(help="Act as if today were this date (YYYY-MM-DD)")] = None) -> None:
+    """Suspensions whose deadline for documents has passed go back to their officer (run daily)."""
+    from everymetre.claims.actions import do_lapse_suspensions
+    from everymetre.store.db import session_factory
+
+    on = today_option(today)
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        moved = do_lapse_suspensions(session, on)
+    out.print(f"{len(moved):,} suspension(s) lapsed and went back to the officer" + (f": {', '.join(moved[:20])}" if moved else ""))

@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine, bindparam, func, insert, select
 
-from everymetre.audit.chain import GENESIS, canonical_json, event_hash
+from everymetre.audit.chain import NewEvent, chain_rows
 from everymetre.kernel.identifiers import claim_reference
 from everymetre.audit.record import claim_chain
 from everymetre.audit.models import AuditChain, AuditEvent
@@ -128,14 +128,9 @@ def load_fraud_population(engine: Engine, n_claims: int, seed: int = 2022, data_
                 ("claim.transition", {"from": "submitted", "to": "auto_checked",
                                       "checks": [{"check": "all", "ok": True, "detail": "no problems found"}]}),
             ]
-            prev_hash = GENESIS
-            for seq, (action, payload) in enumerate(trail, start=1):
-                text = canonical_json(payload)
-                h = event_hash(prev_hash, chain, seq, created, None, action, text)
-                events.append(dict(chain=chain, seq=seq, claim_id=cid, actor_id=None, action=action, at=created,
-                                   payload=text, prev_hash=prev_hash, hash=h))
-                prev_hash = h
-            heads.append(dict(chain=chain, last_seq=len(trail), last_hash=prev_hash))
+            rows, seq, head = chain_rows(chain, [NewEvent(a, p, None) for a, p in trail], created, cid)
+            events.extend(rows)
+            heads.append(dict(chain=chain, last_seq=seq, last_hash=head))
         with engine.begin() as conn:
             conn.execute(insert(Person), persons)
             conn.execute(insert(Property), props)

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from everymetre.audit.chain import GENESIS, canonical_json, event_hash
+from everymetre.audit.chain import NewEvent, chain_rows
 from everymetre.kernel.geography import OBLASTS
 from everymetre.kernel.iban import make_ua_iban
 from everymetre.kernel.identifiers import claim_reference, make_rnokpp
@@ -320,11 +320,7 @@ class _Generator:
 
     def _chain(self, claim_id: int, events: list[tuple], rows: dict[type, list[dict]]) -> None:
         chain = claim_chain(claim_id)
-        prev = GENESIS
-        for seq, (action, payload, actor, at) in enumerate(events, start=1):
-            text = canonical_json(payload)
-            h = event_hash(prev, chain, seq, at, actor, action, text)
-            rows[AuditEvent].append(dict(chain=chain, seq=seq, claim_id=claim_id, actor_id=actor, action=action, at=at,
-                                         payload=text, prev_hash=prev, hash=h))
-            prev = h
-        rows[AuditChain].append(dict(chain=chain, last_seq=len(events), last_hash=prev))
+        trail = [NewEvent(action, payload, actor, at) for action, payload, actor, at in events]
+        new_rows, seq, head = chain_rows(chain, trail, trail[0].at, claim_id)
+        rows[AuditEvent].extend(new_rows)
+        rows[AuditChain].append(dict(chain=chain, last_seq=seq, last_hash=head))

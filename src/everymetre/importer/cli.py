@@ -34,7 +34,7 @@ def import_claims(
     batch_size: Annotated[int, typer.Option(min=1, max=1_000_000, help="Rows per transaction")] = 20_000,
     jobs: Annotated[int, typer.Option(min=1, max=16, help="Batches written at once (PostgreSQL; SQLite has one writer)")] = 2,
 ) -> None:
-    from everymetre.cli.main import engine, err, fail, out, progress, require_schema
+    from everymetre.cli.common import engine, err, fail, out, progress, require_schema
     from everymetre.importer import InputError, MappingError, load_mapping, run_import
     from everymetre.importer.readers import preflight
 

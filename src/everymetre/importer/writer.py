@@ -16,7 +16,6 @@ SQLite gets ``executemany`` under ``BEGIN IMMEDIATE`` (ids from max(id) + 1 unde
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from time import perf_counter
 import polars as pl
 from sqlalchemy import Engine
 
-from everymetre.audit.chain import GENESIS, canonical_json, timestamp
+from everymetre.audit.chain import GENESIS, canonical_json, event_hashes
 from everymetre.kernel.identifiers import parse_claim_reference
 from everymetre.importer.mapping import Mapping
 from everymetre.importer.readers import ROW, detect_format, read_input
@@ -74,7 +73,6 @@ class _Context:
     now: datetime
     created_pg: str
     created_sqlite: str
-    ts: str  # the event time as hashed
     ref_year: int
     payload_submitted: str
     created_parts: tuple[str, ...]  # the claim.created payload around its five per-row values
@@ -90,7 +88,7 @@ def _context(source: str, file: str, now: datetime) -> _Context:
     return _Context(
         source=source, file=file, now=now,
         created_pg=now.isoformat(), created_sqlite=now.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds"),
-        ts=timestamp(now), ref_year=now.year,
+        ref_year=now.year,
         payload_submitted=canonical_json({"from": "draft", "to": "submitted", "channel": "import", "source": source,
                                           "file": file}),
         created_parts=tuple(parts),
@@ -333,12 +331,8 @@ def _frames(batch: pl.DataFrame, person_ids: list[int], property_ids: list[int],
     t = perf_counter()
     chains = b["chain"].to_list()
     payloads = b["payload"].to_list()
-    sha = hashlib.sha256
-    mid1 = f"\x1f1\x1f{ctx.ts}\x1f\x1fclaim.created\x1f"
-    mid2 = f"\x1f2\x1f{ctx.ts}\x1f\x1fclaim.transition\x1f{ctx.payload_submitted}\x1f"
-    g = GENESIS + "\x1f"
-    h1 = [sha(f"{g}{c}{mid1}{p}\x1f".encode()).hexdigest() for c, p in zip(chains, payloads, strict=True)]
-    h2 = [sha(f"{h}\x1f{c}{mid2}".encode()).hexdigest() for h, c in zip(h1, chains, strict=True)]
+    h1 = event_hashes(GENESIS, chains, 1, ctx.now, None, "claim.created", payloads)
+    h2 = event_hashes(h1, chains, 2, ctx.now, None, "claim.transition", ctx.payload_submitted)
     timings["hash"] = timings.get("hash", 0.0) + perf_counter() - t
 
     t = perf_counter()

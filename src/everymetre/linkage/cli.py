@@ -10,7 +10,7 @@ import typer
 
 
 def _writable(path: Path | None, option: str) -> None:
-    from everymetre.cli.main import fail
+    from everymetre.cli.common import fail
 
     if path is None:
         return
@@ -35,7 +35,7 @@ def link(
     """Link people and homes across every claim; record findings; flag their claims for review."""
     from rich.table import Table
 
-    from everymetre.cli.main import engine, err, fail, out, require_schema
+    from everymetre.cli.common import engine, err, fail, out, require_schema
     from everymetre.config import get_settings
     from everymetre.linkage.service import LinkageError, run_linkage, write_pairs_csv
 
@@ -94,7 +94,7 @@ def link(
 
 def demo_with_fraud(eng, claims: int, seed: int) -> None:  # noqa: ANN001
     """`everymetre demo --with-fraud`: demo staff, then synthetic claims with injected patterns and their truth."""
-    from everymetre.cli.main import out, progress
+    from everymetre.cli.common import out, progress
     from everymetre.config import get_settings
     from everymetre.demo.fraud import load_fraud_population
     from everymetre.demo.generate import DEMO_PASSWORD, ensure_demo_users

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from everymetre.cli.main import engine, err, fail, out, require_schema, today_option
+from everymetre.cli.common import engine, err, fail, out, require_schema, today_option
 from everymetre.kernel.errors import DomainError
 from everymetre.rules.money import format_uah
 

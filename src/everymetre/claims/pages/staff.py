@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from everymetre.api.deps import IdPath
-from everymetre.api.routes import evidence_file_response
+from everymetre.claims.api import evidence_file_response
 from everymetre.claims.values import PriorityGroup
 from everymetre.kernel.errors import DomainError, NotFound
 from everymetre.kernel.geography import BY_CODE

@@ -1,4 +1,5 @@
-"""The JSON API under /api/v1. Thin: parse, call one service, shape the answer."""
+"""The claims API under /api/v1: file, read, move, assessment, audit trail, evidence. Thin: parse, call one
+action, shape the answer."""
 
 from __future__ import annotations
 
@@ -6,14 +7,11 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
-from fastapi.security import OAuth2PasswordRequestForm
-from fastapi import Depends
 from pydantic import BaseModel
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from everymetre.api.deps import AuthDep, IdPath, SessionDep, SettingsDep
+from everymetre.api.deps import AuthDep, IdPath
 from everymetre.api.problems import problem_responses
-from everymetre.api.security import make_token
 from everymetre.claims.values import PriorityGroup
 from everymetre.kernel.errors import NotFound
 from everymetre.claims.lifecycle import ClaimKind, State
@@ -32,35 +30,11 @@ from everymetre.claims.schemas import (
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.audit.record import events_for_claim
-from everymetre.accounts.actions import Principal, authenticate
+from everymetre.accounts.actions import Principal
 from everymetre.claims.models import Claim, Evidence
 
 router = APIRouter(prefix="/api/v1")
 PROBLEM_RESPONSES = problem_responses({404: "No such claim that you can see", 409: "Stale version or move not allowed now"})
-
-
-class Token(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    role: str
-
-
-class Health(BaseModel):
-    status: str
-    database: str
-
-
-@router.get("/health", response_model=Health, tags=["service"])
-def health(session: SessionDep) -> Health:
-    session.execute(text("SELECT 1"))
-    return Health(status="ok", database=session.get_bind().dialect.name)
-
-
-@router.post("/auth/token", response_model=Token, tags=["auth"], responses=PROBLEM_RESPONSES)
-def token(session: SessionDep, settings: SettingsDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    """OAuth2 password flow: send `username` (e-mail) and `password` as a form; use the token as a Bearer."""
-    user = authenticate(session, form.username, form.password)
-    return Token(access_token=make_token(settings, user.id), role=user.role)
 
 
 def summary(claim: Claim) -> ClaimSummary:
