@@ -6,7 +6,7 @@ DEMO_CLAIMS ?= 2000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test test-browser-deps bench clean
+.PHONY: install run serve test lint test-browser-deps bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ run: install
 test-browser-deps:
 	@if command -v npm >/dev/null 2>&1 && [ ! -f node_modules/axe-core/axe.min.js ]; then \
 		npm install --no-save --no-audit --no-fund --silent axe-core@4 >/dev/null 2>&1 || echo "note: could not install axe-core"; fi
+
+# ruff (the rule set in pyproject.toml, each ignore commented there) and mypy over src/
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 
 test: install test-browser-deps
 	$(BIN)/pytest -q $(PYTEST_ARGS)

@@ -7,7 +7,6 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from everymetre.api.deps import AuthDep, IdPath

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, bindparam, func, insert, or_, select
+from sqlalchemy import Engine, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from everymetre.kernel.errors import ValidationFailed
@@ -36,7 +36,6 @@ from everymetre.rules import assess as rules_assess
 from everymetre.rules import decision_record as rules_record
 from everymetre.audit.record import NewEvent, append_bulk, claim_chain
 from everymetre.store.tx import atomic
-from everymetre.audit.models import AuditChain, AuditEvent
 from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property, RuleSetRecord
 from everymetre.store.types import utcnow
 

@@ -16,7 +16,7 @@ from everymetre.claims.schemas import TransitionIn
 from everymetre.claims import actions as claims_service
 from everymetre.claims import drafts as drafts_service
 from everymetre.claims import evidence as evidence_service
-from everymetre.claims.actions import QueueFilter
+from everymetre.claims.access import QueueFilter
 from everymetre.accounts.actions import authenticate, do_create_user
 from everymetre.claims.models import ClaimDraft
 from everymetre.claims.models import Claim

@@ -21,7 +21,7 @@ from everymetre.claims.lifecycle import ClaimKind, State
 from everymetre.claims.schemas import DecisionIn, InspectionActIn, TransitionIn, WorkItem
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
-from everymetre.claims.actions import QueueFilter
+from everymetre.claims.access import QueueFilter
 from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
 from everymetre.accounts.actions import Principal
 from everymetre.claims.models import Claim
