@@ -221,7 +221,7 @@ def post_decision(session: Session, claim: Claim, actor_id: int | None = None) -
 
 def do_post_decision(session: Session, principal: Principal, reference: str) -> L.Transaction | None:
     """`post_decision` as an action of its own (its own transaction and audit event)."""
-    from everymetre.claims.actions import claim_id_from_reference
+    from everymetre.claims.access import claim_id_from_reference
 
     _require(principal, (Role.COMMISSION, Role.PAYMENTS, Role.ADMIN, Role.SYSTEM), "post decisions to the ledger")
     with atomic(session):
@@ -770,7 +770,7 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
 def _payout(session: Session, principal: Principal, reference: str, roles: Iterable[Role], what: str,
             lock: bool = True) -> tuple[RepairPayout, Claim]:
     """The claim's payout, if the principal may see the claim (else 404) and act on it (else 403)."""
-    from everymetre.claims.actions import get_claim
+    from everymetre.claims.access import get_claim
 
     claim = get_claim(session, principal, reference)
     _require(principal, roles, what, claim.oblast)
@@ -951,7 +951,7 @@ def split_value(value: int, shares: Sequence[Fraction]) -> list[int]:
 
 
 def _certificate(session: Session, principal: Principal, number: str, lock: bool = True) -> tuple[Certificate, Claim]:
-    from everymetre.claims.actions import facts
+    from everymetre.claims.access import facts
 
     try:
         number = validate_certificate_number(number.strip().upper())
@@ -974,7 +974,7 @@ def _cert_event(session: Session, principal: Principal, cert: Certificate, actio
 def do_issue_certificate(session: Session, principal: Principal, reference: str, today: date | None = None) -> Certificate:
     """Issue the housing certificate for an approved destroyed-housing claim: a unique checkable number, the
     decided value, and each co-owner's part (value x share, split exactly)."""
-    from everymetre.claims.actions import get_claim
+    from everymetre.claims.access import get_claim
 
     today = today or today_utc()
     with atomic(session):
@@ -1164,7 +1164,7 @@ def certificate_dict(cert: Certificate, claim: Claim, session: Session) -> dict[
 
 def payout_status(session: Session, principal: Principal, reference: str) -> dict[str, Any]:
     """Everything a claimant's (or officer's) payout page shows for one claim; 404 unless they may see it."""
-    from everymetre.claims.actions import get_claim
+    from everymetre.claims.access import get_claim
 
     claim = get_claim(session, principal, reference)
     payments = session.scalars(select(Payment).where(Payment.claim_id == claim.id).order_by(Payment.id)).all()

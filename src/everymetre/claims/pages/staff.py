@@ -19,6 +19,7 @@ from everymetre.kernel.errors import DomainError, NotFound
 from everymetre.kernel.geography import BY_CODE
 from everymetre.claims.lifecycle import ClaimKind, State
 from everymetre.claims.schemas import DecisionIn, InspectionActIn, TransitionIn, WorkItem
+from everymetre.claims import access
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.claims.access import QueueFilter
@@ -86,7 +87,7 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
            "prev_url": "?" + urlencode(base + [("page", str(page - 1))]) if page > 1 else None,
            "next_url": "?" + urlencode(base + [("page", str(page + 1))]) if result.has_next else None,
            "state_url": lambda s: "?" + urlencode([("state", s)])}
-    return render(request, "staff_queue.html", ctx)
+    return render(request, "claims/staff_queue.html", ctx)
 
 
 def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) -> dict[str, Any]:
@@ -96,7 +97,7 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
         "claim": claim, "home": home, "owners": claim.owners, "state": text.t(text.STATES, claim.state),
         "deadline": text.deadline_line(claim, settings), "decision_due": text.decision_due(claim, settings),
         "timeline": views.timeline(db, claim, principal, staff_view=True), "evidence": views.evidence(db, claim),
-        "moves": views.move_views(claims_service.moves_for(principal, claim)), "act": act,
+        "moves": views.move_views(access.moves_for(principal, claim)), "act": act,
         "decisions": views.decisions(db, claim), "mask": claims_service.mask_rnokpp,
         "priority": [text.t(text.PRIORITY, p) for p in PriorityGroup.unmask(claim.priority_mask)],
         "default_deadline": (date.today() + timedelta(days=settings.suspension_default_days)).isoformat(),
@@ -108,8 +109,8 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
 @router.get("/staff/claims/{reference}")
 def staff_claim(request: Request, reference: str, db: DB, principal: Staff, settings: SettingsDep,
                 done: str = "") -> Response:
-    claim = claims_service.get_claim(db, principal, reference)
-    return render(request, "staff_claim.html", {**_claim_context(db, principal, claim, settings), "errors": {},
+    claim = access.get_claim(db, principal, reference)
+    return render(request, "claims/staff_claim.html", {**_claim_context(db, principal, claim, settings), "errors": {},
                                                 "done": done, "values": {}})
 
 
@@ -155,7 +156,7 @@ def transition_from_form(form: FormData, errors: dict[str, str]) -> TransitionIn
 
 @router.post("/staff/claims/{reference}/move")
 def staff_move(request: Request, reference: str, db: DB, principal: Staff, settings: SettingsDep, form: Form) -> Response:
-    claim = claims_service.get_claim(db, principal, reference)
+    claim = access.get_claim(db, principal, reference)
     errors: dict[str, str] = {}
     data = transition_from_form(form, errors)
     if data is not None:
@@ -166,8 +167,8 @@ def staff_move(request: Request, reference: str, db: DB, principal: Staff, setti
             errors[getattr(exc, "field", None) or "move"] = forms.translate_domain(exc.detail)
         else:
             return redirect(f"/staff/claims/{reference}?done={data.to.value}")
-    claim = claims_service.get_claim(db, principal, reference)
-    return render(request, "staff_claim.html", {**_claim_context(db, principal, claim, settings), "errors": errors,
+    claim = access.get_claim(db, principal, reference)
+    return render(request, "claims/staff_claim.html", {**_claim_context(db, principal, claim, settings), "errors": errors,
                                                 "failed_move": forms.text(form, "to"), "done": "",
                                                 "values": {k: forms.text(form, k) for k in form if isinstance(form.get(k), str)}},
                   status=400)
@@ -177,7 +178,7 @@ def staff_move(request: Request, reference: str, db: DB, principal: Staff, setti
 
 
 def _act_target(claim: Claim, principal: Principal) -> list[str]:
-    return [m.target.value for m in claims_service.moves_for(principal, claim) if m.target in (State.INSPECTED, State.REMOTE_VERIFIED)]
+    return [m.target.value for m in access.moves_for(principal, claim) if m.target in (State.INSPECTED, State.REMOTE_VERIFIED)]
 
 
 def _act_values(form: FormData | None) -> dict[str, Any]:
@@ -232,14 +233,14 @@ def _act_page(request: Request, db: DB, principal: Principal, claim: Claim, valu
                          .quantize(Decimal(1)))
         except (InvalidOperation, ValueError):
             pass
-    return render(request, "staff_act.html", {"claim": claim, "home": claim.home, "values": values, "errors": errors,
+    return render(request, "claims/staff_act.html", {"claim": claim, "home": claim.home, "values": values, "errors": errors,
                                               "total": total, "elements": text.ELEMENTS,
                                               "targets": _act_target(claim, principal)}, status=status)
 
 
 @router.get("/staff/claims/{reference}/act")
 def act_page(request: Request, reference: str, db: DB, principal: Staff) -> Response:
-    claim = claims_service.get_claim(db, principal, reference)
+    claim = access.get_claim(db, principal, reference)
     if not _act_target(claim, principal):
         raise PageError(409, i18n.N_("This cannot be done now"),
                         i18n.N_("You cannot file an inspection act for this claim in its current state."))
@@ -248,7 +249,7 @@ def act_page(request: Request, reference: str, db: DB, principal: Staff) -> Resp
 
 @router.post("/staff/claims/{reference}/act")
 def act_submit(request: Request, reference: str, db: DB, principal: Staff, form: Form) -> Response:
-    claim = claims_service.get_claim(db, principal, reference)
+    claim = access.get_claim(db, principal, reference)
     values = _act_values(form)
     action = forms.text(form, "action")
     if action == "add_row" and len(values["works"]) < forms.MAX_WORKS:
@@ -274,7 +275,7 @@ def act_submit(request: Request, reference: str, db: DB, principal: Staff, form:
             inspection_act=act))
     except DomainError as exc:
         db.rollback()
-        claim = claims_service.get_claim(db, principal, reference)
+        claim = access.get_claim(db, principal, reference)
         field = (getattr(exc, "field", None) or "form").removeprefix("inspection_act.")
         return _act_page(request, db, principal, claim, values, {field: forms.translate_domain(exc.detail)}, status=400)
     return redirect(f"/staff/claims/{reference}?done={target.value}")
