@@ -26,12 +26,14 @@ class Settings:
     # of their time, and more threads only contend for it (bench/intake.py prints the CPU per request; anyio's
     # default of 40 measured more per submission). Raise it when requests wait on slow I/O rather than compute.
     threads: int = 4
-    # programme policy, configurable because the law does not fix it (shared/domain.md)
+    # programme policy, configurable because the law does not fix it (docs/domain.md)
     suspension_default_days: int = 30
     suspension_max_days: int = 90
     appeal_window_days: int = 60
     decision_due_days: int = 30
     evidence_max_bytes: int = 20 * 1024 * 1024
+    # tests only: the importer exits (os._exit) after committing this many batches, to prove a crash loses nothing
+    crash_after_batches: int = 0
 
     @property
     def evidence_dir(self) -> Path:
@@ -80,4 +82,5 @@ def get_settings() -> Settings:
         suspension_default_days=_int_env("EVERYMETRE_SUSPENSION_DAYS", 30),
         suspension_max_days=_int_env("EVERYMETRE_SUSPENSION_MAX_DAYS", 90),
         appeal_window_days=_int_env("EVERYMETRE_APPEAL_DAYS", 60),
+        crash_after_batches=_int_env("EVERYMETRE_CRASH_AFTER_BATCHES", 0),
     )

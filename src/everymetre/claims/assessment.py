@@ -21,6 +21,8 @@ from sqlalchemy import Engine, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from everymetre.kernel.errors import ValidationFailed
+from everymetre.accounts.actions import SYSTEM
+from everymetre.claims import lifecycle
 from everymetre.claims.lifecycle import ClaimKind, State
 from everymetre.rules import (
     COLUMNS,
@@ -236,6 +238,9 @@ def _write_assessed(session: Session, rows: pl.DataFrame, ruleset: RuleSet, now:
     claim_ids: dict[str, int | None] = {}
     claim_updates = []
     for r in rows.iter_rows(named=True):
+        # the lifecycle decides, as for one claim: the move exists from this state and the system may make it
+        lifecycle.authorise(SYSTEM.actor, lifecycle.ClaimFacts(state=State(r["state"]), oblast=r["oblast"]),
+                            lifecycle.MoveRequest(target=State.ASSESSED), now)
         chain = claim_chain(r["claim_id"])
         amount = r["amount_kopiykas"] if r["eligible"] else 0
         facts = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items() if k in COLUMNS}

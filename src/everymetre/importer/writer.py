@@ -27,13 +27,13 @@ from time import perf_counter
 import polars as pl
 from sqlalchemy import Engine
 
+from everymetre.config import get_settings
 from everymetre.audit.chain import GENESIS, canonical_json, event_hashes
 from everymetre.kernel.identifiers import parse_claim_reference
 from everymetre.importer.mapping import Mapping
 from everymetre.importer.readers import ROW, detect_format, read_input
 from everymetre.importer.validate import REJECT_SCHEMA, Validated, reject_rows, validate
 
-CRASH_ENV = "EVERYMETRE_CRASH_AFTER_BATCHES"  # tests: os._exit(9) after committing this many batches
 
 COLUMNS = {
     "persons": ("id", "full_name", "full_name_latin", "birth_date", "rnokpp", "phone", "iban", "created_at"),
@@ -139,7 +139,7 @@ def run_import(engine: Engine, path: Path, mapping: Mapping, source: str, fmt: s
     report.timings["resolve"] = perf_counter() - t
 
     ctx = _context(source, path.name, now)
-    crash_after = int(os.environ.get(CRASH_ENV) or 0)
+    crash_after = get_settings().crash_after_batches
     if on_start:
         on_start(good.height)
     t = perf_counter()

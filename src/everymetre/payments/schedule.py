@@ -1,4 +1,4 @@
-"""Deadlines of the two payouts, as pure date arithmetic (shared/domain.md, "Two payouts").
+"""Deadlines of the two payouts, as pure date arithmetic (docs/domain.md, "Two payouts").
 
 * Repair payment: tier A (<= UAH 200,000) is spent within 12 months of the transfer, tier B within 18;
   the owner files the final report within 15 working days; unspent money returns to the budget.

@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 
 from everymetre.api.deps import IdPath
 from everymetre.kernel.errors import DomainError
-from everymetre.claims.lifecycle import STAFF_ROLES, State
+from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, STAFF_ROLES, State
 from everymetre.claims.schemas import TransitionIn
 from everymetre.claims import access
 from everymetre.claims import actions as claims_service
@@ -147,7 +147,7 @@ def _claim_page(request: Request, db: DB, principal: Any, claim: Claim, settings
         "timeline": views.timeline(db, claim, principal, staff_view=False), "evidence": views.evidence(db, claim),
         "moves": views.move_views(access.moves_for(principal, claim)), "decisions": views.decisions(db, claim),
         "assessment": views.assessment(db, claim), "draft": draft, "errors": errors or {}, "done": done,
-        "can_upload": claim.state not in ("withdrawn", "duplicate", "upheld", "revised"),
+        "can_upload": State(claim.state) in ACCEPTS_EVIDENCE,
         "payout": payout_panel(db, principal, claim),
     }, status=status)
 
