@@ -10,7 +10,7 @@ import binascii
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal
@@ -102,9 +102,16 @@ def visible_claims(principal: Principal) -> Select:
         if principal.person_id is not None:
             conds.append(Claim.id.in_(own))
         return stmt.where(or_(*conds))
-    if not principal.all_oblasts:
-        stmt = stmt.where(Claim.oblast.in_(sorted(principal.oblasts)))
+    if (scope := oblast_scope(principal, Claim.oblast)) is not None:
+        stmt = stmt.where(scope)
     return stmt
+
+
+def oblast_scope(principal: Principal, oblast: ColumnElement[str]) -> ColumnElement[bool] | None:
+    """The SQL condition that `oblast` is in the principal's assignment (None: national roles see every oblast).
+
+    The one SQL form of `Actor.covers`; queries over claims, findings and payments scope with it."""
+    return None if principal.all_oblasts else oblast.in_(sorted(principal.oblasts))
 
 
 def list_claims(session: Session, principal: Principal, flt: QueueFilter, cursor: str | None = None,
