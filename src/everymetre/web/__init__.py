@@ -7,6 +7,9 @@ place (`accounts.permissions`, `claims.lifecycle`). Sessions are signed cookies 
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable
+
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -17,6 +20,11 @@ from everymetre.kernel.errors import DomainError
 
 def _is_page(request: Request) -> bool:
     return not request.url.path.startswith(("/api/", "/openapi.json", "/static/"))
+
+
+async def _answer(response: Response | Awaitable[Response]) -> Response:
+    """The response of an exception handler, which Starlette lets be sync or async."""
+    return await response if inspect.isawaitable(response) else response
 
 
 def install(app: FastAPI) -> None:
@@ -39,14 +47,14 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, DomainError)
         if _is_page(request) or api_domain is None:
             return domain_error_page(request, exc)
-        return await api_domain(request, exc)
+        return await _answer(api_domain(request, exc))
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if _is_page(request) or api_http is None:
             titles = {404: "Page not found", 405: "Not allowed"}
             return error_page(request, exc.status_code, titles.get(exc.status_code, SOMETHING_WRONG))
-        return await api_http(request, exc)
+        return await _answer(api_http(request, exc))
 
     async def on_page_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PageError)
