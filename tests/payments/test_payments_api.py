@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from everymetre.payments import service as svc
-from tests.payments.store_helpers import decided_claim
+from everymetre.payments import batches, certificates
+from tests.payments.store_helpers import decided_claim, ensure_user
 from tests.store.test_claims_api import ACT, file_claim, move
 
 API = "/api/v1"
@@ -30,7 +30,7 @@ def test_payout_status_after_approval_through_the_api(client, auth, db, principa
 def test_certificate_view(client, auth, db, users, principal):
     claim = decided_claim(db, users["commission"], 150_000_000, kind="destroyed_housing_application",
                           submitted_by=users["citizen"], owners=[("Коваль Іван", 1, 2), ("Коваль Марія", 1, 2)])
-    cert = svc.do_issue_certificate(db, principal("payments"), claim.reference)
+    cert = certificates.do_issue_certificate(db, principal("payments"), claim.reference)
     r = client.get(f"{API}/certificates/{cert.number}", headers=auth("citizen"))
     assert r.status_code == 200, r.text
     body = r.json()
@@ -43,8 +43,11 @@ def test_certificate_view(client, auth, db, users, principal):
 
 
 def test_batches_list_and_approve(client, auth, db, users, principal):
+    from everymetre.accounts.actions import load_principal
+
     decided_claim(db, users["commission"], 10_000_000)
-    batch = svc.do_build_batch(db, principal("payments")).batch
+    builder = ensure_user(db, "payments2@test.org", "payments", ["kharkivska", "kyivska"])
+    batch = batches.do_build_batch(db, load_principal(db, builder)).batch  # built by another officer
     assert client.get(f"{API}/payment-batches", headers=auth("citizen")).status_code == 403
     page = client.get(f"{API}/payment-batches", headers=auth("payments")).json()
     assert page["total"] == 1 and page["items"][0]["state"] == "built"

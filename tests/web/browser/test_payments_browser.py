@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from everymetre.payments import service as svc
+from everymetre.payments import certificates
 from tests.payments.store_helpers import decided_claim
 from tests.web.browser.test_journeys import main_text, sign_in
 
@@ -18,8 +18,8 @@ def test_payments_pages_accessible_at_360px(open_page, db, users, principal):
     repair = decided_claim(db, users["commission"], 10_000_000, submitted_by=users["citizen"])
     destroyed = decided_claim(db, users["commission"], 150_000_000, kind="destroyed_housing_application",
                               submitted_by=users["citizen"], owners=[("Коваль Іван", 1, 2), ("Коваль Марія", 1, 2)])
-    cert = svc.do_issue_certificate(db, principal("payments"), destroyed.reference, today=date(2026, 1, 10))
-    svc.do_reserve_funds(db, principal("payments"), cert.number, date(2026, 1, 12))
+    cert = certificates.do_issue_certificate(db, principal("payments"), destroyed.reference, today=date(2026, 1, 10))
+    certificates.do_reserve_funds(db, principal("payments"), cert.number, date(2026, 1, 12))
 
     officer = open_page()
     sign_in(officer, "payments")
