@@ -98,3 +98,40 @@ def test_one_approval_per_run(db, users, tmp_path):
     db.rollback()
     assert db.scalar(select(PaymentBatch.state).where(PaymentBatch.id == batch.id)) == "sent"
     assert ledger.ledger_violations(db) == []
+
+
+def test_concurrent_build_loser_prints_one_line(db, engine, users, tmp_path):
+    """Issue 11: a `pay batch` that collides with another build (here: this session's uncommitted posting of the
+    same decision) says so in one line — on PostgreSQL, where the collision happens; SQLite queues the writers."""
+    import time
+
+    from everymetre.store.db import is_postgres
+
+    decided_claim(db, users["commission"], 5_000_000)
+    ledger.sync(db, None)  # the other build's first write, not committed yet
+    db.flush()
+    env = dict(os.environ)
+    env.pop("EVERYMETRE_CRASH_AT", None)
+    proc = subprocess.Popen([sys.executable, "-c", "from everymetre.cli.main import main; main()", "pay", "batch",
+                             "--out", str(tmp_path / "b.xml"), "--as", "payments@test.org"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if is_postgres(db):  # wait until it waits on our write
+        from sqlalchemy import text
+
+        deadline = time.monotonic() + 60
+        with engine.connect() as watch:
+            while not watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                            "AND wait_event_type = 'Lock'")).scalar():
+                assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+                time.sleep(0.1)
+                watch.rollback()
+    else:
+        time.sleep(3)
+    db.commit()
+    stdout, stderr = proc.communicate(timeout=120)
+    assert "Traceback" not in stderr and "IntegrityError" not in stderr, stderr
+    if is_postgres(db):
+        assert proc.returncode == 2 and len(stderr.strip().splitlines()) == 1, (stdout, stderr)
+        assert "Another payment batch was built at the same time" in stderr
+    else:
+        assert proc.returncode == 0 and "awaits approval" in stdout, (stdout, stderr)

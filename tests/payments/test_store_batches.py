@@ -223,3 +223,87 @@ def test_decision_posting_and_revision(db, users, principal):
     claim.awarded_amount_kopiykas = 13_000_000  # changed behind the ledger's back
     db.commit()
     assert [v.code for v in ledger.ledger_violations(db)] == ["decision_mismatch"]
+
+
+def test_builder_never_releases_their_own_batch(db, users, principal, tmp_path, pay2, approval_limit):  # noqa: F811
+    """Issue 11: below the second-approval limit the one approval is never the builder's; above it the builder
+    may give the first approval, never the second."""
+    from everymetre.accounts.actions import load_principal
+    from everymetre.kernel.errors import ErrorCode
+
+    decided_claim(db, users["commission"], 10_000_000)  # UAH 100,000: far below the default UAH 1 million
+    p, p2 = principal("payments"), load_principal(db, pay2)
+    batch = batches.do_build_batch(db, p).batch
+    with pytest.raises(GuardFailed, match="you built this batch") as refused:
+        batches.do_approve_batch(db, p, batch.id)
+    assert refused.value.code is ErrorCode.SEGREGATION_BUILT
+    db.expire_all()
+    assert db.get(PaymentBatch, batch.id).approved_by_id is None  # nothing recorded
+    assert batches.do_approve_batch(db, p2, batch.id).state == "approved"
+    batches.do_cancel_batch(db, p, batch.id, "test")
+    # above the limit: another officer's first approval, then the builder may not give the second
+    approval_limit(5_000_000)
+    batch = batches.do_build_batch(db, p).batch
+    assert batches.do_approve_batch(db, p2, batch.id).state == "built"
+    with pytest.raises(GuardFailed, match="you built this batch"):
+        batches.do_approve_batch(db, p, batch.id)
+
+
+def test_batch_payees_are_oblast_scoped(db, users, principal, pay2, client, auth):
+    """Issue 11: a payments officer of one oblast does not read another oblast's payees and amounts."""
+    from everymetre.accounts.actions import load_principal
+    from everymetre.kernel.errors import Forbidden
+
+    decided_claim(db, users["commission"], 10_000_000, oblast="kyivska", owners=[("Бондар Ганна", 1, 1)])
+    batch = batches.do_build_batch(db, load_principal(db, pay2)).batch  # pay2 covers Kyiv oblast
+    kharkiv_only = principal("payments")
+    assert queries.list_batches(db, kharkiv_only)["items"] == []
+    with pytest.raises(Forbidden, match="kyivska"):
+        queries.batch_detail(db, kharkiv_only, batch.id)
+    assert queries.list_batches(db, load_principal(db, pay2))["total"] == 1
+    assert queries.list_batches(db, principal("auditor"))["total"] == 1  # national roles see every batch
+    listing = client.get("/api/v1/payment-batches", headers=auth("payments")).json()
+    assert listing["total"] == 0 and listing["items"] == []
+    r = client.get(f"/api/v1/payment-batches/{batch.id}", headers=auth("payments"))
+    assert r.status_code == 403 and "Бондар" not in r.text and r.json()["code"] == "out_of_scope"
+    assert client.get(f"/api/v1/payment-batches/{batch.id}", headers=auth("auditor")).status_code == 200
+
+
+def test_two_builds_at_once_one_is_refused_cleanly(db, engine, users, principal, pay2):
+    """Issue 11: two `pay batch` runs at the same time: the later one is refused with a Conflict (one line in the
+    CLI), never an IntegrityError; nothing is paid twice. (On SQLite builds queue for the write lock, so the
+    later one finds nothing left; on PostgreSQL it collides on the unique indexes.)"""
+    import threading
+    import time
+
+    from everymetre.accounts.actions import load_principal
+    from everymetre.kernel.errors import Conflict, ErrorCode
+    from everymetre.store.db import session_factory
+
+    decided_claim(db, users["commission"], 10_000_000)
+    outcome: dict[str, object] = {}
+
+    def other_build() -> None:
+        with session_factory(engine)() as s:
+            try:
+                outcome["report"] = batches.do_build_batch(s, load_principal(s, pay2))
+            except Exception as exc:  # noqa: BLE001  (the test looks at what it was)
+                outcome["error"] = exc
+
+    def at(step: str) -> None:
+        if step == "build-commit":  # the first build has written its batch and not yet committed
+            outcome["thread"] = t = threading.Thread(target=other_build)
+            t.start()
+            time.sleep(1.0)
+
+    first = batches.do_build_batch(db, principal("payments"), checkpoint=at)
+    outcome["thread"].join(60)
+    assert first.batch is not None and first.batch.count == 1
+    error = outcome.get("error")
+    if error is not None:
+        assert isinstance(error, Conflict) and error.code is ErrorCode.BATCH_BUILT_MEANWHILE, repr(error)
+    else:
+        assert outcome["report"].batch is None  # it waited, then found nothing left to pay
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Payment)) == 1
+    assert db.scalar(select(func.count()).select_from(PaymentBatch)) == 1
