@@ -175,3 +175,17 @@ def test_build_says_what_was_held_back(web, db, users):
     assert location == "/staff/payments?done=nothing&held=segregation%3A1%2Creview%3A1"
     page = web("payments").get(location).text
     assert "1 з невирішеним сигналом перевірки" in page and "1, рішення щодо яких ухвалили ви" in page
+
+
+def test_other_oblasts_batches_are_not_shown(web, db, users):
+    """Issue 11: a payments officer of Kharkiv oblast sees neither the list entry nor the payees of a Kyiv batch."""
+    decided_claim(db, users["commission"], 10_000_000, oblast="kyivska", owners=[("Бондар Ганна", 1, 1)])
+    _, kyiv = second_payments_officer(web, db)  # covers Kharkiv and Kyiv oblasts
+    location = build(kyiv)
+    batch_id = location.split("/")[-1].split("?")[0]
+    assert "Бондар Ганна" in kyiv.get(location).text
+    kharkiv = web("payments")
+    assert f'href="/staff/payments/{batch_id}"' not in kharkiv.get("/staff/payments").text
+    page = kharkiv.get(f"/staff/payments/{batch_id}")
+    assert page.status_code == 403 and "Бондар" not in page.text
+    assert web("auditor").get(f"/staff/payments/{batch_id}").status_code == 200
