@@ -22,8 +22,9 @@ from everymetre.claims.models import Claim
 from everymetre.claims.pages import forms
 from everymetre.kernel.errors import DomainError, ErrorCode
 from everymetre.payments import batches, queries
-from everymetre.payments.models import BATCH_STATES, Certificate, CertificateShare
+from everymetre.payments.models import Certificate, CertificateShare
 from everymetre.payments.schedule import final_report_due
+from everymetre.payments.states import BATCH
 from everymetre.web import i18n
 from everymetre.web.common import DB, Form, Staff, redirect, render
 from everymetre.web.i18n import N_, day, gettext, money
@@ -108,13 +109,13 @@ def _held_to_query(held: dict[str, int]) -> str:
 @router.get("/staff/payments")
 def batches_page(request: Request, db: DB, principal: Staff) -> Response:
     q = request.query_params
-    state = q.get("state") if q.get("state") in BATCH_STATES else None
+    state = q.get("state") if q.get("state") in BATCH.states else None
     page = _page(q.get("page"))
     data = queries.list_batches(db, principal, state, limit=PAGE, offset=(page - 1) * PAGE)
     base = [(k, v) for k, v in q.multi_items() if k in ("state",)]
     data["items"] = [{**b, "state_label": _words(BATCH_STATE_WORDS, b["state"])} for b in data["items"]]
     return render(request, "payments/batches.html", {
-        **data, "state": state or "", "states": [(s, gettext(BATCH_STATE_WORDS[s])) for s in BATCH_STATES],
+        **data, "state": state or "", "states": [(s, gettext(BATCH_STATE_WORDS[s])) for s in BATCH.states],
         "can_build": principal.role is Role.PAYMENTS, "done": q.get("done", ""),
         "held": _held_from_query(q.get("held", "")), "page": page,
         "prev_url": "?" + urlencode(base + [("page", str(page - 1))]) if page > 1 else None,
