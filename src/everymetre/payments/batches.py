@@ -29,7 +29,6 @@ from everymetre.kernel.iban import IBANError, make_ua_iban, validate_iban
 from everymetre.kernel.identifiers import claim_reference
 from everymetre.payments import ledger_rules as L
 from everymetre.payments.common import (
-    DESTROYED,
     Checkpoint,
     batch_subject,
     no_checkpoint,
@@ -50,6 +49,7 @@ from everymetre.payments.models import Certificate, Payment, PaymentBatch
 from everymetre.payments.states import (
     BATCH,
     DEAD_PAYMENT,
+    DESTROYED,
     IN_FILE,
     OPEN_BATCH,
     PAYABLE_CLAIMS,

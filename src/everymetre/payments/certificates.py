@@ -30,7 +30,6 @@ from everymetre.payments.certificate_number import (
     validate_certificate_number,
 )
 from everymetre.payments.common import (
-    DESTROYED,
     claim_subject,
     seller_amount,
     today_utc,
@@ -42,6 +41,7 @@ from everymetre.payments.schedule import certificate_expiry_date, reservation_la
 from everymetre.payments.states import (
     CERTIFICATE,
     DEAD_PAYMENT,
+    DESTROYED,
     PAYABLE_CLAIMS,
     CertificateState,
     PaymentState,

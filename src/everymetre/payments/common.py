@@ -11,13 +11,10 @@ from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.permissions import Subject
-from everymetre.claims.lifecycle import ClaimKind
 from everymetre.claims.models import Claim
 from everymetre.kernel.identifiers import claim_reference
 from everymetre.payments.models import Certificate, Payment
 from everymetre.payments.states import DEAD_PAYMENT
-
-DESTROYED = ClaimKind.DESTROYED_HOUSING_APPLICATION.value
 
 Checkpoint = Callable[[str], None]
 

@@ -21,14 +21,13 @@ from everymetre.claims.models import Claim, Decision
 from everymetre.kernel.errors import NotFound
 from everymetre.kernel.identifiers import claim_reference, parse_claim_reference
 from everymetre.payments import ledger_rules as L
-from everymetre.payments.common import DESTROYED
 from everymetre.payments.models import (
     Certificate,
     LedgerPosting,
     LedgerTransaction,
     Payment,
 )
-from everymetre.payments.states import COMMITTED_CLAIMS, PaymentState
+from everymetre.payments.states import COMMITTED_CLAIMS, DESTROYED, PaymentState
 from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
 

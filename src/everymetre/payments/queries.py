@@ -23,11 +23,12 @@ from everymetre.payments.batches import (
     second_approval_above,
 )
 from everymetre.payments.certificates import find_certificate
-from everymetre.payments.common import DESTROYED, claim_subject
+from everymetre.payments.common import claim_subject
 from everymetre.payments.models import Certificate, Payment, PaymentBatch, RepairPayout
 from everymetre.payments.schedule import reservation_lapse_date
 from everymetre.payments.states import (
     COMMITTED_CLAIMS,
+    DESTROYED,
     PAYABLE_CLAIMS,
     BatchState,
     PaymentState,

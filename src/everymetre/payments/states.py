@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from everymetre.accounts.permissions import Action
+from everymetre.claims.lifecycle import ClaimKind
 from everymetre.claims.lifecycle import State as ClaimState
 from everymetre.kernel.errors import ErrorCode, InvalidTransition
 
@@ -168,3 +169,5 @@ CERTIFICATE = Machine("certificate", CertificateState, [
 COMMITTED_CLAIMS = tuple(s.value for s in (ClaimState.APPROVED, ClaimState.APPEALED, ClaimState.UPHELD, ClaimState.REVISED))
 # ... and may be paid now (not while an appeal may still change the amount).
 PAYABLE_CLAIMS = tuple(s.value for s in (ClaimState.APPROVED, ClaimState.UPHELD, ClaimState.REVISED))
+# Destroyed homes are compensated with a housing certificate (committed when its funds are reserved), repairs in money.
+DESTROYED = ClaimKind.DESTROYED_HOUSING_APPLICATION.value
