@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.permissions import Action, Subject, require
 from everymetre.audit.record import record
+from everymetre.claims.access import facts, get_claim
+from everymetre.claims.lifecycle import can_see
 from everymetre.claims.models import Claim, Decision
 from everymetre.kernel.errors import Conflict, GuardFailed, NotFound, ValidationFailed
 from everymetre.kernel.iban import IBANError, validate_iban
@@ -68,9 +70,6 @@ def split_value(value: int, shares: Sequence[Fraction]) -> list[int]:
 
 def find_certificate(session: Session, principal: Principal, number: str, lock: bool = True) -> tuple[Certificate, Claim]:
     """The certificate and its claim, if the principal may see the claim; otherwise 404."""
-    from everymetre.claims.actions import facts
-    from everymetre.claims.lifecycle import can_see
-
     try:
         number = validate_certificate_number(number.strip().upper())
     except CertificateNumberError as exc:
@@ -96,8 +95,6 @@ def _event(session: Session, principal: Principal, cert: Certificate, action: st
 def do_issue_certificate(session: Session, principal: Principal, reference: str, today: date | None = None) -> Certificate:
     """Issue the housing certificate for an approved destroyed-housing claim: a unique checkable number, the
     decided value, and each co-owner's part (value x share, split exactly). Not by whoever decided the claim."""
-    from everymetre.claims.actions import get_claim
-
     today = today or today_utc()
     with atomic(session):
         claim = get_claim(session, principal, reference)

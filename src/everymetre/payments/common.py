@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.permissions import Subject
+from everymetre.claims.access import is_party
 from everymetre.claims.models import Claim
 from everymetre.kernel.identifiers import claim_reference
 from everymetre.payments.models import Certificate, Payment
@@ -33,8 +34,6 @@ def uah(kopiykas: int) -> str:
 
 def claim_subject(principal: Principal, claim: Claim) -> Subject:
     """A claim as the permission table judges it: its oblast, whether the actor is a party, who decided it."""
-    from everymetre.claims.actions import is_party
-
     decided = frozenset({claim.decided_by_id}) if claim.decided_by_id is not None else frozenset()
     return Subject(oblasts=frozenset({claim.oblast}), is_party=is_party(principal, claim), decided_by=decided,
                    decided_refs=(claim.reference,))

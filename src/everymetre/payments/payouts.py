@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from everymetre.accounts.actions import SYSTEM, Principal
 from everymetre.accounts.permissions import Action, require
 from everymetre.audit.record import record
+from everymetre.claims.access import get_claim
 from everymetre.claims.models import Claim
 from everymetre.kernel.errors import (
     GuardFailed,
@@ -45,8 +46,6 @@ O = PayoutState
 def _payout(session: Session, principal: Principal, reference: str, action: Action,
             lock: bool = True) -> tuple[RepairPayout, Claim]:
     """The claim's payout, if the principal may see the claim (else 404) and take `action` on it (else 403)."""
-    from everymetre.claims.actions import get_claim
-
     claim = get_claim(session, principal, reference)
     require(principal.actor, action, claim_subject(principal, claim))
     stmt = select(RepairPayout).where(RepairPayout.claim_id == claim.id)

@@ -14,6 +14,7 @@ from everymetre.accounts.actions import Principal
 from everymetre.accounts.models import User
 from everymetre.accounts.permissions import Action, Subject, check, require
 from everymetre.accounts.roles import Role
+from everymetre.claims.access import get_claim
 from everymetre.claims.models import Claim, Person
 from everymetre.kernel.errors import NotFound
 from everymetre.kernel.identifiers import claim_reference, mask
@@ -60,8 +61,6 @@ def certificate_dict(cert: Certificate, claim: Claim, session: Session) -> dict[
 
 def payout_status(session: Session, principal: Principal, reference: str) -> dict[str, Any]:
     """Everything a claimant's (or officer's) payout page shows for one claim; 404 unless they may see it."""
-    from everymetre.claims.actions import get_claim
-
     claim = get_claim(session, principal, reference)
     require(principal.actor, Action.PAYOUT_READ, claim_subject(principal, claim))
     payments = session.scalars(select(Payment).where(Payment.claim_id == claim.id).order_by(Payment.id)).all()
