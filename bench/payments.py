@@ -164,11 +164,10 @@ def store_bench(n: int, db_url: str | None, out: Path | None) -> None:
     os.environ.setdefault("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", str(100_000_000))
     from sqlalchemy import text
 
+    from everymetre.accounts.actions import SYSTEM, do_create_user, load_principal
     from everymetre.payments import batches, ledger, reconcile
-    from everymetre.accounts.actions import SYSTEM
     from everymetre.payments.iso20022 import validate_pain001 as validate
     from everymetre.payments.models import PaymentBatch as BatchRow
-    from everymetre.accounts.actions import do_create_user, load_principal
     from everymetre.store.db import make_engine, session_factory
     from everymetre.store.migrate import upgrade
 

@@ -15,7 +15,7 @@ from everymetre.payments.states import BATCH, CERTIFICATE, PAYMENT, PAYOUT, Batc
 MACHINES = [BATCH, PAYMENT, PAYOUT, CERTIFICATE]
 
 
-def _check_states(model) -> set[str]:  # noqa: ANN001
+def _check_states(model) -> set[str]:
     for c in model.__table__.constraints:
         text = str(getattr(c, "sqltext", ""))
         if text.startswith("state IN ("):
@@ -24,7 +24,7 @@ def _check_states(model) -> set[str]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize(("machine", "model"), [(BATCH, PaymentBatch), (PAYMENT, Payment)])
-def test_tables_match_the_database(machine: Machine, model) -> None:  # noqa: ANN001
+def test_tables_match_the_database(machine: Machine, model) -> None:
     assert set(machine.states) == _check_states(model)
 
 

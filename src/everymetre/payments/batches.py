@@ -27,7 +27,7 @@ from everymetre.config import get_settings
 from everymetre.kernel.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from everymetre.kernel.iban import IBANError, make_ua_iban, validate_iban
 from everymetre.kernel.identifiers import claim_reference
-from everymetre.payments import ledger_rules as L
+from everymetre.payments import ledger_rules
 from everymetre.payments.common import (
     Checkpoint,
     batch_subject,
@@ -413,9 +413,9 @@ def do_mark_sent(session: Session, principal: Principal, batch_id: int, checkpoi
         posts = []
         for pid, e2e, purpose, amount, cid, year, cert_id, number in rows:
             if purpose == "repair":
-                tx = L.payment_sent_transaction(f"SENT-{e2e}", claim_reference(year, cid), e2e, int(amount))
+                tx = ledger_rules.payment_sent_transaction(f"SENT-{e2e}", claim_reference(year, cid), e2e, int(amount))
             else:
-                tx = L.certificate_paid_transaction(f"CPD-{e2e}", number, e2e, int(amount))
+                tx = ledger_rules.certificate_paid_transaction(f"CPD-{e2e}", number, e2e, int(amount))
             posts.append(Post(tx, claim_id=cid, payment_id=pid, certificate_id=cert_id))
         post(session, posts, principal.user_id)
         session.execute(update(Payment).where(Payment.batch_id == batch.id, Payment.state == sent.source)

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal
@@ -25,7 +26,7 @@ from everymetre.claims.models import Claim, Decision
 from everymetre.kernel.errors import Conflict, GuardFailed, NotFound, ValidationFailed
 from everymetre.kernel.iban import IBANError, validate_iban
 from everymetre.kernel.identifiers import mask
-from everymetre.payments import ledger_rules as L
+from everymetre.payments import ledger_rules
 from everymetre.payments.certificate_number import (
     CertificateNumberError,
     make_certificate_number,
@@ -139,7 +140,7 @@ def do_reserve_funds(session: Session, principal: Principal, number: str, on: da
         if on > cert.expires_on:
             raise GuardFailed(f"Certificate {cert.number} expired on {cert.expires_on.isoformat()}.")
         cert.state, cert.reserved_on = move.target, on
-        post(session, [Post(L.certificate_reserved_transaction(f"CRS-{cert.id}", cert.number, cert.value_kopiykas),
+        post(session, [Post(ledger_rules.certificate_reserved_transaction(f"CRS-{cert.id}", cert.number, cert.value_kopiykas),
                             claim_id=cert.claim_id, certificate_id=cert.id)], principal.user_id)
         _event(session, principal, cert, "certificate.funds_reserved",
                {"on": on.isoformat(), "lapses_after": reservation_lapse_date(on).isoformat()})
@@ -229,14 +230,14 @@ def do_redeem(session: Session, principal: Principal, number: str, on: date | No
             raise GuardFailed(f"Certificate {cert.number}: booked seller payments of {uah(paid)} against a value of "
                               f"{uah(cert.value_kopiykas)}; it cannot be redeemed.")
         # compare-and-set: of two concurrent redemptions exactly one changes the row
-        done = session.execute(update(Certificate).where(Certificate.id == cert.id, Certificate.state == move.source)
+        done = cast(CursorResult[Any], session.execute(update(Certificate).where(Certificate.id == cert.id, Certificate.state == move.source)
                                .values(state=move.target, redeemed_on=on, redeemed_kopiykas=paid)
-                               .execution_options(synchronize_session=False)).rowcount
+                               .execution_options(synchronize_session=False))).rowcount
         if done != 1:
             raise Conflict(f"Certificate {cert.number} was redeemed meanwhile.")
         posts = []
         if cert.value_kopiykas - paid > 0:
-            posts.append(Post(L.certificate_released_transaction(f"CRL-{cert.id}", cert.number, cert.value_kopiykas - paid),
+            posts.append(Post(ledger_rules.certificate_released_transaction(f"CRL-{cert.id}", cert.number, cert.value_kopiykas - paid),
                               claim_id=cert.claim_id, certificate_id=cert.id))
         post(session, posts, principal.user_id)
         _event(session, principal, cert, "certificate.redeemed",

@@ -47,11 +47,12 @@ def batch_subject(session: Session, principal: Principal, batch_id: int, built_b
     oblasts = frozenset(session.scalars(select(Claim.oblast).join(Payment, Payment.claim_id == Claim.id)
                                         .where(*live).distinct()))
     own: list[tuple[int, int]] = []
-    if principal.user_id is not None:
+    me = principal.user_id
+    if me is not None:
         own = [(i, y) for i, y in session.execute(
             select(Claim.id, Claim.ref_year).join(Payment, Payment.claim_id == Claim.id)
-            .where(*live, Claim.decided_by_id == principal.user_id).order_by(Claim.id).limit(5))]
-    return Subject(oblasts=oblasts, decided_by=frozenset({principal.user_id}) if own else frozenset(),
+            .where(*live, Claim.decided_by_id == me).order_by(Claim.id).limit(5))]
+    return Subject(oblasts=oblasts, decided_by=frozenset({me}) if own and me is not None else frozenset(),
                    decided_refs=tuple(claim_reference(y, i) for i, y in own), built_by_id=built_by_id,
                    approved_by_id=approved_by_id)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from everymetre.audit.record import record
 from everymetre.claims.models import Claim, Decision
 from everymetre.kernel.errors import NotFound
 from everymetre.kernel.identifiers import claim_reference, parse_claim_reference
-from everymetre.payments import ledger_rules as L
+from everymetre.payments import ledger_rules
 from everymetre.payments.models import (
     Certificate,
     LedgerPosting,
@@ -36,7 +37,7 @@ from everymetre.store.types import utcnow
 class Post:
     """A transaction to store, with the rows it concerns."""
 
-    tx: L.Transaction
+    tx: ledger_rules.Transaction
     claim_id: int | None = None
     payment_id: int | None = None
     certificate_id: int | None = None
@@ -48,7 +49,8 @@ def post(session: Session, items: Sequence[Post], actor_id: int | None) -> None:
     if not items:
         return
     now = utcnow()
-    txs, rows = [], []
+    txs: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     for it in items:
         it.tx.validate()
         txs.append({"id": it.tx.transaction_id, "kind": str(it.tx.kind), "claim_id": it.claim_id, "payment_id": it.payment_id,
@@ -60,7 +62,7 @@ def post(session: Session, items: Sequence[Post], actor_id: int | None) -> None:
     session.execute(insert(LedgerPosting), rows)
 
 
-_DECISION_KINDS = (L.TransactionKind.DECISION.value, L.TransactionKind.DECISION_REVISED.value)
+_DECISION_KINDS = (ledger_rules.TransactionKind.DECISION.value, ledger_rules.TransactionKind.DECISION_REVISED.value)
 
 
 def committed_amounts(session: Session, claim_ids: Sequence[int] | None = None) -> dict[int, tuple[int, int]]:
@@ -72,7 +74,7 @@ def committed_amounts(session: Session, claim_ids: Sequence[int] | None = None) 
             .group_by(LedgerTransaction.claim_id))
     if claim_ids is not None:
         stmt = stmt.where(LedgerTransaction.claim_id.in_(list(claim_ids)))
-    return {cid: (int(a or 0), int(n)) for cid, a, n in session.execute(stmt)}
+    return {int(cid): (int(a or 0), int(n)) for cid, a, n in session.execute(stmt) if cid is not None}
 
 
 def decision_posts(claim_rows: Iterable[tuple[int, int, int, int | None]], committed: dict[int, tuple[int, int]]) -> list[Post]:
@@ -85,9 +87,9 @@ def decision_posts(claim_rows: Iterable[tuple[int, int, int, int | None]], commi
         ref = claim_reference(year, cid)
         memo = f"decision {decision_id}" if decision_id else "decision"
         if n == 0 and delta > 0:
-            tx = L.decision_transaction(f"DEC-{cid}-1", ref, delta, memo=memo)
+            tx = ledger_rules.decision_transaction(f"DEC-{cid}-1", ref, delta, memo=memo)
         else:
-            tx = L.decision_revised_transaction(f"DEC-{cid}-{n + 1}", ref, delta, memo=memo)
+            tx = ledger_rules.decision_revised_transaction(f"DEC-{cid}-{n + 1}", ref, delta, memo=memo)
         out.append(Post(tx, claim_id=cid))
     return out
 
@@ -96,7 +98,7 @@ def latest_decisions():
     return select(Decision.claim_id, func.max(Decision.id).label("decision_id")).group_by(Decision.claim_id).subquery()
 
 
-def post_decision(session: Session, claim: Claim, actor_id: int | None = None) -> L.Transaction | None:
+def post_decision(session: Session, claim: Claim, actor_id: int | None = None) -> ledger_rules.Transaction | None:
     """Bring the ledger in line with the claim's decided amount (call inside the decision's transaction, after
     the claim is approved or revised). Returns the transaction posted, or None if there was nothing to post.
     Housing-certificate claims are committed when the certificate's funds are reserved, not here."""
@@ -110,7 +112,7 @@ def post_decision(session: Session, claim: Claim, actor_id: int | None = None) -
     return posts[0].tx if posts else None
 
 
-def do_post_decision(session: Session, principal: Principal, reference: str) -> L.Transaction | None:
+def do_post_decision(session: Session, principal: Principal, reference: str) -> ledger_rules.Transaction | None:
     """`post_decision` as an action of its own (its own transaction and audit event)."""
     parsed = parse_claim_reference(reference)
     with atomic(session):
@@ -160,11 +162,11 @@ def sync(session: Session, actor_id: int | None, chunk: int = 20_000) -> SyncRep
         posts = decision_posts(items, committed)
         post(session, posts, actor_id)
         for p in posts:
-            if p.tx.kind is L.TransactionKind.DECISION:
+            if p.tx.kind is ledger_rules.TransactionKind.DECISION:
                 report.posted += 1
             else:
                 report.revised += 1
-            report.total_kopiykas += p.tx.amount if p.tx.kind is L.TransactionKind.DECISION else 0
+            report.total_kopiykas += p.tx.amount if p.tx.kind is ledger_rules.TransactionKind.DECISION else 0
     return report
 
 
@@ -186,31 +188,31 @@ def decided_amounts(session: Session) -> dict[str, int]:
     """Claim reference -> decided amount, for the claims the ledger must commit (cash repair payouts)."""
     stmt = select(Claim.id, Claim.ref_year, Claim.awarded_amount_kopiykas).where(
         Claim.kind != DESTROYED, Claim.state.in_(COMMITTED_CLAIMS), Claim.awarded_amount_kopiykas > 0)
-    return {claim_reference(y, cid): int(a) for cid, y, a in session.execute(stmt)}
+    return {claim_reference(y, cid): int(a or 0) for cid, y, a in session.execute(stmt)}
 
 
-def ledger_violations(session: Session) -> list[L.Violation]:
+def ledger_violations(session: Session) -> list[ledger_rules.Violation]:
     """Every broken invariant: each transaction balances (and its stored amount matches its postings), no
     claim paid twice or above its decision, ledger commitments equal the decisions, every sent payment has
     exactly one posting of its own, no certificate reservation overdrawn or redeemed above its value."""
     stmt = select(LedgerPosting.transaction_id, LedgerPosting.account, LedgerPosting.debit, LedgerPosting.credit,
                   LedgerPosting.kind, LedgerPosting.id).execution_options(yield_per=50_000)
-    rows = [L.LedgerRow(t, a, int(d), int(c), k, i) for t, a, d, c, k, i in session.execute(stmt)]
-    out = L.check_ledger(rows, decided_amounts(session))
+    rows = [ledger_rules.LedgerRow(t, a, int(d), int(c), k, i) for t, a, d, c, k, i in session.execute(stmt)]
+    out = ledger_rules.check_ledger(rows, decided_amounts(session))
     debits: dict[str, int] = defaultdict(int)
     reserved: dict[str, int] = defaultdict(int)
     for r in rows:
         debits[r.transaction_id] += r.debit
         if r.account.startswith("certificate_reserved:"):
             reserved[r.account] += r.credit - r.debit
-    for txid, kind, amount in session.execute(select(LedgerTransaction.id, LedgerTransaction.kind, LedgerTransaction.amount_kopiykas)):
+    for txid, _kind, amount in session.execute(select(LedgerTransaction.id, LedgerTransaction.kind, LedgerTransaction.amount_kopiykas)):
         if debits.get(txid, 0) != amount:
-            out.append(L.Violation("amount_mismatch", f"transaction says {amount} but its postings debit {debits.get(txid, 0)}", txid))
+            out.append(ledger_rules.Violation("amount_mismatch", f"transaction says {amount} but its postings debit {debits.get(txid, 0)}", txid))
     for acct, bal in sorted(reserved.items()):
         if bal < 0:
-            out.append(L.Violation("reservation_overdrawn", f"certificate reservation balance is {bal}: paid more than reserved", account=acct))
+            out.append(ledger_rules.Violation("reservation_overdrawn", f"certificate reservation balance is {bal}: paid more than reserved", account=acct))
     # every payment that left (sent/booked) is posted exactly once; every returned one is reversed
-    sent_kinds = (L.TransactionKind.PAYMENT_SENT.value, L.TransactionKind.CERTIFICATE_PAID.value)
+    sent_kinds = (ledger_rules.TransactionKind.PAYMENT_SENT.value, ledger_rules.TransactionKind.CERTIFICATE_PAID.value)
     posted = dict(session.execute(
         select(LedgerTransaction.payment_id, func.count()).where(LedgerTransaction.kind.in_(sent_kinds),
                                                                  LedgerTransaction.id.like("SENT-%") | LedgerTransaction.id.like("CPD-%"))
@@ -218,10 +220,10 @@ def ledger_violations(session: Session) -> list[L.Violation]:
     for pid, e2e, state in session.execute(select(Payment.id, Payment.end_to_end_id, Payment.state)
                                           .where(Payment.state.in_((PaymentState.SENT, PaymentState.BOOKED, PaymentState.REJECTED)))):
         if posted.get(pid, 0) != 1:
-            out.append(L.Violation("payment_not_posted", f"payment {e2e} is {state} but has {posted.get(pid, 0)} sent posting(s)",
+            out.append(ledger_rules.Violation("payment_not_posted", f"payment {e2e} is {state} but has {posted.get(pid, 0)} sent posting(s)",
                                    row_id=pid))
     for num, value, redeemed in session.execute(select(Certificate.number, Certificate.value_kopiykas, Certificate.redeemed_kopiykas)
                                                .where(Certificate.redeemed_kopiykas > Certificate.value_kopiykas)):
-        out.append(L.Violation("redeemed_above_value", f"certificate redeemed {redeemed} of a value of {value}", account=L.certificate_reserved(num)))
+        out.append(ledger_rules.Violation("redeemed_above_value", f"certificate redeemed {redeemed} of a value of {value}", account=ledger_rules.certificate_reserved(num)))
     return out
 

@@ -94,7 +94,7 @@ def _page(value: str | None) -> int:
 def _held_from_query(raw: str) -> list[str]:
     """'review:2,iban:1' -> ['2 with an open review finding', ...] (only known codes)."""
     out = []
-    words = {code: text for code, text in HELD.values()}
+    words = dict(HELD.values())
     for part in raw.split(","):
         code, _, n = part.partition(":")
         if code in words and n.isdigit() and int(n) > 0:
@@ -118,8 +118,8 @@ def batches_page(request: Request, db: DB, principal: Staff) -> Response:
         **data, "state": state or "", "states": [(s, gettext(BATCH_STATE_WORDS[s])) for s in BATCH.states],
         "can_build": principal.role is Role.PAYMENTS, "done": q.get("done", ""),
         "held": _held_from_query(q.get("held", "")), "page": page,
-        "prev_url": "?" + urlencode(base + [("page", str(page - 1))]) if page > 1 else None,
-        "next_url": "?" + urlencode(base + [("page", str(page + 1))]) if page * PAGE < data["total"] else None,
+        "prev_url": "?" + urlencode([*base, ("page", str(page - 1))]) if page > 1 else None,
+        "next_url": "?" + urlencode([*base, ("page", str(page + 1))]) if page * PAGE < data["total"] else None,
     })
 
 

@@ -26,7 +26,7 @@ from everymetre.kernel.errors import (
     ValidationFailed,
 )
 from everymetre.kernel.identifiers import claim_reference
-from everymetre.payments import ledger_rules as L
+from everymetre.payments import ledger_rules
 from everymetre.payments.common import claim_subject, today_utc, uah
 from everymetre.payments.ledger import Post, post
 from everymetre.payments.models import Certificate, RepairPayout
@@ -40,7 +40,7 @@ from everymetre.payments.states import (
 )
 from everymetre.store.tx import atomic
 
-O = PayoutState
+PO = PayoutState
 
 
 def _payout(session: Session, principal: Principal, reference: str, action: Action,
@@ -68,7 +68,7 @@ def do_record_spending(session: Session, principal: Principal, reference: str, a
     on = on or today_utc()
     with atomic(session):
         payout, claim = _payout(session, principal, reference, Action.PAYOUT_SPEND)
-        target = payout.state if payout.state != O.FUNDS_TRANSFERRED else O.SPENDING
+        target = payout.state if payout.state != PO.FUNDS_TRANSFERRED else PO.SPENDING
         move = PAYOUT.move(payout.state, target)
         if on > payout.window_end:
             raise GuardFailed(f"The spending window closed on {payout.window_end.isoformat()}.")
@@ -87,7 +87,7 @@ def do_interim_report(session: Session, principal: Principal, reference: str, on
     on = on or today_utc()
     with atomic(session):
         payout, claim = _payout(session, principal, reference, Action.PAYOUT_REPORT)
-        payout.state = PAYOUT.move(payout.state, O.INTERIM_REPORTED).target
+        payout.state = PAYOUT.move(payout.state, PO.INTERIM_REPORTED).target
         payout.interim_reported_on = on
         _event(session, principal, payout, claim, "payout.interim_reported", {"on": on.isoformat(), "note": note})
     return payout
@@ -99,11 +99,11 @@ def do_final_report(session: Session, principal: Principal, reference: str, on: 
     on = on or today_utc()
     with atomic(session):
         payout, claim = _payout(session, principal, reference, Action.PAYOUT_REPORT)
-        move = PAYOUT.move(payout.state, O.FINAL_REPORTED)
+        move = PAYOUT.move(payout.state, PO.FINAL_REPORTED)
         if Needs.TIER_A in move.needs and payout.tier == "B":
             raise InvalidTransition(f"The payout is {payout.state}; a final report cannot be filed now (tier B: file the "
                                     "interim report first).", machine="payout", state=payout.state,
-                                    target=O.FINAL_REPORTED.value, allowed=[O.INTERIM_REPORTED.value])
+                                    target=PO.FINAL_REPORTED.value, allowed=[PO.INTERIM_REPORTED.value])
         payout.state, payout.final_reported_on = move.target, on
         _event(session, principal, payout, claim, "payout.final_reported",
                {"on": on.isoformat(), "spent_kopiykas": payout.spent_kopiykas, "note": note})
@@ -115,7 +115,7 @@ def do_verify_payout(session: Session, principal: Principal, reference: str, on:
     on = on or today_utc()
     with atomic(session):
         payout, claim = _payout(session, principal, reference, Action.PAYOUT_VERIFY)
-        payout.state = PAYOUT.move(payout.state, O.VERIFIED).target
+        payout.state = PAYOUT.move(payout.state, PO.VERIFIED).target
         payout.verified_on, payout.verified_by_id = on, principal.user_id
         _event(session, principal, payout, claim, "payout.verified", {"on": on.isoformat()})
     return payout
@@ -126,8 +126,8 @@ def _return_balance(payout: RepairPayout, claim_ref: str) -> list[Post]:
     if left <= 0:
         return []
     payout.returned_kopiykas += left
-    return [Post(L.balance_returned_transaction(f"RET-{payout.id}", left, claim=claim_ref), claim_id=payout.claim_id),
-            Post(L.returned_to_budget_transaction(f"RTB-{payout.id}", left, claim=claim_ref), claim_id=payout.claim_id)]
+    return [Post(ledger_rules.balance_returned_transaction(f"RET-{payout.id}", left, claim=claim_ref), claim_id=payout.claim_id),
+            Post(ledger_rules.returned_to_budget_transaction(f"RTB-{payout.id}", left, claim=claim_ref), claim_id=payout.claim_id)]
 
 
 def do_close_payout(session: Session, principal: Principal, reference: str, on: date | None = None) -> RepairPayout:
@@ -135,7 +135,7 @@ def do_close_payout(session: Session, principal: Principal, reference: str, on: 
     on = on or today_utc()
     with atomic(session):
         payout, claim = _payout(session, principal, reference, Action.PAYOUT_CLOSE)
-        move = PAYOUT.move(payout.state, O.CLOSED)
+        move = PAYOUT.move(payout.state, PO.CLOSED)
         posts = _return_balance(payout, claim.reference)
         payout.state, payout.closed_on = move.target, on
         session.flush()
@@ -164,7 +164,7 @@ def do_sweep(session: Session, principal: Principal = SYSTEM, today: date | None
     require(principal.actor, Action.PAYMENTS_SWEEP)
     today = today or today_utc()
     report = SweepReport()
-    expire = O.EXPIRED_BALANCE_RETURNED
+    expire = PO.EXPIRED_BALANCE_RETURNED
     lapse_from = CERTIFICATE.sources(CertificateState.RESERVATION_LAPSED)
     expire_from = CERTIFICATE.sources(CertificateState.EXPIRED)
     with atomic(session):
@@ -192,7 +192,7 @@ def do_sweep(session: Session, principal: Principal = SYSTEM, today: date | None
             was = cert.state
             posts = []
             if cert.reserved_on is not None:
-                posts.append(Post(L.certificate_released_transaction(f"CRL-{cert.id}", cert.number, cert.value_kopiykas),
+                posts.append(Post(ledger_rules.certificate_released_transaction(f"CRL-{cert.id}", cert.number, cert.value_kopiykas),
                                   claim_id=cert.claim_id, certificate_id=cert.id))
                 report.released_kopiykas += cert.value_kopiykas
             target = CertificateState.RESERVATION_LAPSED if lapsed else CertificateState.EXPIRED

@@ -106,9 +106,9 @@ def certificate_view(session: Session, principal: Principal, number: str) -> dic
 def _batch_dict(b: PaymentBatch, emails: dict[int, str]) -> dict[str, Any]:
     threshold = second_approval_above()
     return {"id": b.id, "message_id": b.message_id, "state": b.state, "count": b.count, "total_kopiykas": b.total_kopiykas,
-            "created_at": b.created_at, "created_by": emails.get(b.created_by_id), "requested_on": b.requested_on,
-            "approved_by": emails.get(b.approved_by_id), "approved_at": b.approved_at,
-            "second_approver": emails.get(b.second_approver_id), "second_approval_required": b.total_kopiykas > threshold,
+            "created_at": b.created_at, "created_by": emails.get(b.created_by_id or 0), "requested_on": b.requested_on,
+            "approved_by": emails.get(b.approved_by_id or 0), "approved_at": b.approved_at,
+            "second_approver": emails.get(b.second_approver_id or 0), "second_approval_required": b.total_kopiykas > threshold,
             "exported_at": b.exported_at, "file_sha256": b.file_sha256, "sent_at": b.sent_at}
 
 

@@ -19,7 +19,7 @@ from everymetre.accounts.permissions import Action, require
 from everymetre.audit.record import record
 from everymetre.claims.models import Claim
 from everymetre.kernel.identifiers import claim_reference
-from everymetre.payments import ledger_rules as L
+from everymetre.payments import ledger_rules
 from everymetre.payments.camt053 import EntryStatus, parse_camt053
 from everymetre.payments.common import today_utc, uah
 from everymetre.payments.ledger import Post, post
@@ -41,7 +41,8 @@ SELLER_PAID = CERTIFICATE.move(CertificateState.CONTRACT_SIGNED, CertificateStat
 
 
 def _years(session: Session, claim_ids: Iterable[int]) -> dict[int, int]:
-    ids, out = sorted(claim_ids), {}
+    ids = sorted(claim_ids)
+    out: dict[int, int] = {}
     for start in range(0, len(ids), 5000):
         out.update(session.execute(select(Claim.id, Claim.ref_year).where(Claim.id.in_(ids[start:start + 5000]))).all())
     return out
@@ -69,8 +70,8 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
         ids = [e.end_to_end_id for e in statement.entries if e.end_to_end_id]
         payments: dict[str, Payment] = {}
         for start in range(0, len(ids), 5000):
-            for p in session.scalars(select(Payment).where(Payment.end_to_end_id.in_(ids[start:start + 5000]))):
-                payments[p.end_to_end_id] = p
+            for row in session.scalars(select(Payment).where(Payment.end_to_end_id.in_(ids[start:start + 5000]))):
+                payments[row.end_to_end_id] = row
         years = _years(session, {p.claim_id for p in payments.values()})
         certs = {c.id: c for c in session.scalars(select(Certificate).where(
             Certificate.id.in_({p.certificate_id for p in payments.values() if p.certificate_id})))}
@@ -108,6 +109,7 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
                                     "state": PayoutState.FUNDS_TRANSFERRED.value,
                                             "spent_kopiykas": 0, "returned_kopiykas": 0})
                     else:
+                        assert p.certificate_id is not None
                         cert = certs[p.certificate_id]
                         if cert.state == SELLER_PAID.source:
                             cert.state, cert.paid_on = SELLER_PAID.target, on
@@ -124,12 +126,13 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
                 report.rejected += 1
                 ref = claim_reference(years[p.claim_id], p.claim_id)
                 if p.purpose == "repair":
-                    tx = L.payment_returned_transaction(f"RTN-{p.end_to_end_id}", ref, p.end_to_end_id, p.amount_kopiykas, p.reason_code)
+                    tx = ledger_rules.payment_returned_transaction(f"RTN-{p.end_to_end_id}", ref, p.end_to_end_id, p.amount_kopiykas, p.reason_code)
                 else:
+                    assert p.certificate_id is not None
                     number = certs[p.certificate_id].number
-                    tx = L.Transaction(f"CPR-{p.end_to_end_id}", L.TransactionKind.CERTIFICATE_PAID,
-                                       (L.Posting(L.bank_clearing(), debit=p.amount_kopiykas),
-                                        L.Posting(L.certificate_reserved(number), credit=p.amount_kopiykas)),
+                    tx = ledger_rules.Transaction(f"CPR-{p.end_to_end_id}", ledger_rules.TransactionKind.CERTIFICATE_PAID,
+                                       (ledger_rules.Posting(ledger_rules.bank_clearing(), debit=p.amount_kopiykas),
+                                        ledger_rules.Posting(ledger_rules.certificate_reserved(number), credit=p.amount_kopiykas)),
                                        certificate=number, payment_id=p.end_to_end_id, memo=f"reversal: returned {p.reason_code}")
                 posts.append(Post(tx, claim_id=p.claim_id, payment_id=p.id, certificate_id=p.certificate_id))
         session.flush()

@@ -6,7 +6,7 @@ asks `machine.move(source, target)` before it changes a state: an unlisted move 
 `InvalidTransition` naming the states it could move from. Bulk updates take their `WHERE state = ...`
 and `SET state = ...` from the move they make, never from string literals.
 
-Pure: no I/O. The database CHECK constraints (`payments.models`) list the same states.
+Pure: no I/PO. The database CHECK constraints (`payments.models`) list the same states.
 """
 
 from __future__ import annotations
@@ -138,17 +138,17 @@ DEAD_PAYMENT = (P.REJECTED.value, P.CANCELLED.value)
 # payments written into a batch's bank file
 IN_FILE = (P.BATCHED.value, P.SENT.value, P.BOOKED.value, P.REJECTED.value)
 
-O = PayoutState
-SPENDABLE = [O.FUNDS_TRANSFERRED, O.SPENDING, O.INTERIM_REPORTED]
+PO = PayoutState
+SPENDABLE = [PO.FUNDS_TRANSFERRED, PO.SPENDING, PO.INTERIM_REPORTED]
 PAYOUT = Machine("payout", PayoutState, [
-    *_moves([O.FUNDS_TRANSFERRED, O.SPENDING], O.SPENDING, A.PAYOUT_SPEND, "record spending"),
-    *_moves([O.INTERIM_REPORTED], O.INTERIM_REPORTED, A.PAYOUT_SPEND, "record spending"),
-    *_moves([O.FUNDS_TRANSFERRED, O.SPENDING], O.INTERIM_REPORTED, A.PAYOUT_REPORT, "get an interim report"),
-    *_moves([O.FUNDS_TRANSFERRED, O.SPENDING], O.FINAL_REPORTED, A.PAYOUT_REPORT, "get a final report", [Needs.TIER_A]),
-    *_moves([O.INTERIM_REPORTED], O.FINAL_REPORTED, A.PAYOUT_REPORT, "get a final report"),
-    *_moves([O.FINAL_REPORTED], O.VERIFIED, A.PAYOUT_VERIFY, "be verified"),
-    *_moves([O.VERIFIED], O.CLOSED, A.PAYOUT_CLOSE, "be closed"),
-    *_moves(SPENDABLE, O.EXPIRED_BALANCE_RETURNED, A.PAYMENTS_SWEEP, "expire"),
+    *_moves([PO.FUNDS_TRANSFERRED, PO.SPENDING], PO.SPENDING, A.PAYOUT_SPEND, "record spending"),
+    *_moves([PO.INTERIM_REPORTED], PO.INTERIM_REPORTED, A.PAYOUT_SPEND, "record spending"),
+    *_moves([PO.FUNDS_TRANSFERRED, PO.SPENDING], PO.INTERIM_REPORTED, A.PAYOUT_REPORT, "get an interim report"),
+    *_moves([PO.FUNDS_TRANSFERRED, PO.SPENDING], PO.FINAL_REPORTED, A.PAYOUT_REPORT, "get a final report", [Needs.TIER_A]),
+    *_moves([PO.INTERIM_REPORTED], PO.FINAL_REPORTED, A.PAYOUT_REPORT, "get a final report"),
+    *_moves([PO.FINAL_REPORTED], PO.VERIFIED, A.PAYOUT_VERIFY, "be verified"),
+    *_moves([PO.VERIFIED], PO.CLOSED, A.PAYOUT_CLOSE, "be closed"),
+    *_moves(SPENDABLE, PO.EXPIRED_BALANCE_RETURNED, A.PAYMENTS_SWEEP, "expire"),
 ])
 SPENDING_STATES = tuple(s.value for s in SPENDABLE)
 
