@@ -61,3 +61,15 @@ def test_batches_list_and_approve(client, auth, db, users, principal):
     assert r.json()["state"] == "approved" and r.json()["approved_by"] == "payments@test.org"
     assert client.post(f"{API}/payment-batches/{batch.id}/approve", json={}, headers=auth("commission")).status_code == 403
     assert client.get(f"{API}/payment-batches/999999", headers=auth("payments")).status_code == 404
+
+
+def test_builder_cannot_approve_through_the_api(client, auth, db, users, principal):
+    """Issue 11: a payments officer who built a batch gets 409 (segregation_built) approving it, at any amount."""
+    decided_claim(db, users["commission"], 10_000_000)
+    batch = batches.do_build_batch(db, principal("payments")).batch
+    detail = client.get(f"{API}/payment-batches/{batch.id}", headers=auth("payments")).json()
+    assert not detail["can_approve"] and detail["cannot_approve_code"] == "segregation_built"
+    r = client.post(f"{API}/payment-batches/{batch.id}/approve", json={"expected_total_kopiykas": 10_000_000},
+                    headers=auth("payments"))
+    assert r.status_code == 409 and r.json()["code"] == "segregation_built", r.text
+    assert client.get(f"{API}/payment-batches/{batch.id}", headers=auth("payments")).json()["state"] == "built"

@@ -35,7 +35,8 @@ class Action(StrEnum):
     BATCH_EXPORT = "batch.export"  # write the bank file
     BATCH_SEND = "batch.send"  # record that the file went to the bank
     STATEMENT_RECONCILE = "statement.reconcile"
-    LEDGER_POST = "ledger.post"  # bring the ledger in line with decisions (one claim, or the catch-up)
+    LEDGER_POST = "ledger.post"  # bring the ledger in line with one claim's decision
+    LEDGER_SYNC = "ledger.sync"  # the catch-up: every decided claim not yet (or not rightly) in the ledger
     PAYMENTS_SWEEP = "payments.sweep"  # deadlines: unspent repair money, lapsed reservations, expiry
     PAYOUT_READ = "payout.read"
     PAYOUT_SPEND = "payout.spend"  # spending reported by the bank
@@ -102,6 +103,7 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.BATCH_SEND: _rule([R.PAYMENTS, R.SYSTEM]),
     Action.STATEMENT_RECONCILE: _rule([R.PAYMENTS, R.SYSTEM], Scope.NONE),
     Action.LEDGER_POST: _rule([R.COMMISSION, R.PAYMENTS, R.ADMIN, R.SYSTEM]),
+    Action.LEDGER_SYNC: _rule([R.PAYMENTS, R.ADMIN, R.SYSTEM], Scope.NONE),
     Action.PAYMENTS_SWEEP: _rule([R.PAYMENTS, R.ADMIN, R.SYSTEM], Scope.NONE),
     Action.PAYOUT_READ: _rule([R.CLAIMANT, *STAFF], Scope.PARTY_OR_OBLAST),
     Action.PAYOUT_SPEND: _rule([R.PAYMENTS, R.SYSTEM]),

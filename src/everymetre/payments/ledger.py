@@ -172,7 +172,7 @@ def sync(session: Session, actor_id: int | None, chunk: int = 20_000) -> SyncRep
 
 def do_sync_decisions(session: Session, principal: Principal = SYSTEM) -> SyncReport:
     """Catch-up: post payable entries for decided claims not yet (or not correctly) in the ledger. Idempotent."""
-    require(principal.actor, Action.LEDGER_POST)
+    require(principal.actor, Action.LEDGER_SYNC)
     with atomic(session):
         report = sync(session, principal.user_id)
         if report.posted or report.revised:

@@ -1,5 +1,5 @@
 """Payments tables in the store: the double-entry ledger, payments and their batches, repair payouts and
-housing certificates (migration 0002_payments).
+housing certificates (migration 0001_schema).
 
 What the database itself guarantees, so "pay each loss exactly once" does not rest on code alone:
 

@@ -150,7 +150,6 @@ PAYOUT = Machine("payout", PayoutState, [
     *_moves([PO.VERIFIED], PO.CLOSED, A.PAYOUT_CLOSE, "be closed"),
     *_moves(SPENDABLE, PO.EXPIRED_BALANCE_RETURNED, A.PAYMENTS_SWEEP, "expire"),
 ])
-SPENDING_STATES = tuple(s.value for s in SPENDABLE)
 
 C = CertificateState
 CERTIFICATE = Machine("certificate", CertificateState, [
