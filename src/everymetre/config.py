@@ -4,6 +4,9 @@ EVERYMETRE_DATABASE_URL  SQLAlchemy URL (default sqlite:///./everymetre.db)
 EVERYMETRE_DATA_DIR      evidence files and the generated secret key (default ./data)
 EVERYMETRE_SECRET_KEY    signs API tokens and page sessions (default: generated once into DATA_DIR/secret.key)
 EVERYMETRE_THREADS       threads per server worker for requests that use the database (default 4)
+EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS  payment batches above this total need two approvals (default 100000000)
+EVERYMETRE_PAYER_IBAN / EVERYMETRE_PAYER_NAME  the programme's paying account in pain.001 files (a demo account)
+EVERYMETRE_CRASH_AT      crash tests only: `pay` commands die at this step (see payments.cli)
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ class Settings:
     evidence_max_bytes: int = 20 * 1024 * 1024
     # tests only: the importer exits (os._exit) after committing this many batches, to prove a crash loses nothing
     crash_after_batches: int = 0
+    # payments
+    second_approval_above_kopiykas: int = 100_000_000  # UAH 1,000,000.00
+    payer_iban: str | None = None  # None: a demo account (payments.batches.debtor_account)
+    payer_name: str = "eRecovery programme account"
+    crash_at: str | None = None  # crash tests: the step at which `pay` commands kill themselves
 
     @property
     def evidence_dir(self) -> Path:
@@ -83,4 +91,8 @@ def get_settings() -> Settings:
         suspension_max_days=_int_env("EVERYMETRE_SUSPENSION_MAX_DAYS", 90),
         appeal_window_days=_int_env("EVERYMETRE_APPEAL_DAYS", 60),
         crash_after_batches=_int_env("EVERYMETRE_CRASH_AFTER_BATCHES", 0),
+        second_approval_above_kopiykas=_int_env("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", 100_000_000),
+        payer_iban=os.environ.get("EVERYMETRE_PAYER_IBAN") or None,
+        payer_name=os.environ.get("EVERYMETRE_PAYER_NAME") or "eRecovery programme account",
+        crash_at=os.environ.get("EVERYMETRE_CRASH_AT") or None,
     )

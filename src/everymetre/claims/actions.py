@@ -187,7 +187,7 @@ def do_transition(session: Session, principal: Principal, reference: str, data: 
             raise StaleVersion("Someone changed the claim while you were working on it. Reload it and try again.") from None
         record_many(session, claim_chain(claim.id), events, claim_id=claim.id)
         if move.target in DECIDED:
-            from everymetre.payments.service import post_decision
+            from everymetre.payments.ledger import post_decision
 
             post_decision(session, claim, principal.user_id)  # the award becomes payable in the same transaction
     return claim
