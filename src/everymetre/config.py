@@ -4,6 +4,10 @@ EVERYMETRE_DATABASE_URL  SQLAlchemy URL (default sqlite:///./everymetre.db)
 EVERYMETRE_DATA_DIR      evidence files and the generated secret key (default ./data)
 EVERYMETRE_SECRET_KEY    signs API tokens and page sessions (default: generated once into DATA_DIR/secret.key)
 EVERYMETRE_THREADS       threads per server worker for requests that use the database (default 4)
+EVERYMETRE_ENV           development (default) or production: production refuses to start when unsafe (ops.checks)
+EVERYMETRE_PUBLIC_URL    the https address citizens use (e.g. https://everymetre.example.gov.ua)
+EVERYMETRE_METRICS_TOKEN bearer token an operator's Prometheus sends to /metrics (unset: /metrics is 404)
+EVERYMETRE_LOG_FORMAT    json (default) or console: how log lines are written
 """
 
 from __future__ import annotations
@@ -32,6 +36,15 @@ class Settings:
     appeal_window_days: int = 60
     decision_due_days: int = 30
     evidence_max_bytes: int = 20 * 1024 * 1024
+    # operations (ops/): production mode, the public address, the metrics token, log format
+    env: str = "development"
+    public_url: str | None = None
+    metrics_token: str | None = None
+    log_format: str = "json"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
 
     @property
     def evidence_dir(self) -> Path:
@@ -70,6 +83,14 @@ def _int_env(name: str, default: int) -> int:
         raise SystemExit(f"error: {name}={raw!r} is not a whole number") from None
 
 
+def _choice_env(name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default); anything else exits with a message."""
+    raw = (os.environ.get(name) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise SystemExit(f"error: {name}={raw!r} is not one of {', '.join(choices)}")
+    return raw
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings(
@@ -80,4 +101,8 @@ def get_settings() -> Settings:
         suspension_default_days=_int_env("EVERYMETRE_SUSPENSION_DAYS", 30),
         suspension_max_days=_int_env("EVERYMETRE_SUSPENSION_MAX_DAYS", 90),
         appeal_window_days=_int_env("EVERYMETRE_APPEAL_DAYS", 60),
+        env=_choice_env("EVERYMETRE_ENV", ("development", "production")),
+        public_url=os.environ.get("EVERYMETRE_PUBLIC_URL") or None,
+        metrics_token=os.environ.get("EVERYMETRE_METRICS_TOKEN") or None,
+        log_format=_choice_env("EVERYMETRE_LOG_FORMAT", ("json", "console")),
     )
