@@ -43,7 +43,8 @@ def test_no_personal_data_in_any_line_of_a_claims_life(client, auth, captured):
     for secret in (personal["rnokpp"], personal["iban"], personal["phone"], personal["phone"].lstrip("+"),
                    personal["email"], PASSWORD, "Шевченко"):
         assert secret not in text, f"{secret!r} is in the logs"
-    assert re.search(r"UA\d{27}", text) is None and re.search(r"(?<!\d)\d{10}(?!\d)", text) is None
+    ten = re.search(r"(?<!\w)\d{10}(?!\w)", text)  # an RNOKPP-shaped number (not digits inside a hex id)
+    assert re.search(r"UA\d{27}", text) is None and ten is None, text[max(0, ten.start() - 300):ten.end() + 50] if ten else ""
     assert any("[rnokpp]" in r["event"] for r in records)  # the database-error line was masked, not dropped
 
 
