@@ -3,6 +3,7 @@ inspected, assessed, approved, appealed, revised), for the logs, metrics and res
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 from everymetre.domain.iban import make_ua_iban
@@ -12,6 +13,7 @@ from tests.store.test_claims_api import ACT, move
 API = "/api/v1"
 PHONE = "+380501234567"
 IBAN = make_ua_iban("322313", 26007233566001)
+_photos = itertools.count(1)
 
 
 def claim_life(client, auth) -> tuple[dict, dict]:  # noqa: ANN001
@@ -21,7 +23,7 @@ def claim_life(client, auth) -> tuple[dict, dict]:  # noqa: ANN001
     assert r.status_code == 201, r.text
     c = r.json()
     ref = c["reference"]
-    up = client.post(f"{API}/claims/{ref}/evidence", files={"file": ("photo.jpg", jpeg_with_exif(), "image/jpeg")},
+    up = client.post(f"{API}/claims/{ref}/evidence", files={"file": ("photo.jpg", jpeg_with_exif(lat=50.0 + next(_photos) / 1e4), "image/jpeg")},
                      data={"kind": "photo"}, headers=auth("citizen"))
     assert up.status_code == 201, up.text
     c = move(client, auth, "officer", c, "assigned")

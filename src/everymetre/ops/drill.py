@@ -147,11 +147,11 @@ def verify_evidence(target_url: str, evidence_dir: Path) -> int:
 def prove(target_url: str, target_data_dir: Path, checkpoint_file: Path) -> list[str]:
     """Run the operator's own checks on the restored copy, as separate processes on its settings."""
     env = {**os.environ, "EVERYMETRE_DATABASE_URL": target_url, "EVERYMETRE_DATA_DIR": str(target_data_dir),
-           "EVERYMETRE_ENV": "development"}
+           "EVERYMETRE_ENV": "development", "COLUMNS": "500"}
     lines = []
     for argv in (["audit", "verify", "--checkpoint", str(checkpoint_file)], ["ledger", "check"], ["rules", "recheck"]):
         said = _run([sys.executable, "-m", "everymetre", *argv], env, "everymetre " + " ".join(argv[:2]))
-        lines.append(f"everymetre {' '.join(argv[:2])}: {said.splitlines()[-1] if said else 'ok'}")
+        lines.append(f"everymetre {' '.join(argv[:2])}: {' '.join(said.split()) or 'ok'}")
     return lines
 
 
