@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from everymetre.config import get_settings
 from everymetre.ops.checks import run_checks, startup_gate
-from everymetre.store.db import engine_for, is_postgres
+from everymetre.store.db import engine_for
 from tests.conftest import TEST_DB_URL
 
 EVERYMETRE = str(Path(os.environ.get("VIRTUAL_ENV", "/work/main/.venv")) / "bin" / "everymetre")
@@ -41,46 +41,54 @@ def refusal(settings, engine, capsys) -> str:  # noqa: ANN001
     return lines[0]
 
 
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):  # noqa: ANN001, ANN201
+    """A store of a fresh deployment: migrated to head, no accounts (the shared test store may hold the demo
+    accounts another test loaded). SQLite; the store check reads the settings' URL, given as PostgreSQL."""
+    from everymetre.store.migrate import upgrade
+
+    eng = engine_for(f"sqlite:///{tmp_path_factory.mktemp('clean') / 'clean.db'}")
+    upgrade(eng)
+    return eng
+
+
 def passing_store(engine):  # noqa: ANN001, ANN201
-    """The store part of a good deployment: the test store itself on PostgreSQL; on SQLite the store check is
-    satisfied by claiming a PostgreSQL URL (the database checks still run on the real test store)."""
-    return {} if is_postgres(engine) else {"database_url": PG_URL}
+    return {"database_url": PG_URL}
 
 
-def test_generated_signing_key_is_refused(engine, users, capsys):
-    line = refusal(production(secret_key=None, **passing_store(engine)), engine, capsys)
+def test_generated_signing_key_is_refused(clean, capsys):
+    line = refusal(production(secret_key=None, **passing_store(clean)), clean, capsys)
     assert "signing key" in line and "EVERYMETRE_SECRET_KEY" in line and "store" not in line
 
 
-def test_short_signing_key_is_refused(engine, users, capsys):
-    assert "shorter than 32" in refusal(production(secret_key="short", **passing_store(engine)), engine, capsys)
+def test_short_signing_key_is_refused(clean, capsys):
+    assert "shorter than 32" in refusal(production(secret_key="short", **passing_store(clean)), clean, capsys)
 
 
-def test_sqlite_store_is_refused(engine, users, capsys, tmp_path):
-    line = refusal(production(database_url=f"sqlite:///{tmp_path / 'x.db'}"), engine, capsys)
+def test_sqlite_store_is_refused(clean, capsys, tmp_path):
+    line = refusal(production(database_url=f"sqlite:///{tmp_path / 'x.db'}"), clean, capsys)
     assert "store: the store is sqlite" in line
 
 
-def test_http_public_url_is_refused(engine, users, capsys):
-    line = refusal(production(public_url="http://everymetre.example.gov.ua", **passing_store(engine)), engine, capsys)
+def test_http_public_url_is_refused(clean, capsys):
+    line = refusal(production(public_url="http://everymetre.example.gov.ua", **passing_store(clean)), clean, capsys)
     assert "public URL" in line and "not an https address" in line
-    assert "EVERYMETRE_PUBLIC_URL is not set" in refusal(production(public_url=None, **passing_store(engine)), engine, capsys)
+    assert "EVERYMETRE_PUBLIC_URL is not set" in refusal(production(public_url=None, **passing_store(clean)), clean, capsys)
 
 
-def test_demo_account_is_refused(db, engine, users, capsys):
+def test_demo_account_is_refused(tmp_path, capsys):
     from everymetre.services.users import do_create_user
+    from everymetre.store.db import session_factory
+    from everymetre.store.migrate import upgrade
 
-    do_create_user(db, None, "officer@demo.everymetre.org", "everymetre-demo", "officer", ["kyivska"])
-    try:
-        line = refusal(production(**passing_store(engine)), engine, capsys)
-        assert "demo accounts: 1 demo account(s)" in line
-    finally:
-        with engine.begin() as conn:  # the account, its oblasts and its trail: gone again for the other tests
-            uid = conn.execute(text("SELECT id FROM users WHERE email = 'officer@demo.everymetre.org'")).scalar_one()
-            conn.execute(text("DELETE FROM user_oblasts WHERE user_id = :u"), {"u": uid})
-            conn.execute(text("DELETE FROM users WHERE id = :u"), {"u": uid})
-            conn.execute(text("DELETE FROM audit_events WHERE chain = :c"), {"c": f"user:{uid}"})
-            conn.execute(text("DELETE FROM audit_chains WHERE chain = :c"), {"c": f"user:{uid}"})
+    store = engine_for(f"sqlite:///{tmp_path / 'demo.db'}")
+    upgrade(store)
+    assert run_checks(production(**passing_store(store)), store)[-1].ok
+    with session_factory(store)() as session:
+        do_create_user(session, None, "officer@demo.everymetre.org", "everymetre-demo", "officer", ["kyivska"])
+    line = refusal(production(**passing_store(store)), store, capsys)
+    assert line.endswith("demo accounts: 1 demo account(s) (@demo.everymetre.org) exist, with a published password: "
+                         "this is a demo store")
 
 
 def test_migrations_not_at_head_are_refused(tmp_path, capsys):
@@ -102,17 +110,17 @@ def test_every_failure_is_named_in_the_one_line(tmp_path, capsys):
         assert name in line
 
 
-def test_development_warns_and_starts(engine, users, capsys):
+def test_development_warns_and_starts(clean, capsys):
     settings = dataclasses.replace(get_settings(), env="development", secret_key=None, public_url=None)
-    checks = startup_gate("worker", settings, engine)  # no SystemExit
+    checks = startup_gate("worker", settings, clean)  # no SystemExit
     err = capsys.readouterr().err
     assert "warning: worker in development mode: signing key:" in err
     assert "warning: worker in development mode: public URL:" in err
     assert any(not c.ok for c in checks)
 
 
-def test_a_correct_deployment_passes_every_required_check(engine, users):
-    checks = run_checks(production(**passing_store(engine)), engine)
+def test_a_correct_deployment_passes_every_required_check(clean):
+    checks = run_checks(production(**passing_store(clean)), clean)
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
 
 
@@ -147,8 +155,29 @@ def test_doctor_in_production_fails_on_a_bad_deployment(tmp_path):
 
 @pytest.mark.skipif(not TEST_DB_URL.startswith("postgresql"), reason="a production deployment runs on PostgreSQL: "
                     "set EVERYMETRE_TEST_DATABASE_URL to run this on one")
-def test_doctor_passes_on_a_correct_postgresql_deployment(engine, users, tmp_path):
-    r = cli("doctor", EVERYMETRE_ENV="production", EVERYMETRE_SECRET_KEY=GOOD_KEY, EVERYMETRE_METRICS_TOKEN="m" * 40,
-            EVERYMETRE_PUBLIC_URL="https://everymetre.example.gov.ua", EVERYMETRE_DATA_DIR=str(tmp_path))
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "FAIL" not in r.stdout and "warn" not in r.stdout and "ready for production" in r.stdout
+def test_doctor_passes_on_a_correct_postgresql_deployment(engine, tmp_path):
+    """A fresh PostgreSQL database beside the test one (the shared one may hold demo accounts), migrated with
+    `everymetre db upgrade`, given a key, an https URL and a metrics token: doctor passes, and serve's gate too."""
+    from sqlalchemy.engine import make_url
+
+    name = f"{make_url(TEST_DB_URL).database}_doctor"
+    url = make_url(TEST_DB_URL).set(database=name).render_as_string(hide_password=False)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    env = {"EVERYMETRE_DATABASE_URL": url, "EVERYMETRE_ENV": "production", "EVERYMETRE_SECRET_KEY": GOOD_KEY,
+           "EVERYMETRE_METRICS_TOKEN": "m" * 40, "EVERYMETRE_PUBLIC_URL": "https://everymetre.example.gov.ua",
+           "EVERYMETRE_DATA_DIR": str(tmp_path)}
+    try:
+        before = cli("doctor", **env)
+        assert before.returncode == 1 and "FAIL  migrations" in before.stdout  # not yet upgraded
+        assert cli("db", "upgrade", **env).returncode == 0
+        r = cli("doctor", **env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "FAIL" not in r.stdout and "warn" not in r.stdout and "ready for production" in r.stdout
+        settings = production(database_url=url)
+        assert all(c.ok for c in startup_gate("serve", settings, engine_for(url)))  # no SystemExit, no warning
+    finally:
+        engine_for(url).dispose()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

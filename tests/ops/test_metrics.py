@@ -159,14 +159,17 @@ def test_two_uvicorn_workers_share_their_counters(engine, users, tmp_path):
         else:
             pytest.fail("the server did not start: " + (tmp_path / "serve.log").read_text()[-2000:])
         assert not (stale / "counter_999999.db").exists()
-        n = 120
 
         def hit(_: int) -> int:
-            with httpx.Client(base_url=base, timeout=10) as h:
-                return sum(h.get("/api/v1/health/ready").status_code == 200 for _ in range(n // 8))
+            with httpx.Client(base_url=base, timeout=10, headers={"Connection": "close"}) as h:
+                return sum(h.get("/api/v1/health/ready").status_code == 200 for _ in range(10))
 
-        with ThreadPoolExecutor(8) as pool:  # concurrent connections: both workers accept some
-            assert sum(pool.map(hit, range(8))) == n
+        n = 0
+        with ThreadPoolExecutor(8) as pool:  # concurrent connections until both workers have answered some
+            for _ in range(20):
+                n += sum(pool.map(hit, range(8)))
+                if len(list(stale.glob("counter_*.db"))) >= 2:
+                    break
         pids = {f.name for f in stale.glob("counter_*.db")}
         assert len(pids) == 2, pids  # each worker writes its own file
         with httpx.Client(base_url=base, timeout=5, headers={"Connection": "close"}) as h:
