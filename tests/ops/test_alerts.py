@@ -52,7 +52,7 @@ def test_every_expression_names_exported_metrics(ops_client, auth):  # noqa: F81
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (Debian: apt-get install "
                     "prometheus); the rules are still parsed and their metrics checked above")
 def test_promtool_checks_and_unit_tests_pass():
-    check = subprocess.run(["promtool", "check", "rules", str(DOCS / "alerts.yml")], capture_output=True, text=True)
+    check = subprocess.run(["promtool", "check", "rules", str(DOCS / "alerts.yml")], capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
-    unit = subprocess.run(["promtool", "test", "rules", str(DOCS / "alerts.test.yml")], capture_output=True, text=True)
+    unit = subprocess.run(["promtool", "test", "rules", str(DOCS / "alerts.test.yml")], capture_output=True, text=True, check=False)
     assert unit.returncode == 0 and "SUCCESS" in unit.stdout, unit.stdout + unit.stderr

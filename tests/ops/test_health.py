@@ -55,3 +55,21 @@ def test_a_registered_check_decides_readiness(client):
         assert r.status_code == 503 and r.json()["checks"]["worker"] == "check failed: RuntimeError"
     finally:
         unregister_readiness("worker")
+
+
+def test_a_heartbeat_check(client):
+    from datetime import UTC, datetime, timedelta
+
+    from everymetre.ops.api import heartbeat_check
+
+    beats: list[datetime | None] = [None]
+    register_readiness("worker", heartbeat_check(lambda engine: beats[0], 120))
+    try:
+        assert client.get("/api/v1/health/ready").json()["checks"]["worker"] == "no heartbeat yet"
+        beats[0] = datetime.now(UTC) - timedelta(seconds=600)
+        r = client.get("/api/v1/health/ready")
+        assert r.status_code == 503 and r.json()["checks"]["worker"].startswith("last heartbeat 600 s ago")
+        beats[0] = datetime.now(UTC) - timedelta(seconds=5)
+        assert client.get("/api/v1/health/ready").status_code == 200
+    finally:
+        unregister_readiness("worker")

@@ -34,7 +34,7 @@ def test_no_personal_data_in_any_line_of_a_claims_life(client, auth, captured):
     assert r.status_code == 200
     bad = client.post("/api/v1/auth/token", data={"username": "citizen@test.org", "password": "wrong " + PASSWORD})
     assert bad.status_code == 401
-    claim, personal = claim_life(client, auth)
+    _, personal = claim_life(client, auth)
     logging.getLogger("everymetre.api").warning("integrity error: Key (rnokpp)=(%s) already exists", personal["rnokpp"])
     text = captured.getvalue()
     records = lines(captured)

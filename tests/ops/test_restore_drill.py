@@ -20,7 +20,7 @@ TARGET = f"{make_url(TEST_DB_URL).database}_restore"
 
 
 def drill(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([EVERYMETRE, "restore-drill", *args], capture_output=True, text=True, timeout=300,
+    return subprocess.run([EVERYMETRE, "restore-drill", *args], capture_output=True, text=True, check=False, timeout=300,
                           env=dict(os.environ))
 
 
@@ -86,6 +86,6 @@ def test_an_existing_target_is_refused_and_kept(engine, users, tmp_path):
 
 
 def test_the_drill_refuses_sqlite(tmp_path):
-    r = subprocess.run([EVERYMETRE, "restore-drill", "--work", str(tmp_path)], capture_output=True, text=True,
+    r = subprocess.run([EVERYMETRE, "restore-drill", "--work", str(tmp_path)], capture_output=True, text=True, check=False,
                        env={**os.environ, "EVERYMETRE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert r.returncode == 1 and "needs a PostgreSQL store" in r.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from fastapi import APIRouter, FastAPI, Request
@@ -41,6 +42,20 @@ def register_readiness(name: str, check: ReadinessCheck) -> None:
 
 def unregister_readiness(name: str) -> None:
     _READINESS.pop(name, None)
+
+
+def heartbeat_check(last_beat: Callable[[Engine], datetime | None], max_age_seconds: float) -> ReadinessCheck:
+    """A readiness check for a process that beats: `last_beat(engine)` returns when it last did (tz-aware UTC,
+    or None if never). The worker registers one: `register_readiness("worker", heartbeat_check(read, 120))`."""
+
+    def check(engine: Engine) -> str | None:
+        beat = last_beat(engine)
+        if beat is None:
+            return "no heartbeat yet"
+        age = (datetime.now(UTC) - beat).total_seconds()
+        return None if age <= max_age_seconds else f"last heartbeat {age:.0f} s ago (more than {max_age_seconds:.0f} s)"
+
+    return check
 
 
 class Live(BaseModel):

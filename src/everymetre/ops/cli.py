@@ -57,7 +57,8 @@ def restore_drill(
     """Back up the PostgreSQL store and the evidence folder, restore both into a fresh database and folder, and
     prove the copy: audit verify against a checkpoint taken before the dump, ledger check, rules recheck and
     every evidence file's SHA-256. Exit 0 when every proof holds, 1 naming the first that does not."""
-    from everymetre.ops.drill import DrillFailed, restore_drill as drill, sibling_url
+    from everymetre.ops.drill import DrillFailed, sibling_url
+    from everymetre.ops.drill import restore_drill as drill
 
     settings = get_settings()
     if target_db and target_url:

@@ -144,14 +144,30 @@ def verify_evidence(target_url: str, evidence_dir: Path) -> int:
     return len(rows)
 
 
-def prove(target_url: str, target_data_dir: Path, checkpoint_file: Path) -> list[str]:
-    """Run the operator's own checks on the restored copy, as separate processes on its settings."""
-    env = {**os.environ, "EVERYMETRE_DATABASE_URL": target_url, "EVERYMETRE_DATA_DIR": str(target_data_dir),
-           "EVERYMETRE_ENV": "development", "COLUMNS": "500"}
+def _check_env(url: str, data_dir: Path) -> dict[str, str]:
+    return {**os.environ, "EVERYMETRE_DATABASE_URL": url, "EVERYMETRE_DATA_DIR": str(data_dir),
+            "EVERYMETRE_ENV": "development", "COLUMNS": "500"}
+
+
+def prove(target_url: str, target_data_dir: Path, checkpoint_file: Path,
+          source: tuple[str, Path] | None = None) -> list[str]:
+    """Run the operator's own checks on the restored copy, as separate processes on its settings. When one
+    fails and `source` (url, data dir) is given, the same check is run on the live store, to say whether the
+    restore lost something or the live store fails it too."""
     lines = []
     for argv in (["audit", "verify", "--checkpoint", str(checkpoint_file)], ["ledger", "check"], ["rules", "recheck"]):
-        said = _run([sys.executable, "-m", "everymetre", *argv], env, "everymetre " + " ".join(argv[:2]))
-        lines.append(f"everymetre {' '.join(argv[:2])}: {' '.join(said.split()) or 'ok'}")
+        what = "everymetre " + " ".join(argv[:2])
+        command = [sys.executable, "-m", "everymetre", *argv]
+        try:
+            said = _run(command, _check_env(target_url, target_data_dir), what)
+        except DrillFailed as exc:
+            if source is not None:
+                try:
+                    _run(command, _check_env(*source), what)
+                except DrillFailed:
+                    raise DrillFailed(f"{exc} (the live store fails it too: fix the store, not the backup)") from None
+            raise
+        lines.append(f"{what}: {' '.join(said.split()) or 'ok'}")
     return lines
 
 
@@ -178,7 +194,7 @@ def restore_drill(source_url: str, evidence_dir: Path, work: Path, target_url: s
     try:
         restore(target_url, dump_file, tar_file, target_data_dir)
         step(f"restored into {report.target_url} and {target_data_dir}")
-        for line in prove(target_url, target_data_dir, cp_file):
+        for line in prove(target_url, target_data_dir, cp_file, source=(source_url, evidence_dir.parent)):
             step(line)
         report.evidence_files = verify_evidence(target_url, target_data_dir / "evidence")
         step(f"evidence: {report.evidence_files:,} file(s), every SHA-256 and size as the store records")
