@@ -100,6 +100,20 @@ def test_overdue_claims_and_payment_batches_are_counted(ops_client, db, users, p
     assert value(after, "everymetre_payment_batches", state="built") >= 1
 
 
+def test_the_last_linkage_run_is_measured(ops_client, db):
+    from datetime import UTC, datetime, timedelta
+
+    from everymetre.linkage.models import LinkageRun
+
+    finished = datetime.now(UTC).replace(microsecond=0)
+    db.add(LinkageRun(started_at=finished - timedelta(seconds=95), finished_at=finished, status="finished",
+                      threshold=0.9, flag_score=0.6))
+    db.commit()
+    got = scrape(ops_client)
+    assert value(got, "everymetre_linkage_last_run_seconds") == 95
+    assert value(got, "everymetre_linkage_last_run_finished_timestamp_seconds") == finished.timestamp()
+
+
 def test_fed_counters_and_gauges(ops_client):
     before = scrape(ops_client)
     metrics.notification_sent("email")
