@@ -35,7 +35,7 @@ def production(**changes):  # noqa: ANN003, ANN201
 def refusal(settings, engine, capsys) -> str:  # noqa: ANN001
     with pytest.raises(SystemExit) as exc:
         startup_gate("serve", settings, engine)
-    assert exc.value.code == 1
+    assert exc.value.code == 78  # EX_CONFIG: systemd does not restart it
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: refusing to start serve in production: "), lines
     return lines[0]
@@ -132,7 +132,7 @@ def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
 def test_serve_refuses_in_production_with_one_line(engine, users, tmp_path):
     r = cli("serve", "--port", "1", EVERYMETRE_ENV="production", EVERYMETRE_SECRET_KEY="",
             EVERYMETRE_PUBLIC_URL="https://everymetre.example.gov.ua", EVERYMETRE_DATA_DIR=str(tmp_path))
-    assert r.returncode == 1, r.stderr
+    assert r.returncode == 78, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: refusing to start serve in production: signing key"), lines
 

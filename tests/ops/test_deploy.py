@@ -23,7 +23,7 @@ def test_the_units_run_serve_and_worker_in_production():
     assert f"ExecStart={PREFIX} worker" in text["everymetre-worker.service"]
     for body in text.values():
         assert "EnvironmentFile=/etc/everymetre/everymetre.env" in body and "User=everymetre" in body
-        assert "RestartPreventExitStatus=1 2" in body  # a production refusal is not retried in a loop
+        assert "RestartPreventExitStatus=78" in body  # a production refusal is not retried in a loop
     env = (ROOT / "deploy" / "everymetre.env.example").read_text()
     assert "EVERYMETRE_ENV=production" in env and "EVERYMETRE_PUBLIC_URL=https://" in env
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from everymetre.config import Settings
 
 DEMO_DOMAIN = "@demo.everymetre.org"
+REFUSED = 78  # EX_CONFIG (sysexits.h): systemd units do not restart on it (RestartPreventExitStatus=78)
 MIN_KEY_CHARS = 32
 
 
@@ -135,14 +136,14 @@ def failures(checks: list[Check]) -> list[Check]:
 
 def startup_gate(component: str, settings: Settings, engine: Engine | None,
                  warn: Callable[[str], None] | None = None) -> list[Check]:
-    """Call before `component` (serve, worker) starts. In production, exit 1 with one line naming every failed
+    """Call before `component` (serve, worker) starts. In production, exit 78 with one line naming every failed
     required check; in development, print each failed check as a warning line and return the checks."""
     checks = run_checks(settings, engine)
     failed = failures(checks)
     if settings.production and failed:
         reasons = "; ".join(f"{c.name}: {c.detail}" for c in failed)
         print(f"error: refusing to start {component} in production: {reasons}", file=sys.stderr)
-        raise SystemExit(1)
+        raise SystemExit(REFUSED)
     say = warn or (lambda line: print(line, file=sys.stderr))
     for c in checks:
         if not c.ok and (not settings.production or not c.required):
