@@ -46,6 +46,7 @@ def test_restore_drill_proves_the_copy(client, auth, db, users, principal, engin
     r = drill("--target-db", TARGET, "--work", str(tmp_path / "drill"))
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
+    print(out)  # what an operator sees (pytest -s)
     assert "checkpoint of" in out and "taken before the dump" in out
     assert "everymetre audit verify: intact:" in out and "matches the checkpoint" in out
     assert "everymetre ledger check: ledger consistent" in out

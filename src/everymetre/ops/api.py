@@ -46,7 +46,8 @@ def unregister_readiness(name: str) -> None:
 
 def heartbeat_check(last_beat: Callable[[Engine], datetime | None], max_age_seconds: float) -> ReadinessCheck:
     """A readiness check for a process that beats: `last_beat(engine)` returns when it last did (tz-aware UTC,
-    or None if never). The worker registers one: `register_readiness("worker", heartbeat_check(read, 120))`."""
+    or None if never). The worker stores its beat (a row) and its package registers, where the web app imports
+    it: `register_readiness("worker", heartbeat_check(read_beat, 120))` (the check runs in the web process)."""
 
     def check(engine: Engine) -> str | None:
         beat = last_beat(engine)
