@@ -7,6 +7,10 @@ EVERYMETRE_THREADS       threads per server worker for requests that use the dat
 EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS  payment batches above this total need two approvals (default 100000000)
 EVERYMETRE_PAYER_IBAN / EVERYMETRE_PAYER_NAME  the programme's paying account in pain.001 files (a demo account)
 EVERYMETRE_CRASH_AT      crash tests only: `pay` commands die at this step (see payments.cli)
+EVERYMETRE_ENV           development (default) or production: production refuses to start when unsafe (ops.checks)
+EVERYMETRE_PUBLIC_URL    the https address citizens use (e.g. https://everymetre.example.gov.ua)
+EVERYMETRE_METRICS_TOKEN bearer token an operator's Prometheus sends to /metrics (unset: /metrics is 404)
+EVERYMETRE_LOG_FORMAT    json (default) or console: how log lines are written
 """
 
 from __future__ import annotations
@@ -42,6 +46,15 @@ class Settings:
     payer_iban: str | None = None  # None: a demo account (payments.batches.debtor_account)
     payer_name: str = "eRecovery programme account"
     crash_at: str | None = None  # crash tests: the step at which `pay` commands kill themselves
+    # operations (ops/): production mode, the public address, the metrics token, log format
+    env: str = "development"
+    public_url: str | None = None
+    metrics_token: str | None = None
+    log_format: str = "json"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
 
     @property
     def evidence_dir(self) -> Path:
@@ -80,6 +93,14 @@ def _int_env(name: str, default: int) -> int:
         raise SystemExit(f"error: {name}={raw!r} is not a whole number") from None
 
 
+def _choice_env(name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default); anything else exits with a message."""
+    raw = (os.environ.get(name) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise SystemExit(f"error: {name}={raw!r} is not one of {', '.join(choices)}")
+    return raw
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings(
@@ -95,4 +116,8 @@ def get_settings() -> Settings:
         payer_iban=os.environ.get("EVERYMETRE_PAYER_IBAN") or None,
         payer_name=os.environ.get("EVERYMETRE_PAYER_NAME") or "eRecovery programme account",
         crash_at=os.environ.get("EVERYMETRE_CRASH_AT") or None,
+        env=_choice_env("EVERYMETRE_ENV", ("development", "production")),
+        public_url=os.environ.get("EVERYMETRE_PUBLIC_URL") or None,
+        metrics_token=os.environ.get("EVERYMETRE_METRICS_TOKEN") or None,
+        log_format=_choice_env("EVERYMETRE_LOG_FORMAT", ("json", "console")),
     )

@@ -16,6 +16,7 @@ from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
 from everymetre.claims.api import router as claims_router
 from everymetre.linkage.api import router as linkage_router
+from everymetre.ops.api import install as install_ops
 from everymetre.payments.api import router as payments_router
 from everymetre.store.db import engine_for, session_factory
 from everymetre.web import install as install_pages
@@ -45,4 +46,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_pages(app)
     app.add_middleware(SecurityHeaders)
+    install_ops(app)
     return app

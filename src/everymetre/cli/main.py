@@ -41,13 +41,17 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     """Serve the API and pages (http://HOST:PORT)."""
     import uvicorn
 
+    from everymetre.ops.startup import prepare_serve
+
     if threads is not None:  # the workers read their settings from the environment
         os.environ["EVERYMETRE_THREADS"] = str(threads)
         get_settings.cache_clear()
 
-    require_schema(engine())
+    eng = engine()
+    require_schema(eng)
+    prepare_serve(get_settings(), eng)  # production gate (warnings in development), JSON logs, metrics dir
     uvicorn.run("everymetre.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, log_config=None)
 
 
 # The features' commands, mounted here and defined in their packages.
@@ -61,6 +65,9 @@ app.command("link")(link)
 app.add_typer(import_app, name="import")
 app.add_typer(pay_app, name="pay")
 app.add_typer(ledger_app, name="ledger")
+from everymetre.ops.cli import doctor, restore_drill  # noqa: E402
+app.command()(doctor)
+app.command("restore-drill")(restore_drill)
 
 
 def main() -> None:
