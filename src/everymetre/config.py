@@ -4,6 +4,10 @@ EVERYMETRE_DATABASE_URL  SQLAlchemy URL (default sqlite:///./everymetre.db)
 EVERYMETRE_DATA_DIR      evidence files and the generated secret key (default ./data)
 EVERYMETRE_SECRET_KEY    signs API tokens and page sessions (default: generated once into DATA_DIR/secret.key)
 EVERYMETRE_THREADS       threads per server worker for requests that use the database (default 4)
+EVERYMETRE_LOG_SIGNING_KEY  the public log's Ed25519 private key, base64 of its 32-byte seed (default: generated
+                         once into DATA_DIR/log-signing.key)
+EVERYMETRE_LOG_ORIGIN    the public log's name, the first line of every signed tree head (default everymetre/log)
+EVERYMETRE_PUBLIC_MIN_COUNT  published statistics suppress any cell counting fewer people than this (default 10)
 """
 
 from __future__ import annotations
@@ -32,10 +36,18 @@ class Settings:
     appeal_window_days: int = 60
     decision_due_days: int = 30
     evidence_max_bytes: int = 20 * 1024 * 1024
+    # the public transparency log and open statistics (everymetre.transparency)
+    log_signing_key: str | None = None
+    log_origin: str = "everymetre/log"
+    public_min_count: int = 10
 
     @property
     def evidence_dir(self) -> Path:
         return self.data_dir / "evidence"
+
+    @property
+    def log_key_file(self) -> Path:
+        return self.data_dir / "log-signing.key"
 
     def signing_key(self) -> str:
         return self.secret_key or _key_file(self.data_dir.resolve())
@@ -80,4 +92,7 @@ def get_settings() -> Settings:
         suspension_default_days=_int_env("EVERYMETRE_SUSPENSION_DAYS", 30),
         suspension_max_days=_int_env("EVERYMETRE_SUSPENSION_MAX_DAYS", 90),
         appeal_window_days=_int_env("EVERYMETRE_APPEAL_DAYS", 60),
+        log_signing_key=os.environ.get("EVERYMETRE_LOG_SIGNING_KEY") or None,
+        log_origin=os.environ.get("EVERYMETRE_LOG_ORIGIN") or "everymetre/log",
+        public_min_count=max(1, _int_env("EVERYMETRE_PUBLIC_MIN_COUNT", 10)),
     )

@@ -15,6 +15,7 @@ from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
 from everymetre.linkage.api import router as linkage_router
 from everymetre.payments.api import router as payments_router
+from everymetre.transparency.api import router as public_log_router
 from everymetre.store.db import engine_for, session_factory
 from everymetre.web import install as install_pages
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(linkage_router)
     app.include_router(payments_router)
+    app.include_router(public_log_router)
     install_pages(app)
     app.add_middleware(SecurityHeaders)
     return app

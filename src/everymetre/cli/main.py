@@ -234,6 +234,8 @@ app.add_typer(import_app, name="import")
 from everymetre.cli.pay import ledger_app, pay_app  # noqa: E402
 app.add_typer(pay_app, name="pay")
 app.add_typer(ledger_app, name="ledger")
+from everymetre.transparency.cli import register as _transparency  # noqa: E402  (log, publish, export)
+_transparency(app)
 
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import everymetre.linkage.models  # noqa: F401
 import everymetre.payments.models  # noqa: F401
 import everymetre.store.drafts  # noqa: F401
+import everymetre.transparency.models  # noqa: F401
 from everymetre.store.models import Base
 
 metadata = Base.metadata
