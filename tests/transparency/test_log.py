@@ -154,3 +154,30 @@ def test_verify_rejects_a_changed_saved_leaf_and_a_foreign_key(db, users, live, 
 def test_verify_errors_are_one_line(db, users) -> None:
     r = verify("http://127.0.0.1:9")
     assert r.exit_code == 2 and "cannot reach the log" in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_the_standalone_script_in_docs_agrees(db, users, live, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = Path(__file__).parents[2] / "docs" / "verify_log.py"
+    claims = _store(db, users, 3)
+    first = log.sync(db, get_settings())
+    saved = tmp_path / "head.json"
+    saved.write_text(json.dumps(first.head.as_dict()))
+    decided_claim(db, users["commission"], amount=11)
+    log.sync(db, get_settings())
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(script), live, *args], capture_output=True, text=True, timeout=60)
+
+    r = run(claims[1].reference, "--head", str(saved))
+    assert r.returncode == 0, r.stderr
+    assert "consistent" in r.stdout and "included" in r.stdout and "size 5" in r.stdout
+    # tamper with the logged leaf (and its hash, as a careful forger would): inclusion no longer holds
+    leaf = db.scalars(select(LogLeaf).where(LogLeaf.reference == claims[1].reference)).one()
+    leaf.leaf = leaf.leaf.replace("10000001", "10000009")
+    leaf.leaf_hash = merkle.leaf_hash(leaf.leaf.encode()).hex()
+    db.commit()
+    r = run(claims[1].reference)
+    assert r.returncode == 1 and "NOT included" in r.stdout
