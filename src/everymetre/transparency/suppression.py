@@ -149,14 +149,15 @@ def protect(grid: Sequence[Sequence[int]], k: int, forced: set[Cell] = frozenset
         hidden.add(added)
 
 
-def protect_linked(tables: Sequence[Table], k: int) -> None:
+def protect_linked(tables: Sequence[Table], k: int, forced: Sequence[set[Cell]] | None = None) -> None:
     """Protect tables that share their totals row (same columns, same column totals): a totals-row cell hidden
-    in one is hidden in every one, repeated until none changes. Sets each table's `hidden`."""
+    in one is hidden in every one, repeated until none changes. `forced`: cells each table must hide anyway.
+    Sets each table's `hidden`."""
     shared: set[int] = set()
     while True:
-        for t in tables:
+        for n, t in enumerate(tables):
             last = len(t.rows)
-            t.hidden = protect(t.grid(), k, {(last, j) for j in shared})
+            t.hidden = protect(t.grid(), k, {(last, j) for j in shared} | (forced[n] if forced else set()))
         now = {j for t in tables for (i, j) in t.hidden if i == len(t.rows)}
         if now <= shared:
             return

@@ -32,6 +32,8 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_linkage.router)
     from everymetre.web import pages_payments  # payments officers' batches; claimants' payout status
     app.include_router(pages_payments.router)
+    from everymetre.web import pages_public  # public statistics, open data and the public log (no sign-in)
+    app.include_router(pages_public.router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key())
 
     api_domain = app.exception_handlers.get(DomainError)
