@@ -87,9 +87,9 @@ def test_categories_suppression_and_no_recovery(db, users) -> None:
     lviv = [v for g, v in zip(hrom.row_groups, hrom.values, strict=True) if g == "lvivska"]
     assert lviv == [[None]]
     assert ob.values[1][-1] is None
-    # time to decision: half of kharkivska's approved took 45 days
+    # time to decision: kharkivska's paid cell (3) is hidden, so its number decided (a sum over it) is too
     kh = next(x for x in s.timeliness if x.group == "kharkivska")
-    assert kh.decided is not None and kh.decided >= 10
+    assert kh.decided is None and s.timeliness[-1].decided is None
 
 
 def test_publish_writes_csv_parquet_and_a_datapackage(db, users, tmp_path: Path) -> None:
@@ -152,3 +152,31 @@ def test_public_pages_without_sign_in(db, users, client) -> None:
     assert "ще немає записів для" not in logpage.text
     assert "EM-2026-0000042" in client.get("/public/log", params={"reference": "nonsense"}).text
     assert client.get("/public/log/proof/999999.json").status_code == 404
+
+
+def test_time_to_decision_reveals_no_hidden_count(db, users) -> None:
+    """The number decided in an oblast is the sum of four of its cells: it shows only where they all do, and
+    a share within 30 days only where both its parts are 0 or at least k."""
+    claims = [decided_claim(db, users["commission"], amount=1_000_000 + i) for i in range(24)]
+    claims += [decided_claim(db, users["commission"], amount=0, state="rejected", oblast="kyivska") for _ in range(12)]
+    claims += [decided_claim(db, users["commission"], amount=0, state="rejected", oblast="lvivska") for _ in range(12)]
+    late = [c.id for c in claims[:12]] + [c.id for c in claims[-3:]]  # 12 of 24 in kharkivska, 3 of 12 in lvivska
+    db.execute(update(Claim).where(Claim.id.in_(late)).values(submitted_at=datetime.now(UTC) - timedelta(days=45)))
+    db.commit()
+    s = compute(db, 10)
+    got = {x.group: (x.decided, x.median_days is not None, x.within_30_share) for x in s.timeliness}
+    assert got["kharkivska"] == (24, True, 0.5) and got["kyivska"] == (12, True, 1.0)
+    assert got["lvivska"] == (12, True, None)  # 3 late of 12: the share would show 3 people
+    assert got["total"] == (48, True, None)  # national minus the two shown would give lvivska's
+    ob = s.tables["claims_by_oblast"]
+    for x in s.timeliness:
+        row = ob.values[-1] if x.group == "total" else ob.values[ob.rows.index(x.group)]
+        four = [row[CATEGORIES.index(c)] for c in ("approved", "paid", "rejected", "appealed")]
+        if x.decided is not None:
+            assert None not in four and x.decided == sum(four)
+        if x.within_30_share is not None:
+            within = round(x.within_30_share * x.decided)
+            assert within in (0, x.decided) or (within >= 10 and x.decided - within >= 10)
+    shown = [x for x in s.timeliness if x.group != "total" and x.within_30_share is None]
+    national = s.timeliness[-1]
+    assert not (len(shown) == 1 and national.within_30_share is not None)

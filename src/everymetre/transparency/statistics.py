@@ -18,7 +18,7 @@ from __future__ import annotations
 import statistics as pystats
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -126,8 +126,10 @@ def _rows(session: Session) -> list[_Row]:
             continue
         filed = submitted or created
         decided = first.get(cid)
-        if decided is not None and decided.tzinfo is None:  # SQLite through func.min loses the type
-            decided = datetime.fromisoformat(str(decided)).replace(tzinfo=filed.tzinfo)
+        if isinstance(decided, str):  # an aggregate may come back untyped on SQLite
+            decided = datetime.fromisoformat(decided)
+        if decided is not None and decided.tzinfo is None:
+            decided = decided.replace(tzinfo=UTC)
         days = (decided - filed).total_seconds() / 86400 if decided is not None else None
         out.append(_Row(oblast, hromada, kind, filed.astimezone(KYIV).strftime("%Y-%m"), cat,
                         int(awarded or 0) if cat in ("approved", "paid") else 0, p if cat == "paid" else 0, days))
@@ -205,7 +207,7 @@ def compute(session: Session, k: int) -> Statistics:
         tables[t.name] = _published(t, d, "kopiykas", values)
     tables["claims_by_hromada"] = _hromadas(groups, hromada_hidden, oblast_order)
     tables["certificates_by_oblast"] = _certificates(session, k, oblast_order)
-    return Statistics(k, tables, _timeliness(rows, k, oblast_order), datetime.now(KYIV))
+    return Statistics(k, tables, _timeliness(rows, k, oblast_order, tables["claims_by_oblast"]), datetime.now(KYIV))
 
 
 def _protect_with(tables: list[Table], k: int, oblast: Table, forced_totals: set[str]) -> None:
@@ -237,25 +239,37 @@ def _certificates(session: Session, k: int, order: list[str]) -> Published:
     return _published(t, "oblast", "certificates")
 
 
-def _timeliness(rows: list[_Row], k: int, order: list[str]) -> list[Timeliness]:
-    """Per oblast: claims decided (within 30 days | later, protected as an additive table like any other, so
-    no oblast's count follows from the national one), the median days and the share within 30 days (shown
-    only where both its count and the total are shown: share x total would give the count)."""
+DECIDED = ("approved", "paid", "rejected", "appealed")  # the categories of claims that have a first decision
+
+
+def _timeliness(rows: list[_Row], k: int, order: list[str], oblasts: Published) -> list[Timeliness]:
+    """Per oblast (its commission) and nationally: claims decided, the median days to the first decision and
+    the share decided within 30 days.
+
+    The number decided is the sum of the oblast's approved, paid, rejected and under-appeal cells, so it is
+    shown only where those four are shown in `claims_by_oblast` (it then says nothing new); the share splits
+    it into within 30 days and later, so it is shown only where both parts are 0 or at least k. Where the
+    national share is shown and exactly one oblast's is not, that oblast's would follow by subtraction: the
+    national share is hidden then too."""
     per: dict[str, list[float]] = defaultdict(list)
     for r in rows:
-        if r.days is not None:
+        if r.days is not None and r.category in DECIDED:  # so that n is exactly the sum of those four cells
             per[r.oblast].append(r.days)
     groups = [o for o in order if per.get(o)]
-    cells = [[sum(1 for d in per[g] if d <= 30), sum(1 for d in per[g] if d > 30)] for g in groups]
-    t = Table("timeliness", groups, ["within_30", "later"], cells)
-    t.hidden = protect(t.grid(), k)
-    grid = t.published()
-    everyone = [d for g in groups for d in per[g]]
-    out = []
-    for i, (g, days) in enumerate([*((g, per[g]) for g in groups), ("total", everyone)]):
-        within, _later, total = grid[i]
-        if total is None or total == 0:
-            out.append(Timeliness(g, total, None, None))
-            continue
-        out.append(Timeliness(g, total, round(pystats.median(days), 1), round(within / total, 4) if within is not None else None))
-    return out
+    index = {o: i for i, o in enumerate(oblasts.rows)}
+    cols = [oblasts.cols.index(c) for c in DECIDED]
+
+    def row_for(g: str, days: list[float]) -> Timeliness:
+        published = oblasts.values[index[g] if g != "total" else -1]
+        if not days or any(published[j] is None for j in cols):
+            return Timeliness(g, None, None, None)
+        n = len(days)
+        within = sum(1 for d in days if d <= 30)
+        share = round(within / n, 4) if all(x == 0 or x >= k for x in (within, n - within)) else None
+        return Timeliness(g, n, round(pystats.median(days), 1), share)
+
+    out = [row_for(g, per[g]) for g in groups]
+    national = row_for("total", [d for g in groups for d in per[g]])
+    if national.within_30_share is not None and sum(1 for x in out if x.within_30_share is None) == 1:
+        national.within_30_share = None
+    return [*out, national]
