@@ -78,6 +78,8 @@ def test_public_api_serves_heads_proofs_and_leaves(db, users, client) -> None:
     assert client.get("/api/v1/public/log/leaves/99").status_code == 404
     assert client.get("/api/v1/public/log/tree-heads/3").status_code == 404
     assert client.get("/api/v1/public/log/proof/inclusion", params={"index": -1, "tree_size": 2}).status_code == 422
+    assert client.get(f"/api/v1/public/log/leaves/{2**64}").status_code == 422
+    assert client.get(f"/api/v1/public/log/tree-heads/{2**64}").status_code == 422
 
 
 def test_verify_accepts_the_genuine_log_and_names_a_changed_decision(db, users, live) -> None:

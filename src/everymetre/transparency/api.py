@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from everymetre.api.deps import MAX_ID, SessionDep, SettingsDep
@@ -18,6 +18,7 @@ from everymetre.transparency.signing import SignedHead, key_id, log_key, raw_pub
 router = APIRouter(prefix="/api/v1/public/log", tags=["public log"])
 RESPONSES = problem_responses({404: "No such leaf or tree head", 400: "A tree size the log has not reached"})
 SizeQ = Annotated[int, Query(ge=0, le=MAX_ID)]
+SizePath = Annotated[int, Path(ge=0, le=MAX_ID)]
 
 
 class KeyOut(BaseModel):
@@ -88,7 +89,7 @@ def all_heads(session: SessionDep, settings: SettingsDep) -> list[TreeHeadOut]:
 
 
 @router.get("/tree-heads/{size}", response_model=TreeHeadOut, responses=RESPONSES, summary="The signed head of one size")
-def one_head(size: int, session: SessionDep, settings: SettingsDep) -> TreeHeadOut:
+def one_head(size: SizePath, session: SessionDep, settings: SettingsDep) -> TreeHeadOut:
     head = log.head_at(session, settings, size)
     if head is None:
         raise NotFound(f"No signed tree head of size {size}.")
@@ -122,8 +123,8 @@ def leaves(session: SessionDep, reference: Annotated[str, Query(min_length=1, ma
 
 
 @router.get("/leaves/{index}", response_model=LeafOut, responses=RESPONSES, summary="One leaf by index")
-def leaf(index: int, session: SessionDep) -> LeafOut:
-    found = log.leaf_at(session, index) if 0 <= index <= MAX_ID else None
+def leaf(index: SizePath, session: SessionDep) -> LeafOut:
+    found = log.leaf_at(session, index)
     if found is None:
         raise NotFound(f"No leaf {index} in the log.")
     return LeafOut(**found)
