@@ -18,7 +18,7 @@ _n = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def live(engine, users) -> Iterator[str]:  # noqa: ANN001
+def live(engine, users) -> Iterator[str]:
     import uvicorn
 
     from everymetre.api.app import create_app

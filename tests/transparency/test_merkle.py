@@ -87,7 +87,7 @@ def test_consistency_proofs_match_the_published_vectors(first: int, second: int,
     verify_consistency(first, second, ROOTS[first - 1], ROOTS[second - 1], [h(p) for p in path])
 
 
-def _corrupt_inclusion(index: int, size: int, proof: list[bytes], root: bytes, leaf: bytes):  # noqa: ANN202
+def _corrupt_inclusion(index: int, size: int, proof: list[bytes], root: bytes, leaf: bytes):
     yield index - 1, size, leaf, proof, root
     yield index + 1, size, leaf, proof, root
     yield index ^ 2, size, leaf, proof, root

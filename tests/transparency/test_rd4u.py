@@ -18,7 +18,7 @@ from tests.payments.store_helpers import decided_claim
 from tests.transparency.conftest import exported_batch
 
 
-def _store(db, users):  # noqa: ANN001, ANN202
+def _store(db, users):
     three = decided_claim(db, users["commission"], amount=10_000_001,
                           owners=[("Шевченко Олена Петрівна", 1, 2), ("Шевченко Петро Іванович", 1, 4),
                                   ("Шевченко Ганна Петрівна", 1, 4)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -22,7 +22,7 @@ from tests.transparency.conftest import exported_batch
 from tests.transparency.test_suppression import attack
 
 
-def _store(db, users) -> dict[str, list[Claim]]:  # noqa: ANN001
+def _store(db, users) -> dict[str, list[Claim]]:
     made: dict[str, list[Claim]] = {"approved": [], "rejected": [], "paid": [], "progress": [], "lviv": []}
     for i in range(24):
         made["approved"].append(decided_claim(db, users["commission"], amount=1_000_000 + i))

@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from everymetre.transparency.suppression import Table, _bridges, protect, protect_groups, protect_linked, protect_money
+from everymetre.transparency.suppression import (
+    Table,
+    _bridges,
+    protect,
+    protect_groups,
+    protect_linked,
+    protect_money,
+)
 
 
 def attack(tables: list[Table], shared_totals: bool) -> dict[tuple[int, int, int], tuple[float, float, int]]:
@@ -93,7 +100,7 @@ def test_no_suppressed_cell_can_be_recovered(t: Table, k: int) -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3), st.integers(0, 2)), min_size=1, max_size=120),
        st.integers(3, 10))
-def test_linked_tables_sharing_the_national_row_protect_each_other(records, k) -> None:  # noqa: ANN001
+def test_linked_tables_sharing_the_national_row_protect_each_other(records, k) -> None:
     """The same records by two breakdowns (oblast-like and month-like) x the same categories."""
     by_a = [[sum(1 for a, _, c in records if a == i and c == j) for j in range(3)] for i in range(5)]
     by_b = [[sum(1 for _, b, c in records if b == i and c == j) for j in range(3)] for i in range(4)]

@@ -23,9 +23,9 @@ def bar_chart(chart_id: str, title: str, labels: Sequence[str], values: Sequence
     shown = [v for v in values if v is not None]
     top = max(shown, default=0) or 1
     height = ROW * max(1, len(labels)) + 4
-    parts = [f'<svg class="chart" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
-             f'aria-labelledby="{escape(chart_id)}-t" xmlns="http://www.w3.org/2000/svg" font-size="13" '
-             f'font-family="system-ui, sans-serif"><title id="{escape(chart_id)}-t">{escape(title)}</title>']
+    parts = [(f'<svg class="chart" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+              f'aria-labelledby="{escape(chart_id)}-t" xmlns="http://www.w3.org/2000/svg" font-size="13" '
+              f'font-family="system-ui, sans-serif"><title id="{escape(chart_id)}-t">{escape(title)}</title>')]
     value_room = 110
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = i * ROW + 14

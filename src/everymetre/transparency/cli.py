@@ -81,7 +81,7 @@ def log_verify(url: Annotated[str, typer.Option("--url", help="The log's server,
     out.print(f"verified: tree head of size {report.head.tree_size:,}, root {report.head.root_hash}")
 
 
-def _check_store(client, head, report, max_proofs: int) -> None:  # noqa: ANN001
+def _check_store(client, head, report, max_proofs: int) -> None:
     from everymetre.store.db import session_factory
     from everymetre.transparency import log
     from everymetre.transparency.verify import check_store

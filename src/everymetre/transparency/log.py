@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from everymetre.config import Settings
@@ -149,10 +149,10 @@ def sync(session: Session, settings: Settings, now_ms: int | None = None) -> Syn
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         start = log_size(session)
         new = store_entries(session, only_new=True)
-        rows = [dict(index=start + i, kind=e.kind, ref_id=e.ref_id, reference=e.reference, leaf=e.leaf,
-                     leaf_hash=e.leaf_hash) for i, e in enumerate(new)]
+        rows = [{"index": start + i, "kind": e.kind, "ref_id": e.ref_id, "reference": e.reference, "leaf": e.leaf,
+                 "leaf_hash": e.leaf_hash} for i, e in enumerate(new)]
         for i in range(0, len(rows), 5000):
-            session.execute(LogLeaf.__table__.insert(), rows[i:i + 5000])
+            session.execute(insert(LogLeaf), rows[i:i + 5000])
         size = start + len(new)
         existing = session.get(TreeHead, size)
         if existing is not None:

@@ -16,7 +16,13 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
-from everymetre.transparency.statistics import CATEGORIES, CERTIFICATE_STATES, Published, Statistics, compute
+from everymetre.transparency.statistics import (
+    CATEGORIES,
+    CERTIFICATE_STATES,
+    Published,
+    Statistics,
+    compute,
+)
 
 LICENCE = {"name": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0",
            "path": "https://creativecommons.org/licenses/by/4.0/"}
@@ -123,9 +129,9 @@ def datapackage(stats: Statistics, names: list[str]) -> dict[str, Any]:
 
 
 def dictionary(stats: Statistics) -> str:
-    lines = ["# Data dictionary", "", f"Suppression: cells counting fewer than {stats.k} claims are empty, and so are "
+    lines = ["# Data dictionary", "", (f"Suppression: cells counting fewer than {stats.k} claims are empty, and so are "
              "enough other cells that none of them can be derived from the totals (see everymetre.transparency."
-             "suppression). Money cells are empty wherever their count cell is.", "",
+             "suppression). Money cells are empty wherever their count cell is."), "",
              f"Licence: {LICENCE['title']} ({LICENCE['path']}).", ""]
     for name, (_, fields) in frames(stats).items():
         lines += [f"## {name}.csv / {name}.parquet: {TITLES.get(name, name)}", "", "| column | type | unit | meaning |",

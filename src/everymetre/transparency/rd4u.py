@@ -97,7 +97,7 @@ def _claim_records(claim: Claim, decisions: list[Decision], act: InspectionAct |
         received = []
         if repair_parts and repair_parts[n]:
             received.append({"kind": "repair_payment", "amount_kopiykas": repair_parts[n],
-                             "paid_on": max((p.settled_on or p.created_at.date() for p in payments)).isoformat()})
+                             "paid_on": max(p.settled_on or p.created_at.date() for p in payments).isoformat()})
         if cert_parts.get(person.id):
             received.append({"kind": "housing_certificate", "amount_kopiykas": cert_parts[person.id],
                              "paid_on": (cert.paid_on or cert.redeemed_on or cert.issued_on).isoformat() if cert else None})

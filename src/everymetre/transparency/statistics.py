@@ -27,7 +27,12 @@ from sqlalchemy.orm import Session
 from everymetre.domain.geography import OBLASTS
 from everymetre.payments.models import Certificate, Payment
 from everymetre.store.models import Claim, Decision, Property
-from everymetre.transparency.suppression import Table, protect, protect_groups, protect_linked
+from everymetre.transparency.suppression import (
+    Table,
+    protect,
+    protect_groups,
+    protect_linked,
+)
 
 KYIV = ZoneInfo("Europe/Kyiv")
 CATEGORIES = ("in_progress", "approved", "paid", "rejected", "appealed", "closed")
@@ -211,7 +216,7 @@ def compute(session: Session, k: int) -> Statistics:
 
 
 def _protect_with(tables: list[Table], k: int, oblast: Table, forced_totals: set[str]) -> None:
-    extra = [set() for _ in tables]
+    extra: list[set[tuple[int, int]]] = [set() for _ in tables]
     extra[tables.index(oblast)] = {(oblast.rows.index(g), len(CATEGORIES)) for g in forced_totals}
     protect_linked(tables, k, extra)
 

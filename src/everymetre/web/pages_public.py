@@ -14,9 +14,20 @@ from fastapi.responses import Response
 from everymetre.domain.identifiers import parse_claim_reference
 from everymetre.transparency import log
 from everymetre.transparency.charts import bar_chart
-from everymetre.transparency.publish import TITLES, csv_bytes, datapackage, dictionary, frames
+from everymetre.transparency.publish import (
+    TITLES,
+    csv_bytes,
+    datapackage,
+    dictionary,
+    frames,
+)
 from everymetre.transparency.signing import key_id, log_key, raw_public
-from everymetre.transparency.statistics import CATEGORIES, CERTIFICATE_STATES, PAYOUT_KIND, Published, compute
+from everymetre.transparency.statistics import (
+    CATEGORIES,
+    PAYOUT_KIND,
+    Published,
+    compute,
+)
 from everymetre.web import i18n, text
 from everymetre.web.common import DB, PageError, SettingsDep, render, request_language
 from everymetre.web.i18n import N_, gettext
