@@ -8,6 +8,7 @@ EVERYMETRE_LOG_SIGNING_KEY  the public log's Ed25519 private key, base64 of its 
                          once into DATA_DIR/log-signing.key)
 EVERYMETRE_LOG_ORIGIN    the public log's name, the first line of every signed tree head (default everymetre/log)
 EVERYMETRE_PUBLIC_MIN_COUNT  published statistics suppress any cell counting fewer people than this (default 10)
+EVERYMETRE_PUBLIC_CACHE_SECONDS  the public pages reuse computed statistics this long per worker (default 300)
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Settings:
     log_signing_key: str | None = None
     log_origin: str = "everymetre/log"
     public_min_count: int = 10
+    public_cache_seconds: int = 300
 
     @property
     def evidence_dir(self) -> Path:
@@ -95,4 +97,5 @@ def get_settings() -> Settings:
         log_signing_key=os.environ.get("EVERYMETRE_LOG_SIGNING_KEY") or None,
         log_origin=os.environ.get("EVERYMETRE_LOG_ORIGIN") or "everymetre/log",
         public_min_count=max(1, _int_env("EVERYMETRE_PUBLIC_MIN_COUNT", 10)),
+        public_cache_seconds=max(0, _int_env("EVERYMETRE_PUBLIC_CACHE_SECONDS", 300)),
     )

@@ -180,3 +180,14 @@ def test_time_to_decision_reveals_no_hidden_count(db, users) -> None:
     shown = [x for x in s.timeliness if x.group != "total" and x.within_30_share is None]
     national = s.timeliness[-1]
     assert not (len(shown) == 1 and national.within_30_share is not None)
+
+
+def test_public_statistics_are_computed_once_per_cache_period(db, users, client) -> None:
+    for _ in range(10):
+        decided_claim(db, users["commission"], amount=1_000_000)
+    first = client.get("/public/data/claims_by_oblast.csv").text
+    assert first.splitlines()[-1].endswith(",10")
+    decided_claim(db, users["commission"], amount=1_000_000)
+    assert client.get("/public/data/claims_by_oblast.csv").text == first  # within the period: the same numbers
+    client.app.state.public_statistics = None  # the period is over
+    assert client.get("/public/data/claims_by_oblast.csv").text.splitlines()[-1].endswith(",11")

@@ -4,6 +4,8 @@ them), the open data downloads, and the public log (its signed head, a decision'
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import date
 from typing import Any
 
@@ -33,6 +35,7 @@ from everymetre.web.common import DB, PageError, SettingsDep, render, request_la
 from everymetre.web.i18n import N_, gettext
 
 router = APIRouter(include_in_schema=False)
+_cache_lock = threading.Lock()
 
 CATEGORY_WORDS = {"in_progress": N_("Being considered"), "approved": N_("Awarded, not yet paid"), "paid": N_("Paid"),
                   "rejected": N_("Refused"), "appealed": N_("Under appeal"), "closed": N_("Withdrawn or duplicate"),
@@ -107,6 +110,19 @@ def _summary(stats: Any) -> list[tuple[str, str | None]]:
             (gettext("Money paid"), None if money["paid"] is None else i18n.money(money["paid"]))]
 
 
+def _statistics(request: Request, session: Any, settings: Any) -> Any:
+    """The statistics, recomputed at most every EVERYMETRE_PUBLIC_CACHE_SECONDS per worker (they read every
+    claim; a public page must not let each visitor start that)."""
+    with _cache_lock:  # one computation at a time per worker; the others wait for its result
+        cached = getattr(request.app.state, "public_statistics", None)
+        now = time.monotonic()
+        if cached is not None and cached[1] == settings.public_min_count and now - cached[0] < settings.public_cache_seconds:
+            return cached[2]
+        stats = compute(session, settings.public_min_count)
+        request.app.state.public_statistics = (now, settings.public_min_count, stats)
+        return stats
+
+
 @router.get("/public")
 def public_index(request: Request) -> Response:
     return render(request, "public/index.html")
@@ -115,7 +131,7 @@ def public_index(request: Request) -> Response:
 @router.get("/public/statistics")
 def statistics_page(request: Request, session: DB, settings: SettingsDep) -> Response:
     i18n.set_language(request_language(request))
-    stats = compute(session, settings.public_min_count)
+    stats = _statistics(request, session, settings)
     t = stats.tables
     views = [_view(t["claims_by_oblast"], CATEGORY_WORDS), _view(t["claims_by_month"], CATEGORY_WORDS),
              _view(t["claims_by_kind"], CATEGORY_WORDS)]
@@ -133,8 +149,8 @@ def statistics_page(request: Request, session: DB, settings: SettingsDep) -> Res
 
 
 @router.get("/public/data/{name}")
-def download(name: str, session: DB, settings: SettingsDep) -> Response:
-    stats = compute(session, settings.public_min_count)
+def download(name: str, request: Request, session: DB, settings: SettingsDep) -> Response:
+    stats = _statistics(request, session, settings)
     fr = frames(stats)
     if name == "datapackage.json":
         return Response(json.dumps(datapackage(stats, list(fr)), indent=2, ensure_ascii=False), media_type="application/json")
