@@ -11,6 +11,11 @@ EVERYMETRE_ENV           development (default) or production: production refuses
 EVERYMETRE_PUBLIC_URL    the https address citizens use (e.g. https://everymetre.example.gov.ua)
 EVERYMETRE_METRICS_TOKEN bearer token an operator's Prometheus sends to /metrics (unset: /metrics is 404)
 EVERYMETRE_LOG_FORMAT    json (default) or console: how log lines are written
+EVERYMETRE_LOG_SIGNING_KEY  the public log's Ed25519 private key, base64 of its 32-byte seed (default: generated
+                         once into DATA_DIR/log-signing.key)
+EVERYMETRE_LOG_ORIGIN    the public log's name, the first line of every signed tree head (default everymetre/log)
+EVERYMETRE_PUBLIC_MIN_COUNT  published statistics suppress any cell counting fewer people than this (default 10)
+EVERYMETRE_PUBLIC_CACHE_SECONDS  the public pages reuse computed statistics this long per worker (default 300)
 """
 
 from __future__ import annotations
@@ -55,10 +60,19 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+    # the public transparency log and open statistics (everymetre.transparency)
+    log_signing_key: str | None = None
+    log_origin: str = "everymetre/log"
+    public_min_count: int = 10
+    public_cache_seconds: int = 300
 
     @property
     def evidence_dir(self) -> Path:
         return self.data_dir / "evidence"
+
+    @property
+    def log_key_file(self) -> Path:
+        return self.data_dir / "log-signing.key"
 
     def signing_key(self) -> str:
         return self.secret_key or _key_file(self.data_dir.resolve())
@@ -120,4 +134,8 @@ def get_settings() -> Settings:
         public_url=os.environ.get("EVERYMETRE_PUBLIC_URL") or None,
         metrics_token=os.environ.get("EVERYMETRE_METRICS_TOKEN") or None,
         log_format=_choice_env("EVERYMETRE_LOG_FORMAT", ("json", "console")),
+        log_signing_key=os.environ.get("EVERYMETRE_LOG_SIGNING_KEY") or None,
+        log_origin=os.environ.get("EVERYMETRE_LOG_ORIGIN") or "everymetre/log",
+        public_min_count=max(1, _int_env("EVERYMETRE_PUBLIC_MIN_COUNT", 10)),
+        public_cache_seconds=max(0, _int_env("EVERYMETRE_PUBLIC_CACHE_SECONDS", 300)),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import date
 
-from everymetre.domain.iban import make_ua_iban
+from everymetre.kernel.iban import make_ua_iban
 from tests.factories import claim_body, jpeg_with_exif, owner
 from tests.store.test_claims_api import ACT, move
 

@@ -84,8 +84,8 @@ def test_counters_move_with_a_claims_life(ops_client, auth):
 def test_overdue_claims_and_payment_batches_are_counted(ops_client, db, users, principal):
     from datetime import UTC, datetime, timedelta
 
-    from everymetre.payments import service as svc
-    from everymetre.store.models import Claim
+    from everymetre.payments import batches as svc
+    from everymetre.claims.models import Claim
     from tests.payments.store_helpers import decided_claim
 
     decided_claim(db, users["commission"], 10_000_000)

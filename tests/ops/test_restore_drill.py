@@ -30,7 +30,7 @@ def exists(engine, name: str) -> bool:  # noqa: ANN001
 
 
 def populate(client, auth, db, users, principal) -> None:  # noqa: ANN001
-    from everymetre.payments import service as svc
+    from everymetre.payments import batches as svc
 
     claim_life(client, auth)
     claim_life(client, auth)  # both decided, each with an IBAN: the batch pays them, the ledger records it
@@ -59,7 +59,7 @@ def test_restore_drill_proves_the_copy(client, auth, db, users, principal, engin
 
 def test_a_damaged_evidence_file_fails_the_drill(client, auth, db, users, principal, engine, tmp_path):
     from everymetre.config import get_settings
-    from everymetre.store.models import Evidence
+    from everymetre.claims.models import Evidence
 
     claim_life(client, auth)
     sha = db.query(Evidence.sha256).first()[0]

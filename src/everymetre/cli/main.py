@@ -15,7 +15,9 @@ from everymetre.config import get_settings
 from everymetre.demo.cli import demo
 from everymetre.importer.cli import import_app
 from everymetre.linkage.cli import link
+from everymetre.ops.cli import doctor, restore_drill
 from everymetre.payments.cli import ledger_app, pay_app
+from everymetre.transparency.cli import register as register_transparency
 
 app = typer.Typer(help="everymetre: war-damage housing compensation at national scale.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -65,9 +67,9 @@ app.command("link")(link)
 app.add_typer(import_app, name="import")
 app.add_typer(pay_app, name="pay")
 app.add_typer(ledger_app, name="ledger")
-from everymetre.ops.cli import doctor, restore_drill  # noqa: E402
 app.command()(doctor)
 app.command("restore-drill")(restore_drill)
+register_transparency(app)  # log, publish, export
 
 
 def main() -> None:

@@ -100,7 +100,7 @@ def check_migrations(engine: Engine) -> Check:
 
 
 def check_demo_accounts(engine: Engine) -> Check:
-    from everymetre.store.models import User
+    from everymetre.accounts.models import User
 
     try:
         with engine.connect() as conn:

@@ -93,7 +93,7 @@ def drop_database(source_url: str, target_url: str) -> None:
 
 def backup(source_url: str, evidence_dir: Path, work: Path) -> tuple[Path, Path, Path]:
     """Checkpoint, dump and evidence tar of the live store, into `work`. Returns their paths."""
-    from everymetre.services.audit import checkpoint
+    from everymetre.audit.record import checkpoint
     from everymetre.store.db import engine_for, session_factory
 
     work.mkdir(parents=True, exist_ok=True)
@@ -123,7 +123,7 @@ def restore(target_url: str, dump_file: Path, tar_file: Path, target_data_dir: P
 
 def verify_evidence(target_url: str, evidence_dir: Path) -> int:
     """Every evidence file the restored store names is in the restored folder with its SHA-256 and size."""
-    from everymetre.store.models import Evidence
+    from everymetre.claims.models import Evidence
 
     eng = create_engine(target_url)
     try:

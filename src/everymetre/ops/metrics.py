@@ -141,7 +141,7 @@ def register_store_gauges(source: StoreGaugeSource) -> StoreGaugeSource:
 def core_gauges(engine: Engine, decision_due_days: int = 30) -> Iterator[StoreGauge]:
     from everymetre.linkage.models import LinkageRun
     from everymetre.payments.models import PaymentBatch
-    from everymetre.store.models import Claim
+    from everymetre.claims.models import Claim
     from everymetre.store.types import utcnow
 
     due = utcnow() - timedelta(days=decision_due_days)

@@ -32,11 +32,12 @@ def install(app: FastAPI) -> None:
     from everymetre.claims.pages import citizen, staff
     from everymetre.linkage import pages as linkage_pages  # linkage reviewers' pages
     from everymetre.payments import pages as payments_pages  # payments officers' batches; claimants' payout status
+    from everymetre.transparency import pages as public_pages  # statistics, open data, the public log (no sign-in)
     from everymetre.web.common import SOMETHING_WRONG, STATIC, PageError, domain_error_page, error_page, redirect
     from everymetre.web.session import PageSessions
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router):
+    for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router, public_pages.router):
         app.include_router(router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key())
 
