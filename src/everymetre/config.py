@@ -4,6 +4,7 @@ EVERYMETRE_DATABASE_URL  SQLAlchemy URL (default sqlite:///./everymetre.db)
 EVERYMETRE_DATA_DIR      evidence files and the generated secret key (default ./data)
 EVERYMETRE_SECRET_KEY    signs API tokens and page sessions (default: generated once into DATA_DIR/secret.key)
 EVERYMETRE_THREADS       threads per server worker for requests that use the database (default 4)
+EVERYMETRE_LINKAGE_FLAG_SCORE  linkage findings scoring at least this put their claims in review (default 0.6)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Settings:
     appeal_window_days: int = 60
     decision_due_days: int = 30
     evidence_max_bytes: int = 20 * 1024 * 1024
+    linkage_flag_score: float = 0.6
 
     @property
     def evidence_dir(self) -> Path:
@@ -70,6 +72,19 @@ def _int_env(name: str, default: int) -> int:
         raise SystemExit(f"error: {name}={raw!r} is not a whole number") from None
 
 
+def _score_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"error: {name}={raw!r} is not a number such as {default}") from None
+    if not 0.0 <= value <= 1.0:
+        raise SystemExit(f"error: {name}={raw!r} is not between 0 and 1")
+    return value
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings(
@@ -80,4 +95,5 @@ def get_settings() -> Settings:
         suspension_default_days=_int_env("EVERYMETRE_SUSPENSION_DAYS", 30),
         suspension_max_days=_int_env("EVERYMETRE_SUSPENSION_MAX_DAYS", 90),
         appeal_window_days=_int_env("EVERYMETRE_APPEAL_DAYS", 60),
+        linkage_flag_score=_score_env("EVERYMETRE_LINKAGE_FLAG_SCORE", 0.6),
     )

@@ -117,6 +117,11 @@ def coerce_records(data: Any) -> pl.DataFrame:
             casts.append(pl.col(name).cast(dtype, strict=False).alias(name))
     if casts:
         df = df.with_columns(casts)
+    # an empty or blank string is a missing value everywhere (an empty patronymic agrees with nothing)
+    text = [n for n, t in INPUT_SCHEMA.items() if t == pl.String()]
+    df = df.with_columns([
+        pl.when(pl.col(n).str.strip_chars() == "").then(None).otherwise(pl.col(n)).alias(n) for n in text
+    ])
     if df["record_id"].null_count() or df["record_id"].n_unique() != df.height:
         raise ValueError("record_id must be present and unique on every row")
     return df
@@ -125,7 +130,7 @@ def coerce_records(data: Any) -> pl.DataFrame:
 def _map_distinct(col: pl.Series, fn: Callable[[str], str | None]) -> pl.Series:
     """Apply a Python normaliser once per distinct non-null value."""
     distinct = col.drop_nulls().unique().to_list()
-    mapping = {v: fn(v) for v in distinct}
+    mapping = {v: (fn(v) or None) for v in distinct}  # a normaliser's empty result is a missing value
     return col.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 

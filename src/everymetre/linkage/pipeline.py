@@ -150,7 +150,7 @@ class ClaimLinker:
         return self
 
     def _train(self, df: pl.DataFrame, features: pl.DataFrame, decisions: pl.DataFrame) -> PersonModel:
-        pm = PersonModel(features, self.config)
+        pm = PersonModel(features, self.config, person_key=df["person_key"])
         labels = self._uid_pairs(df, decisions.filter(pl.col("decision") == "match").select("a", "b"))
         pm.train(labels.rename({"uid_a": "unique_id_l", "uid_b": "unique_id_r"}))
         self._model = pm.model_dict()
