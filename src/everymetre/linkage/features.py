@@ -69,7 +69,7 @@ REQUIRED_COLUMNS = ("record_id", "claim_ref", "surname", "given_name")
 FEATURE_COLUMNS = (
     "surname_n", "surname_k", "given_n", "given_k", "given_c", "patronymic_k",
     "dob", "dob_swap", "dob_canon", "rnokpp_n", "phone_n", "iban_n", "registry_n",
-    "oblast_n", "city_k", "street_full", "bldg_k", "addr_k",
+    "oblast_n", "city_k", "street_full", "bldg_k", "addr_k", "sb_k", "name_set",
 )
 
 
@@ -215,6 +215,17 @@ def derive_features(records: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(
         addr_k=pl.when(pl.col("bldg_k").is_not_null()).then(
             pl.concat_str([pl.col("bldg_k"), pl.col("apartment_n").fill_null("")], separator="|")
+        ),
+    )
+    out = out.with_columns(
+        # street and building without the city: one typo in a town's name must not hide the same home
+        sb_k=pl.when(pl.col("street_k").is_not_null() & pl.col("building_n").is_not_null()).then(
+            pl.concat_str([pl.col("street_k"), pl.col("building_n")], separator="|")
+        ),
+        # the two names in either order: a surname written in the given-name field and the other way round
+        name_set=pl.when(pl.col("surname_k").is_not_null() & pl.col("given_k").is_not_null()).then(
+            pl.concat_str([pl.min_horizontal("surname_k", "given_k"), pl.max_horizontal("surname_k", "given_k")],
+                          separator="|")
         ),
     )
     return out.drop("street_k", "building_n", "apartment_n")

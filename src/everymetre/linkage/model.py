@@ -93,15 +93,21 @@ def _exact(col: str, label: str, tf: bool = False) -> cll.ExactMatchLevel:
 #: m of each non-null level (in order) before training, and for levels EM cannot see: the share of true
 #: matches expected at each level (they follow the data once EM has run)
 DEFAULT_M: dict[str, list[float]] = {
-    "surname": [0.85, 0.05, 0.04, 0.03, 0.03],
-    "given_name": [0.85, 0.05, 0.04, 0.02, 0.04],
+    "surname": [0.85, 0.05, 0.01, 0.04, 0.02, 0.03],
+    "given_name": [0.85, 0.05, 0.01, 0.04, 0.02, 0.03],
     "patronymic": [0.9, 0.05, 0.05],
     "birth_date": [0.85, 0.03, 0.07, 0.05],
     "rnokpp": [0.9, 0.05, 0.05],
     "phone": [0.6, 0.4],
     "iban": [0.5, 0.5],
-    "home": [0.3, 0.35, 0.05, 0.05, 0.1, 0.15],
+    "home": [0.3, 0.35, 0.05, 0.03, 0.05, 0.07, 0.15],
 }
+
+
+#: surname and given name written the other way round (a level of both name comparisons)
+def _swapped() -> cll.CustomLevel:
+    return cll.CustomLevel("surname_k_l = given_k_r AND given_k_l = surname_k_r",
+                           label_for_charts="swapped with the other name", base_dialect_str="duckdb")
 
 
 def build_comparisons() -> list[cl.CustomComparison]:
@@ -112,6 +118,7 @@ def build_comparisons() -> list[cl.CustomComparison]:
             cll.NullLevel("surname_k"),
             _exact("surname_n", "exact", tf=True),
             _exact("surname_k", "same spelling key"),
+            _swapped(),
             cll.JaroWinklerLevel("surname_k", 0.92).configure(label_for_charts="jaro-winkler >= 0.92"),
             cll.JaroWinklerLevel("surname_k", 0.8).configure(label_for_charts="jaro-winkler >= 0.80"),
             cll.ElseLevel(),
@@ -123,6 +130,7 @@ def build_comparisons() -> list[cl.CustomComparison]:
             cll.NullLevel("given_k"),
             _exact("given_n", "exact", tf=True),
             _exact("given_k", "same spelling key"),
+            _swapped(),
             cll.JaroWinklerLevel("given_k", 0.9).configure(label_for_charts="jaro-winkler >= 0.90"),
             _exact("given_c", "same consonants"),
             cll.ElseLevel(),
@@ -171,6 +179,7 @@ def build_comparisons() -> list[cl.CustomComparison]:
             _exact("registry_n", "same registry number"),
             _exact("addr_k", "same address"),
             _exact("bldg_k", "same building"),
+            _exact("sb_k", "same street and building, another spelling of the place"),
             _exact("street_full", "same street"),
             _exact("city_k", "same city", tf=True),
             cll.ElseLevel(),
@@ -196,6 +205,9 @@ def prediction_blocking_rules(extra: list[str] | None = None,
         block_on("addr_k", "given_c"),
         block_on("surname_k", "given_k", "patronymic_k", "city_k"),
         block_on("given_k", "dob_canon"),
+        block_on("sb_k", "oblast_n"),
+        block_on("name_set", "city_k"),
+        block_on("name_set", "dob_canon"),
     ]
     if present is not None and present.get("dob", 0.0) < 0.9:
         # without a birth date on everyone, the same name in one city or on one street is worth scoring
