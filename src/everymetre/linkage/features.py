@@ -69,7 +69,7 @@ REQUIRED_COLUMNS = ("record_id", "claim_ref", "surname", "given_name")
 FEATURE_COLUMNS = (
     "surname_n", "surname_k", "given_n", "given_k", "given_c", "patronymic_k",
     "dob", "dob_swap", "dob_canon", "rnokpp_n", "phone_n", "iban_n", "registry_n",
-    "oblast_n", "city_k", "street_full", "bldg_k", "addr_k", "sb_k", "name_set",
+    "oblast_n", "city_k", "street_full", "bldg_k", "addr_k", "sb_k", "name_set", "bnum_k",
 )
 
 
@@ -228,4 +228,4 @@ def derive_features(records: pl.DataFrame) -> pl.DataFrame:
                           separator="|")
         ),
     )
-    return out.drop("street_k", "building_n", "apartment_n")
+    return out.rename({"building_n": "bnum_k"}).drop("street_k", "apartment_n")

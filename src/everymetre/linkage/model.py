@@ -93,8 +93,8 @@ def _exact(col: str, label: str, tf: bool = False) -> cll.ExactMatchLevel:
 #: m of each non-null level (in order) before training, and for levels EM cannot see: the share of true
 #: matches expected at each level (they follow the data once EM has run)
 DEFAULT_M: dict[str, list[float]] = {
-    "surname": [0.85, 0.05, 0.01, 0.04, 0.02, 0.03],
-    "given_name": [0.85, 0.05, 0.01, 0.04, 0.02, 0.03],
+    "surname": [0.85, 0.05, 0.01, 0.04, 0.02, 0.01, 0.02],
+    "given_name": [0.85, 0.05, 0.01, 0.04, 0.02, 0.01, 0.02],
     "patronymic": [0.9, 0.05, 0.05],
     "birth_date": [0.85, 0.03, 0.07, 0.05],
     "rnokpp": [0.9, 0.05, 0.05],
@@ -110,6 +110,11 @@ def _swapped() -> cll.CustomLevel:
                            label_for_charts="swapped with the other name", base_dialect_str="duckdb")
 
 
+def _crossed() -> cll.CustomLevel:
+    return cll.CustomLevel("surname_k_l = given_k_r OR given_k_l = surname_k_r",
+                           label_for_charts="the same as the other record's other name", base_dialect_str="duckdb")
+
+
 def build_comparisons() -> list[cl.CustomComparison]:
     """The comparisons of the person model (each level named for the evidence shown to reviewers)."""
     surname = cl.CustomComparison(
@@ -121,6 +126,7 @@ def build_comparisons() -> list[cl.CustomComparison]:
             _swapped(),
             cll.JaroWinklerLevel("surname_k", 0.92).configure(label_for_charts="jaro-winkler >= 0.92"),
             cll.JaroWinklerLevel("surname_k", 0.8).configure(label_for_charts="jaro-winkler >= 0.80"),
+            _crossed(),
             cll.ElseLevel(),
         ],
     )
@@ -133,6 +139,7 @@ def build_comparisons() -> list[cl.CustomComparison]:
             _swapped(),
             cll.JaroWinklerLevel("given_k", 0.9).configure(label_for_charts="jaro-winkler >= 0.90"),
             _exact("given_c", "same consonants"),
+            _crossed(),
             cll.ElseLevel(),
         ],
     )
@@ -208,6 +215,7 @@ def prediction_blocking_rules(extra: list[str] | None = None,
         block_on("sb_k", "oblast_n"),
         block_on("name_set", "city_k"),
         block_on("name_set", "dob_canon"),
+        block_on("dob_canon", "bnum_k"),
     ]
     if present is not None and present.get("dob", 0.0) < 0.9:
         # without a birth date on everyone, the same name in one city or on one street is worth scoring
