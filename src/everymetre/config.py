@@ -4,6 +4,8 @@ EVERYMETRE_DATABASE_URL  SQLAlchemy URL (default sqlite:///./everymetre.db)
 EVERYMETRE_DATA_DIR      evidence files and the generated secret key (default ./data)
 EVERYMETRE_SECRET_KEY    signs API tokens and page sessions (default: generated once into DATA_DIR/secret.key)
 EVERYMETRE_THREADS       threads per server worker for requests that use the database (default 4)
+EVERYMETRE_SIGNIN_MAX_FAILURES(_ADDRESS)  failed sign-ins per e-mail (5) / per client address (20) before a lock
+EVERYMETRE_SIGNIN_LOCK_MINUTES            how long the lock lasts (15)
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ class Settings:
     appeal_window_days: int = 60
     decision_due_days: int = 30
     evidence_max_bytes: int = 20 * 1024 * 1024
+    # sign-in: a page session lasts this long; throttling of failed sign-ins and of sign-ups (accounts.throttle)
+    session_minutes: int = 12 * 60
+    signin_max_failures_account: int = 5  # failed sign-ins of one e-mail within the window lock it
+    signin_max_failures_address: int = 20  # ... and from one client address
+    signin_window_minutes: int = 15
+    signin_lock_minutes: int = 15
+    signup_max_per_address: int = 10  # sign-ups from one address per window of `signin_window_minutes` x 4
+    password_reset_minutes: int = 60
 
     @property
     def evidence_dir(self) -> Path:
@@ -80,4 +90,7 @@ def get_settings() -> Settings:
         suspension_default_days=_int_env("EVERYMETRE_SUSPENSION_DAYS", 30),
         suspension_max_days=_int_env("EVERYMETRE_SUSPENSION_MAX_DAYS", 90),
         appeal_window_days=_int_env("EVERYMETRE_APPEAL_DAYS", 60),
+        signin_max_failures_account=max(1, _int_env("EVERYMETRE_SIGNIN_MAX_FAILURES", 5)),
+        signin_max_failures_address=max(1, _int_env("EVERYMETRE_SIGNIN_MAX_FAILURES_ADDRESS", 20)),
+        signin_lock_minutes=max(1, _int_env("EVERYMETRE_SIGNIN_LOCK_MINUTES", 15)),
     )

@@ -33,6 +33,8 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_linkage.router)
     from everymetre.payments import pages as pages_payments  # payments officers' batches; claimants' payout status
     app.include_router(pages_payments.router)
+    from everymetre.accounts import pages as pages_accounts  # password change and reset
+    app.include_router(pages_accounts.router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key())
 
     api_domain = app.exception_handlers.get(DomainError)
