@@ -37,6 +37,7 @@ def import_claims(
     from everymetre.cli.common import engine, err, fail, out, progress, require_schema
     from everymetre.importer import InputError, MappingError, load_mapping, run_import
     from everymetre.importer.readers import preflight
+    from sqlalchemy.exc import IntegrityError, OperationalError
 
     try:
         m = load_mapping(mapping)
@@ -63,6 +64,10 @@ def import_claims(
         fail(str(exc))
     except InputError as exc:
         fail(str(exc))
+    except (IntegrityError, OperationalError) as exc:  # never a raw traceback: say what and what to do
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        fail(f"{file}: the store refused a batch ({first}); the batches committed so far are in the store, and "
+             "running the same command again continues")
     except KeyboardInterrupt:
         err.print("interrupted: the batches committed so far are in the store; run the same command again to finish")
         raise typer.Exit(130) from None
