@@ -134,9 +134,8 @@ def test_importer_refusal_is_one_line(engine, db, tmp_path):
     assert CliRunner().invoke(app, ["import", "claims", str(write_input(tmp_path / "a.csv", [person_row(1)])),
                                     "--mapping", str(mapping)]).exit_code == 0
     with engine.begin() as conn:
-        conn.execute(text("SELECT setval('claims_id_seq', 1, false)"))
-        conn.execute(text("SELECT setval('persons_id_seq', 1, false)"))
-        conn.execute(text("SELECT setval('properties_id_seq', 1, false)"))
+        for table in ("claims", "persons", "properties"):  # the next id drawn is one already taken
+            conn.execute(text(f"SELECT setval('{table}_id_seq', (SELECT MAX(id) FROM {table}), false)"))
     mapping.write_text(FULL_MAPPING.format(source="second"), encoding="utf-8")
     r = CliRunner().invoke(app, ["import", "claims", str(write_input(tmp_path / "b.csv", [person_row(2)])),
                                  "--mapping", str(mapping), "--jobs", "1"])

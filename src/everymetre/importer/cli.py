@@ -37,7 +37,6 @@ def import_claims(
     from everymetre.cli.common import engine, err, fail, out, progress, require_schema
     from everymetre.importer import InputError, MappingError, load_mapping, run_import
     from everymetre.importer.readers import preflight
-    from sqlalchemy.exc import IntegrityError, OperationalError
 
     try:
         m = load_mapping(mapping)
@@ -64,8 +63,9 @@ def import_claims(
         fail(str(exc))
     except InputError as exc:
         fail(str(exc))
-    except (IntegrityError, OperationalError) as exc:  # never a raw traceback: say what and what to do
-        first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+    except _store_errors() as exc:  # never a raw traceback: say what and what to do
+        orig = getattr(exc, "orig", None) or exc
+        first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
         fail(f"{file}: the store refused a batch ({first}); the batches committed so far are in the store, and "
              "running the same command again continues")
     except KeyboardInterrupt:
@@ -78,6 +78,22 @@ def import_claims(
               f"({rate:,.0f} rows/s); source {report.source!r}", highlight=False)
     if report.rejected and report.rejects_path:
         out.print(f"rejected rows: {report.rejects_path}", highlight=False)
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """What a store raises when it refuses a batch: SQLAlchemy's errors and the drivers' own (COPY runs raw)."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    errors: list[type[BaseException]] = [DBAPIError, sqlite3.DatabaseError]
+    try:
+        import psycopg
+
+        errors.append(psycopg.DatabaseError)
+    except ImportError:  # pragma: no cover - PostgreSQL support not installed
+        pass
+    return tuple(errors)
 
 
 import_app.command("claims", help=CLAIMS_HELP)(import_claims)
