@@ -58,6 +58,10 @@ def extract() -> Catalog:
         if filename.endswith("catalog.py"):
             continue
         catalog.add(message, locations=[(f"web/{filename}", lineno)], auto_comments=comments)
+    # the features' pages live in their packages (claims/pages/, accounts/pages.py, ...)
+    for filename, lineno, message, comments, _context in extract_from_dir(
+            WEB.parent, method_map=[("*/pages.py", "python"), ("*/pages/*.py", "python")], keywords=KEYWORDS):
+        catalog.add(message, locations=[(filename, lineno)], auto_comments=comments)
     for sentence in DOMAIN_SENTENCES:
         catalog.add(sentence, locations=[("domain", 0)])
     return catalog
