@@ -142,11 +142,16 @@ def client(db: Session, users: Staff):  # noqa: ANN201
 
 
 @pytest.fixture()
-def auth(users: Staff):  # noqa: ANN201
-    """auth('officer') -> Authorization header for that account."""
-    from everymetre.api.security import make_token
+def auth(engine: Engine, users: Staff):  # noqa: ANN201
+    """auth('officer') -> Authorization header for that account (one API session per account per test)."""
+    from everymetre.api.security import issue_token
+
+    tokens: dict[str, str] = {}
 
     def header(key: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {make_token(get_settings(), users[key])}"}
+        if key not in tokens:
+            with session_factory(engine)() as session:
+                tokens[key] = issue_token(session, get_settings(), users[key])
+        return {"Authorization": f"Bearer {tokens[key]}"}
 
     return header

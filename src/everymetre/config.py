@@ -17,6 +17,8 @@ EVERYMETRE_LOG_ORIGIN    the public log's name, the first line of every signed t
 EVERYMETRE_PUBLIC_MIN_COUNT  published statistics suppress any cell counting fewer people than this (default 10)
 EVERYMETRE_PUBLIC_CACHE_SECONDS  the public pages reuse computed statistics this long per worker (default 300)
 EVERYMETRE_LINKAGE_FLAG_SCORE  linkage findings scoring at least this put their claims in review (default 0.6)
+EVERYMETRE_SIGNIN_MAX_FAILURES(_ADDRESS)  failed sign-ins per e-mail (5) / per client address (20) before a lock
+EVERYMETRE_SIGNIN_LOCK_MINUTES            how long the lock lasts (15)
 """
 
 from __future__ import annotations
@@ -67,6 +69,14 @@ class Settings:
     public_min_count: int = 10
     public_cache_seconds: int = 300
     linkage_flag_score: float = 0.6
+    # sign-in: a page session lasts this long; throttling of failed sign-ins and of sign-ups (accounts.throttle)
+    session_minutes: int = 12 * 60
+    signin_max_failures_account: int = 5  # failed sign-ins of one e-mail within the window lock it
+    signin_max_failures_address: int = 20  # ... and from one client address
+    signin_window_minutes: int = 15
+    signin_lock_minutes: int = 15
+    signup_max_per_address: int = 10  # sign-ups from one address per window of `signin_window_minutes` x 4
+    password_reset_minutes: int = 60
 
     @property
     def evidence_dir(self) -> Path:
@@ -152,4 +162,7 @@ def get_settings() -> Settings:
         public_min_count=max(1, _int_env("EVERYMETRE_PUBLIC_MIN_COUNT", 10)),
         public_cache_seconds=max(0, _int_env("EVERYMETRE_PUBLIC_CACHE_SECONDS", 300)),
         linkage_flag_score=_score_env("EVERYMETRE_LINKAGE_FLAG_SCORE", 0.6),
+        signin_max_failures_account=max(1, _int_env("EVERYMETRE_SIGNIN_MAX_FAILURES", 5)),
+        signin_max_failures_address=max(1, _int_env("EVERYMETRE_SIGNIN_MAX_FAILURES_ADDRESS", 20)),
+        signin_lock_minutes=max(1, _int_env("EVERYMETRE_SIGNIN_LOCK_MINUTES", 15)),
     )

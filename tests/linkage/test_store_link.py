@@ -239,7 +239,8 @@ def test_cli_exit_codes_and_error_lines(db, engine, tmp_path: Path):  # noqa: AN
 def test_demo_with_fraud_writes_truth(db, engine):  # noqa: ANN001
     from everymetre.cli.main import app
 
-    result = CliRunner().invoke(app, ["demo", "--claims", "300", "--with-fraud", "--seed", "5"])
+    result = CliRunner().invoke(app, ["demo", "--claims", "300", "--with-fraud", "--seed", "5",
+                                         "--into-database-with-data"])  # the test accounts are not demo ones
     assert result.exit_code == 0, result.output
     truth = pl.read_parquet(get_settings().data_dir / "demo-truth.parquet")
     assert truth.height == 300 and {"record_id", "claim_ref", "true_person_id", "injected"} <= set(truth.columns)

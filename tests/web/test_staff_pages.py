@@ -100,10 +100,10 @@ def test_stale_version_and_forbidden_moves_are_explained(web, client, auth):
     officer = web("officer")
     r = officer.post(f"/staff/claims/{ref}/move", {"to": "assigned", "expected_version": "99"},
                      token_from=f"/staff/claims/{ref}")
-    assert r.status_code == 400 and "version" in r.text
+    assert r.status_code == 409 and "version" in r.text  # a refusal, as in the API (409 stale, 403 role)
     r = web("commission").post(f"/staff/claims/{ref}/move", {"to": "assigned", "expected_version": c["version"]},
                                token_from="/staff/queue")
-    assert r.status_code == 400 and "Only officer" in r.text
+    assert r.status_code == 403 and "Only officer" in r.text
     assert web("officer_lviv").get(f"/staff/claims/{ref}").status_code == 404
     assert web("commission").get(f"/staff/claims/{ref}/act").status_code == 409
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,7 +17,7 @@ from everymetre.kernel.geography import resolve_oblast
 from everymetre.accounts.roles import NATIONAL_ROLES, Actor, Role
 from everymetre.audit.record import record, user_chain
 from everymetre.store.tx import atomic
-from everymetre.accounts.models import User, UserOblast
+from everymetre.accounts.models import AuthSession, User, UserOblast
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
@@ -87,23 +89,41 @@ def do_create_user(session: Session, acting: Principal | None, email: str, passw
     return user
 
 
-def authenticate(session: Session, email: str, password: str) -> User:
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when there is no such account, so that unknown e-mails cost the same time."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def verify_credentials(session: Session, email: str, password: str) -> User | None:
+    """The active account with this e-mail and password, or None. Runs one argon2 verification whether or not the
+    account exists (against a dummy hash if not), so known and unknown e-mails answer in the same time."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     try:
-        if user is None or not user.is_active:
-            raise VerificationError
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(user.password_hash if user is not None else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
-        raise Unauthenticated("The e-mail or password is wrong.") from None
+        return None
+    return user if user is not None and user.is_active else None
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    """Check an e-mail and password (no throttling: sign-in goes through `accounts.signin.sign_in`)."""
+    user = verify_credentials(session, email, password)
+    if user is None:
+        raise Unauthenticated("The e-mail or password is wrong.")
     return user
 
 
-def load_principal(session: Session, user_id: int) -> Principal | None:
-    """Who is acting, on every signed-in request: one query of plain columns (no ORM objects to build)."""
-    rows = session.execute(
-        select(User.email, User.role, User.all_oblasts, User.person_id, User.full_name, User.is_active, UserOblast.oblast)
-        .outerjoin(UserOblast, UserOblast.user_id == User.id).where(User.id == user_id)
-    ).all()
+def load_principal(session: Session, user_id: int, session_id: str | None = None) -> Principal | None:
+    """Who is acting, on every signed-in request: one query of plain columns (no ORM objects to build). With
+    `session_id` (every page and API request), only while that server-side session is live."""
+    query = (select(User.email, User.role, User.all_oblasts, User.person_id, User.full_name, User.is_active, UserOblast.oblast)
+             .outerjoin(UserOblast, UserOblast.user_id == User.id).where(User.id == user_id))
+    if session_id is not None:
+        from everymetre.accounts.sessions import live
+
+        query = query.join(AuthSession, live(session_id))
+    rows = session.execute(query).all()
     if not rows or not rows[0].is_active:
         return None
     first = rows[0]

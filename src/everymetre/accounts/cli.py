@@ -35,3 +35,37 @@ def users_add(email: Annotated[str, typer.Argument(help="Sign-in e-mail")],
             fail(f"{email}: {exc.detail}")
     scope = "all oblasts" if role in ("auditor", "admin") else ", ".join(sorted(user.oblast_codes))
     out.print(f"created {user.email} ({role}){' for ' + scope if scope else ''}")
+
+
+@users_app.command("reset-password")
+def users_reset_password(email: Annotated[str, typer.Argument(help="The account's sign-in e-mail")],
+                         base_url: Annotated[str, typer.Option(help="The site's address, for the link")] = "http://127.0.0.1:8000") -> None:
+    """Print a one-time link (valid one hour) with which the account's owner sets a new password. Give it to them
+    by a channel you trust; it is the same link the notifications outbox e-mails."""
+    from everymetre.accounts.passwords import do_request_password_reset, reset_link
+    from everymetre.config import get_settings
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        token = do_request_password_reset(session, get_settings(), None, email)
+    if token is None:
+        fail(f"{email}: there is no active account with this e-mail")
+    out.print(reset_link(base_url, token), soft_wrap=True)
+
+
+@users_app.command("deactivate")
+def users_deactivate(email: Annotated[str, typer.Argument(help="The account's sign-in e-mail")]) -> None:
+    """Close an account: it can no longer sign in, and its page sessions and API tokens end at once."""
+    from everymetre.accounts.passwords import do_deactivate_user
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        try:
+            user = do_deactivate_user(session, None, email)
+        except DomainError as exc:
+            fail(f"{email}: {exc.detail}")
+    out.print(f"deactivated {user.email}; every session of it has ended")

@@ -34,3 +34,39 @@ class UserOblast(Base):
     __tablename__ = "user_oblasts"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     oblast: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class AuthSession(Base):
+    """A signed-in session, page or API: the cookie and the token carry its id, and it ends when revoked (sign-out,
+    password change or reset, deactivation) or expired, whatever the signed cookie or token still says."""
+
+    __tablename__ = "auth_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # random; the cookie's "i", the token's jti
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # page | api
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class PasswordReset(Base):
+    """A one-time password-reset link: only the SHA-256 of its token is kept; used once, within its expiry."""
+
+    __tablename__ = "password_resets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class SignInThrottle(Base):
+    """Failed sign-in (and sign-up) attempts per key ("account:<e-mail>", "address:<ip>", "signup:<ip>"), kept in
+    the database so every server worker sees the same counts."""
+
+    __tablename__ = "signin_throttle"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime] = mapped_column()
+    locked_until: Mapped[datetime | None] = mapped_column()

@@ -51,6 +51,7 @@ class Authed:
 
     session: Session
     principal: Principal
+    session_id: str | None = None  # the server-side session the token names (sign-out revokes it)
 
 
 def authenticated(request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> Authed:
@@ -58,11 +59,16 @@ def authenticated(request: Request, session: SessionDep, token: Annotated[str | 
     on the event loop)."""
     if not token:
         raise Unauthenticated("Sign in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token.")
-    user_id = read_token(request.app.state.settings, token)
-    principal = load_principal(session, user_id) if user_id is not None else None
-    if principal is None:
+    read = read_token(request.app.state.settings, token)
+    principal = load_principal(session, read[0], read[1]) if read is not None else None
+    if principal is None:  # bad, expired or revoked (signed out, password changed, account closed)
         raise Unauthenticated("Your sign-in has expired or is not valid; sign in again.")
-    return Authed(session, principal)
+    return Authed(session, principal, read[1] if read else None)
 
 
 AuthDep = Annotated[Authed, Depends(authenticated)]
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address, for throttling (behind a proxy, uvicorn's --forwarded-allow-ips decides it)."""
+    return request.client.host if request.client else None

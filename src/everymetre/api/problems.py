@@ -42,7 +42,10 @@ def install(app: FastAPI) -> None:
         extra = dict(exc.extra)
         if isinstance(exc, ValidationFailed) and exc.field:
             extra["errors"] = [{"field": exc.field, "message": exc.detail}]
-        return problem(exc.status, exc.slug, exc.title, exc.detail, request, **extra)
+        response = problem(exc.status, exc.slug, exc.title, exc.detail, request, **extra)
+        if isinstance(retry := exc.params.get("retry_after"), int):  # 429 (and 503) say when to come back
+            response.headers["Retry-After"] = str(retry)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import jwt
+from sqlalchemy.orm import Session
 
 from everymetre.config import Settings
 from everymetre.store.types import utcnow
@@ -12,17 +13,34 @@ from everymetre.store.types import utcnow
 ALGORITHM = "HS256"
 
 
-def make_token(settings: Settings, user_id: int) -> str:
+def make_token(settings: Settings, user_id: int, session_id: str) -> str:
+    """A signed token naming the user and its server-side session (`jti`): valid while that session is live."""
     now = utcnow()
-    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=settings.token_minutes), "aud": "everymetre-api"}
+    claims = {"sub": str(user_id), "jti": session_id, "iat": now, "exp": now + timedelta(minutes=settings.token_minutes),
+              "aud": "everymetre-api"}
     return jwt.encode(claims, settings.signing_key(), algorithm=ALGORITHM)
 
 
-def read_token(settings: Settings, token: str) -> int | None:
+def issue_token(session: Session, settings: Settings, user_id: int) -> str:
+    """Open an API session for the user (revocable: sign-out, password change, deactivation) and sign its token."""
+    from everymetre.accounts.sessions import API, open_session
+    from everymetre.store.tx import atomic
+
+    with atomic(session):
+        sid = open_session(session, user_id, API, settings.token_minutes)
+    return make_token(settings, user_id, sid)
+
+
+def read_token(settings: Settings, token: str) -> tuple[int, str] | None:
+    """(user id, session id) from a token whose signature, audience and expiry are good; a token without a
+    session id (issued before sessions were kept) is not accepted."""
     try:
         claims = jwt.decode(token, settings.signing_key(), algorithms=[ALGORITHM], audience="everymetre-api")
-        return int(claims["sub"])
-    except (jwt.PyJWTError, KeyError, ValueError):
+        sid = claims["jti"]
+        if not isinstance(sid, str) or not sid:
+            return None
+        return int(claims["sub"]), sid
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError):
         return None
 
 

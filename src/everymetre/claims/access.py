@@ -44,7 +44,13 @@ def facts(principal: Principal, claim: Claim) -> ClaimFacts:
     return ClaimFacts(
         state=State(claim.state), oblast=claim.oblast, is_party=is_party(principal, claim),
         inspector_id=claim.inspector_id, decided_by_id=claim.decided_by_id, decided_at=claim.decided_at,
+        filed_by_id=filer_id(claim),
     )
+
+
+def filer_id(claim: Claim) -> int | None:
+    """The staff member who filed the claim for the applicant at a service centre (channel "cnap"), if any."""
+    return claim.submitted_by_id if claim.channel == "cnap" else None
 
 
 def claim_id_from_reference(reference: str) -> int:

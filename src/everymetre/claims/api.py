@@ -3,7 +3,6 @@ action, shape the answer."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
@@ -29,7 +28,7 @@ from everymetre.claims.schemas import (
 from everymetre.claims import access
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
-from everymetre.audit.record import events_for_claim
+from everymetre.claims.trail import summary_en, visible_trail
 from everymetre.accounts.actions import Principal
 from everymetre.claims.models import Claim, Evidence
 
@@ -133,9 +132,11 @@ def claim_assessment(reference: str, auth: AuthDep) -> dict:
 
 @router.get("/claims/{reference}/events", response_model=list[EventPublic], tags=["audit"], responses=PROBLEM_RESPONSES)
 def claim_events(reference: str, auth: AuthDep) -> list[EventPublic]:
+    """The claim's audit trail: everything for staff; for an applicant, their own trail in words with the
+    staff-only facts (automatic-check results, linkage flags, staff ids) left out."""
     claim = access.get_claim(auth.session, auth.principal, reference)
-    return [EventPublic(seq=e.seq, at=e.at, actor_id=e.actor_id, action=e.action, payload=json.loads(e.payload),
-                        hash=e.hash) for e in events_for_claim(auth.session, claim.id)]
+    return [EventPublic(seq=e.seq, at=e.at, actor_id=e.actor_id, actor=e.actor, action=e.action, summary=summary_en(e),
+                        payload=e.payload, hash=e.hash) for e in visible_trail(auth.session, claim, auth.principal)]
 
 
 @router.post("/claims/{reference}/evidence", status_code=201, response_model=EvidencePublic, tags=["evidence"],

@@ -133,6 +133,7 @@ class ClaimFacts:
     inspector_id: int | None = None
     decided_by_id: int | None = None
     decided_at: datetime | None = None
+    filed_by_id: int | None = None  # the officer who filed the claim for the applicant at a service centre
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +196,11 @@ def authorise(actor: Actor, claim: ClaimFacts, request: MoveRequest, now: dateti
 
 
 def _check_guards(actor: Actor, claim: ClaimFacts, request: MoveRequest, move: Move, now: datetime, policy: Policy) -> None:
-    subject = Subject(inspector_id=claim.inspector_id, first_decider_id=claim.decided_by_id)
+    subject = Subject(inspector_id=claim.inspector_id, first_decider_id=claim.decided_by_id,
+                      filed_by_id=claim.filed_by_id)
     rules = [Segregation.NOT_INSPECTOR] if move.target in DECIDED else []
+    if actor.role is Role.OFFICER:  # every officer move verifies the claim (Action.CLAIM_VERIFY): not the filer's
+        rules.append(Segregation.NOT_FILER)
     if move.source is State.APPEALED:
         rules.append(Segregation.NOT_FIRST_DECIDER)
     for rule in rules:

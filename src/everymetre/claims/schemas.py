@@ -262,12 +262,17 @@ class ClaimPage(BaseModel):
 
 
 class EventPublic(BaseModel):
+    """One event of a claim's trail. Staff see every event with its actor id and hash; an applicant sees their
+    own trail with staff-only facts left out (`claims.trail`): no check results, flags, finding or staff ids."""
+
     seq: int
     at: datetime
     actor_id: int | None
+    actor: Literal["you", "applicant", "staff", "automatic"] = "staff"
     action: str
+    summary: str = ""
     payload: dict
-    hash: str
+    hash: str | None
 
 
 class EvidencePublic(BaseModel):

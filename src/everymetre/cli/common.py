@@ -54,6 +54,7 @@ def engine() -> Any:
 
 
 def require_schema(eng: Any) -> None:
+    import everymetre.store.schema  # noqa: F401  (every table: an account's row refers to persons, say)
     from everymetre.store.migrate import is_current
 
     if not is_current(eng):

@@ -10,7 +10,7 @@ import typer
 from everymetre.accounts.cli import users_app
 from everymetre.audit.cli import audit_app
 from everymetre.claims.cli import claims_app, compute, rules_app
-from everymetre.cli.common import engine, out, require_schema
+from everymetre.cli.common import engine, err, out, require_schema
 from everymetre.config import get_settings
 from everymetre.demo.cli import demo
 from everymetre.importer.cli import import_app
@@ -51,7 +51,9 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
 
     eng = engine()
     require_schema(eng)
-    prepare_serve(get_settings(), eng)  # production gate (warnings in development), JSON logs, metrics dir
+    # the production gate: refuses in production, and in development prints each unsafe setting as a warning line
+    # (demo accounts with their published password among them, every time)
+    prepare_serve(get_settings(), eng)
     uvicorn.run("everymetre.api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False, log_config=None)
 

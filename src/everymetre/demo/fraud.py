@@ -29,6 +29,7 @@ from everymetre.kernel.identifiers import claim_reference
 from everymetre.audit.record import claim_chain
 from everymetre.audit.models import AuditChain, AuditEvent
 from everymetre.claims.models import Claim, Ownership, Person, Property
+from everymetre.store.db import advance_sequences
 
 SOURCE = "synthetic"
 TRUTH_FILE = "demo-truth.parquet"
@@ -149,6 +150,7 @@ def load_fraud_population(engine: Engine, n_claims: int, seed: int = 2022, data_
             conn.execute(t.update().where(t.c.id == bindparam("cid")).values(previous_claim_id=bindparam("prev")),
                          [{"cid": c, "prev": p} for c, p in links])
 
+    advance_sequences(engine)  # explicit ids were written: later inserts draw from the sequences past them
     truth = pop.select(
         pl.col("record_id"), pl.col("claim_id"),
         pl.struct("claim_ref").map_elements(lambda s: refs[s["claim_ref"]], return_dtype=pl.String).alias("claim_ref"),

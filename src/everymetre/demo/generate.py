@@ -27,6 +27,7 @@ from everymetre.audit.record import claim_chain
 from everymetre.accounts.models import User
 from everymetre.audit.models import AuditChain, AuditEvent
 from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property
+from everymetre.store.db import advance_sequences
 
 DEMO_PASSWORD = "everymetre-demo"
 DEMO_STAFF = (
@@ -89,9 +90,33 @@ _OBLAST = _Weighted(tuple((o, o.damage_weight) for o in OBLASTS))
 _STATE = _Weighted(STATE_WEIGHTS)
 
 
+DEMO_DOMAIN = "@demo.everymetre.org"
+
+
 def has_claims(engine: Engine) -> bool:
     with engine.connect() as conn:
         return conn.execute(select(Claim.id).limit(1)).first() is not None
+
+
+def real_data(engine: Engine) -> str | None:
+    """What makes the database not a demo one (claims that are not demo data, or any account that is not a demo
+    account), in words; None if it is empty or holds only demo data."""
+    with engine.connect() as conn:
+        users = conn.execute(select(func.count()).select_from(User).where(~User.email.endswith(DEMO_DOMAIN))).scalar()
+        demo_users = conn.execute(select(func.count()).select_from(User).where(User.email.endswith(DEMO_DOMAIN))).scalar()
+        claims = conn.execute(select(Claim.id).limit(1)).first() is not None
+    if users:
+        return f"{users:,} account(s) that are not demo accounts"
+    if claims and not demo_users:
+        return "claims that are not demo data"
+    return None
+
+
+def demo_accounts(engine: Engine) -> list[str]:
+    """The active demo accounts (published password) in the database."""
+    with engine.connect() as conn:
+        return list(conn.execute(select(User.email).where(User.email.endswith(DEMO_DOMAIN), User.is_active.is_(True))
+                                 .order_by(User.email)).scalars())
 
 
 def ensure_demo_users(engine: Engine) -> dict[str, int]:
@@ -138,6 +163,7 @@ def generate(engine: Engine, n_claims: int, seed: int = 2022, chunk: int = 2000,
         done += size
         if on_progress:
             on_progress(size)
+    advance_sequences(engine)  # explicit ids were written: later inserts draw from the sequences past them
     return [(email, role) for email, role, _ in DEMO_STAFF]
 
 

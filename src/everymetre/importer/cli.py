@@ -63,6 +63,11 @@ def import_claims(
         fail(str(exc))
     except InputError as exc:
         fail(str(exc))
+    except _store_errors() as exc:  # never a raw traceback: say what and what to do
+        orig = getattr(exc, "orig", None) or exc
+        first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+        fail(f"{file}: the store refused a batch ({first}); the batches committed so far are in the store, and "
+             "running the same command again continues")
     except KeyboardInterrupt:
         err.print("interrupted: the batches committed so far are in the store; run the same command again to finish")
         raise typer.Exit(130) from None
@@ -73,6 +78,22 @@ def import_claims(
               f"({rate:,.0f} rows/s); source {report.source!r}", highlight=False)
     if report.rejected and report.rejects_path:
         out.print(f"rejected rows: {report.rejects_path}", highlight=False)
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """What a store raises when it refuses a batch: SQLAlchemy's errors and the drivers' own (COPY runs raw)."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    errors: list[type[BaseException]] = [DBAPIError, sqlite3.DatabaseError]
+    try:
+        import psycopg
+
+        errors.append(psycopg.DatabaseError)
+    except ImportError:  # pragma: no cover - PostgreSQL support not installed
+        pass
+    return tuple(errors)
 
 
 import_app.command("claims", help=CLAIMS_HELP)(import_claims)

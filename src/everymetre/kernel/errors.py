@@ -27,6 +27,8 @@ class ErrorCode(StrEnum):
     VALIDATION = "validation"
     RULE_FORBIDS = "rule_forbids"
     TOO_LARGE = "too_large"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"  # params: retry_after (seconds)
+    RESET_LINK_INVALID = "reset_link_invalid"  # a password-reset link unknown, used or expired
     UNSUPPORTED_MEDIA = "unsupported_media"
     # segregation of duties (accounts.permissions.Segregation)
     SEGREGATION_INSPECTED = "segregation_inspected"  # you inspected it; someone else decides
@@ -109,3 +111,14 @@ class PayloadTooLarge(DomainError):
 class UnsupportedMedia(DomainError):
     status, slug, title = 415, "unsupported-file", "This kind of file is not accepted"
     default_code = ErrorCode.UNSUPPORTED_MEDIA
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed sign-ins (or sign-ups) for an account or from an address: wait `retry_after` seconds."""
+
+    status, slug, title = 429, "too-many-attempts", "Too many attempts"
+    default_code = ErrorCode.TOO_MANY_ATTEMPTS
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after

@@ -66,3 +66,38 @@ def engine_for(url: str) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def advance_sequences(engine: Engine) -> list[str]:
+    """PostgreSQL: move every table's id sequence past the largest id in the table. Bulk writers that insert
+    explicit ids (demo data, fraud demo) call this after writing, so later inserts that draw from the sequence
+    (claims filed via the API, decisions, acts, the importer's nextval) never collide. SQLite needs nothing.
+    Returns the sequences set."""
+    if engine.dialect.name != "postgresql":
+        return []
+    from sqlalchemy import text
+
+    import everymetre.store.schema  # noqa: F401  (every table)
+    from everymetre.store.base import Base
+
+    done: list[str] = []
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            pk = list(table.primary_key.columns)
+            if len(pk) != 1 or not _is_int(pk[0]):
+                continue
+            col = pk[0].name
+            seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": col}).scalar()
+            if seq is None:
+                continue
+            conn.execute(text(f'SELECT setval(:s, COALESCE((SELECT MAX("{col}") FROM "{table.name}"), 0) + 1, false)'),
+                         {"s": seq})
+            done.append(seq)
+    return done
+
+
+def _is_int(column) -> bool:  # noqa: ANN001
+    try:
+        return column.type.python_type is int
+    except NotImplementedError:
+        return False

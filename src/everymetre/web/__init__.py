@@ -29,6 +29,7 @@ async def _answer(response: Response | Awaitable[Response]) -> Response:
 
 def install(app: FastAPI) -> None:
     """Mount the pages and static assets on the application."""
+    from everymetre.accounts import pages as accounts_pages  # password change and reset
     from everymetre.claims.pages import citizen, staff
     from everymetre.linkage import pages as linkage_pages  # linkage reviewers' pages
     from everymetre.payments import pages as payments_pages  # payments officers' batches; claimants' payout status
@@ -37,7 +38,8 @@ def install(app: FastAPI) -> None:
     from everymetre.web.session import PageSessions
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router, public_pages.router):
+    for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router, public_pages.router,
+                   accounts_pages.router):
         app.include_router(router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key())
 

@@ -95,10 +95,10 @@ class PageError(Exception):
 
 def signed_in(request: Request, db: DB) -> Principal | None:
     session = page_session(request)
-    if session.user_id is None:
+    if session.user_id is None or session.session_id is None:
         return None
-    principal = load_principal(db, session.user_id)
-    if principal is None:  # the account was closed: end the session
+    principal = load_principal(db, session.user_id, session.session_id)
+    if principal is None:  # signed out elsewhere, password changed, session expired or account closed
         session.sign_out()
         return None
     request.scope["everymetre.principal"] = principal
@@ -156,6 +156,10 @@ Form = Annotated[FormData, Depends(checked_form)]
 
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 def safe_next(target: str | None, default: str) -> str:

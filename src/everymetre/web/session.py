@@ -1,7 +1,8 @@
 """Page sessions: a signed cookie (HttpOnly, SameSite=Lax, Secure over https) and a per-session CSRF token.
 
-The cookie holds only the user id, the CSRF token and when the session began; it is signed (itsdangerous)
-and expires after `MAX_AGE`. Every POST form carries the token in a hidden field and the server checks it;
+The cookie holds only the user id, the id of the server-side session (`accounts.sessions`: it ends at sign-out,
+password change or reset and deactivation, whatever the cookie says), the CSRF token and when the session began;
+it is signed (itsdangerous) and expires after `MAX_AGE`. Every POST form carries the token in a hidden field and the server checks it;
 a cross-site Origin header is refused as well.
 """
 
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from everymetre.web import i18n
 
 COOKIE = "em_session"
-MAX_AGE = 12 * 3600
+MAX_AGE = 12 * 3600  # the cookie; the server-side session lasts Settings.session_minutes
 SCOPE_KEY = "everymetre.web_session"
 CSRF_FIELD = "csrf_token"
 
@@ -28,23 +29,26 @@ CSRF_FIELD = "csrf_token"
 @dataclass
 class PageSession:
     user_id: int | None = None
+    session_id: str | None = None  # the server-side session (accounts.sessions); no live one, no sign-in
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     started: int = field(default_factory=lambda: int(time.time()))
     dirty: bool = False
     cookies: list[str] = field(default_factory=list)  # extra Set-Cookie values (the language choice)
 
-    def sign_in(self, user_id: int) -> None:
+    def sign_in(self, user_id: int, session_id: str) -> None:
         """A fresh session (new CSRF token) for the user: nothing from before sign-in carries over."""
-        self.user_id, self.csrf, self.started, self.dirty = user_id, secrets.token_urlsafe(32), int(time.time()), True
+        self.user_id, self.session_id = user_id, session_id
+        self.csrf, self.started, self.dirty = secrets.token_urlsafe(32), int(time.time()), True
 
     def sign_out(self) -> None:
-        self.user_id, self.csrf, self.dirty = None, secrets.token_urlsafe(32), True
+        """Forget the user in the cookie (the caller revokes the server-side session)."""
+        self.user_id, self.session_id, self.csrf, self.dirty = None, None, secrets.token_urlsafe(32), True
 
     def csrf_ok(self, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(str(token), self.csrf)
 
     def payload(self) -> dict[str, Any]:
-        return {"u": self.user_id, "c": self.csrf, "s": self.started}
+        return {"u": self.user_id, "i": self.session_id, "c": self.csrf, "s": self.started}
 
 
 def page_session(request: Request) -> PageSession:
@@ -73,7 +77,10 @@ class PageSessions:
         if raw:
             try:
                 data = self.serializer.loads(raw, max_age=MAX_AGE)
-                return PageSession(user_id=data.get("u"), csrf=str(data["c"]), started=int(data["s"]))
+                sid = data.get("i")
+                return PageSession(user_id=data.get("u") if isinstance(sid, str) else None,
+                                   session_id=sid if isinstance(sid, str) else None, csrf=str(data["c"]),
+                                   started=int(data["s"]))
             except (BadSignature, KeyError, TypeError, ValueError):
                 pass
         return PageSession(dirty=True)

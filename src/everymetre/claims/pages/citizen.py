@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from everymetre.api.deps import IdPath
-from everymetre.kernel.errors import DomainError
+from everymetre.kernel.errors import DomainError, TooManyAttempts
 from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, STAFF_ROLES, State
 from everymetre.claims.schemas import TransitionIn
 from everymetre.claims import access
@@ -18,7 +18,8 @@ from everymetre.claims import actions as claims_service
 from everymetre.claims import drafts as drafts_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.claims.access import QueueFilter
-from everymetre.accounts.actions import authenticate, do_create_user
+from everymetre.accounts.sessions import PAGE, revoke
+from everymetre.accounts.signin import sign_in, sign_up
 from everymetre.claims.models import ClaimDraft
 from everymetre.claims.models import Claim
 from everymetre.web import i18n
@@ -32,6 +33,7 @@ from everymetre.web.common import (
     MaybePrincipal,
     PageError,
     SettingsDep,
+    client_address,
     redirect,
     render,
     safe_next,
@@ -68,17 +70,28 @@ def signin_page(request: Request, next: str = "") -> Response:  # noqa: A002
 
 
 @router.post("/signin")
-def signin(request: Request, db: DB, form: Form) -> Response:
+def signin(request: Request, db: DB, form: Form, settings: SettingsDep) -> Response:
     email, password = forms.text(form, "email"), str(form.get("password") or "")
     target = safe_next(forms.text(form, "next"), "")
     try:
-        user = authenticate(db, email, password)
+        user, sid = sign_in(db, settings, email, password, client_address(request), PAGE, settings.session_minutes)
+    except TooManyAttempts as exc:
+        return _too_many(request, "accounts/signin.html", {"next": target, "email": email}, exc)
     except DomainError:
         return render(request, "accounts/signin.html", {"next": target, "email": email, "errors": {
             "form": i18n.gettext("The e-mail or password is wrong.")}}, status=400)
-    page_session(request).sign_in(user.id)
+    page_session(request).sign_in(user.id, sid)
     default = "/staff/queue" if user.role != "claimant" else "/my"
     return redirect(target or default)
+
+
+def _too_many(request: Request, template: str, context: dict[str, Any], exc: TooManyAttempts) -> Response:
+    minutes = max(1, -(-exc.retry_after // 60))
+    message = i18n.ngettext("Too many attempts. For your safety, try again in %(num)d minute.",
+                            "Too many attempts. For your safety, try again in %(num)d minutes.", minutes)
+    response = render(request, template, {"errors": {"form": message}, "values": {}, **context}, status=429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @router.get("/signup")
@@ -87,7 +100,7 @@ def signup_page(request: Request) -> Response:
 
 
 @router.post("/signup")
-def signup(request: Request, db: DB, form: Form) -> Response:
+def signup(request: Request, db: DB, form: Form, settings: SettingsDep) -> Response:
     values = {"email": forms.text(form, "email"), "full_name": forms.text(form, "full_name")}
     password, again = str(form.get("password") or ""), str(form.get("password_again") or "")
     errors: dict[str, str] = {}
@@ -97,24 +110,35 @@ def signup(request: Request, db: DB, form: Form) -> Response:
         errors["password_again"] = i18n.gettext("The two passwords are different.")
     if not errors:
         try:
-            user = do_create_user(db, None, values["email"], password, "claimant", full_name=values["full_name"])
+            made = sign_up(db, settings, values["email"], password, values["full_name"], client_address(request),
+                           settings.session_minutes)
+        except TooManyAttempts as exc:
+            return _too_many(request, "accounts/signup.html", {"values": values}, exc)
         except DomainError as exc:
-            field = getattr(exc, "field", None) or ("email" if exc.status == 409 else "form")
+            field = getattr(exc, "field", None) or "form"
             messages = {"password": i18n.gettext("Use at least 10 characters for your password."),
                         "email": i18n.gettext("Check the e-mail address.")}
-            if exc.status == 409:
-                errors["email"] = i18n.gettext("There is already an account with this e-mail. Sign in instead.")
-            else:
-                errors[field] = messages.get(field, exc.detail)
+            errors[field] = messages.get(field, exc.detail)
         else:
-            page_session(request).sign_in(user.id)
+            if made is None:  # the e-mail has an account: nothing is created, and nothing says so
+                return redirect("/signup/sent")
+            user, sid = made
+            page_session(request).sign_in(user.id, sid)
             return redirect("/my")
     return render(request, "accounts/signup.html", {"errors": errors, "values": values}, status=400)
 
 
+@router.get("/signup/sent")
+def signup_sent(request: Request) -> Response:
+    """What a sign-up with an e-mail that already has an account sees: neutral words, nothing revealed."""
+    return render(request, "accounts/signup_sent.html")
+
+
 @router.post("/signout")
-def signout(request: Request, form: Form) -> Response:
-    page_session(request).sign_out()
+def signout(request: Request, db: DB, form: Form) -> Response:
+    state = page_session(request)
+    revoke(db, state.session_id)  # the session ends on the server: a copy of the cookie no longer signs in
+    state.sign_out()
     return redirect("/")
 
 

@@ -103,7 +103,7 @@ def home_answers(form: FormData) -> dict[str, str]:
 
 
 def check_home(answers: dict[str, str]) -> tuple[PropertyIn | None, dict[str, str]]:
-    data = _blank_none(answers)
+    data = {f: None for f in HOME_FIELDS} | _blank_none(answers)  # a draft never saved has no answers yet
     for required in ("kind", "oblast", "hromada", "street", "building", "total_area_m2"):
         data[required] = data[required] or ""
     if data["total_area_m2"]:

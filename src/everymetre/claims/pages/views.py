@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from everymetre.claims.lifecycle import ENDS_WITHOUT_MONEY, Move
-from everymetre.audit.record import events_for_claim
+from everymetre.claims.trail import visible_trail
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.models import User
 from everymetre.claims.models import Claim, Decision, Evidence, InspectionAct
@@ -35,7 +34,8 @@ def _parse_day(value: object) -> date | None:
 
 
 def timeline(session: Session, claim: Claim, viewer: Principal, staff_view: bool) -> list[TimelineEntry]:
-    events = events_for_claim(session, claim.id)
+    """The claim's trail in words; an applicant's leaves out what only staff see (`claims.trail`, as the API)."""
+    events = visible_trail(session, claim, viewer)
     names: dict[int, str] = {}
     if staff_view:
         ids = {e.actor_id for e in events if e.actor_id is not None}
@@ -43,15 +43,15 @@ def timeline(session: Session, claim: Claim, viewer: Principal, staff_view: bool
             names = {u.id: (u.full_name or u.email) for u in session.scalars(select(User).where(User.id.in_(ids)))}
     out = []
     for e in events:
-        payload: dict[str, Any] = json.loads(e.payload)
-        if e.actor_id is None:
+        payload: dict[str, Any] = e.payload
+        if e.actor == "automatic":
             who = gettext("Automatic")
-        elif e.actor_id == viewer.user_id:
+        elif e.actor == "you":
             who = gettext("You")
-        elif staff_view:
+        elif staff_view and e.actor_id is not None:
             who = names.get(e.actor_id, f"#{e.actor_id}")
         else:
-            who = gettext("Programme staff") if e.actor_id != claim.submitted_by_id else gettext("Applicant")
+            who = gettext("Applicant") if e.actor == "applicant" else gettext("Programme staff")
         entry = TimelineEntry(at=e.at, title=text.t(text.ACTIONS, e.action), who=who)
         if e.action == "claim.transition":
             entry.title = gettext("Status: %(state)s", state=text.t(text.STATES, payload.get("to")))

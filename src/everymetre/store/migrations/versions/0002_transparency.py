@@ -1,7 +1,7 @@
 """the public transparency log: leaves and signed tree heads
 
 Revision ID: 0002_transparency
-Revises: 0007_unread_indexes
+Revises: 0001_schema
 """
 
 from __future__ import annotations
