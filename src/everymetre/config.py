@@ -4,6 +4,13 @@ EVERYMETRE_DATABASE_URL  SQLAlchemy URL (default sqlite:///./everymetre.db)
 EVERYMETRE_DATA_DIR      evidence files and the generated secret key (default ./data)
 EVERYMETRE_SECRET_KEY    signs API tokens and page sessions (default: generated once into DATA_DIR/secret.key)
 EVERYMETRE_THREADS       threads per server worker for requests that use the database (default 4)
+EVERYMETRE_SMTP_URL      e-mail out: smtp://host:port, smtp+starttls://user:pass@host:port or smtps://user:pass@host:port
+                         (unset: no e-mail); EVERYMETRE_SMTP_FROM the sender (default everymetre <noreply@everymetre.local>)
+EVERYMETRE_SMS_URL       SMS gateway endpoint (TurboSMS-style JSON API; unset: no SMS), EVERYMETRE_SMS_KEY its token,
+                         EVERYMETRE_SMS_SENDER the sender name
+EVERYMETRE_WORKER_POLL_SECONDS   how often an idle worker looks for work (default 5)
+EVERYMETRE_WORKER_LEASE_SECONDS  how long a worker holds a message it is sending before another may (default 120)
+EVERYMETRE_WORKER_MAX_ATTEMPTS   tries before a message is marked failed (default 8; back-off doubles from 30 s)
 """
 
 from __future__ import annotations
@@ -32,6 +39,16 @@ class Settings:
     appeal_window_days: int = 60
     decision_due_days: int = 30
     evidence_max_bytes: int = 20 * 1024 * 1024
+    # notifications (everymetre.notifications): a channel whose URL is unset is off; the inbox is always on
+    smtp_url: str | None = None
+    smtp_from: str = "everymetre <noreply@everymetre.local>"
+    sms_url: str | None = None
+    sms_key: str | None = None
+    sms_sender: str = "everymetre"
+    worker_poll_seconds: float = 5.0
+    worker_lease_seconds: int = 120
+    worker_max_attempts: int = 8
+    worker_backoff_seconds: int = 30
 
     @property
     def evidence_dir(self) -> Path:
@@ -70,6 +87,16 @@ def _int_env(name: str, default: int) -> int:
         raise SystemExit(f"error: {name}={raw!r} is not a whole number") from None
 
 
+def _float_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"error: {name}={raw!r} is not a number") from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings(
@@ -80,4 +107,13 @@ def get_settings() -> Settings:
         suspension_default_days=_int_env("EVERYMETRE_SUSPENSION_DAYS", 30),
         suspension_max_days=_int_env("EVERYMETRE_SUSPENSION_MAX_DAYS", 90),
         appeal_window_days=_int_env("EVERYMETRE_APPEAL_DAYS", 60),
+        smtp_url=os.environ.get("EVERYMETRE_SMTP_URL") or None,
+        smtp_from=os.environ.get("EVERYMETRE_SMTP_FROM") or "everymetre <noreply@everymetre.local>",
+        sms_url=os.environ.get("EVERYMETRE_SMS_URL") or None,
+        sms_key=os.environ.get("EVERYMETRE_SMS_KEY") or None,
+        sms_sender=os.environ.get("EVERYMETRE_SMS_SENDER") or "everymetre",
+        worker_poll_seconds=max(0.05, _float_env("EVERYMETRE_WORKER_POLL_SECONDS", 5.0)),
+        worker_lease_seconds=max(1, _int_env("EVERYMETRE_WORKER_LEASE_SECONDS", 120)),
+        worker_max_attempts=max(1, _int_env("EVERYMETRE_WORKER_MAX_ATTEMPTS", 8)),
+        worker_backoff_seconds=max(0, _int_env("EVERYMETRE_WORKER_BACKOFF_SECONDS", 30)),
     )

@@ -15,6 +15,7 @@ from everymetre.config import get_settings
 from everymetre.demo.cli import demo
 from everymetre.importer.cli import import_app
 from everymetre.linkage.cli import link
+from everymetre.notifications.cli import notifications_app, worker
 from everymetre.payments.cli import ledger_app, pay_app
 
 app = typer.Typer(help="everymetre: war-damage housing compensation at national scale.", no_args_is_help=True,
@@ -61,6 +62,8 @@ app.command("link")(link)
 app.add_typer(import_app, name="import")
 app.add_typer(pay_app, name="pay")
 app.add_typer(ledger_app, name="ledger")
+app.command()(worker)
+app.add_typer(notifications_app, name="notifications")
 
 
 def main() -> None:
