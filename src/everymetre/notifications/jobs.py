@@ -83,7 +83,8 @@ def take(session: Session, job: str, period: str, token: str, now: datetime) -> 
     dialect = session.get_bind().dialect.name
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(JobRun.__table__)
     with atomic(session):
-        if session.execute(ins.on_conflict_do_nothing(index_elements=["job", "period"]), [values]).rowcount == 1:
+        stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["job", "period"]).returning(JobRun.job)
+        if session.execute(stmt).first() is not None:  # (rowcount is not reliable for ON CONFLICT on psycopg)
             return True
         res = session.execute(update(JobRun).where(JobRun.job == job, JobRun.period == period,
                                                    JobRun.finished_at.is_(None), JobRun.lease_until < now)

@@ -183,5 +183,5 @@ def enqueue(session: Session, intents: Sequence[Intent], now: datetime | None = 
         return 0
     dialect = session.get_bind().dialect.name
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification.__table__)
-    result = session.execute(ins.on_conflict_do_nothing(index_elements=["idempotency_key"]), rows)
-    return max(result.rowcount, 0) if len(rows) == 1 else len(rows)
+    stmt = ins.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Notification.id)
+    return len(session.execute(stmt, rows).all())
