@@ -21,6 +21,7 @@ from everymetre.accounts.actions import authenticate, do_create_user
 from everymetre.claims.models import ClaimDraft
 from everymetre.claims.models import Claim
 from everymetre.web import i18n
+from everymetre.notifications.views import inbox
 from everymetre.claims.pages import forms
 from everymetre.claims.pages import text
 from everymetre.claims.pages import views
@@ -127,7 +128,7 @@ def my_claims(request: Request, db: DB, principal: Claimant, settings: SettingsD
     items = [{"claim": c, "state": text.t(text.STATES, c.state), "next": i18n.gettext(text.NEXT_STEP[c.state]),
               "deadline": text.deadline_line(c, settings)} for c in rows]
     return render(request, "my_claims.html", {"items": items, "drafts": drafts_service.open_drafts(db, principal),
-                                              "step_titles": STEP_TITLES})
+                                              "step_titles": STEP_TITLES, "inbox": inbox(db, principal)})
 
 
 @router.get("/my/claims/{reference}")
