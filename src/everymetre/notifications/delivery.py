@@ -4,10 +4,11 @@ side by side without sending one message twice.
 A worker claims a batch of due rows in one short transaction (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so two
 workers never take the same row and never wait for each other; SQLite: the claiming UPDATE holds the one write
 lock), marking them `sending` under a lease with its own token. It sends them outside any transaction and marks
-each sent (or due again later, with exponential back-off, or failed after the last try) only if it still holds
-the lease. A worker killed mid-send leaves its rows `sending`; when the lease runs out another worker (or the
-same one restarted) takes them again. The message may then reach the server twice, always with the same
-Message-ID (at least once; a receiving server or mail client drops the repeat)."""
+them sent (up to MARK_EVERY per transaction; a failure at once: due again later, with exponential back-off, or
+failed after the last try) only while it still holds the lease. A worker killed mid-send leaves its rows
+`sending`; when the lease runs out another worker (or the same one restarted) takes them again. The messages
+in flight (at most MARK_EVERY) may then reach the server twice, always with the same Message-ID (at least once;
+a receiving server or mail client recognises the repeat by its Message-ID)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from everymetre.config import Settings
@@ -125,17 +126,55 @@ def _finish(session: Session, n: Notification, token: str, **values: object) -> 
     return res.rowcount == 1
 
 
+def _mark_sent(session: Session, token: str, sent: list[tuple[int, str | None]]) -> int:
+    """Mark messages sent, several in one transaction; returns how many this worker still held."""
+    if not sent:
+        return 0
+    now = utcnow()
+    with atomic(session):
+        if is_postgres(session):
+            # No wait for the WAL flush: were PostgreSQL itself to crash right after, the marks could be lost
+            # and the messages sent again, under the same Message-IDs (at least once either way).
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        done = 0
+        plain = [i for i, provider in sent if provider is None]
+        if plain:
+            done += session.execute(update(N).where(N.id.in_(plain), N.lease_token == token, N.status == "sending")
+                                    .values(status="sent", sent_at=now, lease_token=None, lease_until=None, last_error=None)
+                                    .execution_options(synchronize_session=False)).rowcount
+        for i, provider in sent:
+            if provider is not None:
+                done += session.execute(update(N).where(N.id == i, N.lease_token == token, N.status == "sending")
+                                        .values(status="sent", sent_at=now, provider_id=provider, lease_token=None,
+                                                lease_until=None, last_error=None)
+                                        .execution_options(synchronize_session=False)).rowcount
+    sent.clear()
+    return done
+
+
+MARK_EVERY = 10  # sent messages marked per transaction; a crash resends at most these (same Message-IDs)
+
+
 def deliver_batch(session: Session, channels: Channels, settings: Settings, token: str, limit: int = 100,
                   stop: object = None) -> tuple[int, DeliveryReport]:
     """Claim one batch and deliver it; returns (rows claimed, report). `stop` (a threading.Event) ends the
     batch early between messages: rows not yet sent are handed back at once."""
     report = DeliveryReport()
     batch = claim_batch(session, token, limit, settings.worker_lease_seconds)
+    sent: list[tuple[int, str | None]] = []
+
+    def flush() -> None:
+        count = len(sent)
+        done = _mark_sent(session, token, sent)
+        report.sent += done
+        report.skipped += count - done  # our lease ran out and another worker took it: not marked twice
+
     for i, n in enumerate(batch):
         if stop is not None and stop.is_set():  # type: ignore[attr-defined]
+            flush()
             for rest in batch[i:]:
                 _finish(session, rest, token, status="pending", attempts=max(rest.attempts - 1, 0))
-            break
+            return len(batch), report
         try:
             provider_id = channels.send(n)
         except PermanentError as exc:
@@ -154,10 +193,10 @@ def deliver_batch(session: Session, channels: Channels, settings: Settings, toke
             report.errors.append(f"{n.id}: {type(exc).__name__}: {exc}")
             log.warning("notification %s (%s to %s) not sent: %s", n.id, n.channel, n.address, exc)
             continue
-        if _finish(session, n, token, status="sent", sent_at=utcnow(), provider_id=provider_id, last_error=None):
-            report.sent += 1
-        else:
-            report.skipped += 1  # our lease ran out and another worker took it: it will not be marked twice
+        sent.append((n.id, provider_id))
+        if len(sent) >= MARK_EVERY:
+            flush()
+    flush()
     return len(batch), report
 
 
