@@ -133,3 +133,31 @@ def test_no_query_for_events_nobody_hears_about(client, auth, db, engine):
     assert db.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "submitted")) == 1
     assert {j.name for j in JOBS} == {"claims_sweep", "pay_sweep", "deadline_reminders"}
     assert db.scalar(select(func.count()).select_from(JobRun)) == 0
+
+
+def test_a_slow_batch_renews_its_lease(engine, db, smtp, monkeypatch):
+    """Sending takes longer than half the lease: the worker extends it, so no other worker takes those rows."""
+    import everymetre.notifications.delivery as delivery
+    from tests.notifications.helpers import insert_outbox
+
+    insert_outbox(engine, 3, "slow")
+    monkeypatch.setenv("EVERYMETRE_WORKER_LEASE_SECONDS", "2")
+    get_settings.cache_clear()
+    renewed: list[int] = []
+    real_send, real_renew = delivery.Channels.send, delivery._renew
+
+    def slow_send(self, n):  # noqa: ANN001, ANN202
+        import time
+
+        time.sleep(0.6)
+        return real_send(self, n)
+
+    def renew(session, token, ids, lease):  # noqa: ANN001, ANN202
+        renewed.append(len(ids))
+        real_renew(session, token, ids, lease)
+        assert not delivery.claim_batch(db, "other", 10, 2)  # meanwhile another worker finds nothing to take
+
+    monkeypatch.setattr(delivery.Channels, "send", slow_send)
+    monkeypatch.setattr(delivery, "_renew", renew)
+    report = run(get_settings(), once=True, say=lambda _: None)
+    assert report.sent == 3 and renewed and len(set(smtp.ids())) == 3 and len(smtp.ids()) == 3

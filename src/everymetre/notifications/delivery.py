@@ -152,6 +152,12 @@ def _mark_sent(session: Session, token: str, sent: list[tuple[int, str | None]])
     return done
 
 
+def _renew(session: Session, token: str, ids: list[int], lease: timedelta) -> None:
+    with atomic(session):
+        session.execute(update(N).where(N.id.in_(ids), N.lease_token == token, N.status == "sending")
+                        .values(lease_until=utcnow() + lease).execution_options(synchronize_session=False))
+
+
 MARK_EVERY = 10  # sent messages marked per transaction; a crash resends at most these (same Message-IDs)
 
 
@@ -160,6 +166,8 @@ def deliver_batch(session: Session, channels: Channels, settings: Settings, toke
     """Claim one batch and deliver it; returns (rows claimed, report). `stop` (a threading.Event) ends the
     batch early between messages: rows not yet sent are handed back at once."""
     report = DeliveryReport()
+    lease = timedelta(seconds=settings.worker_lease_seconds)
+    renew_at = utcnow() + lease / 2
     batch = claim_batch(session, token, limit, settings.worker_lease_seconds)
     sent: list[tuple[int, str | None]] = []
 
@@ -175,6 +183,10 @@ def deliver_batch(session: Session, channels: Channels, settings: Settings, toke
             for rest in batch[i:]:
                 _finish(session, rest, token, status="pending", attempts=max(rest.attempts - 1, 0))
             return len(batch), report
+        if utcnow() >= renew_at:  # a slow server: keep the rest of the batch ours, so no one else sends it too
+            flush()
+            _renew(session, token, [r.id for r in batch[i:]], lease)
+            renew_at = utcnow() + lease / 2
         try:
             provider_id = channels.send(n)
         except PermanentError as exc:

@@ -13,6 +13,8 @@ import threading
 import uuid
 from collections.abc import Callable
 
+from sqlalchemy.exc import OperationalError
+
 from everymetre.config import Settings
 from everymetre.notifications.delivery import DeliveryReport, deliver_due
 from everymetre.notifications.jobs import run_due_jobs
@@ -33,9 +35,16 @@ def run(settings: Settings, once: bool = False, stop: threading.Event | None = N
     sessions = session_factory(engine_for(settings.database_url))
     total = DeliveryReport()
     while not stop.is_set():
-        with sessions() as session:
-            report = deliver_due(session, settings, token, stop=stop)
-            ran = run_due_jobs(session, token, stop=stop)
+        try:
+            with sessions() as session:
+                report = deliver_due(session, settings, token, stop=stop)
+                ran = run_due_jobs(session, token, stop=stop)
+        except OperationalError as exc:  # the database is away: say so, wait, try again (nothing is lost)
+            if once:
+                raise
+            say(f"worker: database unavailable ({str(exc.orig).strip().splitlines()[0] if exc.orig else exc}); retrying")
+            stop.wait(max(settings.worker_poll_seconds, 5))
+            continue
         total.add(report)
         if report.sent or report.retried or report.failed:
             say(f"worker: sent {report.sent}, to retry {report.retried}, failed {report.failed}")
