@@ -22,6 +22,7 @@ from everymetre.claims.models import ClaimDraft
 from everymetre.claims.models import Claim
 from everymetre.web import i18n
 from everymetre.notifications.views import inbox
+from everymetre.sla.clock import for_claim as sla_clock
 from everymetre.claims.pages import forms
 from everymetre.claims.pages import text
 from everymetre.claims.pages import views
@@ -148,7 +149,7 @@ def _claim_page(request: Request, db: DB, principal: Any, claim: Claim, settings
         "moves": views.move_views(claims_service.moves_for(principal, claim)), "decisions": views.decisions(db, claim),
         "assessment": views.assessment(db, claim), "draft": draft, "errors": errors or {}, "done": done,
         "can_upload": claim.state not in ("withdrawn", "duplicate", "upheld", "revised"),
-        "payout": payout_panel(db, principal, claim),
+        "payout": payout_panel(db, principal, claim), "sla": sla_clock(db, claim.id, settings.decision_due_days),
     }, status=status)
 
 
