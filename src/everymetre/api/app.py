@@ -16,6 +16,7 @@ from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
 from everymetre.claims.api import router as claims_router
 from everymetre.linkage.api import router as linkage_router
+from everymetre.documents.api import router as documents_router
 from everymetre.notifications.api import router as notifications_router
 from everymetre.payments.api import router as payments_router
 from everymetre.store.db import engine_for, session_factory
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)
-    for router in (health_router, accounts_router, claims_router, linkage_router, payments_router, notifications_router):
+    for router in (health_router, accounts_router, claims_router, linkage_router, payments_router, notifications_router, documents_router):
         app.include_router(router)
     install_pages(app)
     app.add_middleware(SecurityHeaders)

@@ -33,6 +33,8 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_linkage.router)
     from everymetre.payments import pages as pages_payments  # payments officers' batches; claimants' payout status
     app.include_router(pages_payments.router)
+    from everymetre.documents.api import pages as pages_documents  # the decision PDF for signed-in users
+    app.include_router(pages_documents)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key())
 
     api_domain = app.exception_handlers.get(DomainError)
