@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from everymetre.claims.models import Claim, Decision, InspectionAct
 from everymetre.config import get_settings
+from everymetre.kernel.geography import BY_CODE
 from everymetre.notifications.texts import format_day, format_money
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -47,7 +48,7 @@ def build(claim: Claim, decision: Decision, act: InspectionAct | None, appeal_da
 
     def para(text: str, size: int = 11, bold: bool = False, gap: float = 2) -> None:
         pdf.set_font("DejaVu", "B" if bold else "", size)
-        pdf.multi_cell(w, 6, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(w, 6, text, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(gap)
 
     decided = decision.decided_at.astimezone(KYIV).date()
@@ -56,7 +57,8 @@ def build(claim: Claim, decision: Decision, act: InspectionAct | None, appeal_da
     para(f"Заява {claim.reference} від {format_day(claim.submitted_at.astimezone(KYIV).date(), 'uk')}" if claim.submitted_at
          else f"Заява {claim.reference}")
     para(f"Дата рішення: {format_day(decided, 'uk')}")
-    para(f"Об'єкт: {claim.home.address_line()}, {claim.home.oblast}")
+    oblast = BY_CODE.get(claim.home.oblast)
+    para(f"Об'єкт: {claim.home.address_line()}" + (f", {oblast.name_uk} область" if oblast else ""))
     para("Власники: " + "; ".join(f"{o.person.full_name} (частка {o.share_numerator}/{o.share_denominator})"
                                    for o in claim.owners))
     para(f"Рішення: {OUTCOMES.get(decision.outcome, decision.outcome)}", 12, True)
