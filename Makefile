@@ -1,4 +1,4 @@
-# everymetre — `make run` serves the app with demo data; `make test` runs the tests.
+# everymetre — `make run` serves the app with demo data (and runs the worker beside it); `make test` runs the tests.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -20,7 +20,9 @@ run: install
 	$(BIN)/everymetre db upgrade
 	$(BIN)/everymetre demo --claims $(DEMO_CLAIMS) --if-empty
 	@echo "everymetre: http://$(HOST):$(PORT)/  (API: http://$(HOST):$(PORT)/openapi.json)"
-	$(BIN)/everymetre serve --host $(HOST) --port $(PORT)
+	@# the worker (notifications, daily jobs) beside the server; it stops when the server does
+	$(BIN)/everymetre worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+		$(BIN)/everymetre serve --host $(HOST) --port $(PORT)
 
 # axe-core for the accessibility checks in the browser tests: installed from the npm registry, never committed.
 test-browser-deps:

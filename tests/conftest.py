@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# The machines that run the suite are shared and noisy: a property's examples are judged, never their timing.
+hypothesis_settings.register_profile("everymetre", deadline=None)
+hypothesis_settings.load_profile("everymetre")
 
 _TMP = Path(tempfile.mkdtemp(prefix="everymetre-test-"))
 TEST_DB_URL = os.environ.get("EVERYMETRE_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"

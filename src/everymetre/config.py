@@ -19,6 +19,13 @@ EVERYMETRE_PUBLIC_CACHE_SECONDS  the public pages reuse computed statistics this
 EVERYMETRE_LINKAGE_FLAG_SCORE  linkage findings scoring at least this put their claims in review (default 0.6)
 EVERYMETRE_SIGNIN_MAX_FAILURES(_ADDRESS)  failed sign-ins per e-mail (5) / per client address (20) before a lock
 EVERYMETRE_SIGNIN_LOCK_MINUTES            how long the lock lasts (15)
+EVERYMETRE_SMTP_URL      e-mail out: smtp://host:port, smtp+starttls://user:pass@host:port or smtps://user:pass@host:port
+                         (unset: no e-mail); EVERYMETRE_SMTP_FROM the sender (default everymetre <noreply@everymetre.local>)
+EVERYMETRE_SMS_URL       SMS gateway endpoint (TurboSMS-style JSON API; unset: no SMS), EVERYMETRE_SMS_KEY its token,
+                         EVERYMETRE_SMS_SENDER the sender name
+EVERYMETRE_WORKER_POLL_SECONDS   how often an idle worker looks for work (default 5)
+EVERYMETRE_WORKER_LEASE_SECONDS  how long a worker holds a message it is sending before another may (default 120)
+EVERYMETRE_WORKER_MAX_ATTEMPTS   tries before a message is marked failed (default 8; back-off doubles from 30 s)
 """
 
 from __future__ import annotations
@@ -77,6 +84,16 @@ class Settings:
     signin_lock_minutes: int = 15
     signup_max_per_address: int = 10  # sign-ups from one address per window of `signin_window_minutes` x 4
     password_reset_minutes: int = 60
+    # notifications (everymetre.notifications): a channel whose URL is unset is off; the inbox is always on
+    smtp_url: str | None = None
+    smtp_from: str = "everymetre <noreply@everymetre.local>"
+    sms_url: str | None = None
+    sms_key: str | None = None
+    sms_sender: str = "everymetre"
+    worker_poll_seconds: float = 5.0
+    worker_lease_seconds: int = 120
+    worker_max_attempts: int = 8
+    worker_backoff_seconds: int = 30
 
     @property
     def evidence_dir(self) -> Path:
@@ -136,6 +153,14 @@ def _score_env(name: str, default: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise SystemExit(f"error: {name}={raw!r} is not between 0 and 1")
     return value
+def _float_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"error: {name}={raw!r} is not a number") from None
 
 
 @lru_cache(maxsize=1)
@@ -165,4 +190,13 @@ def get_settings() -> Settings:
         signin_max_failures_account=max(1, _int_env("EVERYMETRE_SIGNIN_MAX_FAILURES", 5)),
         signin_max_failures_address=max(1, _int_env("EVERYMETRE_SIGNIN_MAX_FAILURES_ADDRESS", 20)),
         signin_lock_minutes=max(1, _int_env("EVERYMETRE_SIGNIN_LOCK_MINUTES", 15)),
+        smtp_url=os.environ.get("EVERYMETRE_SMTP_URL") or None,
+        smtp_from=os.environ.get("EVERYMETRE_SMTP_FROM") or "everymetre <noreply@everymetre.local>",
+        sms_url=os.environ.get("EVERYMETRE_SMS_URL") or None,
+        sms_key=os.environ.get("EVERYMETRE_SMS_KEY") or None,
+        sms_sender=os.environ.get("EVERYMETRE_SMS_SENDER") or "everymetre",
+        worker_poll_seconds=max(0.05, _float_env("EVERYMETRE_WORKER_POLL_SECONDS", 5.0)),
+        worker_lease_seconds=max(1, _int_env("EVERYMETRE_WORKER_LEASE_SECONDS", 120)),
+        worker_max_attempts=max(1, _int_env("EVERYMETRE_WORKER_MAX_ATTEMPTS", 8)),
+        worker_backoff_seconds=max(0, _int_env("EVERYMETRE_WORKER_BACKOFF_SECONDS", 30)),
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from everymetre.audit.chain import GENESIS, NewEvent, chain_rows
 from everymetre.audit.models import AuditChain, AuditEvent
+from everymetre.notifications.hook import wants as notifies
 from everymetre.store.types import utcnow
 
 
@@ -54,6 +55,10 @@ def record_many(session: Session, chain: str, events: list[NewEvent], claim_id: 
         session.execute(chains.update().where(chains.c.chain == chain).values(last_seq=seq, last_hash=prev))
     else:
         session.execute(chains.insert().values(chain=chain, last_seq=seq, last_hash=prev))
+    if any(notifies(e.action, e.payload) for e in events):  # the outbox, in the same transaction
+        from everymetre.notifications.outbox import enqueue_from_audit
+
+        enqueue_from_audit(session, chain, rows, [e.payload for e in events], claim_id)
 
 
 def append_bulk(conn: Connection | Session, events: Mapping[str, Sequence[NewEvent]],

@@ -15,6 +15,7 @@ from everymetre.config import get_settings
 from everymetre.demo.cli import demo
 from everymetre.importer.cli import import_app
 from everymetre.linkage.cli import link
+from everymetre.notifications.cli import notifications_app, worker
 from everymetre.ops.cli import doctor, restore_drill
 from everymetre.payments.cli import ledger_app, pay_app
 from everymetre.transparency.cli import register as register_transparency
@@ -72,6 +73,8 @@ app.add_typer(ledger_app, name="ledger")
 app.command()(doctor)
 app.command("restore-drill")(restore_drill)
 register_transparency(app)  # log, publish, export
+app.command()(worker)
+app.add_typer(notifications_app, name="notifications")
 
 
 def main() -> None:

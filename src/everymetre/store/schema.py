@@ -10,6 +10,7 @@ import everymetre.accounts.models  # noqa: F401
 import everymetre.audit.models  # noqa: F401
 import everymetre.claims.models  # noqa: F401
 import everymetre.linkage.models  # noqa: F401
+import everymetre.notifications.models  # noqa: F401
 import everymetre.payments.models  # noqa: F401
 import everymetre.transparency.models  # noqa: F401
 from everymetre.store.base import Base

@@ -31,6 +31,7 @@ def install(app: FastAPI) -> None:
     """Mount the pages and static assets on the application."""
     from everymetre.accounts import pages as accounts_pages  # password change and reset
     from everymetre.claims.pages import citizen, staff
+    from everymetre.documents.api import pages as documents_pages  # the decision PDF for signed-in users
     from everymetre.linkage import pages as linkage_pages  # linkage reviewers' pages
     from everymetre.payments import pages as payments_pages  # payments officers' batches; claimants' payout status
     from everymetre.transparency import pages as public_pages  # statistics, open data, the public log (no sign-in)
@@ -39,7 +40,7 @@ def install(app: FastAPI) -> None:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router, public_pages.router,
-                   accounts_pages.router):
+                   accounts_pages.router, documents_pages):
         app.include_router(router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key())
 

@@ -38,6 +38,9 @@ DOMAIN_SENTENCES = (
     "The inspection date cannot be in the future.",
     "The inspection cannot be before the damage.",
     "This move needs a decision with its reasons.",
+    "Message sent",  # the staff timeline's notifications (everymetre.notifications.views)
+    "Message waiting to be sent",
+    "Message could not be sent",
     "Give the reference of the claim this one duplicates.",
     "The claim has changed since you loaded it",
     "The file is too large",

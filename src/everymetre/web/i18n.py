@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -25,6 +26,7 @@ LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LANGUAGES = ("uk", "en")
 DEFAULT = "uk"
 LANG_COOKIE = "em_lang"
+KYIV = ZoneInfo("Europe/Kyiv")  # times are stored in UTC and shown as people in Ukraine read their clocks
 _current: ContextVar[str] = ContextVar("everymetre_lang", default=DEFAULT)
 
 
@@ -74,15 +76,17 @@ def money(kopiykas: int | None) -> str:
 def day(value: date | datetime | None) -> str:
     if value is None:
         return "—"
-    if isinstance(value, datetime):
-        value = value.date()
+    if isinstance(value, datetime):  # the day it was in Ukraine
+        value = value.astimezone(KYIV).date() if value.tzinfo else value.date()
     return format_date(value, format="long", locale=_babel_locale())
 
 
 def moment(value: datetime | None) -> str:
     if value is None:
         return "—"
-    return format_datetime(value, format="d MMM y, HH:mm", tzinfo=None, locale=_babel_locale()) + " UTC"
+    # stored in UTC, shown as the clock in Ukraine read (summer time included): "12 бер. 2026 р., 14:05"
+    fmt = "d MMM y 'р.', HH:mm" if language() == "uk" else "d MMM y, HH:mm"
+    return format_datetime(value, format=fmt, tzinfo=KYIV, locale=_babel_locale())
 
 
 def number(value: Decimal | float | int | None, digits: int = 2) -> str:

@@ -23,6 +23,8 @@ from everymetre.accounts.signin import sign_in, sign_up
 from everymetre.claims.models import ClaimDraft
 from everymetre.claims.models import Claim
 from everymetre.web import i18n
+from everymetre.notifications.views import inbox
+from everymetre.sla.clock import for_claim as sla_clock
 from everymetre.claims.pages import forms
 from everymetre.claims.pages import text
 from everymetre.claims.pages import views
@@ -152,7 +154,7 @@ def my_claims(request: Request, db: DB, principal: Claimant, settings: SettingsD
     items = [{"claim": c, "state": text.t(text.STATES, c.state), "next": i18n.gettext(text.NEXT_STEP[c.state]),
               "deadline": text.deadline_line(c, settings)} for c in rows]
     return render(request, "claims/my_claims.html", {"items": items, "drafts": drafts_service.open_drafts(db, principal),
-                                              "step_titles": STEP_TITLES})
+                                                     "step_titles": STEP_TITLES, "inbox": inbox(db, principal)})
 
 
 @router.get("/my/claims/{reference}")
@@ -172,7 +174,7 @@ def _claim_page(request: Request, db: DB, principal: Any, claim: Claim, settings
         "moves": views.move_views(access.moves_for(principal, claim)), "decisions": views.decisions(db, claim),
         "assessment": views.assessment(db, claim), "draft": draft, "errors": errors or {}, "done": done,
         "can_upload": State(claim.state) in ACCEPTS_EVIDENCE,
-        "payout": payout_panel(db, principal, claim),
+        "payout": payout_panel(db, principal, claim), "sla": sla_clock(db, claim.id, settings.decision_due_days),
     }, status=status)
 
 

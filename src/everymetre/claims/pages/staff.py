@@ -27,6 +27,7 @@ from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
 from everymetre.accounts.actions import Principal
 from everymetre.claims.models import Claim
 from everymetre.web import i18n
+from everymetre.sla.clock import for_claim as sla_clock
 from everymetre.claims.pages import forms
 from everymetre.claims.pages import text
 from everymetre.claims.pages import views
@@ -103,7 +104,7 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
         "priority": [text.t(text.PRIORITY, p) for p in PriorityGroup.unmask(claim.priority_mask)],
         "default_deadline": (date.today() + timedelta(days=settings.suspension_default_days)).isoformat(),
         "today": date.today().isoformat(), "previous": db.get(Claim, claim.previous_claim_id) if claim.previous_claim_id else None,
-        "assessment": views.assessment(db, claim),
+        "assessment": views.assessment(db, claim), "sla": sla_clock(db, claim.id, settings.decision_due_days),
     }
 
 

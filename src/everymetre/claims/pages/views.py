@@ -78,6 +78,10 @@ def timeline(session: Session, claim: Claim, viewer: Principal, staff_view: bool
             after = payload.get("after") or {}
             entry.lines.append(text.t(text.EVIDENCE_KINDS, after.get("kind")))
         out.append(entry)
+    if staff_view:  # what was sent to whom, and when, among the events
+        from everymetre.notifications.views import sent_entries
+
+        out = sorted(out + [TimelineEntry(*e) for e in sent_entries(session, claim.id)], key=lambda e: e.at)
     return out
 
 

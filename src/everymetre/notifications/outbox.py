@@ -1,0 +1,192 @@
+"""Writing the outbox, inside the transaction of the change being told about.
+
+The audit appender calls `enqueue_from_audit()` for the events `hook.wants()` (so every action that records
+its event notifies without knowing it); scheduled jobs call `enqueue()` directly. One query finds the
+recipients of all the claims at once; one INSERT writes the rows; a row whose idempotency key exists already
+is skipped (the same cause never queues the same message twice)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.utils import parseaddr
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from everymetre.accounts.models import User
+from everymetre.claims.models import Claim, Ownership, Person
+from everymetre.config import get_settings
+from everymetre.kernel.identifiers import claim_reference
+from everymetre.notifications.hook import kind_of
+from everymetre.notifications.models import Notification
+from everymetre.notifications.texts import render
+from everymetre.store.types import utcnow
+
+KYIV = ZoneInfo("Europe/Kyiv")
+DECISION_KINDS = frozenset({"approved", "rejected", "upheld", "revised"})
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """Tell the people of `claim_id` about `kind`; `key` names the cause (an audit event, a reminder)."""
+
+    key: str
+    kind: str
+    claim_id: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    reference: str
+    user_id: int | None
+    person_id: int | None
+    email: str | None
+    phone: str | None
+    language: str
+
+
+def enqueue_from_audit(session: Session, chain: str, rows: Sequence[dict[str, Any]], payloads: Sequence[dict[str, Any]],
+                       claim_id: int | None) -> None:
+    """Queue what the audit `rows` (just appended to `chain`, with their events' `payloads`) cause."""
+    intents: list[Intent] = []
+    for row, payload in zip(rows, payloads, strict=True):
+        kind = kind_of(row["action"], payload)
+        if kind is None:
+            continue
+        if kind in DECISION_KINDS and claim_id is not None:  # the decision document, its hash in the trail
+            from everymetre.documents.service import record_document
+
+            record_document(session, claim_id, kind)
+        key = f"{chain}:{row['seq']}"
+        if row["action"] == "batch.sent":
+            intents.extend(_batch_intents(session, key, int(chain.split(":", 1)[1])))
+        elif row["action"] == "statement.reconciled":
+            intents.extend(_statement_intents(session, key, payload))
+        elif claim_id is not None:
+            intents.append(Intent(key, kind, claim_id, _params(kind, payload)))
+    if intents:
+        enqueue(session, intents)
+
+
+def _params(kind: str, p: dict[str, Any]) -> dict[str, Any]:
+    today = datetime.now(KYIV).date()
+    if kind == "documents_requested":
+        return {"documents": list(p.get("documents_requested") or []), "deadline": _iso(p.get("deadline"))}
+    if kind == "inspection_scheduled":
+        return {"date": _iso(p.get("inspection_date"))}
+    if kind == "assessed":
+        return {"amount": p.get("assessed_amount_kopiykas")}
+    if kind in ("approved", "rejected", "upheld", "revised"):
+        d = p.get("decision") or {}
+        out = {"amount": d.get("amount_kopiykas"), "reasons": d.get("reasons") or ""}
+        if kind in ("approved", "rejected"):
+            out["until"] = (today + timedelta(days=get_settings().appeal_window_days)).isoformat()
+        return out
+    if kind == "certificate_issued":
+        return {"number": p.get("number"), "amount": p.get("value_kopiykas"), "until": _iso(p.get("expires_on"))}
+    if kind == "certificate_reserved":
+        return {"number": p.get("number"), "until": _iso(p.get("lapses_after"))}
+    if kind == "certificate_lapsed":
+        return {"number": p.get("number")}
+    return {}
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _batch_intents(session: Session, key: str, batch_id: int) -> list[Intent]:
+    from everymetre.payments.models import Payment
+
+    rows = session.execute(select(Payment.claim_id, Payment.amount_kopiykas, Payment.end_to_end_id)
+                           .where(Payment.batch_id == batch_id, Payment.state == "sent")).all()
+    return [Intent(f"{key}:{e2e}", "payment_sent", cid, {"amount": int(amount)}) for cid, amount, e2e in rows]
+
+
+def _statement_intents(session: Session, key: str, payload: dict[str, Any]) -> list[Intent]:
+    from everymetre.payments.models import Payment
+
+    kinds = {e2e: "payment_booked" for e2e in payload.get("booked") or []}
+    kinds.update({e2e: "payment_returned" for e2e in payload.get("rejected") or []})
+    out: list[Intent] = []
+    ids = sorted(kinds)
+    for i in range(0, len(ids), 5000):
+        for cid, amount, e2e in session.execute(select(Payment.claim_id, Payment.amount_kopiykas, Payment.end_to_end_id)
+                                                .where(Payment.end_to_end_id.in_(ids[i:i + 5000]))):
+            out.append(Intent(f"{key}:{e2e}", kinds[e2e], cid, {"amount": int(amount)}))
+    return out
+
+
+def recipients(session: Session, claim_ids: Iterable[int]) -> dict[int, Recipient]:
+    """Who hears about each claim: the claimant who filed it (their account's e-mail and language, the
+    applicant's phone); for a claim filed for someone at a service centre, the applicant (their e-mail and
+    phone as filed, in Ukrainian)."""
+    ids = sorted(set(claim_ids))
+    found: dict[int, Recipient] = {}
+    for i in range(0, len(ids), 5000):
+        rows = session.execute(
+            select(Claim.id, Claim.ref_year, User.id.label("uid"), User.email.label("uemail"), User.locale, User.role,
+                   Person.id.label("pid"), Person.email.label("pemail"), Person.phone, Ownership.is_applicant)
+            .select_from(Claim).outerjoin(User, User.id == Claim.submitted_by_id)
+            .outerjoin(Ownership, Ownership.claim_id == Claim.id).outerjoin(Person, Person.id == Ownership.person_id)
+            .where(Claim.id.in_(ids[i:i + 5000])).order_by(Claim.id, Ownership.is_applicant.desc(), Ownership.id)).all()
+        for r in rows:
+            if r.id in found:  # the applicant (or the first owner) came first
+                continue
+            ref = claim_reference(r.ref_year, r.id)
+            if r.uid is not None and r.role == "claimant":
+                found[r.id] = Recipient(ref, r.uid, r.pid, r.uemail, r.phone, r.locale or "uk")
+            else:
+                found[r.id] = Recipient(ref, None, r.pid, r.pemail, r.phone, "uk")
+    return found
+
+
+def message_id(key: str) -> str:
+    """A Message-ID derived from the idempotency key: the same notification always carries the same id."""
+    domain = parseaddr(get_settings().smtp_from)[1].rpartition("@")[2] or "everymetre.local"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def enqueue(session: Session, intents: Sequence[Intent], now: datetime | None = None) -> int:
+    """Write the outbox rows for `intents` (an inbox row each, and e-mail / SMS where that channel is on and
+    the person has an address); returns how many rows were new."""
+    if not intents:
+        return 0
+    now = now or utcnow()
+    settings = get_settings()
+    who = recipients(session, (i.claim_id for i in intents))
+    rows: list[dict[str, Any]] = []
+    for intent in intents:
+        r = who.get(intent.claim_id)
+        if r is None:
+            continue
+        params = {"ref": r.reference, **intent.params}
+        text = render(intent.kind, r.language, params)
+        base = dict(user_id=r.user_id, person_id=r.person_id, claim_id=intent.claim_id, reference=r.reference,
+                    language=r.language, kind=intent.kind, subject=text.subject[:300], params=params, attempts=0,
+                    next_attempt_at=now, created_at=now, lease_until=None, lease_token=None, last_error=None,
+                    provider_id=None)
+        channels: list[tuple[str, str | None, str]] = [("inbox", None, text.body)]
+        if settings.smtp_url and r.email:
+            channels.append(("email", r.email, text.body))
+        if settings.sms_url and r.phone:
+            channels.append(("sms", r.phone, text.sms))
+        for channel, address, body in channels:
+            key = f"{intent.key}:{intent.claim_id}:{channel}"[:200]
+            inbox = channel == "inbox"
+            rows.append({**base, "idempotency_key": key, "channel": channel, "address": address, "body": body,
+                         "message_id": message_id(key), "status": "sent" if inbox else "pending",
+                         "sent_at": now if inbox else None})
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification.__table__)
+    stmt = ins.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Notification.id)
+    return len(session.execute(stmt, rows).all())

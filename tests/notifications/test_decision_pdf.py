@@ -1,0 +1,45 @@
+"""The decision PDF: made when the commission decides, in Ukrainian with real Cyrillic text, its SHA-256 in the
+audit trail, downloadable by the claimant (page and API) and by nobody who cannot see the claim."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import date
+
+from pypdf import PdfReader
+
+from tests.store.test_claims_api import ACT, file_claim, move
+from tests.web.conftest import web  # noqa: F401
+
+
+def decided(client, auth) -> dict:  # noqa: ANN001
+    c = move(client, auth, "officer", file_claim(client, auth), "assigned")
+    c = move(client, auth, "inspector", c, "inspection_scheduled", inspection_date=date.today().isoformat())
+    c = move(client, auth, "inspector", c, "inspected", inspection_act=ACT)
+    c = move(client, auth, "officer", c, "assessed")
+    return move(client, auth, "commission", c, "approved", decision={"reasons": "Пошкодження підтверджено"})
+
+
+def test_decision_pdf_in_ukrainian_with_its_hash_in_the_trail(client, auth, web):  # noqa: F811
+    c = decided(client, auth)
+    ref = c["reference"]
+    r = client.get(f"/api/v1/claims/{ref}/decision.pdf", headers=auth("citizen"))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF")
+    events = client.get(f"/api/v1/claims/{ref}/events", headers=auth("auditor")).json()
+    doc = [e for e in events if e["action"] == "decision.document"]
+    assert len(doc) == 1 and doc[0]["payload"]["sha256"] == hashlib.sha256(r.content).hexdigest()
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages)
+    flat = " ".join(text.split())
+    assert f"Заява {ref}" in flat and "Надати компенсацію" in flat and "Шевченко Олена Петрівна" in flat
+    assert "Заміна вікна" in flat and "адміністративного суду" in flat
+    assert "37 375,13 грн" in flat.replace("\u00a0", " ")
+    page = web("citizen").get(f"/claims/{ref}/decision.pdf")
+    assert page.status_code == 200 and page.content == r.content
+    assert "/decision.pdf" in web("citizen").get(f"/my/claims/{ref}").text
+    assert client.get(f"/api/v1/claims/{ref}/decision.pdf", headers=auth("citizen2")).status_code == 404
+
+
+def test_no_document_before_a_decision(client, auth):
+    c = file_claim(client, auth)
+    assert client.get(f"/api/v1/claims/{c['reference']}/decision.pdf", headers=auth("citizen")).status_code == 404
