@@ -172,6 +172,10 @@ def test_two_uvicorn_workers_share_their_counters(engine, users, tmp_path):
         else:
             pytest.fail("the server did not start: " + (tmp_path / "serve.log").read_text()[-2000:])
         assert not (stale / "counter_999999.db").exists()
+        for _ in range(600):  # both workers up: each writes its gauge file when it imports the metrics
+            if len(list(stale.glob("gauge_livesum_*.db"))) >= 2:
+                break
+            time.sleep(0.2)
 
         def hit(_: int) -> int:
             with httpx.Client(base_url=base, timeout=10, headers={"Connection": "close"}) as h:
@@ -179,7 +183,7 @@ def test_two_uvicorn_workers_share_their_counters(engine, users, tmp_path):
 
         n = 0
         with ThreadPoolExecutor(8) as pool:  # concurrent connections until both workers have answered some
-            for _ in range(20):
+            for _ in range(50):
                 n += sum(pool.map(hit, range(8)))
                 if len(list(stale.glob("counter_*.db"))) >= 2:
                     break
