@@ -22,6 +22,8 @@ from tests.ops.helpers import claim_life
 from tests.ops.test_checks import EVERYMETRE
 
 TOKEN = "metrics-token-for-the-tests-0123456789abcdef"
+# Two spawned workers import the whole app; on a machine at load 30 (shared CI) that took 405 s once.
+STARTUP_SECONDS = 600
 
 
 def samples(text: str) -> dict[tuple[str, frozenset], float]:
@@ -163,15 +165,20 @@ def test_two_uvicorn_workers_share_their_counters(engine, users, tmp_path):
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{base}/api/v1/health/live", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/api/v1/health/live", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
-                time.sleep(0.2)
+                time.sleep(0.5)
         else:
             pytest.fail("the server did not start: " + (tmp_path / "serve.log").read_text()[-2000:])
         assert not (stale / "counter_999999.db").exists()
+        while time.monotonic() < deadline:  # both workers up: each writes its gauge file when it imports the metrics
+            if len(list(stale.glob("gauge_livesum_*.db"))) >= 2:
+                break
+            time.sleep(0.5)
 
         def hit(_: int) -> int:
             with httpx.Client(base_url=base, timeout=10, headers={"Connection": "close"}) as h:
@@ -179,7 +186,7 @@ def test_two_uvicorn_workers_share_their_counters(engine, users, tmp_path):
 
         n = 0
         with ThreadPoolExecutor(8) as pool:  # concurrent connections until both workers have answered some
-            for _ in range(20):
+            for _ in range(50):
                 n += sum(pool.map(hit, range(8)))
                 if len(list(stale.glob("counter_*.db"))) >= 2:
                     break
