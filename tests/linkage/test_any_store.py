@@ -162,7 +162,7 @@ def test_cannot_train_names_only() -> None:
         ClaimLinker().run(records)
 
 
-def test_review_of_a_finding_across_oblasts_is_refused_and_masked(db, engine, client, auth) -> None:  # noqa: ANN001
+def test_review_of_a_finding_across_oblasts_is_refused_and_masked(db, engine, client, auth, principal) -> None:  # noqa: ANN001
     """Issue 11: an officer of Kharkiv and Kyiv may see a finding that also holds a Lviv claim, masked, but may not
     decide it: the Lviv claim keeps its review flag."""
     from everymetre.demo.fraud import load_fraud_population
@@ -174,7 +174,7 @@ def test_review_of_a_finding_across_oblasts_is_refused_and_masked(db, engine, cl
     db.rollback()
     findings = list(db.scalars(select(LinkageFinding).where(LinkageFinding.last_run_id == report.run_id,
                                                            LinkageFinding.kind == "duplicate_claim")))
-    target = next(f for f in findings if len(f.claim_ids) >= 2 and f.score >= report.flag_score)
+    target = next(f for f in findings if len(f.claim_ids) == 2 and f.score >= report.flag_score and f.evidence["pairs"])
     lviv_claim = int(target.claim_ids[-1])
     db.execute(update(Claim).where(Claim.id == lviv_claim).values(oblast="lvivska"))
     db.commit()
@@ -203,6 +203,16 @@ def test_review_of_a_finding_across_oblasts_is_refused_and_masked(db, engine, cl
     db.rollback()
     assert db.scalar(select(Claim.review_flag).where(Claim.id == lviv_claim)) == flag_before
     assert db.get(LinkageFinding, target.id).status == "open"
+    # a decision on one pair of its records is refused the same way, and nothing is stored
+    from everymetre.domain.errors import Forbidden
+    from everymetre.linkage.models import LinkageReviewDecision
+    from everymetre.linkage.service import do_review
+
+    pair = next(p for p in target.evidence["pairs"])
+    with pytest.raises(Forbidden, match="not both in claims of your oblasts"):
+        do_review(db, principal("officer"), "not_a_match", pair=(pair["a"], pair["b"]))
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(LinkageReviewDecision)) == 0
     # once every claim of the finding is in the officer's oblasts, the same review goes through
     db.execute(update(Claim).where(Claim.id == lviv_claim).values(oblast="kyivska"))
     db.commit()

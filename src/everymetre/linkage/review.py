@@ -79,8 +79,8 @@ def do_review(session: Session, principal: Principal, decision: str, *, finding_
             finding = get_finding(session, principal, finding_id)
             claim_ids = [int(c) for c in finding.claim_ids]
             if out_of_scope_claims(session, principal, claim_ids):
-                raise Forbidden(f"Finding {finding_id} also concerns claims outside your oblasts: a reviewer who may "
-                                "act on all of its claims decides it.")
+                raise Forbidden("This finding also concerns claims outside your oblasts: a reviewer who may act on "
+                                "all of its claims decides it.")
             pairs = [(p["a"], p["b"]) for p in finding.evidence.get("pairs", [])] if finding.kind in PERSON_KINDS else []
         else:
             assert pair is not None
@@ -97,8 +97,8 @@ def do_review(session: Session, principal: Principal, decision: str, *, finding_
                 raise NotFound(f"No records {a!r} and {b!r} that you can see.")
             pair_claims = sorted({own_claim for own_claim in _claims_of_owners(session, own[a], own[b])})
             if out_of_scope_claims(session, principal, pair_claims):
-                raise Forbidden(f"Records {a!r} and {b!r} are not both in claims of your oblasts: a reviewer who may "
-                                "act on both decides them.")
+                raise Forbidden("These records are not both in claims of your oblasts: a reviewer who may act on "
+                                "both decides them.")
             pairs = [(a, b)]
         own_ids = _ownership_ids(session, {r for p in pairs for r in p}, claim_ids) if pairs else {}
         stored = []
