@@ -204,7 +204,7 @@ def test_review_of_a_finding_across_oblasts_is_refused_and_masked(db, engine, cl
     assert db.scalar(select(Claim.review_flag).where(Claim.id == lviv_claim)) == flag_before
     assert db.get(LinkageFinding, target.id).status == "open"
     # a decision on one pair of its records is refused the same way, and nothing is stored
-    from everymetre.domain.errors import Forbidden
+    from everymetre.kernel.errors import Forbidden
     from everymetre.linkage.models import LinkageReviewDecision
     from everymetre.linkage.service import do_review
 
