@@ -307,3 +307,20 @@ def test_two_builds_at_once_one_is_refused_cleanly(db, engine, users, principal,
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Payment)) == 1
     assert db.scalar(select(func.count()).select_from(PaymentBatch)) == 1
+
+
+def test_database_refuses_a_batch_released_by_its_builder(db, users, principal, pay2):
+    """The CHECK behind Segregation.NOT_BUILDER (migration 0002): no UPDATE releases a batch on its builder's
+    approval alone, or with the builder as the second approver."""
+    decided_claim(db, users["commission"])
+    batch = batches.do_build_batch(db, principal("payments")).batch
+    me = users["payments"]
+    for values in ({"approved_by_id": me}, {"approved_by_id": pay2, "second_approver_id": me}):
+        with pytest.raises(IntegrityError):
+            db.execute(update(PaymentBatch).where(PaymentBatch.id == batch.id).values(state="approved", **values))
+            db.flush()
+        db.rollback()
+    # the builder's first approval and another officer's release: allowed
+    db.execute(update(PaymentBatch).where(PaymentBatch.id == batch.id)
+               .values(state="approved", approved_by_id=me, second_approver_id=pay2))
+    db.commit()
