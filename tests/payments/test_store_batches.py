@@ -19,12 +19,7 @@ from everymetre.payments.models import (
     PaymentBatch,
     RepairPayout,
 )
-from tests.payments.store_helpers import approval_limit, decided_claim, ensure_user  # noqa: F401  (fixture)
-
-
-@pytest.fixture()
-def pay2(db):
-    return ensure_user(db, "payments2@test.org", "payments", ["kharkivska", "kyivska"])
+from tests.payments.store_helpers import decided_claim, ensure_user
 
 
 def run_batch(db, principal, out, second=None):
@@ -115,7 +110,7 @@ def test_decider_cannot_release(db, users, principal, tmp_path, pay2):
         batches.do_approve_batch(db, p2, batch.id)
 
 
-def test_second_approver_required_above_threshold(db, users, principal, tmp_path, pay2, approval_limit):  # noqa: F811
+def test_second_approver_required_above_threshold(db, users, principal, tmp_path, pay2, approval_limit):
     approval_limit(15000000)
     decided_claim(db, users["commission"], 10_000_000)
     decided_claim(db, users["commission"], 10_000_000)
@@ -225,7 +220,7 @@ def test_decision_posting_and_revision(db, users, principal):
     assert [v.code for v in ledger.ledger_violations(db)] == ["decision_mismatch"]
 
 
-def test_builder_never_releases_their_own_batch(db, users, principal, tmp_path, pay2, approval_limit):  # noqa: F811
+def test_builder_never_releases_their_own_batch(db, users, principal, tmp_path, pay2, approval_limit):
     """Issue 11: below the second-approval limit the one approval is never the builder's; above it the builder
     may give the first approval, never the second."""
     from everymetre.accounts.actions import load_principal
