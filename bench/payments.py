@@ -180,8 +180,8 @@ def store_bench(n: int, db_url: str | None, out: Path | None) -> None:
             conn.execute(text("CREATE SCHEMA public"))
     upgrade(engine)
     print(f"\nstore: {n:,} approved claims on {engine.dialect.name}")
-    S = session_factory(engine)
-    with S() as session:
+    sessions = session_factory(engine)
+    with sessions() as session:
         decider = do_create_user(session, None, "commission@bench.org", "bench-password", "commission", all_oblasts=True).id
         pay1 = do_create_user(session, None, "pay1@bench.org", "bench-password", "payments", all_oblasts=True).id
         pay2 = do_create_user(session, None, "pay2@bench.org", "bench-password", "payments", all_oblasts=True).id
@@ -196,7 +196,7 @@ def store_bench(n: int, db_url: str | None, out: Path | None) -> None:
         return result
 
     out_dir = out or Path(tmp.name)
-    with S() as session:
+    with sessions() as session:
         p1, p2 = load_principal(session, pay1), load_principal(session, pay2)
         synced = step("post decisions to ledger", lambda: ledger.do_sync_decisions(session, p1))
         built = step("build batch", lambda: batches.do_build_batch(session, p1, date.today()))

@@ -6,6 +6,9 @@ import pytest
 
 from everymetre.kernel.iban import make_ua_iban
 from everymetre.payments.iso20022 import CreditTransfer, DebtorAccount, PaymentBatch
+from tests.payments.store_helpers import approval_limit, ensure_user
+
+__all__ = ["approval_limit"]  # a fixture for the tests here
 
 
 def make_batch(n: int = 3, amounts: list[int] | None = None, **kw: object) -> PaymentBatch:
@@ -36,3 +39,9 @@ def make_batch(n: int = 3, amounts: list[int] | None = None, **kw: object) -> Pa
 @pytest.fixture
 def batch() -> PaymentBatch:
     return make_batch()
+
+
+@pytest.fixture()
+def pay2(db):
+    """A second payments officer (Kharkiv and Kyiv oblasts): approvals are by someone other than the builder."""
+    return ensure_user(db, "payments2@test.org", "payments", ["kharkivska", "kyivska"])

@@ -51,7 +51,8 @@ def test_round_trip(version: str) -> None:
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.integers(1, 10**15), st.sampled_from([EntryStatus.BOOKED, EntryStatus.REJECTED]), st.sampled_from(["AC01", "AC04", "AM05", "MS03"])),
+        st.tuples(st.integers(1, 10**15), st.sampled_from([EntryStatus.BOOKED, EntryStatus.REJECTED]),
+                  st.sampled_from(["AC01", "AC04", "AM05", "MS03"])),
         min_size=1, max_size=15,
     ),
     st.sampled_from(["001.02", "001.08"]),

@@ -123,7 +123,7 @@ def test_control_sum_mismatch_is_rejected(batch: PaymentBatch) -> None:
     xml = build_pain001(batch)
     bad = xml.replace(b"<CtrlSum>300000.03</CtrlSum>", b"<CtrlSum>300000.04</CtrlSum>", 1)
     assert bad != xml
-    with pytest.raises(Pain001ValidationError, match="CtrlSum is 300000.04 but the amounts add up to 300000.03"):
+    with pytest.raises(Pain001ValidationError, match=r"CtrlSum is 300000\.04 but the amounts add up to 300000\.03"):
         validate_pain001(bad)
 
 

@@ -16,7 +16,7 @@ from everymetre.payments import certificates, ledger, payouts, queries, reconcil
 from everymetre.payments.certificate_number import validate_certificate_number
 from everymetre.payments.models import Certificate, LedgerPosting, Payment, RepairPayout
 from tests.payments.store_helpers import decided_claim
-from tests.payments.test_store_batches import pay2, run_batch, statement  # noqa: F401  (fixture)
+from tests.payments.test_store_batches import run_batch, statement
 
 DESTROYED = "destroyed_housing_application"
 BOOKED_ON = date(2026, 2, 2)
@@ -67,11 +67,11 @@ def test_sweep_returns_unspent_balance_when_window_lapses(db, users, principal, 
 
 
 def test_split_value_is_exact():
-    from fractions import Fraction as F
+    from fractions import Fraction as Fr
 
-    assert certificates.split_value(100, [F(1, 3)] * 3) == [34, 33, 33]
-    assert certificates.split_value(2_000_000_01, [F(1, 2), F(1, 4), F(1, 4)]) == [1_000_000_01, 500_000_00, 500_000_00]
-    assert sum(certificates.split_value(7, [F(2, 7), F(5, 7)])) == 7
+    assert certificates.split_value(100, [Fr(1, 3)] * 3) == [34, 33, 33]
+    assert certificates.split_value(2_000_000_01, [Fr(1, 2), Fr(1, 4), Fr(1, 4)]) == [1_000_000_01, 500_000_00, 500_000_00]
+    assert sum(certificates.split_value(7, [Fr(2, 7), Fr(5, 7)])) == 7
 
 
 def issued(db, users, principal, value=200_000_000, owners=None):

@@ -42,3 +42,22 @@ def test_refusal_names_the_states_a_move_needs() -> None:
         BATCH.move(BatchState.SENT, BatchState.CANCELLED, "7")
     assert e.value.code is ErrorCode.INVALID_TRANSITION
     assert e.value.params == {"machine": "batch", "state": "sent", "target": "cancelled", "allowed": ["built", "approved"]}
+
+
+def test_documented_machines_are_the_move_tables() -> None:
+    """docs/architecture.md draws each payments state machine; the drawing is the table, roles included."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
+    section = doc.split("## The payment state machines", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("stateDiagram-v2")[1:]]
+    assert len(blocks) == len(MACHINES)
+    for machine, block in zip(MACHINES, blocks, strict=True):
+        documented = {}
+        for line in (raw.strip() for raw in block.splitlines()):
+            if "-->" in line:
+                edge, label = line.split(": ", 1)
+                action, roles = label.split(" (", 1)
+                documented[tuple(edge.split(" --> "))] = (action, sorted(roles.rstrip(")").split(", ")))
+        actual = {k: (m.action.value, sorted(r.value for r in PERMISSIONS[m.action].roles)) for k, m in machine.moves.items()}
+        assert documented == actual, machine.noun

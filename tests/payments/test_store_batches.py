@@ -19,12 +19,7 @@ from everymetre.payments.models import (
     PaymentBatch,
     RepairPayout,
 )
-from tests.payments.store_helpers import approval_limit, decided_claim, ensure_user  # noqa: F401  (fixture)
-
-
-@pytest.fixture()
-def pay2(db):
-    return ensure_user(db, "payments2@test.org", "payments", ["kharkivska", "kyivska"])
+from tests.payments.store_helpers import decided_claim, ensure_user
 
 
 def run_batch(db, principal, out, second=None):
@@ -115,7 +110,7 @@ def test_decider_cannot_release(db, users, principal, tmp_path, pay2):
         batches.do_approve_batch(db, p2, batch.id)
 
 
-def test_second_approver_required_above_threshold(db, users, principal, tmp_path, pay2, approval_limit):  # noqa: F811
+def test_second_approver_required_above_threshold(db, users, principal, tmp_path, pay2, approval_limit):
     approval_limit(15000000)
     decided_claim(db, users["commission"], 10_000_000)
     decided_claim(db, users["commission"], 10_000_000)
@@ -225,7 +220,7 @@ def test_decision_posting_and_revision(db, users, principal):
     assert [v.code for v in ledger.ledger_violations(db)] == ["decision_mismatch"]
 
 
-def test_builder_never_releases_their_own_batch(db, users, principal, tmp_path, pay2, approval_limit):  # noqa: F811
+def test_builder_never_releases_their_own_batch(db, users, principal, tmp_path, pay2, approval_limit):
     """Issue 11: below the second-approval limit the one approval is never the builder's; above it the builder
     may give the first approval, never the second."""
     from everymetre.accounts.actions import load_principal
@@ -307,3 +302,20 @@ def test_two_builds_at_once_one_is_refused_cleanly(db, engine, users, principal,
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Payment)) == 1
     assert db.scalar(select(func.count()).select_from(PaymentBatch)) == 1
+
+
+def test_database_refuses_a_batch_released_by_its_builder(db, users, principal, pay2):
+    """The CHECK behind Segregation.NOT_BUILDER (migration 0002): no UPDATE releases a batch on its builder's
+    approval alone, or with the builder as the second approver."""
+    decided_claim(db, users["commission"])
+    batch = batches.do_build_batch(db, principal("payments")).batch
+    me = users["payments"]
+    for values in ({"approved_by_id": me}, {"approved_by_id": pay2, "second_approver_id": me}):
+        with pytest.raises(IntegrityError):
+            db.execute(update(PaymentBatch).where(PaymentBatch.id == batch.id).values(state="approved", **values))
+            db.flush()
+        db.rollback()
+    # the builder's first approval and another officer's release: allowed
+    db.execute(update(PaymentBatch).where(PaymentBatch.id == batch.id)
+               .values(state="approved", approved_by_id=me, second_approver_id=pay2))
+    db.commit()

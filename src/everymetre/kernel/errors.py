@@ -40,6 +40,12 @@ class ErrorCode(StrEnum):
     SECOND_APPROVAL_NEEDED = "second_approval_needed"  # params: batch_id, total, threshold
     BATCH_NOT_BUILT = "batch_not_built"  # params: batch_id, state
     BATCH_TOTAL_CHANGED = "batch_total_changed"  # params: batch_id, total, reviewed
+    BATCH_FILE_CHANGED = "batch_file_changed"  # params: batch_id; its payments changed after the file was written
+    REVIEW_HOLD = "review_hold"  # params: reference, flag; an open review finding holds the claim's money
+    NOTHING_AWARDED = "nothing_awarded"  # params: reference, state
+    DEADLINE_PASSED = "deadline_passed"  # params: deadline (spending_window|reservation|certificate), last_day
+    ALREADY_REDEEMED = "already_redeemed"  # params: number, on
+    PAYMENT_IN_FLIGHT = "payment_in_flight"  # params: number; the seller's payment is with the bank
     BATCH_BUILT_MEANWHILE = "batch_built_meanwhile"  # another build took the same claims (or your open batch) first
     APPEAL_WINDOW_CLOSED = "appeal_window_closed"  # params: days, last_day
 

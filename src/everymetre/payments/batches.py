@@ -383,7 +383,7 @@ def do_export_batch(session: Session, principal: Principal, batch_id: int, out: 
         digest = hashlib.sha256(xml).hexdigest()
         if batch.file_sha256 and batch.file_sha256 != digest:
             raise Conflict(f"Batch {batch.id}'s file would differ from the one exported before (sha256 {batch.file_sha256[:12]}...); "
-                           "its payments changed after export. Nothing was written.")
+                           "its payments changed after export. Nothing was written.", ErrorCode.BATCH_FILE_CHANGED, batch_id=batch.id)
         path = write_pain001(xml, out)
         checkpoint("export-written")
         if move.source != move.target:

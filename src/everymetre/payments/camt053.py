@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -280,9 +281,7 @@ def _read_entry(r: _Reader, ntry: etree._Element, version: str) -> list[Statemen
         pass  # reported by child()
     svcr_ref = r.text(ntry, "AcctSvcrRef", what, required=False)
 
-    txs = ntry.findall(f"{q}NtryDtls/{q}TxDtls")
-    if not txs:
-        txs = [None]  # type: ignore[list-item]
+    txs: list[Any] = list(ntry.findall(f"{q}NtryDtls/{q}TxDtls")) or [None]
     out: list[StatementEntry] = []
     explicit_total = 0
     explicit_count = 0
@@ -397,7 +396,8 @@ def build_camt053(
         sts_xml = f"<Sts>{sts}</Sts>" if version == "001.02" else f"<Sts><Cd>{sts}</Cd></Sts>"
         amount = format_kopiykas(e.amount_kopiykas)
         ccy = e.currency or currency
-        booking = f"<BookgDt><Dt>{e.booking_date.isoformat()}</Dt></BookgDt><ValDt><Dt>{e.booking_date.isoformat()}</Dt></ValDt>" if e.booking_date else ""
+        day = e.booking_date.isoformat() if e.booking_date else ""
+        booking = f"<BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt></ValDt>" if e.booking_date else ""
         ref = _esc(e.account_servicer_ref or f"{sid}-{i}")
         subfam = "RRTN" if rejected else "DMCT"
         refs = f"<Refs><EndToEndId>{_esc(e.end_to_end_id)}</EndToEndId></Refs>" if e.end_to_end_id else ""

@@ -111,14 +111,14 @@ def parse_certificate_number(text: str) -> CertificateNumber:
             raise CertificateNumberError(
                 f"{text!r} is not a certificate number: expected 4 parts like HC-2026-0001234-6, got {len(parts)}"
             )
-        prefix, year, serial, check = parts
-        if prefix != PREFIX:
-            raise CertificateNumberError(f"{text!r}: prefix must be {PREFIX!r}, got {prefix!r}")
-        if not (len(year) == 4 and year.isdigit()):
-            raise CertificateNumberError(f"{text!r}: year must be 4 digits, got {year!r}")
-        if not (len(serial) == SERIAL_DIGITS and serial.isdigit()):
-            raise CertificateNumberError(f"{text!r}: serial must be {SERIAL_DIGITS} digits, got {serial!r}")
-        raise CertificateNumberError(f"{text!r}: check digit must be one digit, got {check!r}")
+        p_prefix, p_year, p_serial, p_check = parts
+        if p_prefix != PREFIX:
+            raise CertificateNumberError(f"{text!r}: prefix must be {PREFIX!r}, got {p_prefix!r}")
+        if not (len(p_year) == 4 and p_year.isdigit()):
+            raise CertificateNumberError(f"{text!r}: year must be 4 digits, got {p_year!r}")
+        if not (len(p_serial) == SERIAL_DIGITS and p_serial.isdigit()):
+            raise CertificateNumberError(f"{text!r}: serial must be {SERIAL_DIGITS} digits, got {p_serial!r}")
+        raise CertificateNumberError(f"{text!r}: check digit must be one digit, got {p_check!r}")
     prefix, year_s, serial_s, check_s = m.groups()
     if prefix != PREFIX:
         raise CertificateNumberError(f"{text!r}: prefix must be {PREFIX!r}, got {prefix!r}")

@@ -23,7 +23,7 @@ from everymetre.audit.record import record
 from everymetre.claims.access import facts, get_claim
 from everymetre.claims.lifecycle import can_see
 from everymetre.claims.models import Claim, Decision
-from everymetre.kernel.errors import Conflict, GuardFailed, NotFound, ValidationFailed
+from everymetre.kernel.errors import Conflict, ErrorCode, GuardFailed, NotFound, ValidationFailed
 from everymetre.kernel.iban import IBANError, validate_iban
 from everymetre.kernel.identifiers import mask
 from everymetre.payments import ledger_rules
@@ -103,9 +103,11 @@ def do_issue_certificate(session: Session, principal: Principal, reference: str,
         if claim.kind != DESTROYED:
             raise ValidationFailed("Only a destroyed-housing claim gets a housing certificate; repairs are paid in money.", field="kind")
         if claim.state not in PAYABLE_CLAIMS or not claim.awarded_amount_kopiykas or claim.awarded_amount_kopiykas <= 0:
-            raise GuardFailed(f"Claim {claim.reference} is {claim.state} without an amount awarded: no certificate can be issued.")
+            raise GuardFailed(f"Claim {claim.reference} is {claim.state} without an amount awarded: no certificate can be issued.",
+                              ErrorCode.NOTHING_AWARDED, reference=claim.reference, state=claim.state)
         if claim.review_flag is not None:
-            raise GuardFailed(f"Claim {claim.reference} has an open review finding ({claim.review_flag}); nothing is issued until it is resolved.")
+            raise GuardFailed(f"Claim {claim.reference} has an open review finding ({claim.review_flag}); nothing is issued until it is resolved.",
+                              ErrorCode.REVIEW_HOLD, reference=claim.reference, flag=claim.review_flag)
         require(principal.actor, Action.CERTIFICATE_ISSUE, claim_subject(principal, claim))  # segregation: not the decider
         if session.scalar(select(Certificate.id).where(Certificate.claim_id == claim.id)) is not None:
             raise Conflict(f"Claim {claim.reference} already has a certificate.")
@@ -138,7 +140,8 @@ def do_reserve_funds(session: Session, principal: Principal, number: str, on: da
         cert, _claim = _acting_on(session, principal, number, Action.CERTIFICATE_RESERVE)
         move = CERTIFICATE.move(cert.state, C.FUNDS_RESERVED, cert.number)
         if on > cert.expires_on:
-            raise GuardFailed(f"Certificate {cert.number} expired on {cert.expires_on.isoformat()}.")
+            raise GuardFailed(f"Certificate {cert.number} expired on {cert.expires_on.isoformat()}.", ErrorCode.DEADLINE_PASSED,
+                              deadline="certificate", last_day=cert.expires_on.isoformat())
         cert.state, cert.reserved_on = move.target, on
         post(session, [Post(ledger_rules.certificate_reserved_transaction(f"CRS-{cert.id}", cert.number, cert.value_kopiykas),
                             claim_id=cert.claim_id, certificate_id=cert.id)], principal.user_id)
@@ -151,7 +154,8 @@ def _within_reservation(cert: Certificate, on: date) -> None:
     assert cert.reserved_on is not None
     last = reservation_lapse_date(cert.reserved_on)
     if on > last:
-        raise GuardFailed(f"The reservation of certificate {cert.number} lapsed after {last.isoformat()}.")
+        raise GuardFailed(f"The reservation of certificate {cert.number} lapsed after {last.isoformat()}.", ErrorCode.DEADLINE_PASSED,
+                          deadline="reservation", last_day=last.isoformat())
 
 
 def do_terminate_ownership(session: Session, principal: Principal, number: str, document: str,
@@ -209,7 +213,8 @@ def do_correct_seller_account(session: Session, principal: Principal, number: st
         cert, _claim = _acting_on(session, principal, number, Action.CERTIFICATE_RECORD)
         CERTIFICATE.move(cert.state, C.CONTRACT_SIGNED, cert.number)
         if session.scalar(select(Payment.id).where(Payment.certificate_id == cert.id, Payment.state.not_in(DEAD_PAYMENT))):
-            raise Conflict("The seller's payment is on its way; it can be corrected only after the bank returns it.")
+            raise Conflict("The seller's payment is on its way; it can be corrected only after the bank returns it.",
+                           ErrorCode.PAYMENT_IN_FLIGHT, number=cert.number)
         cert.seller_name, cert.seller_iban = seller_name.strip()[:140], iban
         _event(session, principal, cert, "certificate.seller_corrected", {"seller": cert.seller_name})
     return cert
@@ -222,7 +227,8 @@ def do_redeem(session: Session, principal: Principal, number: str, on: date | No
     with atomic(session):
         cert, _claim = _acting_on(session, principal, number, Action.CERTIFICATE_REDEEM)
         if cert.state == C.REDEEMED:
-            raise Conflict(f"Certificate {cert.number} was already redeemed on {cert.redeemed_on}.")
+            raise Conflict(f"Certificate {cert.number} was already redeemed on {cert.redeemed_on}.", ErrorCode.ALREADY_REDEEMED,
+                           number=cert.number, on=str(cert.redeemed_on))
         move = CERTIFICATE.move(cert.state, C.REDEEMED, cert.number)
         paid = int(session.scalar(select(func.coalesce(func.sum(Payment.amount_kopiykas), 0))
                                   .where(Payment.certificate_id == cert.id, Payment.state == PaymentState.BOOKED)) or 0)

@@ -237,7 +237,8 @@ def build_pain001(batch: PaymentBatch, *, pretty: bool = False) -> bytes:
         rmt = p.remittance_text()
         if not rmt.strip() or len(rmt) > 140:
             raise Pain001Error(f"{where}: remittance text must be 1..140 characters, got {len(rmt)}")
-        rows.append((_esc(pid, f"{where}: payment id"), format_kopiykas(amt), _esc(name, f"{where}: creditor name"), iban, _esc(rmt, f"{where}: remittance")))
+        rows.append((_esc(pid, f"{where}: payment id"), format_kopiykas(amt), _esc(name, f"{where}: creditor name"), iban,
+                     _esc(rmt, f"{where}: remittance")))
 
     nb = str(len(rows))
     ctrl = format_kopiykas(total)
@@ -246,11 +247,13 @@ def build_pain001(batch: PaymentBatch, *, pretty: bool = False) -> bytes:
     if bic is not None and not _BIC.fullmatch(bic):
         raise Pain001Error(f"debtor BIC {bic!r} is not a valid BIC (8 or 11 letters/digits)")
 
-    agent = (f"<BICFI>{bic}</BICFI>" if bic else "") + (f"<ClrSysMmbId><MmbId>{_esc(bank_code, 'bank code')}</MmbId></ClrSysMmbId>" if bank_code else "")
+    member = f"<ClrSysMmbId><MmbId>{_esc(bank_code, 'bank code')}</MmbId></ClrSysMmbId>" if bank_code else ""
+    agent = (f"<BICFI>{bic}</BICFI>" if bic else "") + member
     head = (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{PAIN001_NS}"><CstmrCdtTrfInitn>\n'
         f"<GrpHdr><MsgId>{_esc(batch.message_id, 'message id')}</MsgId><CreDtTm>{_utc_timestamp(batch.created_at)}</CreDtTm>"
-        f"<NbOfTxs>{nb}</NbOfTxs><CtrlSum>{ctrl}</CtrlSum><InitgPty><Nm>{_esc(d.initiating_party or d.name, 'initiating party')}</Nm></InitgPty></GrpHdr>\n"
+        f"<NbOfTxs>{nb}</NbOfTxs><CtrlSum>{ctrl}</CtrlSum>"
+        f"<InitgPty><Nm>{_esc(d.initiating_party or d.name, 'initiating party')}</Nm></InitgPty></GrpHdr>\n"
         f"<PmtInf><PmtInfId>{_esc(batch.batch_id, 'batch id')}</PmtInfId><PmtMtd>TRF</PmtMtd><NbOfTxs>{nb}</NbOfTxs><CtrlSum>{ctrl}</CtrlSum>"
         f"<ReqdExctnDt><Dt>{batch.requested_execution_date.isoformat()}</Dt></ReqdExctnDt>"
         f"<Dbtr><Nm>{_esc(d.name, 'debtor name')}</Nm></Dbtr>"
@@ -271,7 +274,8 @@ def build_pain001(batch: PaymentBatch, *, pretty: bool = False) -> bytes:
     append("</PmtInf></CstmrCdtTrfInitn></Document>\n")
     xml = "".join(parts).encode("utf-8")
     if pretty:
-        xml = etree.tostring(etree.fromstring(xml, etree.XMLParser(remove_blank_text=True)), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        xml = etree.tostring(etree.fromstring(xml, etree.XMLParser(remove_blank_text=True)), xml_declaration=True,
+                             encoding="UTF-8", pretty_print=True)
     return xml
 
 

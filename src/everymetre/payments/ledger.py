@@ -210,7 +210,8 @@ def ledger_violations(session: Session) -> list[ledger_rules.Violation]:
             out.append(ledger_rules.Violation("amount_mismatch", f"transaction says {amount} but its postings debit {debits.get(txid, 0)}", txid))
     for acct, bal in sorted(reserved.items()):
         if bal < 0:
-            out.append(ledger_rules.Violation("reservation_overdrawn", f"certificate reservation balance is {bal}: paid more than reserved", account=acct))
+            out.append(ledger_rules.Violation("reservation_overdrawn",
+                                              f"certificate reservation balance is {bal}: paid more than reserved", account=acct))
     # every payment that left (sent/booked) is posted exactly once; every returned one is reversed
     sent_kinds = (ledger_rules.TransactionKind.PAYMENT_SENT.value, ledger_rules.TransactionKind.CERTIFICATE_PAID.value)
     posted = dict(session.execute(
@@ -224,6 +225,7 @@ def ledger_violations(session: Session) -> list[ledger_rules.Violation]:
                                    row_id=pid))
     for num, value, redeemed in session.execute(select(Certificate.number, Certificate.value_kopiykas, Certificate.redeemed_kopiykas)
                                                .where(Certificate.redeemed_kopiykas > Certificate.value_kopiykas)):
-        out.append(ledger_rules.Violation("redeemed_above_value", f"certificate redeemed {redeemed} of a value of {value}", account=ledger_rules.certificate_reserved(num)))
+        out.append(ledger_rules.Violation("redeemed_above_value", f"certificate redeemed {redeemed} of a value of {value}",
+                                          account=ledger_rules.certificate_reserved(num)))
     return out
 

@@ -277,7 +277,8 @@ def returned_to_budget_transaction(transaction_id: str, amount: int, claim: str 
 
 def certificate_reserved_transaction(transaction_id: str, certificate: str, amount: int) -> Transaction:
     """Reserve a certificate's value: Dr programme_budget, Cr certificate_reserved:<cert>."""
-    return _pair(transaction_id, TransactionKind.CERTIFICATE_RESERVED, programme_budget(), certificate_reserved(certificate), amount, certificate=certificate)
+    return _pair(transaction_id, TransactionKind.CERTIFICATE_RESERVED, programme_budget(), certificate_reserved(certificate),
+                 amount, certificate=certificate)
 
 
 def certificate_paid_transaction(transaction_id: str, certificate: str, payment_id: str, amount: int) -> Transaction:
@@ -290,7 +291,8 @@ def certificate_paid_transaction(transaction_id: str, certificate: str, payment_
 
 def certificate_released_transaction(transaction_id: str, certificate: str, amount: int) -> Transaction:
     """Release a lapsed or expired reservation: Dr certificate_reserved:<cert>, Cr programme_budget."""
-    return _pair(transaction_id, TransactionKind.CERTIFICATE_RELEASED, certificate_reserved(certificate), programme_budget(), amount, certificate=certificate)
+    return _pair(transaction_id, TransactionKind.CERTIFICATE_RELEASED, certificate_reserved(certificate), programme_budget(),
+                 amount, certificate=certificate)
 
 
 # --------------------------------------------------------------------------------------------- invariants
@@ -309,7 +311,8 @@ class Violation:
 
     def __str__(self) -> str:
         where = ", ".join(
-            f"{k}={v}" for k, v in (("transaction", self.transaction_id), ("account", self.account), ("claim", self.claim), ("row", self.row_id)) if v is not None
+            f"{k}={v}" for k, v in (("transaction", self.transaction_id), ("account", self.account), ("claim", self.claim),
+                                    ("row", self.row_id)) if v is not None
         )
         return f"[{self.code}] {self.message}" + (f" ({where})" if where else "")
 
@@ -397,25 +400,28 @@ def check_ledger(rows: Iterable[LedgerRow], decided: Mapping[str, int] | None = 
             out.append(Violation("unbalanced", f"debits {tx.debit} != credits {tx.credit} (difference {tx.debit - tx.credit})", txid))
 
     for claim, c in sorted(claims.items()):
-        acct = claim_payable(claim)
+        payable = claim_payable(claim)
         outstanding = len(c.payments) - len(c.returns)
         if outstanding > 1:
             out.append(Violation(
                 "paid_twice",
                 f"claim has {len(c.payments)} payments sent and {len(c.returns)} returned: {outstanding} payments outstanding "
                 f"(payment transactions: {', '.join(sorted(c.payments))})",
-                account=acct, claim=claim,
+                account=payable, claim=claim,
             ))
         net_paid = c.paid - c.returned
         if net_paid > c.decided:
-            out.append(Violation("overpaid", f"net paid {net_paid} exceeds amount committed by decisions {c.decided}", account=acct, claim=claim))
+            out.append(Violation("overpaid", f"net paid {net_paid} exceeds amount committed by decisions {c.decided}",
+                                 account=payable, claim=claim))
         if c.balance < 0:
-            out.append(Violation("payable_overdrawn", f"claim_payable balance is {c.balance} (debit): more paid out than owed", account=acct, claim=claim))
+            out.append(Violation("payable_overdrawn", f"claim_payable balance is {c.balance} (debit): more paid out than owed",
+                                 account=payable, claim=claim))
 
     if decided is not None:
         for claim, amount in sorted(decided.items()):
             if claim not in claims or claims[claim].decided == 0:
-                out.append(Violation("decision_not_posted", f"decision of {amount} kopiykas has no ledger posting", account=claim_payable(claim), claim=claim))
+                out.append(Violation("decision_not_posted", f"decision of {amount} kopiykas has no ledger posting",
+                                     account=claim_payable(claim), claim=claim))
             elif claims[claim].decided != amount:
                 got = claims[claim].decided
                 out.append(Violation(

@@ -5,7 +5,8 @@ What the database itself guarantees, so "pay each loss exactly once" does not re
 
 * a claim has at most one live repair payment (partial unique index: state not rejected/cancelled), and a
   certificate at most one live seller payment; a payment names at most one batch (one column);
-* one open batch per payments officer (``open_for_user_id`` unique, NULL once sent or cancelled);
+* one open batch per payments officer (``open_for_user_id`` unique, NULL once sent or cancelled); two different
+  approvers, and the approval that releases a batch is never its builder's (CHECKs);
 * a ledger posting has exactly one positive side (CHECK); balances are derived from postings, never stored;
   transaction ids are deterministic, so posting the same event twice is a primary-key conflict;
 * one certificate per claim, numbers unique, ``0 <= redeemed <= value`` (CHECK), one repair payout per claim.
@@ -91,6 +92,9 @@ class PaymentBatch(Base):
     __table_args__ = (
         CheckConstraint("state IN ('built', 'approved', 'exported', 'sent', 'cancelled')", name="state"),
         CheckConstraint("second_approver_id IS NULL OR second_approver_id <> approved_by_id", name="two_people"),
+        # the approval that releases a batch (the second, or the only one) is never its builder's (migration 0002)
+        CheckConstraint("state NOT IN ('approved', 'exported', 'sent') OR COALESCE(second_approver_id, approved_by_id) "
+                        "<> created_by_id", name="released_by_another"),
     )
 
     @property

@@ -20,6 +20,7 @@ from everymetre.audit.record import record
 from everymetre.claims.access import get_claim
 from everymetre.claims.models import Claim
 from everymetre.kernel.errors import (
+    ErrorCode,
     GuardFailed,
     InvalidTransition,
     NotFound,
@@ -71,7 +72,8 @@ def do_record_spending(session: Session, principal: Principal, reference: str, a
         target = payout.state if payout.state != PO.FUNDS_TRANSFERRED else PO.SPENDING
         move = PAYOUT.move(payout.state, target)
         if on > payout.window_end:
-            raise GuardFailed(f"The spending window closed on {payout.window_end.isoformat()}.")
+            raise GuardFailed(f"The spending window closed on {payout.window_end.isoformat()}.", ErrorCode.DEADLINE_PASSED,
+                              deadline="spending_window", last_day=payout.window_end.isoformat())
         left = payout.amount_kopiykas - payout.spent_kopiykas
         if amount_kopiykas > left:
             raise ValidationFailed(f"Only {uah(left)} is left on the account.", field="amount_kopiykas")
