@@ -31,6 +31,8 @@ from everymetre.claims.lifecycle import (
 from everymetre.claims.schemas import ClaimCreate, InspectionActIn, TransitionIn
 from everymetre.audit.record import NewEvent, claim_chain, record, record_many, user_chain
 from everymetre.claims.access import facts, get_claim, policy
+from everymetre.documents.service import record_document
+from everymetre.payments.ledger import post_decision
 from everymetre.store.tx import atomic
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.models import User
@@ -187,9 +189,9 @@ def do_transition(session: Session, principal: Principal, reference: str, data: 
             raise StaleVersion("Someone changed the claim while you were working on it. Reload it and try again.") from None
         record_many(session, claim_chain(claim.id), events, claim_id=claim.id)
         if move.target in DECIDED:
-            from everymetre.payments.ledger import post_decision
-
-            post_decision(session, claim, principal.user_id)  # the award becomes payable in the same transaction
+            # the decision document (its SHA-256 on the claim's chain) and the award in the ledger, in this transaction
+            record_document(session, claim.id, move.target.value)
+            post_decision(session, claim, principal.user_id)
     return claim
 
 

@@ -28,7 +28,7 @@ def record_document(session: Session, claim_id: int, outcome: str) -> None:
 
 def latest(session: Session, principal: Principal, reference: str) -> tuple[str, bytes, str]:
     """(file name, PDF bytes, sha256) of the claim's latest decision document; NotFound if none or not visible."""
-    from everymetre.claims.actions import get_claim
+    from everymetre.claims.access import get_claim
     from everymetre.documents.decision_pdf import read
 
     claim = get_claim(session, principal, reference)

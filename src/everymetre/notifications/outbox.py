@@ -29,7 +29,6 @@ from everymetre.notifications.texts import render
 from everymetre.store.types import utcnow
 
 KYIV = ZoneInfo("Europe/Kyiv")
-DECISION_KINDS = frozenset({"approved", "rejected", "upheld", "revised"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +59,6 @@ def enqueue_from_audit(session: Session, chain: str, rows: Sequence[dict[str, An
         kind = kind_of(row["action"], payload)
         if kind is None:
             continue
-        if kind in DECISION_KINDS and claim_id is not None:  # the decision document, its hash in the trail
-            from everymetre.documents.service import record_document
-
-            record_document(session, claim_id, kind)
         key = f"{chain}:{row['seq']}"
         if row["action"] == "batch.sent":
             intents.extend(_batch_intents(session, key, int(chain.split(":", 1)[1])))
