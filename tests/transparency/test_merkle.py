@@ -178,7 +178,7 @@ def _subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.binary(max_size=8), min_size=1, max_size=70), st.data())
 def test_matches_the_rfc_definitions_and_verifies(data: list[bytes], draw: st.DataObject) -> None:
-    tree = Tree([leaf_hash(x) for x in data])
+    tree = Tree([leaf_hash(x) for x in data], memo_min=draw.draw(st.sampled_from([1, 4, 256])))
     n = len(data)
     assert tree.root() == _mth(data)
     size = draw.draw(st.integers(1, n))

@@ -178,7 +178,7 @@ def _proofs(session: Any, settings: Any, reference: str) -> tuple[Any, list[dict
     if head is not None and reference:
         leaves = log.leaves_for(session, reference)
         if leaves:
-            tree = log.tree(session, head.tree_size)
+            tree = log.served_tree(session, settings, head.tree_size)
             for item in leaves:
                 if item["index"] < head.tree_size:
                     path = [p.hex() for p in tree.inclusion_proof(item["index"], head.tree_size)]
@@ -214,7 +214,7 @@ def proof_download(index: int, session: DB, settings: SettingsDep) -> Response:
     head = log.latest_head(session, settings)
     if item is None or head is None or index >= head.tree_size:
         raise PageError(404, N_("Page not found"))
-    path = [p.hex() for p in log.tree(session, head.tree_size).inclusion_proof(index, head.tree_size)]
+    path = [p.hex() for p in log.served_tree(session, settings, head.tree_size).inclusion_proof(index, head.tree_size)]
     body = {**item, "audit_path": path, "tree_head": head.as_dict()}
     return Response(json.dumps(body, indent=2, ensure_ascii=False), media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="everymetre-log-leaf-{index}.json"'})
