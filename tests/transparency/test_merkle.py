@@ -129,7 +129,7 @@ def test_corrupted_consistency_proofs_fail(first: int, second: int, path: list[s
         bad[i] = bytes([bad[i][0] ^ 16]) + bad[i][1:]
         probes.append((first, second, r1, r2, bad))
     for args in probes:
-        if args[0] == 0 and not args[4] or args[0] < 0:
+        if (args[0] == 0 and not args[4]) or args[0] < 0:
             continue  # from the empty tree everything is consistent (or the size is meaningless)
         with pytest.raises(ProofError):
             verify_consistency(*args)
@@ -165,14 +165,14 @@ def _path(m: int, d: list[bytes]) -> list[bytes]:
     if len(d) == 1:
         return []
     k = 1 << ((len(d) - 1).bit_length() - 1)
-    return _path(m, d[:k]) + [_mth(d[k:])] if m < k else _path(m - k, d[k:]) + [_mth(d[:k])]
+    return [*_path(m, d[:k]), _mth(d[k:])] if m < k else [*_path(m - k, d[k:]), _mth(d[:k])]
 
 
 def _subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
     if m == len(d):
         return [] if b else [_mth(d)]
     k = 1 << ((len(d) - 1).bit_length() - 1)
-    return _subproof(m, d[:k], b) + [_mth(d[k:])] if m <= k else _subproof(m - k, d[k:], False) + [_mth(d[:k])]
+    return [*_subproof(m, d[:k], b), _mth(d[k:])] if m <= k else [*_subproof(m - k, d[k:], False), _mth(d[:k])]
 
 
 @settings(max_examples=150, deadline=None)

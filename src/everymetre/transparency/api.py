@@ -59,7 +59,7 @@ class LeafOut(BaseModel):
 
 
 def _out(head: SignedHead) -> TreeHeadOut:
-    return TreeHeadOut(**head.as_dict())  # type: ignore[arg-type]
+    return TreeHeadOut(**head.as_dict())
 
 
 def _size(session: SessionDep, size: int, what: str) -> int:

@@ -20,13 +20,13 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from everymetre.config import Settings
 from everymetre.audit.chain import canonical_json
+from everymetre.claims.models import Claim, Decision
+from everymetre.config import Settings
 from everymetre.kernel.identifiers import claim_reference
 from everymetre.payments.models import PaymentBatch
-from everymetre.store.tx import atomic
 from everymetre.store.db import is_postgres
-from everymetre.claims.models import Claim, Decision
+from everymetre.store.tx import atomic
 from everymetre.transparency import merkle
 from everymetre.transparency.models import LogLeaf, TreeHead
 from everymetre.transparency.signing import SignedHead, log_key, sign

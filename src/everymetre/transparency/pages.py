@@ -13,6 +13,7 @@ from babel.dates import format_date
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from everymetre.claims.pages import text
 from everymetre.kernel.identifiers import parse_claim_reference
 from everymetre.transparency import log
 from everymetre.transparency.charts import bar_chart
@@ -31,7 +32,6 @@ from everymetre.transparency.statistics import (
     compute,
 )
 from everymetre.web import i18n
-from everymetre.claims.pages import text
 from everymetre.web.common import DB, PageError, SettingsDep, render, request_language
 from everymetre.web.i18n import N_, gettext
 
