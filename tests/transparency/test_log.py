@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
+from everymetre.claims.models import Decision
 from everymetre.cli.main import app
 from everymetre.config import get_settings
-from everymetre.claims.models import Decision
 from everymetre.transparency import log, merkle
 from everymetre.transparency.models import LogLeaf, TreeHead
 from everymetre.transparency.signing import log_key, sign, verify_head

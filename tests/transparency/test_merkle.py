@@ -129,7 +129,7 @@ def test_corrupted_consistency_proofs_fail(first: int, second: int, path: list[s
         bad[i] = bytes([bad[i][0] ^ 16]) + bad[i][1:]
         probes.append((first, second, r1, r2, bad))
     for args in probes:
-        if args[0] == 0 and not args[4] or args[0] < 0:
+        if (args[0] == 0 and not args[4]) or args[0] < 0:
             continue  # from the empty tree everything is consistent (or the size is meaningless)
         with pytest.raises(ProofError):
             verify_consistency(*args)
@@ -165,20 +165,20 @@ def _path(m: int, d: list[bytes]) -> list[bytes]:
     if len(d) == 1:
         return []
     k = 1 << ((len(d) - 1).bit_length() - 1)
-    return _path(m, d[:k]) + [_mth(d[k:])] if m < k else _path(m - k, d[k:]) + [_mth(d[:k])]
+    return [*_path(m, d[:k]), _mth(d[k:])] if m < k else [*_path(m - k, d[k:]), _mth(d[:k])]
 
 
 def _subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
     if m == len(d):
         return [] if b else [_mth(d)]
     k = 1 << ((len(d) - 1).bit_length() - 1)
-    return _subproof(m, d[:k], b) + [_mth(d[k:])] if m <= k else _subproof(m - k, d[k:], False) + [_mth(d[:k])]
+    return [*_subproof(m, d[:k], b), _mth(d[k:])] if m <= k else [*_subproof(m - k, d[k:], False), _mth(d[:k])]
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.binary(max_size=8), min_size=1, max_size=70), st.data())
 def test_matches_the_rfc_definitions_and_verifies(data: list[bytes], draw: st.DataObject) -> None:
-    tree = Tree([leaf_hash(x) for x in data])
+    tree = Tree([leaf_hash(x) for x in data], memo_min=draw.draw(st.sampled_from([1, 4, 256])))
     n = len(data)
     assert tree.root() == _mth(data)
     size = draw.draw(st.integers(1, n))

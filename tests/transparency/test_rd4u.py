@@ -10,9 +10,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from everymetre.claims.models import Decision, Evidence, Ownership
 from everymetre.cli.main import app
 from everymetre.payments.models import Payment
-from everymetre.claims.models import Decision, Evidence, Ownership
 from everymetre.transparency.rd4u import SCHEMA_PATH, records, schema
 from tests.payments.store_helpers import decided_claim
 from tests.transparency.conftest import exported_batch

@@ -12,9 +12,9 @@ import polars as pl
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from everymetre.claims.models import Claim, Decision
 from everymetre.cli.main import app
 from everymetre.payments.models import Payment
-from everymetre.claims.models import Claim, Decision
 from everymetre.transparency.statistics import CATEGORIES, compute
 from everymetre.transparency.suppression import Table
 from tests.payments.store_helpers import decided_claim
@@ -26,17 +26,17 @@ def _store(db, users) -> dict[str, list[Claim]]:
     made: dict[str, list[Claim]] = {"approved": [], "rejected": [], "paid": [], "progress": [], "lviv": []}
     for i in range(24):
         made["approved"].append(decided_claim(db, users["commission"], amount=1_000_000 + i))
-    for i in range(12):
+    for _ in range(12):
         made["rejected"].append(decided_claim(db, users["commission"], amount=0, state="rejected", oblast="kyivska"))
     batch = exported_batch(db, users["payments"])
-    for i in range(3):  # three paid claims: a small cell
+    for _ in range(3):  # three paid claims: a small cell
         c = decided_claim(db, users["commission"], amount=2_000_000)
         db.add(Payment(end_to_end_id=f"E2E-{c.id}", purpose="repair", claim_id=c.id, amount_kopiykas=2_000_000,
                        creditor_name="x", creditor_iban="UA00", state="booked", batch_id=batch.id))
         made["paid"].append(c)
-    for i in range(2):
+    for _ in range(2):
         made["lviv"].append(decided_claim(db, users["commission"], amount=500_000, oblast="lvivska"))
-    for i in range(11):
+    for _ in range(11):
         made["progress"].append(decided_claim(db, users["commission"], amount=0, state="assessed"))
     db.flush()
     # in-progress claims have no decision; decision delays: half the approved ones took 45 days

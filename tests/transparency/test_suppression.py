@@ -134,7 +134,7 @@ def test_money_follows_counts() -> None:
         if j in (0, 1):
             assert (i, j) in money_hidden
     money = Table("uah", counts.rows, ["unpaid", "paid"], [[r[0] * 1000 + 7, r[1] * 999] for r in counts.cells], money_hidden)
-    for cell, (lo, hi, v) in attack([money], False).items():
+    for cell, (lo, hi, _v) in attack([money], False).items():
         assert hi - lo >= 1, cell
 
 

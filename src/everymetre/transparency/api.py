@@ -59,7 +59,7 @@ class LeafOut(BaseModel):
 
 
 def _out(head: SignedHead) -> TreeHeadOut:
-    return TreeHeadOut(**head.as_dict())  # type: ignore[arg-type]
+    return TreeHeadOut(**head.as_dict())
 
 
 def _size(session: SessionDep, size: int, what: str) -> int:
@@ -97,21 +97,21 @@ def one_head(size: SizePath, session: SessionDep, settings: SettingsDep) -> Tree
 
 
 @router.get("/proof/inclusion", response_model=InclusionOut, responses=RESPONSES, summary="Inclusion proof")
-def inclusion(session: SessionDep, index: SizeQ, tree_size: SizeQ) -> InclusionOut:
+def inclusion(session: SessionDep, settings: SettingsDep, index: SizeQ, tree_size: SizeQ) -> InclusionOut:
     _size(session, tree_size, "tree_size")
     if index >= tree_size:
         raise ValidationFailed(f"index={index} is not below tree_size={tree_size}", field="index")
-    path = log.tree(session, tree_size).inclusion_proof(index, tree_size)
+    path = log.served_tree(session, settings, tree_size).inclusion_proof(index, tree_size)
     return InclusionOut(leaf_index=index, tree_size=tree_size, audit_path=[p.hex() for p in path])
 
 
 @router.get("/proof/consistency", response_model=ConsistencyOut, responses=RESPONSES, summary="Consistency proof")
-def consistency(session: SessionDep, first: SizeQ, second: SizeQ) -> ConsistencyOut:
+def consistency(session: SessionDep, settings: SettingsDep, first: SizeQ, second: SizeQ) -> ConsistencyOut:
     _size(session, second, "second")
     if first > second:
         raise ValidationFailed(f"first={first} is larger than second={second}", field="first")
     try:
-        proof = log.tree(session, second).consistency_proof(first, second)
+        proof = log.served_tree(session, settings, second).consistency_proof(first, second)
     except merkle.ProofError as exc:
         raise ValidationFailed(str(exc)) from None
     return ConsistencyOut(first=first, second=second, proof=[p.hex() for p in proof])

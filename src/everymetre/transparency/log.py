@@ -10,6 +10,7 @@ store no longer matches the logged one and `everymetre log verify` names it.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,13 +20,13 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from everymetre.config import Settings
 from everymetre.audit.chain import canonical_json
+from everymetre.claims.models import Claim, Decision
+from everymetre.config import Settings
 from everymetre.kernel.identifiers import claim_reference
 from everymetre.payments.models import PaymentBatch
-from everymetre.store.tx import atomic
 from everymetre.store.db import is_postgres
-from everymetre.claims.models import Claim, Decision
+from everymetre.store.tx import atomic
 from everymetre.transparency import merkle
 from everymetre.transparency.models import LogLeaf, TreeHead
 from everymetre.transparency.signing import SignedHead, log_key, sign
@@ -109,6 +110,27 @@ def leaf_hashes(session: Session, size: int | None = None) -> list[bytes]:
 
 def tree(session: Session, size: int | None = None) -> merkle.Tree:
     return merkle.Tree(leaf_hashes(session, size))
+
+
+_served: dict[str, tuple[int, str, merkle.Tree]] = {}  # database URL -> (head size, head root, its tree)
+_served_lock = threading.Lock()
+
+
+def served_tree(session: Session, settings: Settings, size: int) -> merkle.Tree:
+    """The tree the public API proves against: for sizes up to the latest signed head, one tree per worker,
+    loaded once per new head (and kept only if it gives the signed root); beyond it, read afresh."""
+    head = latest_head(session, settings)
+    if head is None or size > head.tree_size:
+        return tree(session, size)
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    with _served_lock:
+        cached = _served.get(url)
+        if cached is not None and cached[:2] == (head.tree_size, head.root_hash):
+            return cached[2]
+        t = merkle.Tree(leaf_hashes(session, head.tree_size), memo_min=256)
+        if t.root().hex() == head.root_hash:
+            _served[url] = (head.tree_size, head.root_hash, t)
+        return t
 
 
 def log_size(session: Session) -> int:

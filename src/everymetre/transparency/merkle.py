@@ -40,8 +40,11 @@ class Tree:
     """The Merkle tree over a list of leaf hashes; subtree hashes are memoised, so a root costs n - 1 node
     hashes once and every proof after it only looks them up."""
 
-    def __init__(self, leaf_hashes: Sequence[bytes]) -> None:
+    def __init__(self, leaf_hashes: Sequence[bytes], memo_min: int = 1) -> None:
+        """`memo_min`: keep only subtree hashes over at least this many leaves (a long-lived tree of a million
+        leaves keeps a few thousand, and each proof then rehashes at most that many leaves per level)."""
         self.leaves = list(leaf_hashes)
+        self.memo_min = memo_min
         self._memo: dict[tuple[int, int], bytes] = {}
 
     def __len__(self) -> int:
@@ -56,7 +59,8 @@ class Tree:
         if found is None:
             k = _split(hi - lo)
             found = node_hash(self._hash(lo, lo + k), self._hash(lo + k, hi))
-            self._memo[key] = found
+            if hi - lo >= self.memo_min:
+                self._memo[key] = found
         return found
 
     def root(self, size: int | None = None) -> bytes:

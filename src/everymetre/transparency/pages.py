@@ -13,6 +13,7 @@ from babel.dates import format_date
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from everymetre.claims.pages import text
 from everymetre.kernel.identifiers import parse_claim_reference
 from everymetre.transparency import log
 from everymetre.transparency.charts import bar_chart
@@ -31,7 +32,6 @@ from everymetre.transparency.statistics import (
     compute,
 )
 from everymetre.web import i18n
-from everymetre.claims.pages import text
 from everymetre.web.common import DB, PageError, SettingsDep, render, request_language
 from everymetre.web.i18n import N_, gettext
 
@@ -178,7 +178,7 @@ def _proofs(session: Any, settings: Any, reference: str) -> tuple[Any, list[dict
     if head is not None and reference:
         leaves = log.leaves_for(session, reference)
         if leaves:
-            tree = log.tree(session, head.tree_size)
+            tree = log.served_tree(session, settings, head.tree_size)
             for item in leaves:
                 if item["index"] < head.tree_size:
                     path = [p.hex() for p in tree.inclusion_proof(item["index"], head.tree_size)]
@@ -214,7 +214,7 @@ def proof_download(index: int, session: DB, settings: SettingsDep) -> Response:
     head = log.latest_head(session, settings)
     if item is None or head is None or index >= head.tree_size:
         raise PageError(404, N_("Page not found"))
-    path = [p.hex() for p in log.tree(session, head.tree_size).inclusion_proof(index, head.tree_size)]
+    path = [p.hex() for p in log.served_tree(session, settings, head.tree_size).inclusion_proof(index, head.tree_size)]
     body = {**item, "audit_path": path, "tree_head": head.as_dict()}
     return Response(json.dumps(body, indent=2, ensure_ascii=False), media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="everymetre-log-leaf-{index}.json"'})

@@ -14,15 +14,17 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from everymetre.payments.models import Certificate, Payment
+from everymetre.claims.models import Claim, Decision, Evidence, InspectionAct, Ownership, Person, Property
+from everymetre.kernel.identifiers import claim_reference
 from everymetre.payments.certificates import split_value
-from everymetre.claims.models import Claim, Decision, Evidence, InspectionAct
+from everymetre.payments.models import Certificate, Payment
 
 SCHEMA_PATH = Path(__file__).with_name("rd4u_a3_1.schema.json")
 SCHEMA_VERSION = "everymetre-rd4u-a3.1/1"
@@ -39,21 +41,36 @@ def _share(n: int, d: int) -> dict[str, Any]:
     return {"numerator": n, "denominator": d, "decimal": f"{n / d:.6f}"}
 
 
-def records(session: Session, chunk: int = 2000) -> Iterator[dict[str, Any]]:
+def records(session: Session, chunk: int = 5000) -> Iterator[dict[str, Any]]:
     ids = list(session.scalars(select(Claim.id).where(Claim.state.not_in(EXCLUDED)).order_by(Claim.id)))
     for i in range(0, len(ids), chunk):
         yield from _records(session, ids[i:i + chunk])
         session.expunge_all()
 
 
+_CLAIM = (Claim.id, Claim.ref_year, Claim.kind, Claim.state, Claim.damage_date, Claim.description, Claim.submitted_at,
+          Claim.created_at, Claim.assessed_amount_kopiykas, Claim.awarded_amount_kopiykas)
+_HOME = (Property.kind, Property.oblast, Property.hromada, Property.street, Property.building, Property.apartment,
+         Property.registry_number, Property.total_area_m2, Property.year_built, Property.rooms, Property.latitude,
+         Property.longitude)
+_OWNER = (Ownership.claim_id, Ownership.id, Ownership.share_numerator, Ownership.share_denominator,
+          Ownership.is_applicant, Person.id, Person.full_name, Person.full_name_latin, Person.birth_date, Person.rnokpp)
+
+
 def _records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]:
-    claims = session.scalars(select(Claim).where(Claim.id.in_(ids)).order_by(Claim.id)).all()
+    """One chunk of claims, read as plain rows (no ORM objects for the big tables: the export reads them all)."""
+    owners: dict[int, list[Any]] = defaultdict(list)
+    for orow in session.execute(select(*_OWNER).join(Person, Person.id == Ownership.person_id)
+                                .where(Ownership.claim_id.in_(ids))):
+        owners[orow[0]].append(orow)
     decisions: dict[int, list[Decision]] = defaultdict(list)
     for d in session.scalars(select(Decision).where(Decision.claim_id.in_(ids)).order_by(Decision.decided_at, Decision.id)):
         decisions[d.claim_id].append(d)
-    acts: dict[int, InspectionAct] = {}
-    for a in session.scalars(select(InspectionAct).where(InspectionAct.claim_id.in_(ids)).order_by(InspectionAct.id)):
-        acts[a.claim_id] = a  # the latest
+    acts: dict[int, tuple[str, Any]] = {}
+    for cid, category, on in session.execute(select(InspectionAct.claim_id, InspectionAct.damage_category,
+                                                    InspectionAct.inspected_on).where(InspectionAct.claim_id.in_(ids))
+                                             .order_by(InspectionAct.id)):
+        acts[cid] = (category, on)  # the latest
     evidence: dict[int, list[Evidence]] = defaultdict(list)
     for e in session.scalars(select(Evidence).where(Evidence.claim_id.in_(ids)).order_by(Evidence.id)):
         evidence[e.claim_id].append(e)
@@ -61,17 +78,24 @@ def _records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]:
     for p in session.scalars(select(Payment).where(Payment.claim_id.in_(ids), Payment.state == "booked").order_by(Payment.id)):
         payments[p.claim_id].append(p)
     certs = {c.claim_id: c for c in session.scalars(select(Certificate).where(Certificate.claim_id.in_(ids)))}
-    for claim in claims:
-        yield from _claim_records(claim, decisions[claim.id], acts.get(claim.id), evidence[claim.id],
-                                  payments[claim.id], certs.get(claim.id))
+    q = select(*_CLAIM, *_HOME).join(Property, Property.id == Claim.property_id).where(Claim.id.in_(ids)).order_by(Claim.id)
+    for row in session.execute(q):
+        claim: dict[str, Any] = dict(zip(("id", "ref_year", "kind", "state", "damage_date", "description", "submitted_at", "created_at",
+                          "assessed", "awarded"), row[:len(_CLAIM)], strict=True))
+        home: dict[str, Any] = dict(zip(("kind", "oblast", "hromada", "street", "building", "apartment", "registry_number",
+                         "total_area_m2", "year_built", "rooms", "latitude", "longitude"), row[len(_CLAIM):], strict=True))
+        yield from _claim_records(claim, home, owners[claim["id"]], decisions[claim["id"]], acts.get(claim["id"]),
+                                  evidence[claim["id"]], payments[claim["id"]], certs.get(claim["id"]))
 
 
-def _claim_records(claim: Claim, decisions: list[Decision], act: InspectionAct | None, evidence: list[Evidence],
-                   payments: list[Payment], cert: Certificate | None) -> Iterator[dict[str, Any]]:
-    owners = sorted(claim.owners, key=lambda o: (not o.is_applicant, o.id))
-    shares = [o.share for o in owners]
+def _claim_records(claim: dict[str, Any], home: dict[str, Any], owner_rows: list[Any], decisions: list[Decision],
+                   act: tuple[str, Any] | None, evidence: list[Evidence], payments: list[Payment],
+                   cert: Certificate | None) -> Iterator[dict[str, Any]]:
+    owners = sorted(owner_rows, key=lambda o: (not o[4], o[1]))  # the applicant first, then as entered
+    shares = [Fraction(o[2], o[3]) for o in owners]
+    reference = claim_reference(claim["ref_year"], claim["id"])
     last = decisions[-1] if decisions else None
-    awarded = claim.awarded_amount_kopiykas if claim.state in ("approved", "upheld", "revised") else None
+    awarded = claim["awarded"] if claim["state"] in ("approved", "upheld", "revised") else None
     award_parts = split_value(awarded, shares) if awarded and shares else [None] * len(owners)
     repair_paid = sum(p.amount_kopiykas for p in payments if p.purpose == "repair")
     repair_parts = split_value(repair_paid, shares) if shares else []
@@ -79,44 +103,37 @@ def _claim_records(claim: Claim, decisions: list[Decision], act: InspectionAct |
     if cert is not None and cert.state in ("paid_to_seller", "redeemed"):
         for s in cert.shares:
             cert_parts[s.person_id] = cert_parts.get(s.person_id, 0) + s.amount_kopiykas
-    home = claim.home
-    prop = {"kind": home.kind, "oblast": home.oblast, "hromada": home.hromada, "street": home.street,
-            "building": home.building, "apartment": home.apartment, "registry_number": home.registry_number,
-            "total_area_m2": f"{home.total_area_m2:.2f}", "year_built": home.year_built, "rooms": home.rooms,
-            "latitude": home.latitude, "longitude": home.longitude}
+    prop = {**home, "total_area_m2": f"{home['total_area_m2']:.2f}"}
     files = [{"sha256": e.sha256, "kind": e.kind, "content_type": e.content_type, "size_bytes": e.size_bytes,
               "taken_at": e.taken_at.isoformat() if e.taken_at else None} for e in evidence]
     decision = None
     if last is not None:
-        decision = {"outcome": _DECIDED.get(claim.state, last.outcome), "stage": last.stage,
+        decision = {"outcome": _DECIDED.get(claim["state"], last.outcome), "stage": last.stage,
                     "decided_on": last.decided_at.date().isoformat(), "amount_kopiykas": last.amount_kopiykas,
                     "calculation": {"ruleset_hash": last.ruleset_hash, "inputs": last.rule_inputs,
                                     "result": last.rule_result}}
-    for n, owner in enumerate(owners):
-        person = owner.person
+    filed = (claim["submitted_at"] or claim["created_at"]).date().isoformat()
+    for n, (_cid, _oid, num, den, applicant, person_id, name, latin, born, rnokpp) in enumerate(owners):
         received = []
         if repair_parts and repair_parts[n]:
             received.append({"kind": "repair_payment", "amount_kopiykas": repair_parts[n],
                              "paid_on": max(p.settled_on or p.created_at.date() for p in payments).isoformat()})
-        if cert_parts.get(person.id):
-            received.append({"kind": "housing_certificate", "amount_kopiykas": cert_parts[person.id],
-                             "paid_on": (cert.paid_on or cert.redeemed_on or cert.issued_on).isoformat() if cert else None})
+        if cert is not None and cert_parts.get(person_id):
+            received.append({"kind": "housing_certificate", "amount_kopiykas": cert_parts[person_id],
+                             "paid_on": (cert.paid_on or cert.redeemed_on or cert.issued_on).isoformat()})
         yield {
             "schema": SCHEMA_VERSION,
             "category": "A3.1",
-            "record_id": f"{claim.reference}/{person.id}",
-            "person": {"full_name": person.full_name, "full_name_latin": person.full_name_latin,
-                       "birth_date": person.birth_date.isoformat() if person.birth_date else None,
-                       "tax_number": person.rnokpp, "is_applicant": owner.is_applicant},
+            "record_id": f"{reference}/{person_id}",
+            "person": {"full_name": name, "full_name_latin": latin, "birth_date": born.isoformat() if born else None,
+                       "tax_number": rnokpp, "is_applicant": bool(applicant)},
             "property": prop,
-            "ownership_share": _share(owner.share_numerator, owner.share_denominator),
+            "ownership_share": _share(num, den),
             "co_owners": len(owners),
-            "damage": {"date": claim.damage_date.isoformat(), "category": act.damage_category if act else None,
-                       "inspected_on": act.inspected_on.isoformat() if act else None,
-                       "description": claim.description},
-            "claim": {"reference": claim.reference, "kind": claim.kind, "state": claim.state,
-                      "filed_on": (claim.submitted_at or claim.created_at).date().isoformat(),
-                      "assessed_amount_kopiykas": claim.assessed_amount_kopiykas},
+            "damage": {"date": claim["damage_date"].isoformat(), "category": act[0] if act else None,
+                       "inspected_on": act[1].isoformat() if act else None, "description": claim["description"]},
+            "claim": {"reference": reference, "kind": claim["kind"], "state": claim["state"], "filed_on": filed,
+                      "assessed_amount_kopiykas": claim["assessed"]},
             "awarded": {"amount_kopiykas": awarded, "person_part_kopiykas": award_parts[n], "decision": decision},
             "compensation_received": {"total_kopiykas": sum(r["amount_kopiykas"] for r in received), "items": received},
             "evidence": files,

@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from everymetre.claims.models import Claim, Decision, Property
 from everymetre.kernel.geography import OBLASTS
 from everymetre.payments.models import Certificate, Payment
-from everymetre.claims.models import Claim, Decision, Property
 from everymetre.transparency.suppression import (
     Table,
     protect,

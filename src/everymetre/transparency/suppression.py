@@ -41,10 +41,10 @@ class Table:
     hidden: set[Cell] = field(default_factory=set)  # cells of the grid (totals included) that are suppressed
 
     def grid(self) -> list[list[int]]:
-        body = [list(r) + [sum(r)] for r in self.cells]
+        body = [[*list(r), sum(r)] for r in self.cells]
         ncols = len(self.cols)
         total = [sum(r[j] for r in self.cells) for j in range(ncols)]
-        return body + [total + [sum(total)]]
+        return [*body, [*total, sum(total)]]
 
     def published(self) -> list[list[int | None]]:
         """The grid as published: None where suppressed."""
