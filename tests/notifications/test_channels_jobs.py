@@ -131,7 +131,7 @@ def test_no_query_for_events_nobody_hears_about(client, auth, db, engine):
         event.remove(engine, "before_cursor_execute", count)
     assert seen and not [s for s in seen if "notifications" in s or "LEFT OUTER JOIN ownerships" in s]
     assert db.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "submitted")) == 1
-    assert {j.name for j in JOBS} == {"claims_sweep", "pay_sweep", "deadline_reminders"}
+    assert {j.name for j in JOBS} == {"claims_sweep", "pay_sweep", "deadline_reminders", "public_log_sync", "heartbeat"}
     assert db.scalar(select(func.count()).select_from(JobRun)) == 0
 
 

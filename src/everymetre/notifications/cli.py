@@ -17,6 +17,7 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Deliver what is du
     """Deliver notifications (e-mail, SMS) and run the scheduled jobs (sweeps, reminders) until stopped."""
     from everymetre.notifications.mail import SmtpUrlError, parse_smtp_url
     from everymetre.notifications.worker import install_signal_handlers, run
+    from everymetre.ops.startup import prepare_worker
 
     settings = get_settings()
     if settings.smtp_url:
@@ -24,7 +25,9 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Deliver what is du
             parse_smtp_url(settings.smtp_url)
         except SmtpUrlError as exc:
             fail(str(exc))
-    require_schema(engine())
+    eng = engine()
+    require_schema(eng)
+    prepare_worker(settings, eng)  # the production gate, as for `serve` (warnings in development)
     stop = threading.Event()
     install_signal_handlers(stop)
     channels = ", ".join(c for c, on in (("e-mail", settings.smtp_url), ("SMS", settings.sms_url)) if on) or "inbox only"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from croniter import croniter
-from sqlalchemy import select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,28 @@ def deadline_reminders(session: Session, today: date) -> str:
     return f"{len(intents)} claim(s) reminded ({new} new message(s))"
 
 
+def public_log_sync(session: Session, today: date) -> str:
+    """Append the decisions and exported batches not yet in the public log, and sign a new tree head."""
+    from everymetre.config import get_settings
+    from everymetre.transparency.log import sync
+
+    report = sync(session, get_settings())
+    return f"{report.appended} leaves appended; tree head of size {report.tree_size}"
+
+
+def heartbeat(session: Session, today: date) -> str:
+    """The run's row itself is the worker's heartbeat, which readiness reads (`last_heartbeat`); a day of them is kept."""
+    with atomic(session):
+        session.execute(delete(JobRun).where(JobRun.job == "heartbeat", JobRun.started_at < utcnow() - timedelta(days=1)))
+    return "alive"
+
+
+def last_heartbeat(engine: Engine) -> datetime | None:
+    """When a worker last beat (its latest heartbeat run started), or None: the readiness check of `serve`."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(JobRun.started_at)).where(JobRun.job == "heartbeat")).scalar()
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -67,6 +89,8 @@ JOBS: tuple[Job, ...] = (
     Job("claims_sweep", "5 0 * * *", claims_sweep),
     Job("pay_sweep", "15 0 * * *", pay_sweep),
     Job("deadline_reminders", "0 9 * * *", deadline_reminders),
+    Job("public_log_sync", "30 * * * *", public_log_sync),
+    Job("heartbeat", "* * * * *", heartbeat),
 )
 
 

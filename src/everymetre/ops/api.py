@@ -33,6 +33,7 @@ scrape = APIRouter(include_in_schema=False)
 # name -> check(engine) returning None when ready, else one line saying why not
 ReadinessCheck = Callable[[Engine], "str | None"]
 _READINESS: dict[str, ReadinessCheck] = {}
+HEARTBEAT_MAX_AGE_SECONDS = 180  # the worker beats every minute (notifications.jobs, "heartbeat")
 
 
 def register_readiness(name: str, check: ReadinessCheck) -> None:
@@ -138,4 +139,8 @@ def install(app: FastAPI) -> None:
     app.include_router(scrape)
     app.state.metrics_store = metrics.StoreCollector(app.state.engine, settings.decision_due_days)
     metrics.watch_pool(app.state.engine)
+    if settings.production:  # in production a server is ready only while a worker delivers and runs the jobs
+        from everymetre.notifications.jobs import last_heartbeat
+
+        register_readiness("worker", heartbeat_check(last_heartbeat, HEARTBEAT_MAX_AGE_SECONDS))
     app.add_middleware(RequestContext, settings=settings, on_error=app.exception_handlers.get(Exception))
