@@ -110,6 +110,14 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         # ---------------------------------------------------------------- public: no sign-in needed
         ("GET", "/openapi.json"): Entry(EVERYONE, P("/openapi.json"), why="public"),
         ("GET", f"{API}/health"): Entry(EVERYONE, P(f"{API}/health"), why="public"),
+        ("GET", f"{API}/health/live"): Entry(EVERYONE, P(f"{API}/health/live"), why="public"),
+        ("GET", f"{API}/health/ready"): Entry(EVERYONE, P(f"{API}/health/ready"), why="public"),
+        # the public transparency log: open to all (a missing leaf or head is a 404, not a refusal)
+        **{("GET", f"{API}/public/log{tail}"): Entry(EVERYONE, P(f"{API}/public/log{url}"), why="public")
+           for tail, url in (("/key", "/key"), ("/leaves", "/leaves?claim=EM-2026-0000001"), ("/leaves/{index}", "/leaves/0"),
+                             ("/proof/consistency", "/proof/consistency?first=1&second=1"),
+                             ("/proof/inclusion", "/proof/inclusion?index=0&size=1"), ("/tree-head", "/tree-head"),
+                             ("/tree-heads", "/tree-heads"), ("/tree-heads/{size}", "/tree-heads/1"))},
         ("POST", f"{API}/auth/token"): Entry(EVERYONE, P(f"{API}/auth/token"), why="public (wrong password: 401 is the answer, not a refusal)"),
         ("POST", f"{API}/auth/password-reset"): Entry(EVERYONE, P(f"{API}/auth/password-reset"), lambda w, k: {"email": f"{k}@nowhere.test"}, why="public"),
         ("POST", f"{API}/auth/password-reset/confirm"): Entry(EVERYONE, P(f"{API}/auth/password-reset/confirm"), lambda w, k: {"token": "x" * 40, "new_password": "y" * 12}, why="public"),
@@ -140,6 +148,12 @@ def _matrix() -> dict[tuple[str, str], Entry]:
     # ---------------------------------------------------------------- pages
     pages: dict[tuple[str, str], Entry] = {
         ("GET", "/"): Entry(EVERYONE, P("/"), why="public"),
+        ("GET", "/public"): Entry(EVERYONE, P("/public"), why="public"),
+        ("GET", "/public/statistics"): Entry(EVERYONE, P("/public/statistics"), why="public"),
+        ("GET", "/public/data/{name}"): Entry(EVERYONE, P("/public/data/datapackage.json"), why="public"),
+        ("GET", "/public/log"): Entry(EVERYONE, P("/public/log"), why="public"),
+        ("GET", "/public/log/proof/{index}.json"): Entry(EVERYONE, P("/public/log/proof/0.json"), why="public (no leaf yet: 404)"),
+        ("GET", "/metrics"): Entry(frozenset(), P("/metrics"), why="the operator's metrics token only (unset here: 404 for all)"),
         ("GET", "/lang/{code}"): Entry(EVERYONE, P("/lang/en?next=/"), why="public"),
         ("GET", "/signin"): Entry(EVERYONE, P("/signin"), why="public"),
         ("POST", "/signin"): Entry(EVERYONE, P("/signin"), lambda w, k: {"email": f"{k}@nowhere.test", "password": "wrong password"}, why="public"),
@@ -328,6 +342,13 @@ def _refused_page(r: Any) -> bool:
     return signin or r.status_code in (401, 403, 404)
 
 
+def _refused_public(r: Any) -> bool:
+    """A public route refuses nobody: no 403 and no sign-in redirect (401 from a wrong password and 404 for a
+    missing item are answers)."""
+    signin = r.status_code == 303 and r.headers.get("location", "").startswith("/signin")
+    return signin or r.status_code == 403
+
+
 def test_every_role_on_every_route(world, db):  # noqa: ANN001
     from fastapi.testclient import TestClient
 
@@ -352,7 +373,7 @@ def test_every_role_on_every_route(world, db):  # noqa: ANN001
                     else:
                         files = [("files", ("home.jpg", jpeg_with_exif(), "image/jpeg"))] if entry.files else None
                         r = b.post(url, body, token_from="/signin", files=files)
-                    refused = _refused_page(r)
+                    refused = _refused_page(r) if not entry.public else _refused_public(r)
                 else:
                     headers = {}
                     if k != "anonymous":
@@ -368,7 +389,7 @@ def test_every_role_on_every_route(world, db):  # noqa: ANN001
                         r = api.post(url, headers=headers, data={"username": f"{k}@nowhere.test", "password": "wrong"})
                     else:
                         r = api.post(url, headers=headers, json=body)
-                    refused = _refused_api(r) and not (entry.public and r.status_code == 401)
+                    refused = _refused_api(r) if not entry.public else _refused_public(r)
                 cells += 1
                 expect_allowed = k in entry.allow
                 where = f"{method} {template} as {k}: {r.status_code} {r.headers.get('location', '')} {r.text[:160]!r}"

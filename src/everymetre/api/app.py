@@ -16,7 +16,9 @@ from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
 from everymetre.claims.api import router as claims_router
 from everymetre.linkage.api import router as linkage_router
+from everymetre.ops.api import install as install_ops
 from everymetre.payments.api import router as payments_router
+from everymetre.transparency.api import router as public_log_router
 from everymetre.store.db import engine_for, session_factory
 from everymetre.web import install as install_pages
 
@@ -41,8 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)
-    for router in (health_router, accounts_router, claims_router, linkage_router, payments_router):
+    for router in (health_router, accounts_router, claims_router, linkage_router, payments_router, public_log_router):
         app.include_router(router)
     install_pages(app)
     app.add_middleware(SecurityHeaders)
+    install_ops(app)
     return app

@@ -15,7 +15,9 @@ from everymetre.config import get_settings
 from everymetre.demo.cli import demo
 from everymetre.importer.cli import import_app
 from everymetre.linkage.cli import link
+from everymetre.ops.cli import doctor, restore_drill
 from everymetre.payments.cli import ledger_app, pay_app
+from everymetre.transparency.cli import register as register_transparency
 
 app = typer.Typer(help="everymetre: war-damage housing compensation at national scale.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -41,12 +43,15 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     """Serve the API and pages (http://HOST:PORT)."""
     import uvicorn
 
+    from everymetre.ops.startup import prepare_serve
+
     if threads is not None:  # the workers read their settings from the environment
         os.environ["EVERYMETRE_THREADS"] = str(threads)
         get_settings.cache_clear()
 
     eng = engine()
     require_schema(eng)
+    prepare_serve(get_settings(), eng)  # production gate (warnings in development), JSON logs, metrics dir
     from everymetre.demo.generate import demo_accounts
 
     if demo := demo_accounts(eng):  # published password: say so loudly, every time
@@ -54,7 +59,7 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
                   f"({', '.join(demo[:3])}{', ...' if len(demo) > 3 else ''}). Never serve real claims with them; "
                   "deactivate them with `everymetre users deactivate EMAIL`.[/]", highlight=False)
     uvicorn.run("everymetre.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, log_config=None)
 
 
 # The features' commands, mounted here and defined in their packages.
@@ -68,6 +73,9 @@ app.command("link")(link)
 app.add_typer(import_app, name="import")
 app.add_typer(pay_app, name="pay")
 app.add_typer(ledger_app, name="ledger")
+app.command()(doctor)
+app.command("restore-drill")(restore_drill)
+register_transparency(app)  # log, publish, export
 
 
 def main() -> None:
