@@ -47,7 +47,7 @@ def test_claimant_filed_claim_is_verified_by_any_officer(client, auth):
 def _flag_claim(db, reference: str) -> None:
     """Record what linkage writes on a claim's trail when it flags it (a finding, its id)."""
     from everymetre.audit.record import claim_chain, record
-    from everymetre.claims.actions import claim_id_from_reference
+    from everymetre.claims.access import claim_id_from_reference
     from everymetre.store.tx import atomic
 
     cid = claim_id_from_reference(reference)

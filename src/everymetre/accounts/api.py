@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from everymetre.accounts import passwords
 from everymetre.accounts.sessions import API, open_session, revoke
@@ -29,15 +29,20 @@ class Token(BaseModel):
 
 
 class PasswordChange(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"current_password": "correct horse battery", "new_password": "a new long pass phrase"}]})
     current_password: str = Field(max_length=1000)
     new_password: str = Field(max_length=1000)
 
 
 class ResetRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "olena@example.org"}]})
     email: str = Field(max_length=320)
 
 
 class ResetConfirm(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"token": "the token from the reset link", "new_password": "a new long pass phrase"}]})
     token: str = Field(max_length=200)
     new_password: str = Field(max_length=1000)
 

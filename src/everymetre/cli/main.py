@@ -10,7 +10,7 @@ import typer
 from everymetre.accounts.cli import users_app
 from everymetre.audit.cli import audit_app
 from everymetre.claims.cli import claims_app, compute, rules_app
-from everymetre.cli.common import engine, err, out, require_schema
+from everymetre.cli.common import engine, out, require_schema
 from everymetre.config import get_settings
 from everymetre.demo.cli import demo
 from everymetre.importer.cli import import_app
@@ -52,12 +52,6 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     eng = engine()
     require_schema(eng)
     prepare_serve(get_settings(), eng)  # production gate (warnings in development), JSON logs, metrics dir
-    from everymetre.demo.generate import demo_accounts
-
-    if demo := demo_accounts(eng):  # published password: say so loudly, every time
-        err.print(f"[bold red]WARNING: {len(demo)} demo account(s) with the published password exist in this database "
-                  f"({', '.join(demo[:3])}{', ...' if len(demo) > 3 else ''}). Never serve real claims with them; "
-                  "deactivate them with `everymetre users deactivate EMAIL`.[/]", highlight=False)
     uvicorn.run("everymetre.api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False, log_config=None)
 

@@ -159,7 +159,6 @@ def transition_from_form(form: FormData, errors: dict[str, str]) -> TransitionIn
 def staff_move(request: Request, reference: str, db: DB, principal: Staff, settings: SettingsDep, form: Form) -> Response:
     claim = access.get_claim(db, principal, reference)
     errors: dict[str, str] = {}
-    status = 400
     data = transition_from_form(form, errors)
     if data is not None:
         try:
@@ -167,14 +166,13 @@ def staff_move(request: Request, reference: str, db: DB, principal: Staff, setti
         except DomainError as exc:
             db.rollback()
             errors[getattr(exc, "field", None) or "move"] = forms.translate_domain(exc.detail)
-            status = exc.status if exc.status in (403, 409) else 400  # a refusal is a refusal, not bad input
         else:
             return redirect(f"/staff/claims/{reference}?done={data.to.value}")
     claim = access.get_claim(db, principal, reference)
     return render(request, "claims/staff_claim.html", {**_claim_context(db, principal, claim, settings), "errors": errors,
                                                 "failed_move": forms.text(form, "to"), "done": "",
                                                 "values": {k: forms.text(form, k) for k in form if isinstance(form.get(k), str)}},
-                  status=status)
+                  status=400)
 
 
 # ------------------------------------------------------------------------------------------------ inspection act
