@@ -82,15 +82,21 @@ def test_no_import_cycles_between_modules():
 
 
 def test_environment_is_read_only_in_config():
-    """Settings come from config.Settings; a command may still *write* a variable for its worker processes."""
+    """Every EVERYMETRE_* setting is read in config.Settings; elsewhere the environment is only written (for worker
+    processes) or passed on whole to a child process."""
     readers = []
     for mod, path in _modules().items():
         if mod == "everymetre.config":
             continue
-        tree = ast.parse(path.read_text())
-        writes = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store)}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and (node.attr == "getenv" or (node.attr == "environ" and id(node) not in writes)):
+        for node in ast.walk(ast.parse(path.read_text())):
+            key = None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args and (
+                    node.func.attr == "getenv" or (node.func.attr == "get" and getattr(node.func.value, "attr", None) == "environ")):
+                key = node.args[0]
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and getattr(node.value, "attr", None) == "environ":
+                key = node.slice
+            if isinstance(key, ast.Constant) and str(key.value).startswith("EVERYMETRE_") or (
+                    key is not None and not isinstance(key, ast.Constant)):
                 readers.append(f"{mod}:{node.lineno}")
     assert readers == []
 

@@ -16,6 +16,7 @@ EVERYMETRE_LOG_SIGNING_KEY  the public log's Ed25519 private key, base64 of its 
 EVERYMETRE_LOG_ORIGIN    the public log's name, the first line of every signed tree head (default everymetre/log)
 EVERYMETRE_PUBLIC_MIN_COUNT  published statistics suppress any cell counting fewer people than this (default 10)
 EVERYMETRE_PUBLIC_CACHE_SECONDS  the public pages reuse computed statistics this long per worker (default 300)
+EVERYMETRE_LINKAGE_FLAG_SCORE  linkage findings scoring at least this put their claims in review (default 0.6)
 EVERYMETRE_SIGNIN_MAX_FAILURES(_ADDRESS)  failed sign-ins per e-mail (5) / per client address (20) before a lock
 EVERYMETRE_SIGNIN_LOCK_MINUTES            how long the lock lasts (15)
 """
@@ -67,6 +68,7 @@ class Settings:
     log_origin: str = "everymetre/log"
     public_min_count: int = 10
     public_cache_seconds: int = 300
+    linkage_flag_score: float = 0.6
     # sign-in: a page session lasts this long; throttling of failed sign-ins and of sign-ups (accounts.throttle)
     session_minutes: int = 12 * 60
     signin_max_failures_account: int = 5  # failed sign-ins of one e-mail within the window lock it
@@ -123,6 +125,17 @@ def _choice_env(name: str, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise SystemExit(f"error: {name}={raw!r} is not one of {', '.join(choices)}")
     return raw
+def _score_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"error: {name}={raw!r} is not a number such as {default}") from None
+    if not 0.0 <= value <= 1.0:
+        raise SystemExit(f"error: {name}={raw!r} is not between 0 and 1")
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -148,6 +161,7 @@ def get_settings() -> Settings:
         log_origin=os.environ.get("EVERYMETRE_LOG_ORIGIN") or "everymetre/log",
         public_min_count=max(1, _int_env("EVERYMETRE_PUBLIC_MIN_COUNT", 10)),
         public_cache_seconds=max(0, _int_env("EVERYMETRE_PUBLIC_CACHE_SECONDS", 300)),
+        linkage_flag_score=_score_env("EVERYMETRE_LINKAGE_FLAG_SCORE", 0.6),
         signin_max_failures_account=max(1, _int_env("EVERYMETRE_SIGNIN_MAX_FAILURES", 5)),
         signin_max_failures_address=max(1, _int_env("EVERYMETRE_SIGNIN_MAX_FAILURES_ADDRESS", 20)),
         signin_lock_minutes=max(1, _int_env("EVERYMETRE_SIGNIN_LOCK_MINUTES", 15)),
