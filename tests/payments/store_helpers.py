@@ -44,6 +44,7 @@ def ensure_user(db: Session, email: str, role: str, oblasts: list[str]) -> int:
     from everymetre.accounts.actions import do_create_user
 
     uid = db.scalar(select(User.id).where(User.email == email))
+    db.rollback()  # end the read: a sign-in (which writes its session) must not leave this snapshot stale
     if uid is None:
         uid = do_create_user(db, None, email, "correct horse battery", role, oblasts).id
     return uid
