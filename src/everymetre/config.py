@@ -4,6 +4,11 @@ EVERYMETRE_DATABASE_URL  SQLAlchemy URL (default sqlite:///./everymetre.db)
 EVERYMETRE_DATA_DIR      evidence files and the generated secret key (default ./data)
 EVERYMETRE_SECRET_KEY    signs API tokens and page sessions (default: generated once into DATA_DIR/secret.key)
 EVERYMETRE_THREADS       threads per server worker for requests that use the database (default 4)
+EVERYMETRE_PUBLIC_URL    the address people use (https://... turns on HSTS even behind a proxy speaking http)
+EVERYMETRE_BODY_MAX_BYTES         largest JSON or form body, uploads aside (default 1 MiB)
+EVERYMETRE_EVIDENCE_MAX_BYTES     largest evidence file (default 20 MiB)
+EVERYMETRE_UPLOAD_MAX_FILES       files in one page upload (default 5)
+EVERYMETRE_PHOTO_MAX_DISTANCE_M   a photo taken farther than this from the home is flagged (default 1000)
 """
 
 from __future__ import annotations
@@ -32,6 +37,13 @@ class Settings:
     appeal_window_days: int = 60
     decision_due_days: int = 30
     evidence_max_bytes: int = 20 * 1024 * 1024
+    # request bodies are refused (413) past these before they are parsed (api/limits.py)
+    body_max_bytes: int = 1024 * 1024
+    upload_max_files: int = 5
+    # the address people use; an https:// one makes every response carry HSTS
+    public_url: str = ""
+    # a photo whose EXIF position is farther than this from the home is flagged for the officer
+    photo_max_distance_m: int = 1000
 
     @property
     def evidence_dir(self) -> Path:
@@ -45,7 +57,7 @@ class Settings:
 def _key_file(data_dir: Path) -> str:
     """The generated signing key in DATA_DIR/secret.key (created once; read once per process)."""
     path = data_dir / "secret.key"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     try:  # O_EXCL: when several workers start at once, exactly one writes the key and all read it
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -58,6 +70,21 @@ def _key_file(data_dir: Path) -> str:
             return key
         time.sleep(0.01)
     raise SystemExit(f"error: {path} is empty; delete it or set EVERYMETRE_SECRET_KEY")
+
+
+def private_dir(path: Path) -> Path:
+    """Create the folder (and any missing parents) readable by this account only (0700): it holds personal
+    data. A folder made earlier with a wider mode is narrowed when it is ours."""
+    missing = []
+    for p in (path, *path.parents):
+        if p.exists():
+            break
+        missing.append(p)
+    for p in reversed(missing):
+        p.mkdir(mode=0o700, exist_ok=True)
+    if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+        path.chmod(0o700)
+    return path
 
 
 def _int_env(name: str, default: int) -> int:
@@ -80,4 +107,9 @@ def get_settings() -> Settings:
         suspension_default_days=_int_env("EVERYMETRE_SUSPENSION_DAYS", 30),
         suspension_max_days=_int_env("EVERYMETRE_SUSPENSION_MAX_DAYS", 90),
         appeal_window_days=_int_env("EVERYMETRE_APPEAL_DAYS", 60),
+        evidence_max_bytes=max(1, _int_env("EVERYMETRE_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)),
+        body_max_bytes=max(1024, _int_env("EVERYMETRE_BODY_MAX_BYTES", 1024 * 1024)),
+        upload_max_files=max(1, _int_env("EVERYMETRE_UPLOAD_MAX_FILES", 5)),
+        public_url=os.environ.get("EVERYMETRE_PUBLIC_URL") or "",
+        photo_max_distance_m=max(1, _int_env("EVERYMETRE_PHOTO_MAX_DISTANCE_M", 1000)),
     )

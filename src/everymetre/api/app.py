@@ -12,6 +12,7 @@ from everymetre import __version__
 from everymetre.api import problems
 from everymetre.accounts.api import router as accounts_router
 from everymetre.api.health import router as health_router
+from everymetre.api.limits import BodyLimits
 from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
 from everymetre.claims.api import router as claims_router
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for router in (health_router, accounts_router, claims_router, linkage_router, payments_router):
         app.include_router(router)
+    app.add_middleware(BodyLimits, settings=settings)  # inside the page sessions: it sees who is signed in
     install_pages(app)
     app.add_middleware(SecurityHeaders)
     return app

@@ -17,13 +17,16 @@ log = logging.getLogger("everymetre.api")
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, slug: str, title: str, detail: str, request: Request | None = None, **extra: Any) -> JSONResponse:
+def problem(status: int, slug: str, title: str, detail: str, request: Request | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
     if request is not None:
         body["instance"] = request.url.path
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers or None)
 
 
 def problem_responses(extra: dict[int, str]) -> dict[int | str, dict[str, Any]]:
@@ -60,8 +63,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 401: "Sign-in required", 413: "Too large"}
+        # keep the exception's headers: a 405 says which methods are allowed (Allow), a 503 when to retry
         return problem(exc.status_code, f"http-{exc.status_code}", titles.get(exc.status_code, "Request failed"),
-                       str(exc.detail), request)
+                       str(exc.detail), request, headers=dict(exc.headers or {}))
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:

@@ -47,8 +47,12 @@ def install(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if _is_page(request) or api_http is None:
-            titles = {404: "Page not found", 405: "Not allowed"}
-            return error_page(request, exc.status_code, titles.get(exc.status_code, SOMETHING_WRONG))
+            titles = {404: "Page not found", 405: "Not allowed", 413: "The file is too large"}
+            detail = "Send fewer or smaller files." if exc.status_code == 413 else ""
+            response = error_page(request, exc.status_code, titles.get(exc.status_code, SOMETHING_WRONG), detail)
+            if exc.headers:
+                response.headers.update(exc.headers)
+            return response
         return await api_http(request, exc)
 
     async def on_page_error(request: Request, exc: Exception) -> Response:

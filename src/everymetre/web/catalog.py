@@ -46,6 +46,7 @@ DOMAIN_SENTENCES = (
     "Only photos (JPEG, PNG, WebP) and PDF documents are accepted; this file is neither.",
     "The image is damaged or not really an image; please upload the original photo.",
     "The file is empty.",
+    "Send fewer or smaller files.",
 )
 
 
