@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from everymetre.config import get_settings
 from everymetre.claims.values import PriorityGroup, parse_share
 from everymetre.kernel.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
-from everymetre.kernel.identifiers import claim_reference, mask, parse_claim_reference, rnokpp_birth_date
+from everymetre.kernel.identifiers import MAX_ID, claim_reference, mask, parse_claim_reference, rnokpp_birth_date
 from everymetre.kernel.translit import translit_uk
 from everymetre.accounts.permissions import Action, Subject, require
 from everymetre.claims.lifecycle import (
@@ -109,7 +109,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, value = raw.split(":", 1)
-        if prefix != "after":
+        if prefix != "after" or not value.isdigit() or len(value) > 19 or int(value) > MAX_ID:
             raise ValueError
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError):
