@@ -12,13 +12,13 @@ from everymetre import __version__
 from everymetre.api import problems
 from everymetre.accounts.api import router as accounts_router
 from everymetre.api.health import router as health_router
-from everymetre.api.limits import BodyLimits
+from everymetre.api.limits import Admission, BodyLimits
 from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
 from everymetre.claims.api import router as claims_router
 from everymetre.linkage.api import router as linkage_router
 from everymetre.payments.api import router as payments_router
-from everymetre.store.db import engine_for, session_factory
+from everymetre.store.db import engine_for, pool_capacity, session_factory
 from everymetre.web import install as install_pages
 
 DESCRIPTION = """everymetre holds claims for war-damaged and destroyed homes and moves them through their
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for router in (health_router, accounts_router, claims_router, linkage_router, payments_router):
         app.include_router(router)
+    app.add_middleware(Admission, capacity=pool_capacity(app.state.engine))
     app.add_middleware(BodyLimits, settings=settings)  # inside the page sessions: it sees who is signed in
     install_pages(app)
     app.add_middleware(SecurityHeaders)

@@ -122,3 +122,56 @@ class BodyLimits:
             response = Response(json.dumps(body), status_code=status, media_type="application/problem+json",
                                 headers=headers)
         await response(scope, receive, send)
+
+
+class Admission:
+    """At most `capacity` requests per worker use the database at once; the rest queue here, on the event
+    loop, holding nothing, and get a 503 with Retry-After if their turn does not come within `wait_s`.
+
+    A request holds its pooled connection from its first query until its session is closed, including while
+    it waits for a thread (endpoint, response validation, closing). Admitting more requests than the pool
+    holds let held connections wait for threads while every thread waited for a connection: the pool timed
+    out and answered 500 (48 clients on SQLite). `capacity` is the pool's size plus its overflow.
+    """
+
+    def __init__(self, app, capacity: int, wait_s: float = 20.0) -> None:  # noqa: ANN001
+        import anyio
+
+        self.app = app
+        self.capacity = capacity
+        self.slots = anyio.Semaphore(capacity)
+        self.wait_s = wait_s
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        import anyio
+
+        admitted = False
+        with anyio.move_on_after(self.wait_s):
+            await self.slots.acquire()
+            admitted = True
+        if not admitted:
+            await busy(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.slots.release()
+
+
+async def busy(scope, receive, send) -> None:  # noqa: ANN001
+    from fastapi.responses import Response
+
+    if _is_page(scope["path"]):
+        from everymetre.web.common import error_page
+
+        response = error_page(Request(scope, receive), 503, "Something went wrong", "Please try again later.")
+        response.headers["retry-after"] = "2"
+        await response(scope, receive, send)
+        return
+    body = {"type": "/problems/busy", "title": "Service busy", "status": 503, "instance": scope["path"],
+            "detail": "Too many requests at once; try again in a few seconds."}
+    await Response(json.dumps(body), status_code=503, media_type="application/problem+json",
+                   headers={"retry-after": "2"})(scope, receive, send)

@@ -9,12 +9,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from everymetre.kernel.errors import DomainError, ValidationFailed
 
 log = logging.getLogger("everymetre.api")
 PROBLEM = "application/problem+json"
+RETRY_AFTER = "2"  # seconds, on a 503: the database was busy
 
 
 def problem(status: int, slug: str, title: str, detail: str, request: Request | None = None,
@@ -77,7 +79,13 @@ def install(app: FastAPI) -> None:
     async def _busy(request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable on %s: %s", request.url.path, exc.orig)
         return problem(503, "unavailable", "Service busy", "The database is busy or unavailable; try again shortly.",
-                       request)
+                       request, headers={"Retry-After": RETRY_AFTER})
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool(request: Request, exc: PoolTimeout) -> JSONResponse:
+        log.error("no database connection free on %s: %s", request.url.path, exc)
+        return problem(503, "busy", "Service busy", "Too many requests at once; try again in a few seconds.",
+                       request, headers={"Retry-After": RETRY_AFTER})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -64,5 +64,15 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
+def pool_capacity(engine: Engine) -> int:
+    """How many connections the engine's pool lends at once (its size plus overflow); 64 if unbounded."""
+    pool = engine.pool
+    size = getattr(pool, "size", None)
+    overflow = getattr(pool, "_max_overflow", 0)
+    if not callable(size) or overflow < 0:
+        return 64
+    return max(1, size() + overflow)
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
