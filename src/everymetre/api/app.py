@@ -47,5 +47,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Admission, capacity=pool_capacity(app.state.engine))
     app.add_middleware(BodyLimits, settings=settings)  # inside the page sessions: it sees who is signed in
     install_pages(app)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, settings=settings)
     return app

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from everymetre.config import get_settings
+from everymetre.config import get_settings, private_dir
 from everymetre.kernel.errors import NotFound, PayloadTooLarge, UnsupportedMedia, ValidationFailed
 from everymetre.audit.record import claim_chain, record
 from everymetre.accounts.permissions import Action, Subject, require
@@ -111,7 +111,7 @@ def store_blob(data: bytes) -> str:
     digest = hashlib.sha256(data).hexdigest()
     path = blob_path(digest)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

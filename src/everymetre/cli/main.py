@@ -11,7 +11,7 @@ from everymetre.accounts.cli import users_app
 from everymetre.audit.cli import audit_app
 from everymetre.claims.cli import claims_app, compute, rules_app
 from everymetre.cli.common import engine, out, require_schema
-from everymetre.config import get_settings
+from everymetre.config import get_settings, private_dir
 from everymetre.demo.cli import demo
 from everymetre.importer.cli import import_app
 from everymetre.linkage.cli import link
@@ -46,8 +46,10 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
         get_settings.cache_clear()
 
     require_schema(engine())
+    private_dir(get_settings().data_dir)
+    # no `server: uvicorn` header: which server we run is nobody's business
     uvicorn.run("everymetre.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, server_header=False)
 
 
 # The features' commands, mounted here and defined in their packages.

@@ -33,7 +33,8 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_linkage.router)
     from everymetre.payments import pages as pages_payments  # payments officers' batches; claimants' payout status
     app.include_router(pages_payments.router)
-    app.add_middleware(PageSessions, secret=app.state.settings.signing_key())
+    app.add_middleware(PageSessions, secret=app.state.settings.signing_key(),
+                       always_secure=app.state.settings.public_url.lower().startswith("https://"))
 
     api_domain = app.exception_handlers.get(DomainError)
     api_http = app.exception_handlers.get(StarletteHTTPException)
