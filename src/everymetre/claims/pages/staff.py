@@ -290,3 +290,16 @@ def evidence_file(reference: str, evidence_id: IdPath, db: DB, principal: MaybeP
         raise NotFound("No such file.")
     return evidence_file_response(evidence_service.get_evidence(db, principal, reference, evidence_id))
 
+
+@router.get("/files/{reference}/{evidence_id}/preview")
+def evidence_preview(reference: str, evidence_id: IdPath, db: DB, principal: MaybePrincipal) -> Response:
+    """A photo's bounded preview (at most 320 x 240), made once beside the file: pages never embed the original."""
+    if principal is None:
+        raise NotFound("No such file.")
+    ev = evidence_service.get_evidence(db, principal, reference, evidence_id)
+    path = evidence_service.ensure_thumbnail(ev.sha256, ev.content_type)
+    if path is None:
+        raise NotFound("This file has no preview.")
+    return Response(path.read_bytes(), media_type="image/jpeg", headers={
+        "Content-Security-Policy": "sandbox; default-src 'none'", "Cache-Control": "private, max-age=3600"})
+

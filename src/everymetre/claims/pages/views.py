@@ -14,6 +14,7 @@ from everymetre.claims.lifecycle import Move
 from everymetre.audit.record import events_for_claim
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.models import User
+from everymetre.claims.evidence import ensure_thumbnail
 from everymetre.claims.models import Claim, Decision, Evidence, InspectionAct
 from everymetre.claims.pages import text
 from everymetre.web.i18n import day, gettext, money
@@ -93,6 +94,7 @@ class EvidenceView:
     latitude: float | None
     longitude: float | None
     distance_m: int | None
+    preview: bool = False  # a bounded thumbnail exists (pages never embed the full image)
 
 
 def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> int:
@@ -110,8 +112,9 @@ def evidence(session: Session, claim: Claim) -> list[EvidenceView]:
         dist = None
         if ev.latitude is not None and ev.longitude is not None and home.latitude is not None and home.longitude is not None:
             dist = _distance_m(ev.latitude, ev.longitude, home.latitude, home.longitude)
+        preview = ensure_thumbnail(ev.sha256, ev.content_type) is not None  # made once, normally at upload
         out.append(EvidenceView(ev.id, ev.original_name, ev.kind, ev.content_type.startswith("image/"), ev.content_type,
-                                max(1, ev.size_bytes // 1024), ev.taken_at, ev.latitude, ev.longitude, dist))
+                                max(1, ev.size_bytes // 1024), ev.taken_at, ev.latitude, ev.longitude, dist, preview))
     return out
 
 
