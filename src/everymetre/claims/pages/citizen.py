@@ -89,8 +89,8 @@ def signup_page(request: Request) -> Response:
 def signup(request: Request, db: DB, form: Form) -> Response:
     values = {"email": forms.text(form, "email"), "full_name": forms.text(form, "full_name")}
     password, again = str(form.get("password") or ""), str(form.get("password_again") or "")
-    errors: dict[str, str] = {}
-    if not values["full_name"]:
+    errors: dict[str, str] = forms.hygiene_errors(values)
+    if not values["full_name"] and "full_name" not in errors:
         errors["full_name"] = i18n.gettext("Fill this in.")
     if password != again:
         errors["password_again"] = i18n.gettext("The two passwords are different.")
@@ -264,6 +264,9 @@ def apply_discard(request: Request, draft_id: IdPath, db: DB, principal: Claiman
 @router.post("/apply/{draft_id}/home")
 def apply_home(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
     answers = forms.home_answers(form)
+    if hygiene := forms.hygiene_errors(answers):
+        draft = drafts_service.get_draft(db, principal, draft_id)
+        return _step_page(request, db, principal, draft, "home", answers, hygiene, status=400)
     drafts_service.save_step(db, principal, draft_id, "home", answers, "home")
     draft = drafts_service.get_draft(db, principal, draft_id)
     if forms.text(form, "action") == "save":
@@ -277,6 +280,9 @@ def apply_home(request: Request, draft_id: IdPath, db: DB, principal: Claimant, 
 @router.post("/apply/{draft_id}/owners")
 def apply_owners(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
     answers = forms.owners_answers(form)
+    if hygiene := forms.hygiene_errors({"owners": answers["rows"]}):
+        draft = drafts_service.get_draft(db, principal, draft_id)
+        return _step_page(request, db, principal, draft, "owners", answers, hygiene, status=400)
     action = forms.text(form, "action")
     rows: list[dict[str, str]] = answers["rows"]
     if action == "add" and len(rows) < forms.MAX_OWNERS:
@@ -301,6 +307,9 @@ def apply_owners(request: Request, draft_id: IdPath, db: DB, principal: Claimant
 @router.post("/apply/{draft_id}/event")
 def apply_event(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
     answers = forms.event_answers(form)
+    if hygiene := forms.hygiene_errors(answers):
+        draft = drafts_service.get_draft(db, principal, draft_id)
+        return _step_page(request, db, principal, draft, "event", answers, hygiene, status=400)
     drafts_service.save_step(db, principal, draft_id, "event", answers, "event")
     draft = drafts_service.get_draft(db, principal, draft_id)
     if forms.text(form, "action") == "save":
