@@ -25,6 +25,7 @@ from everymetre.claims.actions import QueueFilter
 from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
 from everymetre.accounts.actions import Principal
 from everymetre.claims.models import Claim
+from everymetre.store.types import utcnow
 from everymetre.web import i18n
 from everymetre.claims.pages import forms
 from everymetre.claims.pages import text
@@ -92,10 +93,13 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
 def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) -> dict[str, Any]:
     act = views.latest_act(db, claim)
     home = claim.home
+    evidence = views.evidence(db, claim)
     return {
         "claim": claim, "home": home, "owners": claim.owners, "state": text.t(text.STATES, claim.state),
         "deadline": text.deadline_line(claim, settings), "decision_due": text.decision_due(claim, settings),
-        "timeline": views.timeline(db, claim, principal, staff_view=True), "evidence": views.evidence(db, claim),
+        "timeline": views.timeline(db, claim, principal, staff_view=True), "evidence": evidence,
+        "inconsistencies": views.evidence_inconsistencies(evidence, settings.photo_max_distance_m, utcnow()),
+        "max_distance_m": settings.photo_max_distance_m,
         "moves": views.move_views(claims_service.moves_for(principal, claim)), "act": act,
         "decisions": views.decisions(db, claim), "mask": claims_service.mask_rnokpp,
         "priority": [text.t(text.PRIORITY, p) for p in PriorityGroup.unmask(claim.priority_mask)],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -95,6 +95,34 @@ class EvidenceView:
     longitude: float | None
     distance_m: int | None
     preview: bool = False  # a bounded thumbnail exists (pages never embed the full image)
+
+
+# EXIF has no time zone: a phone writes local time, which we keep labelled UTC. Kyiv is up to 3 h ahead and the
+# furthest zone 14 h: a photo is "from the future" only past that.
+EXIF_CLOCK_SLACK = timedelta(hours=14)
+
+
+@dataclass(frozen=True)
+class Inconsistency:
+    """Something in a photo's own data that disagrees with the claim, for the officer to look at."""
+
+    kind: str  # "future_date" | "far_from_home"
+    evidence_id: int
+    name: str
+    taken_at: datetime | None = None
+    distance_m: int | None = None
+
+
+def evidence_inconsistencies(items: list[EvidenceView], max_distance_m: int, now: datetime) -> list[Inconsistency]:
+    """Photos dated after now (beyond any time zone), and photos taken farther than `max_distance_m` from the
+    home's coordinates: shown on the staff claim page, never silently accepted."""
+    out = []
+    for ev in items:
+        if ev.taken_at is not None and ev.taken_at > now + EXIF_CLOCK_SLACK:
+            out.append(Inconsistency("future_date", ev.id, ev.name, taken_at=ev.taken_at))
+        if ev.distance_m is not None and ev.distance_m > max_distance_m:
+            out.append(Inconsistency("far_from_home", ev.id, ev.name, distance_m=ev.distance_m))
+    return out
 
 
 def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> int:
