@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,8 +34,22 @@ def problem(status: int, slug: str, title: str, detail: str, request: Request | 
 
 def problem_responses(extra: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for a route: the common problems (401, 422) plus the route's own, as problem+json."""
-    described = {401: "Not signed in", 422: "Invalid input; `errors` lists each field path", **extra}
+    described = {401: "Not signed in", 422: "Invalid input (or a body that is not valid JSON); `errors` lists each "
+                 "field path", **extra}
     return {code: {"description": text, "content": {PROBLEM: {}}} for code, text in sorted(described.items())}
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the API documents at this path (Starlette's own 405 names only the first route's)."""
+    table = getattr(request.app.state, "allowed_methods", None)
+    if table is None:
+        table = [(re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"), {m.upper() for m in ops})
+                 for path, ops in request.app.openapi().get("paths", {}).items()]
+        request.app.state.allowed_methods = table
+    methods = {m for pattern, ops in table if pattern.match(request.url.path) for m in ops}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def _loc(loc: tuple | list) -> str:
@@ -64,10 +79,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body that could not be parsed (not JSON, broken multipart): invalid input
+            return problem(422, "validation", "Some details need correcting", f"body: {exc.detail}", request,
+                           errors=[{"field": "body", "message": str(exc.detail)}])
         titles = {404: "Not found", 405: "Method not allowed", 401: "Sign-in required", 413: "Too large"}
-        # keep the exception's headers: a 405 says which methods are allowed (Allow), a 503 when to retry
+        # keep the exception's headers: a 503 says when to retry; a 405 lists every method of the path
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
         return problem(exc.status_code, f"http-{exc.status_code}", titles.get(exc.status_code, "Request failed"),
-                       str(exc.detail), request, headers=dict(exc.headers or {}))
+                       str(exc.detail), request, headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:

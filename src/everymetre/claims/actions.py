@@ -101,12 +101,18 @@ class QueueFilter:
     assigned_to_me: bool = False
 
 
+CURSOR_PATTERN = r"^[0-9]{1,18}$"  # what the API documents; any such string is a valid cursor
+
+
 def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
+    """The last id of the page, in decimal: every string of up to 18 digits is a cursor (a page after it)."""
+    return str(last_id)
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
+    if cursor.isascii() and cursor.isdigit() and len(cursor) <= 18:
+        return int(cursor)
+    try:  # the earlier form, base64 of "after:<id>", still read for links made before
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, value = raw.split(":", 1)
         if prefix != "after" or not value.isdigit() or len(value) > 19 or int(value) > MAX_ID:

@@ -86,7 +86,8 @@ def list_claims(
     deadline_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
     review_flagged: bool | None = None,
     assigned_to_me: bool = False,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=100, json_schema_extra={"pattern": claims_service.CURSOR_PATTERN},
+                                        description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ClaimPage:
     """Claims you may see (staff: your oblasts; claimants: your own), oldest first, a page at a time."""
@@ -141,7 +142,8 @@ def claim_events(reference: str, auth: AuthDep) -> list[EventPublic]:
 @router.post("/claims/{reference}/evidence", status_code=201, response_model=EvidencePublic, tags=["evidence"],
              responses={**PROBLEM_RESPONSES, 413: {"description": "File too large"}, 415: {"description": "Not a photo or PDF"}})
 def upload_evidence(reference: str, auth: AuthDep,
-                    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP photo or PDF, up to 20 MB")],
+                    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP photo or PDF, up to 20 MB (not empty)",
+                                                     json_schema_extra={"minLength": 1})],
                     kind: Annotated[str, Form(description="photo_closeup, photo_wide, document or photo")] = "photo") -> EvidencePublic:
     data = file.file.read(evidence_service.get_settings().evidence_max_bytes + 1)
     ev = evidence_service.do_add_evidence(auth.session, auth.principal, reference, file.filename or "upload", data, kind)

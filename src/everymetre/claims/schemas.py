@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema, field_validator, model_validator
 
 from everymetre.claims.values import DamageCategory, InspectionMethod, PriorityGroup, PropertyKind, parse_share, shares_problem
 from everymetre.kernel.geography import resolve_oblast
@@ -24,6 +24,15 @@ from everymetre.claims.lifecycle import ClaimKind, State
 Line = Annotated[str, AfterValidator(clean_line)]
 Lines = Annotated[str, AfterValidator(clean_lines)]
 Text200 = Annotated[Line, Field(min_length=1, max_length=200)]
+
+
+def _decimal_schema(places: int, maximum: int) -> WithJsonSchema:
+    """A positive decimal as the API documents it: a number, or a string of digits with at most `places`
+    decimals (pydantic's own schema allows any string, so generated "" looked valid)."""
+    return WithJsonSchema({"anyOf": [
+        {"type": "number", "exclusiveMinimum": 0, "maximum": maximum, "multipleOf": 10 ** -places},
+        {"type": "string", "pattern": rf"^(?!0+(\.0+)?$)[0-9]{{1,{len(str(maximum)) - 1}}}(\.[0-9]{{1,{places}}})?$"},
+    ]})
 PriorityName = Literal["combatant", "disability", "large_family"]
 
 
@@ -35,7 +44,8 @@ class OwnerIn(_In):
     full_name: Text200 = Field(description="Full name in Ukrainian as in the passport")
     full_name_latin: Line | None = Field(None, max_length=200)
     birth_date: date
-    rnokpp: Line = Field(description="Taxpayer number (RNOKPP), 10 digits with a check digit")
+    rnokpp: Line = Field(description="Taxpayer number (RNOKPP), 10 digits with a check digit",
+                         json_schema_extra={"pattern": r"^[0-9]{10}$"})
     phone: Line | None = Field(None, pattern=r"^\+?[0-9 ()-]{7,20}$")
     email: Line | None = Field(None, max_length=254)
     iban: Line | None = Field(None, max_length=40)
@@ -78,7 +88,7 @@ class PropertyIn(_In):
     building: Line = Field(min_length=1, max_length=20)
     apartment: Line | None = Field(None, max_length=20)
     registry_number: Line | None = Field(None, max_length=40, description="Object number in the State Register of Real Property Rights")
-    total_area_m2: Decimal = Field(gt=0, le=10000, decimal_places=2)
+    total_area_m2: Annotated[Decimal, _decimal_schema(2, 10000)] = Field(gt=0, le=10000, decimal_places=2)
     year_built: int | None = Field(None, ge=1700, le=2100)
     rooms: int | None = Field(None, ge=1, le=50)
     latitude: float | None = Field(None, ge=44.0, le=52.5)
@@ -154,7 +164,7 @@ class ClaimCreate(_In):
 
 class WorkItem(_In):
     description: Text200
-    quantity: Decimal = Field(gt=0, le=1_000_000, decimal_places=3)
+    quantity: Annotated[Decimal, _decimal_schema(3, 1_000_000)] = Field(gt=0, le=1_000_000, decimal_places=3)
     unit: Line = Field(min_length=1, max_length=20)
     unit_price_kopiykas: int = Field(ge=0, le=10_000_000_000)
 
