@@ -6,7 +6,7 @@ DEMO_CLAIMS ?= 2000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test test-browser-deps bench clean
+.PHONY: install run serve test test-browser-deps bench fuzz soak clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ test-browser-deps:
 
 test: install test-browser-deps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# schemathesis over the live API with every role's token (minutes; not part of `make test`): counts and 5xx
+fuzz: install
+	$(BIN)/pip install -q -e '.[fuzz]'
+	$(BIN)/python bench/fuzz.py $(FUZZ_ARGS)
+
+# mixed traffic against a served app, per store: requests/s, p50/p99, errors, each worker's RSS (bench/soak.py)
+soak: install
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) everymetre.db everymetre.db-* data node_modules .pytest_cache
