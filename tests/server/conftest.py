@@ -56,7 +56,7 @@ def serve(engine: Any, users: Any, tmp_path: Path) -> Iterator[Any]:  # noqa: AN
             env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
         server = LiveServer(f"http://127.0.0.1:{port}", port, proc, log)
         started.append(server)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited: {log.read_text()}")
@@ -65,7 +65,7 @@ def serve(engine: Any, users: Any, tmp_path: Path) -> Iterator[Any]:  # noqa: AN
                     return server
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("server did not start in 30 s")
+        raise RuntimeError("server did not start in 120 s")
 
     yield start
     for server in started:

@@ -90,3 +90,24 @@ def test_huge_bodies_are_refused_before_they_are_read(serve, auth):  # noqa: ANN
                                         {"Content-Type": "multipart/form-data; boundary=x"}, HUGE)
     assert status == 401 and sent < 32 * 1024 * 1024, sent
     assert rss_bytes(server.pid) - before < 50 * 1024 * 1024
+
+
+def test_slow_bodies_hold_nothing(serve) -> None:  # noqa: ANN001
+    """Clients trickling their bodies (more of them than the pool has connections) do not stop others."""
+    import httpx
+
+    server = serve()
+    slow = []
+    try:
+        for _ in range(40):
+            sock = _send_headers(server.port, "/api/v1/claims", {"Content-Type": "application/json",
+                                                                 "Content-Length": "1000"})
+            sock.sendall(b'{"kind": ')
+            slow.append(sock)
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        r = httpx.get(f"{server.url}/api/v1/health", timeout=30)
+        assert r.status_code == 200 and time.monotonic() - t0 < 5, time.monotonic() - t0
+    finally:
+        for sock in slow:
+            sock.close()

@@ -4,6 +4,8 @@
   `evidence_max_bytes` (API: one file; pages: `upload_max_files` files) plus room for the multipart framing.
 - A declared `Content-Length` over the limit is refused at once (413), before a byte of the body is read; a
   streamed (chunked) body is counted as it arrives and refused (413) as soon as it passes the limit.
+- A small body (not an upload) is read whole before the request goes further, so a client sending it slowly
+  holds no admission slot (`Admission`) and no database connection while it trickles in.
 - An upload route is never read for someone not signed in: its bearer token (API) or page session (pages) is
   checked from the headers first, and a 401 answers before the body is touched.
 
@@ -84,6 +86,9 @@ class BodyLimits:
         if declared is not None and declared > limit:
             await self.refuse(scope, receive, send, 413, limit)
             return
+        if upload is None:
+            await self.buffered(scope, receive, send, limit)
+            return
         received = 0
 
         async def counted_receive():  # noqa: ANN202
@@ -96,6 +101,31 @@ class BodyLimits:
             return message
 
         await self.app(scope, counted_receive, send)
+
+    async def buffered(self, scope, receive, send, limit: int) -> None:  # noqa: ANN001
+        """Read the whole (small) body before the request goes on, so a client trickling its body holds no
+        admission slot or database connection meanwhile; then hand it over as one message."""
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            if len(body) > limit:
+                await self.refuse(scope, receive, send, 413, limit)
+                return
+            if not message.get("more_body", False):
+                break
+        delivered = False
+
+        async def replay():  # noqa: ANN202
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def refuse(self, scope, receive, send, status: int, limit: int = 0) -> None:  # noqa: ANN001
         """Answer without reading the body. The connection is closed after the answer (the body is unread)."""
