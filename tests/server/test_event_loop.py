@@ -30,9 +30,13 @@ def test_static_file_answers_during_a_large_upload(serve, auth):  # noqa: ANN001
         finally:
             done.set()
 
-    worst = 0.0
+    worst = idle = 0.0
     with httpx.Client(base_url=server.url, timeout=30) as static:
-        assert static.get("/static/app.css").status_code == 200
+        for _ in range(40):  # the machine's own noise, measured the same way with no upload running
+            t0 = time.perf_counter()
+            assert static.get("/static/app.css").status_code == 200
+            idle = max(idle, time.perf_counter() - t0)
+            time.sleep(0.02)
         thread = threading.Thread(target=upload)
         thread.start()
         while not done.is_set():
@@ -42,4 +46,5 @@ def test_static_file_answers_during_a_large_upload(serve, auth):  # noqa: ANN001
             time.sleep(0.02)
         thread.join()
     assert result["status"] == 303
-    assert worst < 0.5, f"a static file took {worst:.2f} s during the upload"
+    # an event loop held by the upload answered after 3.3 s (3 files, 8000 x 8000 each) on an idle machine
+    assert worst < max(0.5, 3 * idle), f"a static file took {worst:.2f} s during the upload ({idle:.2f} s idle)"
