@@ -34,7 +34,7 @@ def problem(status: int, slug: str, title: str, detail: str, request: Request | 
 
 def problem_responses(extra: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for a route: the common problems (401, 422) plus the route's own, as problem+json."""
-    described = {401: "Not signed in", 422: "Invalid input (or a body that is not valid JSON); `errors` lists each "
+    described = {401: "Not signed in", 403: "Not allowed for your role, or a programme rule forbids it", 422: "Invalid input (or a body that is not valid JSON); `errors` lists each "
                  "field path", **extra}
     return {code: {"description": text, "content": {PROBLEM: {}}} for code, text in sorted(described.items())}
 

@@ -101,7 +101,7 @@ class QueueFilter:
     assigned_to_me: bool = False
 
 
-CURSOR_PATTERN = r"^[0-9]{1,18}$"  # what the API documents; any such string is a valid cursor
+CURSOR_PATTERN = r"^[0-9]{0,18}$"  # what the API documents; any such string is a valid cursor (empty: the first page)
 
 
 def encode_cursor(last_id: int) -> str:

@@ -4,7 +4,7 @@ action, shape the answer."""
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel
@@ -81,7 +81,7 @@ def list_claims(
     state: Annotated[list[State], Query(description="One or more states")] = [],  # noqa: B006
     oblast: Annotated[list[str], Query(description="Oblast codes")] = [],  # noqa: B006
     kind: Annotated[list[ClaimKind], Query()] = [],  # noqa: B006
-    priority: Annotated[list[str], Query(description="combatant, disability, large_family")] = [],  # noqa: B006
+    priority: Annotated[list[Literal["combatant", "disability", "large_family"]], Query(description="Priority groups")] = [],  # noqa: B006
     min_days_waiting: Annotated[int | None, Query(ge=0, le=3650, description="In the current state at least this many days")] = None,
     deadline_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
     review_flagged: bool | None = None,
@@ -144,7 +144,8 @@ def claim_events(reference: str, auth: AuthDep) -> list[EventPublic]:
 def upload_evidence(reference: str, auth: AuthDep,
                     file: Annotated[UploadFile, File(description="JPEG, PNG, WebP photo or PDF, up to 20 MB (not empty)",
                                                      json_schema_extra={"minLength": 1})],
-                    kind: Annotated[str, Form(description="photo_closeup, photo_wide, document or photo")] = "photo") -> EvidencePublic:
+                    kind: Annotated[Literal["photo_closeup", "photo_wide", "document", "photo"],
+                                    Form(description="What the file shows")] = "photo") -> EvidencePublic:
     data = file.file.read(evidence_service.get_settings().evidence_max_bytes + 1)
     ev = evidence_service.do_add_evidence(auth.session, auth.principal, reference, file.filename or "upload", data, kind)
     return EvidencePublic.model_validate(ev, from_attributes=True)

@@ -15,14 +15,14 @@ from everymetre.claims.values import DamageCategory, InspectionMethod, PriorityG
 from everymetre.kernel.geography import resolve_oblast
 from everymetre.kernel.iban import validate_iban
 from everymetre.kernel.identifiers import rnokpp_problem
-from everymetre.kernel.text import clean_line, clean_lines
+from everymetre.kernel.text import LINE_JSON_PATTERN, LINES_JSON_PATTERN, clean_line, clean_lines
 from everymetre.claims.lifecycle import ClaimKind, State
 
 # Every text field of every input is one of these: no control or text-direction override characters (NUL among
 # them, which PostgreSQL cannot store), and no line breaks in a one-line field (kernel/text.py). Booleans are
 # strict: `"submit": 0` is refused, not read as false.
-Line = Annotated[str, AfterValidator(clean_line)]
-Lines = Annotated[str, AfterValidator(clean_lines)]
+Line = Annotated[str, AfterValidator(clean_line), Field(json_schema_extra={"pattern": LINE_JSON_PATTERN})]
+Lines = Annotated[str, AfterValidator(clean_lines), Field(json_schema_extra={"pattern": LINES_JSON_PATTERN})]
 Text200 = Annotated[Line, Field(min_length=1, max_length=200)]
 
 

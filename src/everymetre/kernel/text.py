@@ -18,6 +18,10 @@ _CONTROL_LINES = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}{_SURRO
 LINE_PATTERN = r"[\x00-\x1f\x7f-\x9f\x{202A}-\x{202E}\x{2066}-\x{2069}]"
 LINES_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\x{202A}-\x{202E}\x{2066}-\x{2069}]"
 
+# and as JSON Schema (ECMA-262) patterns, for the API's documentation
+LINE_JSON_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$"
+LINES_JSON_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$"
+
 CONTROL = "control characters (such as NUL or terminal escapes) are not allowed"
 BIDI = "text-direction override characters (U+202A-U+202E, U+2066-U+2069) are not allowed"
 LINE_BREAK = "line breaks and tabs are not allowed here"
