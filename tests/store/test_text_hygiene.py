@@ -3,6 +3,7 @@ it, and it was a 500 there): the API's schemas, the page forms and the importer 
 
 from __future__ import annotations
 
+import copy
 import types
 import typing
 from datetime import date
@@ -88,7 +89,7 @@ def test_bad_characters_in_any_api_text_field_are_422_with_its_path(client, auth
         _put(body, path, value)
         r = client.post(f"{API}/claims", json=body, headers=auth("citizen"))
     else:
-        body = {**TRANSITION, "inspection_act": {**ACT, "works": [dict(ACT["works"][0])]}}
+        body = copy.deepcopy({**TRANSITION, "inspection_act": {**ACT, "works": [ACT["works"][0]]}})
         _put(body, path, value)
         r = client.post(f"{API}/claims/EM-2026-0000001/transitions", json=body, headers=auth("officer"))
     assert r.status_code == 422, (path, repr(value), r.status_code, r.text)
