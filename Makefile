@@ -6,7 +6,7 @@ DEMO_CLAIMS ?= 2000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test test-browser-deps bench fuzz soak clean
+.PHONY: install run serve test lint test-browser-deps bench fuzz soak clean restore-drill
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test-browser-deps:
 	@if command -v npm >/dev/null 2>&1 && [ ! -f node_modules/axe-core/axe.min.js ]; then \
 		npm install --no-save --no-audit --no-fund --silent axe-core@4 >/dev/null 2>&1 || echo "note: could not install axe-core"; fi
 
+# ruff (the rule set in pyproject.toml, each ignore commented there) and mypy over src/
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
 test: install test-browser-deps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
@@ -39,5 +44,10 @@ fuzz: install
 soak: install
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
+# Back up the PostgreSQL store (EVERYMETRE_DATABASE_URL) and its evidence, restore both into a fresh database
+# and folder, and prove the copy (docs/operations.md). TARGET_DB=name to choose the restored database's name.
+restore-drill: install
+	$(BIN)/everymetre restore-drill $(if $(TARGET_DB),--target-db $(TARGET_DB)) --work $(or $(DRILL_DIR),./restore-drill)
+
 clean:
-	rm -rf $(VENV) everymetre.db everymetre.db-* data node_modules .pytest_cache
+	rm -rf $(VENV) everymetre.db everymetre.db-* data node_modules .pytest_cache restore-drill

@@ -85,7 +85,7 @@ def test_link_finds_injected_duplicates_and_flags_claims(db, engine, store):  # 
 
     assert verify(db).problem is None
     # the queue filter the officers use sees them
-    from everymetre.claims.actions import QueueFilter, list_claims
+    from everymetre.claims.access import QueueFilter, list_claims
     from everymetre.accounts.actions import load_principal
     admin = load_principal(db, db.scalar(text("SELECT id FROM users WHERE email = 'admin@test.org'")))
     rows, _ = list_claims(db, admin, QueueFilter(review_flagged=True), limit=500)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from everymetre.kernel.errors import StaleVersion
 from everymetre.claims.schemas import ClaimCreate, TransitionIn
+from everymetre.claims import access
 from everymetre.claims import actions as svc
 from everymetre.audit.record import claim_chain
 from everymetre.accounts.actions import load_principal
@@ -27,7 +28,7 @@ def _file(engine, users) -> str:  # noqa: ANN001
 def test_same_claim_same_version_one_wins(engine, users, db):
     ref = _file(engine, users)
     with session_factory(engine)() as s:
-        version = svc.get_claim(s, load_principal(s, users["officer"]), ref).version
+        version = access.get_claim(s, load_principal(s, users["officer"]), ref).version
     results: list[str] = []
     barrier = threading.Barrier(2)
 
@@ -49,7 +50,7 @@ def test_same_claim_same_version_one_wins(engine, users, db):
         t.join(30)
     assert sorted(results) == ["ok", "stale"]
     with session_factory(engine)() as s:
-        claim = svc.get_claim(s, load_principal(s, users["officer"]), ref)
+        claim = access.get_claim(s, load_principal(s, users["officer"]), ref)
         assert claim.version == version + 1
         head = s.scalar(select(AuditChain.last_seq).where(AuditChain.chain == claim_chain(claim.id)))
         assert head == 4  # created, submitted, auto_checked, assigned: the loser wrote nothing
@@ -61,11 +62,11 @@ def test_different_claims_do_not_wait_on_each_other(engine, users, db):
     a, b = _file(engine, users), _file(engine, users)
     with session_factory(engine)() as s:
         p = load_principal(s, users["officer"])
-        vb = svc.get_claim(s, p, b).version
+        vb = access.get_claim(s, p, b).version
     # hold claim A's transaction open (its chain head locked), then move claim B in another session
     holder = session_factory(engine)()
     p_hold = load_principal(holder, users["officer"])
-    claim_a = svc.get_claim(holder, p_hold, a)
+    claim_a = access.get_claim(holder, p_hold, a)
     holder.execute(select(AuditChain).where(AuditChain.chain == claim_chain(claim_a.id)).with_for_update())
     try:
         t0 = time.perf_counter()

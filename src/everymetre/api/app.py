@@ -17,7 +17,9 @@ from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
 from everymetre.claims.api import router as claims_router
 from everymetre.linkage.api import router as linkage_router
+from everymetre.ops.api import install as install_ops
 from everymetre.payments.api import router as payments_router
+from everymetre.transparency.api import router as public_log_router
 from everymetre.store.db import engine_for, pool_capacity, session_factory
 from everymetre.web import install as install_pages
 
@@ -42,10 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)
-    for router in (health_router, accounts_router, claims_router, linkage_router, payments_router):
+    for router in (health_router, accounts_router, claims_router, linkage_router, payments_router, public_log_router):
         app.include_router(router)
     app.add_middleware(Admission, capacity=pool_capacity(app.state.engine))
     app.add_middleware(BodyLimits, settings=settings)  # inside the page sessions: it sees who is signed in
     install_pages(app)
     app.add_middleware(SecurityHeaders, settings=settings)
+    install_ops(app)
     return app

@@ -43,7 +43,7 @@ HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 def is_https(settings: Settings) -> bool:
     """The public address is https (a proxy may speak plain http to us): browsers are told to stay on https."""
-    return settings.public_url.lower().startswith("https://")
+    return (settings.public_url or "").lower().startswith("https://")
 
 
 class SecurityHeaders:

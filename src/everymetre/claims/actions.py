@@ -6,38 +6,31 @@ inside it. Which role may make which move lives in `everymetre.claims.lifecycle`
 
 from __future__ import annotations
 
-import base64
-import binascii
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from everymetre.config import get_settings
-from everymetre.claims.values import PriorityGroup, parse_share
-from everymetre.kernel.errors import Forbidden, NotFound, StaleVersion, ValidationFailed
-from everymetre.kernel.identifiers import MAX_ID, claim_reference, mask, parse_claim_reference, rnokpp_birth_date
+from everymetre.claims.values import parse_share
+from everymetre.kernel.errors import StaleVersion, ValidationFailed
+from everymetre.kernel.identifiers import claim_reference, mask, rnokpp_birth_date
 from everymetre.kernel.translit import translit_uk
 from everymetre.accounts.permissions import Action, Subject, require
 from everymetre.claims.lifecycle import (
     DECIDED,
     OPEN,
-    ClaimFacts,
     Move,
     MoveRequest,
-    Policy,
     Role,
     State,
     authorise,
-    available_moves,
-    can_see,
     damage_date_problem,
 )
 from everymetre.claims.schemas import ClaimCreate, InspectionActIn, TransitionIn
 from everymetre.audit.record import NewEvent, claim_chain, record, record_many, user_chain
+from everymetre.claims.access import facts, get_claim, policy
 from everymetre.store.tx import atomic
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.models import User
@@ -46,127 +39,6 @@ from everymetre.store.types import utcnow
 
 OPEN_STATES = frozenset(s.value for s in OPEN)
 
-
-def policy() -> Policy:
-    s = get_settings()
-    return Policy(s.suspension_default_days, s.suspension_max_days, s.appeal_window_days)
-
-
-# ---------------------------------------------------------------------------------------------- reading
-
-
-def is_party(principal: Principal, claim: Claim) -> bool:
-    if principal.role is not Role.CLAIMANT:
-        return False
-    if claim.submitted_by_id == principal.user_id:
-        return True
-    return principal.person_id is not None and any(o.person_id == principal.person_id for o in claim.owners)
-
-
-def facts(principal: Principal, claim: Claim) -> ClaimFacts:
-    return ClaimFacts(
-        state=State(claim.state), oblast=claim.oblast, is_party=is_party(principal, claim),
-        inspector_id=claim.inspector_id, decided_by_id=claim.decided_by_id, decided_at=claim.decided_at,
-    )
-
-
-def claim_id_from_reference(reference: str) -> int:
-    parsed = parse_claim_reference(reference)
-    if parsed is None:
-        raise NotFound(f"No claim {reference!r}: a reference looks like EM-2026-0001234.")
-    return parsed[1]
-
-
-def get_claim(session: Session, principal: Principal, reference: str) -> Claim:
-    """The claim if the principal may see it; otherwise 404, so others' claims cannot even be probed."""
-    claim = session.get(Claim, claim_id_from_reference(reference))
-    if claim is None or claim.reference != reference.strip().upper() or not can_see(principal.actor, facts(principal, claim)):
-        raise NotFound(f"No claim {reference} that you can see.")
-    return claim
-
-
-def moves_for(principal: Principal, claim: Claim, now: datetime | None = None) -> list[Move]:
-    return available_moves(principal.actor, facts(principal, claim), now or utcnow(), policy())
-
-
-@dataclass
-class QueueFilter:
-    states: list[str] = field(default_factory=list)
-    oblasts: list[str] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)
-    priority: list[str] = field(default_factory=list)
-    min_days_waiting: int | None = None
-    deadline_within_days: int | None = None
-    review_flagged: bool | None = None
-    assigned_to_me: bool = False
-
-
-CURSOR_PATTERN = r"^[0-9]{0,18}$"  # what the API documents; any such string is a valid cursor (empty: the first page)
-
-
-def encode_cursor(last_id: int) -> str:
-    """The last id of the page, in decimal: every string of up to 18 digits is a cursor (a page after it)."""
-    return str(last_id)
-
-
-def decode_cursor(cursor: str) -> int:
-    if cursor.isascii() and cursor.isdigit() and len(cursor) <= 18:
-        return int(cursor)
-    try:  # the earlier form, base64 of "after:<id>", still read for links made before
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, value = raw.split(":", 1)
-        if prefix != "after" or not value.isdigit() or len(value) > 19 or int(value) > MAX_ID:
-            raise ValueError
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed("The cursor is not one this service gave out; start again without it.", field="cursor") from None
-
-
-def visible_claims(principal: Principal) -> Select:
-    """SELECT of the claims this principal may see: the scoping rule of `lifecycle.can_see`, in SQL."""
-    stmt = select(Claim)
-    if principal.role is Role.CLAIMANT:
-        own = select(Ownership.claim_id).where(Ownership.person_id == principal.person_id)
-        conds = [Claim.submitted_by_id == principal.user_id]
-        if principal.person_id is not None:
-            conds.append(Claim.id.in_(own))
-        return stmt.where(or_(*conds))
-    if not principal.all_oblasts:
-        stmt = stmt.where(Claim.oblast.in_(sorted(principal.oblasts)))
-    return stmt
-
-
-def list_claims(session: Session, principal: Principal, flt: QueueFilter, cursor: str | None = None,
-                limit: int = 50, now: datetime | None = None) -> tuple[list[Claim], str | None]:
-    stmt = filtered_claims(principal, flt, now)
-    if cursor:
-        stmt = stmt.where(Claim.id > decode_cursor(cursor))
-    rows = list(session.scalars(stmt.order_by(Claim.id).limit(limit + 1)))
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
-
-
-def filtered_claims(principal: Principal, flt: QueueFilter, now: datetime | None = None) -> Select:
-    """SELECT of the claims this principal may see that match `flt` (unordered): queues and counts use it."""
-    now = now or utcnow()
-    stmt = visible_claims(principal)
-    if flt.states:
-        stmt = stmt.where(Claim.state.in_(flt.states))
-    if flt.oblasts:
-        stmt = stmt.where(Claim.oblast.in_(flt.oblasts))
-    if flt.kinds:
-        stmt = stmt.where(Claim.kind.in_(flt.kinds))
-    if flt.priority:
-        stmt = stmt.where(Claim.priority_mask.op("&")(PriorityGroup.mask(flt.priority)) != 0)
-    if flt.min_days_waiting is not None:
-        stmt = stmt.where(Claim.state_changed_at <= now - timedelta(days=flt.min_days_waiting))
-    if flt.deadline_within_days is not None:
-        stmt = stmt.where(Claim.suspension_deadline <= now.date() + timedelta(days=flt.deadline_within_days))
-    if flt.review_flagged is not None:
-        stmt = stmt.where(Claim.review_flag.is_not(None) if flt.review_flagged else Claim.review_flag.is_(None))
-    if flt.assigned_to_me:
-        stmt = stmt.where(Claim.assignee_id == principal.user_id)
-    return stmt
 
 
 # ---------------------------------------------------------------------------------------------- filing
@@ -213,7 +85,9 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
         record_many(session, claim_chain(claim.id), events, claim_id=claim.id, new_chain=True)
         if (principal.role is Role.CLAIMANT and principal.person_id is None and applicant is not None
                 and not data.filed_as_representative):
-            session.get(User, principal.user_id).person_id = applicant.id
+            user = session.get(User, principal.user_id)
+            assert user is not None and principal.user_id is not None  # the signed-in claimant
+            user.person_id = applicant.id
             session.flush()
             record(session, user_chain(principal.user_id), "user.linked_person", principal.user_id,
                    {"after": {"person_id": applicant.id}}, at=now)
@@ -313,7 +187,7 @@ def do_transition(session: Session, principal: Principal, reference: str, data: 
             raise StaleVersion("Someone changed the claim while you were working on it. Reload it and try again.") from None
         record_many(session, claim_chain(claim.id), events, claim_id=claim.id)
         if move.target in DECIDED:
-            from everymetre.payments.service import post_decision
+            from everymetre.payments.ledger import post_decision
 
             post_decision(session, claim, principal.user_id)  # the award becomes payable in the same transaction
     return claim
@@ -339,6 +213,8 @@ def _apply(session: Session, claim: Claim, principal: Principal, move: Move, dat
         claim.inspection_date = data.inspection_date
         return {"inspection_date": data.inspection_date}
     if target in (State.INSPECTED, State.REMOTE_VERIFIED):
+        # the lifecycle lets only an inspector (a person) make these moves, and only with an act
+        assert uid is not None and data.inspection_act is not None
         act = _inspection_act(claim, uid, data.inspection_act, target, now)
         session.add(act)
         claim.inspector_id = uid
@@ -349,7 +225,8 @@ def _apply(session: Session, claim: Claim, principal: Principal, move: Move, dat
         amount, detail = assess(session, claim, now)
         claim.assessed_amount_kopiykas = amount
         return {"assessed_amount_kopiykas": amount, **detail}
-    if target in (State.APPROVED, State.REJECTED, State.UPHELD, State.REVISED):
+    if target in DECIDED:
+        assert uid is not None  # decisions are made by commission members, never by the system
         return _decide(session, claim, uid, target, data, now)
     if target is State.DUPLICATE:
         original = get_claim(session, principal, data.duplicate_of or "")
@@ -419,7 +296,7 @@ def do_lapse_suspensions(session: Session, today: date | None = None) -> list[st
     moved = []
     for cid, year, version, deadline in due:
         ref = claim_reference(year, cid)
-        reason = f"The deadline for documents ({deadline.isoformat()}) passed; back to the officer to decide on the file as it is."
+        reason = f"The deadline for documents ({deadline}) passed; back to the officer to decide on the file as it is."
         try:
             do_transition(session, SYSTEM, ref, TransitionIn(to=State.ASSIGNED, reason=reason, expected_version=version), now)
         except StaleVersion:

@@ -7,7 +7,6 @@ import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from everymetre.api.deps import AuthDep, IdPath
@@ -27,6 +26,7 @@ from everymetre.claims.schemas import (
     PropertyPublic,
     TransitionIn,
 )
+from everymetre.claims import access
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.audit.record import events_for_claim
@@ -63,7 +63,7 @@ def public(session, principal: Principal, claim: Claim) -> ClaimPublic:  # noqa:
         assessed_amount_kopiykas=claim.assessed_amount_kopiykas, awarded_amount_kopiykas=claim.awarded_amount_kopiykas,
         available_moves=[MovePublic(to=m.target.value, label_en=m.label_en, label_uk=m.label_uk,
                                     needs=sorted(n.value for n in m.needs))
-                         for m in claims_service.moves_for(principal, claim)],
+                         for m in access.moves_for(principal, claim)],
     )
 
 
@@ -86,7 +86,7 @@ def list_claims(
     deadline_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
     review_flagged: bool | None = None,
     assigned_to_me: bool = False,
-    cursor: Annotated[str | None, Query(max_length=100, json_schema_extra={"pattern": claims_service.CURSOR_PATTERN},
+    cursor: Annotated[str | None, Query(max_length=100, json_schema_extra={"pattern": access.CURSOR_PATTERN},
                                         description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ClaimPage:
@@ -97,17 +97,17 @@ def list_claims(
         PriorityGroup.mask(priority)
     except ValueError as exc:
         raise ValidationFailed(str(exc), field="priority") from None
-    flt = claims_service.QueueFilter(states=[s.value for s in state], oblasts=oblast, kinds=[k.value for k in kind],
+    flt = access.QueueFilter(states=[s.value for s in state], oblasts=oblast, kinds=[k.value for k in kind],
                                      priority=priority, min_days_waiting=min_days_waiting,
                                      deadline_within_days=deadline_within_days, review_flagged=review_flagged,
                                      assigned_to_me=assigned_to_me)
-    rows, next_cursor = claims_service.list_claims(auth.session, auth.principal, flt, cursor, limit)
+    rows, next_cursor = access.list_claims(auth.session, auth.principal, flt, cursor, limit)
     return ClaimPage(items=[summary(c) for c in rows], next_cursor=next_cursor)
 
 
 @router.get("/claims/{reference}", response_model=ClaimPublic, tags=["claims"], responses=PROBLEM_RESPONSES)
 def get_claim(reference: str, auth: AuthDep) -> ClaimPublic:
-    return public(auth.session, auth.principal, claims_service.get_claim(auth.session, auth.principal, reference))
+    return public(auth.session, auth.principal, access.get_claim(auth.session, auth.principal, reference))
 
 
 @router.post("/claims/{reference}/transitions", response_model=ClaimPublic, tags=["claims"], responses=PROBLEM_RESPONSES)
@@ -125,7 +125,7 @@ def claim_assessment(reference: str, auth: AuthDep) -> dict:
     effective date and legal reference (in Ukrainian and English), and the rule set's hash."""
     from everymetre.claims.assessment import explain
 
-    claim = claims_service.get_claim(auth.session, auth.principal, reference)
+    claim = access.get_claim(auth.session, auth.principal, reference)
     record = explain(auth.session, claim)
     if record is None:
         raise NotFound(f"Claim {claim.reference} has not been assessed yet.")
@@ -134,7 +134,7 @@ def claim_assessment(reference: str, auth: AuthDep) -> dict:
 
 @router.get("/claims/{reference}/events", response_model=list[EventPublic], tags=["audit"], responses=PROBLEM_RESPONSES)
 def claim_events(reference: str, auth: AuthDep) -> list[EventPublic]:
-    claim = claims_service.get_claim(auth.session, auth.principal, reference)
+    claim = access.get_claim(auth.session, auth.principal, reference)
     return [EventPublic(seq=e.seq, at=e.at, actor_id=e.actor_id, action=e.action, payload=json.loads(e.payload),
                         hash=e.hash) for e in events_for_claim(auth.session, claim.id)]
 
@@ -153,7 +153,7 @@ def upload_evidence(reference: str, auth: AuthDep,
 
 @router.get("/claims/{reference}/evidence", response_model=list[EvidencePublic], tags=["evidence"], responses=PROBLEM_RESPONSES)
 def list_evidence(reference: str, auth: AuthDep) -> list[EvidencePublic]:
-    claim = claims_service.get_claim(auth.session, auth.principal, reference)
+    claim = access.get_claim(auth.session, auth.principal, reference)
     rows = auth.session.scalars(select(Evidence).where(Evidence.claim_id == claim.id).order_by(Evidence.id))
     return [EvidencePublic.model_validate(e, from_attributes=True) for e in rows]
 

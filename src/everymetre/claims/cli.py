@@ -10,14 +10,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from everymetre.claims.lifecycle import COUNTS_FOR_BUDGET
 from everymetre.cli.common import engine, err, fail, out, progress, require_schema, today_option
 
 claims_app = typer.Typer(help="Claims: deadlines the system enforces.", no_args_is_help=True)
 rules_app = typer.Typer(help="Compensation rules: recheck past decisions, simulate policy changes.", no_args_is_help=True)
 
 # claims whose money is still to come or already decided: what a budget counts
-BUDGET_STATES = ["auto_checked", "assigned", "suspended", "inspection_scheduled", "inspected", "remote_verified",
-                 "assessed", "approved", "appealed", "revised", "upheld"]
+BUDGET_STATES = sorted(s.value for s in COUNTS_FOR_BUDGET)
 
 
 def compute(today: Annotated[str | None, typer.Option(help="Assess as of this date (YYYY-MM-DD); default today")] = None) -> None:

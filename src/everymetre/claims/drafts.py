@@ -19,6 +19,7 @@ from everymetre.claims.values import parse_share
 from everymetre.kernel.errors import Forbidden, NotFound, ValidationFailed
 from everymetre.claims.lifecycle import Role, State
 from everymetre.claims.schemas import ClaimCreate
+from everymetre.claims import access
 from everymetre.claims import actions as claims_service
 from everymetre.audit.record import NewEvent, claim_chain, record_many
 from everymetre.store.tx import atomic
@@ -126,7 +127,7 @@ def do_update_draft_claim(session: Session, principal: Principal, reference: str
     now = now or utcnow()
     _may_file(principal)
     with atomic(session):
-        claim = claims_service.get_claim(session, principal, reference)
+        claim = access.get_claim(session, principal, reference)
         if claim.state != State.DRAFT.value:
             raise ValidationFailed("Only a draft can be changed; this claim has been submitted.", field="state")
         if claim.submitted_by_id != principal.user_id:
@@ -141,7 +142,7 @@ def do_update_draft_claim(session: Session, principal: Principal, reference: str
         claim.priority_mask = data.priority_mask
         claim.filed_as_representative = data.filed_as_representative
         if data.previous_claim:
-            claim.previous_claim_id = claims_service.get_claim(session, principal, data.previous_claim).id
+            claim.previous_claim_id = access.get_claim(session, principal, data.previous_claim).id
             claim.is_redamage = True
         else:
             claim.previous_claim_id, claim.is_redamage = None, False

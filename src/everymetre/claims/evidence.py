@@ -22,7 +22,7 @@ from everymetre.config import get_settings, private_dir
 from everymetre.kernel.errors import NotFound, PayloadTooLarge, UnsupportedMedia, ValidationFailed
 from everymetre.audit.record import claim_chain, record
 from everymetre.accounts.permissions import Action, Subject, require
-from everymetre.claims.actions import get_claim, is_party
+from everymetre.claims.access import get_claim, is_party
 from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, State
 from everymetre.store.tx import atomic
 from everymetre.accounts.actions import Principal

@@ -72,6 +72,10 @@ DECIDED = frozenset({State.APPROVED, State.REJECTED, State.UPHELD, State.REVISED
 OPEN = frozenset(State) - FINAL - {State.REJECTED}
 # States in which files may still be added to a claim (by whom: accounts.permissions, Action.EVIDENCE_ADD).
 ACCEPTS_EVIDENCE = frozenset(State) - FINAL
+# Claims whose money is still to come or already decided: what a budget simulation counts.
+COUNTS_FOR_BUDGET = frozenset(State) - {State.DRAFT, State.SUBMITTED, State.REJECTED, State.WITHDRAWN, State.DUPLICATE}
+# Moves that end a claim without money: pages ask for confirmation and style them as such.
+ENDS_WITHOUT_MONEY = frozenset({State.WITHDRAWN, State.REJECTED, State.DUPLICATE})
 
 
 @dataclass(frozen=True, slots=True)

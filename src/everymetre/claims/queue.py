@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from everymetre.claims.lifecycle import MOVES, Role, State
-from everymetre.claims.actions import QueueFilter, filtered_claims, visible_claims
+from everymetre.claims.access import QueueFilter, filtered_claims, visible_claims
 from everymetre.accounts.actions import Principal
 from everymetre.claims.models import Claim
 

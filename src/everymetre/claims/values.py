@@ -13,7 +13,7 @@ class PropertyKind(StrEnum):
 
 
 class PriorityGroup(IntFlag):
-    """Groups the programme serves first (shared/domain.md, eligibility). Stored as a bit mask."""
+    """Groups the programme serves first (docs/domain.md, eligibility). Stored as a bit mask."""
 
     COMBATANT = 1
     DISABILITY = 2

@@ -20,6 +20,7 @@ import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import UTC, date, datetime
 from pathlib import Path
 from time import perf_counter
@@ -27,13 +28,13 @@ from time import perf_counter
 import polars as pl
 from sqlalchemy import Engine
 
+from everymetre.config import get_settings
 from everymetre.audit.chain import GENESIS, canonical_json, event_hashes
 from everymetre.kernel.identifiers import parse_claim_reference
 from everymetre.importer.mapping import Mapping
 from everymetre.importer.readers import ROW, detect_format, read_input
 from everymetre.importer.validate import REJECT_SCHEMA, Validated, reject_rows, validate
 
-CRASH_ENV = "EVERYMETRE_CRASH_AFTER_BATCHES"  # tests: os._exit(9) after committing this many batches
 
 COLUMNS = {
     "persons": ("id", "full_name", "full_name_latin", "birth_date", "rnokpp", "phone", "iban", "created_at"),
@@ -139,7 +140,7 @@ def run_import(engine: Engine, path: Path, mapping: Mapping, source: str, fmt: s
     report.timings["resolve"] = perf_counter() - t
 
     ctx = _context(source, path.name, now)
-    crash_after = int(os.environ.get(CRASH_ENV) or 0)
+    crash_after = get_settings().crash_after_batches
     if on_start:
         on_start(good.height)
     t = perf_counter()
@@ -360,7 +361,7 @@ class _Backend:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.raw = None
+        self.raw: Any = None  # the DBAPI connection while entered (psycopg or sqlite3)
 
     def __enter__(self) -> _Backend:
         self.raw = self.engine.raw_connection()

@@ -2,7 +2,7 @@
 
 Each oblast has a stable ASCII code (used in the database, the API and `--oblast`), its Ukrainian and English
 names, and the main hromadas (cities) used for demo data. Crimea and Sevastopol are not listed: territory
-occupied before 24 February 2022 is outside the programme (shared/domain.md, eligibility).
+occupied before 24 February 2022 is outside the programme (docs/domain.md, eligibility).
 """
 
 from __future__ import annotations

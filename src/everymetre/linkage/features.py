@@ -69,7 +69,7 @@ REQUIRED_COLUMNS = ("record_id", "claim_ref", "surname", "given_name")
 FEATURE_COLUMNS = (
     "surname_n", "surname_k", "given_n", "given_k", "given_c", "patronymic_k",
     "dob", "dob_swap", "dob_canon", "rnokpp_n", "phone_n", "iban_n", "registry_n",
-    "oblast_n", "city_k", "street_full", "bldg_k", "addr_k",
+    "oblast_n", "city_k", "street_full", "bldg_k", "addr_k", "sb_k", "name_set", "bnum_k",
 )
 
 
@@ -117,6 +117,11 @@ def coerce_records(data: Any) -> pl.DataFrame:
             casts.append(pl.col(name).cast(dtype, strict=False).alias(name))
     if casts:
         df = df.with_columns(casts)
+    # an empty or blank string is a missing value everywhere (an empty patronymic agrees with nothing)
+    text = [n for n, t in INPUT_SCHEMA.items() if t == pl.String()]
+    df = df.with_columns([
+        pl.when(pl.col(n).str.strip_chars() == "").then(None).otherwise(pl.col(n)).alias(n) for n in text
+    ])
     if df["record_id"].null_count() or df["record_id"].n_unique() != df.height:
         raise ValueError("record_id must be present and unique on every row")
     return df
@@ -125,7 +130,7 @@ def coerce_records(data: Any) -> pl.DataFrame:
 def _map_distinct(col: pl.Series, fn: Callable[[str], str | None]) -> pl.Series:
     """Apply a Python normaliser once per distinct non-null value."""
     distinct = col.drop_nulls().unique().to_list()
-    mapping = {v: fn(v) for v in distinct}
+    mapping = {v: (fn(v) or None) for v in distinct}  # a normaliser's empty result is a missing value
     return col.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
@@ -212,4 +217,15 @@ def derive_features(records: pl.DataFrame) -> pl.DataFrame:
             pl.concat_str([pl.col("bldg_k"), pl.col("apartment_n").fill_null("")], separator="|")
         ),
     )
-    return out.drop("street_k", "building_n", "apartment_n")
+    out = out.with_columns(
+        # street and building without the city: one typo in a town's name must not hide the same home
+        sb_k=pl.when(pl.col("street_k").is_not_null() & pl.col("building_n").is_not_null()).then(
+            pl.concat_str([pl.col("street_k"), pl.col("building_n")], separator="|")
+        ),
+        # the two names in either order: a surname written in the given-name field and the other way round
+        name_set=pl.when(pl.col("surname_k").is_not_null() & pl.col("given_k").is_not_null()).then(
+            pl.concat_str([pl.min_horizontal("surname_k", "given_k"), pl.max_horizontal("surname_k", "given_k")],
+                          separator="|")
+        ),
+    )
+    return out.rename({"building_n": "bnum_k"}).drop("street_k", "apartment_n")

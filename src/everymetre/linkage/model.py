@@ -24,6 +24,15 @@ from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from everymetre.linkage.features import FEATURE_COLUMNS
+from everymetre.linkage.training import (
+    CannotTrain,
+    TrainingPlan,
+    coverage,
+    pair_count,
+    plan_training,
+    sanitise_model,
+    training_rows,
+)
 
 __all__ = [
     "ModelConfig",
@@ -32,6 +41,8 @@ __all__ = [
     "prediction_blocking_rules",
     "PersonModel",
     "COMPARISON_FIELDS",
+    "CannotTrain",
+    "DEFAULT_M",
 ]
 
 logger = logging.getLogger(__name__)
@@ -75,8 +86,33 @@ class ModelConfig:
     extra_blocking_rules: list[str] = field(default_factory=list)
 
 
-def _exact(col: str, label: str) -> cll.ExactMatchLevel:
-    return cll.ExactMatchLevel(col).configure(label_for_charts=label)
+def _exact(col: str, label: str, tf: bool = False) -> cll.ExactMatchLevel:
+    return cll.ExactMatchLevel(col, term_frequency_adjustments=tf).configure(label_for_charts=label)
+
+
+#: m of each non-null level (in order) before training, and for levels EM cannot see: the share of true
+#: matches expected at each level (they follow the data once EM has run)
+DEFAULT_M: dict[str, list[float]] = {
+    "surname": [0.85, 0.05, 0.01, 0.04, 0.02, 0.01, 0.02],
+    "given_name": [0.85, 0.05, 0.01, 0.04, 0.02, 0.01, 0.02],
+    "patronymic": [0.9, 0.05, 0.05],
+    "birth_date": [0.85, 0.03, 0.07, 0.05],
+    "rnokpp": [0.9, 0.05, 0.05],
+    "phone": [0.6, 0.4],
+    "iban": [0.5, 0.5],
+    "home": [0.3, 0.35, 0.05, 0.03, 0.05, 0.07, 0.15],
+}
+
+
+#: surname and given name written the other way round (a level of both name comparisons)
+def _swapped() -> cll.CustomLevel:
+    return cll.CustomLevel("surname_k_l = given_k_r AND given_k_l = surname_k_r",
+                           label_for_charts="swapped with the other name", base_dialect_str="duckdb")
+
+
+def _crossed() -> cll.CustomLevel:
+    return cll.CustomLevel("surname_k_l = given_k_r OR given_k_l = surname_k_r",
+                           label_for_charts="the same as the other record's other name", base_dialect_str="duckdb")
 
 
 def build_comparisons() -> list[cl.CustomComparison]:
@@ -85,10 +121,12 @@ def build_comparisons() -> list[cl.CustomComparison]:
         output_column_name="surname",
         comparison_levels=[
             cll.NullLevel("surname_k"),
-            _exact("surname_n", "exact"),
+            _exact("surname_n", "exact", tf=True),
             _exact("surname_k", "same spelling key"),
+            _swapped(),
             cll.JaroWinklerLevel("surname_k", 0.92).configure(label_for_charts="jaro-winkler >= 0.92"),
             cll.JaroWinklerLevel("surname_k", 0.8).configure(label_for_charts="jaro-winkler >= 0.80"),
+            _crossed(),
             cll.ElseLevel(),
         ],
     )
@@ -96,10 +134,12 @@ def build_comparisons() -> list[cl.CustomComparison]:
         output_column_name="given_name",
         comparison_levels=[
             cll.NullLevel("given_k"),
-            _exact("given_n", "exact"),
+            _exact("given_n", "exact", tf=True),
             _exact("given_k", "same spelling key"),
+            _swapped(),
             cll.JaroWinklerLevel("given_k", 0.9).configure(label_for_charts="jaro-winkler >= 0.90"),
             _exact("given_c", "same consonants"),
+            _crossed(),
             cll.ElseLevel(),
         ],
     )
@@ -146,16 +186,22 @@ def build_comparisons() -> list[cl.CustomComparison]:
             _exact("registry_n", "same registry number"),
             _exact("addr_k", "same address"),
             _exact("bldg_k", "same building"),
+            _exact("sb_k", "same street and building, another spelling of the place"),
             _exact("street_full", "same street"),
-            _exact("city_k", "same city"),
+            _exact("city_k", "same city", tf=True),
             cll.ElseLevel(),
         ],
     )
-    return [surname, given, patronymic, dob, rnokpp, phone, iban, home]
+    comparisons = [surname, given, patronymic, dob, rnokpp, phone, iban, home]
+    for c, name in zip(comparisons, DEFAULT_M, strict=True):
+        c.configure(m_probabilities=DEFAULT_M[name])
+    return comparisons
 
 
-def prediction_blocking_rules(extra: list[str] | None = None) -> list[BlockingRuleCreator | str]:
-    """Blocking rules: pairs are only scored when at least one of these holds."""
+def prediction_blocking_rules(extra: list[str] | None = None,
+                              present: dict[str, float] | None = None) -> list[BlockingRuleCreator | str]:
+    """Blocking rules: pairs are only scored when at least one of these holds. ``present`` (column -> share of
+    records carrying it) adds rules for records without a birth date or taxpayer number."""
     rules: list[BlockingRuleCreator | str] = [
         block_on("rnokpp_n"),
         block_on("phone_n"),
@@ -165,19 +211,28 @@ def prediction_blocking_rules(extra: list[str] | None = None) -> list[BlockingRu
         block_on("registry_n"),
         block_on("addr_k", "given_c"),
         block_on("surname_k", "given_k", "patronymic_k", "city_k"),
+        block_on("given_k", "dob_canon"),
+        block_on("sb_k", "oblast_n"),
+        block_on("name_set", "city_k"),
+        block_on("name_set", "dob_canon"),
+        block_on("dob_canon", "bnum_k"),
     ]
+    if present is not None and present.get("dob", 0.0) < 0.9:
+        # without a birth date on everyone, the same name in one city or on one street is worth scoring
+        rules.append(block_on("surname_k", "given_k", "city_k"))
+        rules.append(block_on("surname_k", "street_full"))
     rules.extend(extra or [])
     return rules
 
 
-def build_settings(config: ModelConfig | None = None) -> SettingsCreator:
+def build_settings(config: ModelConfig | None = None, present: dict[str, float] | None = None) -> SettingsCreator:
     """The Splink settings of the person model (dedupe of one table, ``unique_id`` = row number)."""
     config = config or ModelConfig()
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         comparisons=build_comparisons(),  # type: ignore[arg-type]
-        blocking_rules_to_generate_predictions=prediction_blocking_rules(config.extra_blocking_rules),  # type: ignore[arg-type]
+        blocking_rules_to_generate_predictions=prediction_blocking_rules(config.extra_blocking_rules, present),  # type: ignore[arg-type]
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=True,
         probability_two_random_records_match=1e-5,
@@ -285,54 +340,96 @@ def _spark_api(config: ModelConfig) -> Any:
 class PersonModel:
     """A trained (or loaded) Splink person model bound to one input table."""
 
-    def __init__(self, features: pl.DataFrame, config: ModelConfig, model: dict[str, Any] | None = None):
+    def __init__(self, features: pl.DataFrame, config: ModelConfig, model: dict[str, Any] | None = None,
+                 person_key: pl.Series | None = None):
         self.config = config
+        self.features = features
+        self.person_key = person_key
         if config.backend == "duckdb":
             self.db_api = _duckdb_api(config)
-            table: Any = features.select("unique_id", *FEATURE_COLUMNS).to_arrow()
         else:
             self.db_api = _spark_api(config)
-            table = config.spark_session.createDataFrame(features.select("unique_id", *FEATURE_COLUMNS).to_pandas())
-        self.input = self.db_api.register(table)
-        settings: SettingsCreator | dict[str, Any] = (
-            build_settings(config)
-            if model is None
-            else model_for_dialect(model, self.db_api.sql_dialect.sql_dialect_str, config)
-        )
-        self.linker = Linker(self.input, settings, log_level=logging.WARNING)
+        self.input = self._register(features.select("unique_id", *FEATURE_COLUMNS))
+        self.plan: TrainingPlan | None = None
+        self.linker: Linker | None = None
+        if model is not None:
+            settings = model_for_dialect(model, self.db_api.sql_dialect.sql_dialect_str, config)
+            self.linker = Linker(self.input, settings, log_level=logging.WARNING)
         self.trained = model is not None
 
+    def _register(self, frame: pl.DataFrame, db_api: Any = None) -> Any:
+        db_api = db_api or self.db_api
+        if self.config.backend == "duckdb":
+            return db_api.register(frame.to_arrow())
+        return db_api.register(self.config.spark_session.createDataFrame(frame.to_pandas()))
+
     # --- training -------------------------------------------------------------------------------------
-    def train(self, match_labels: pl.DataFrame | None = None) -> None:
-        """Estimate the prior from RNOKPP agreement, u by random sampling, m by EM on two blocking rules; then,
-        when there are at least ``min_match_labels_for_training`` reviewer-confirmed matches
-        (``unique_id_l``, ``unique_id_r``), re-estimate m from them."""
-        training = self.linker.training
-        training.estimate_probability_two_random_records_match(
-            [block_on("rnokpp_n")], recall=self.config.prior_recall
-        )
-        training.estimate_u_using_random_sampling(max_pairs=self.config.u_max_pairs, seed=self.config.seed)
-        training.estimate_parameters_using_expectation_maximisation(
-            block_on("rnokpp_n"), max_pairs=self.config.em_max_pairs
-        )
-        training.estimate_parameters_using_expectation_maximisation(
-            block_on("surname_k", "dob"), max_pairs=self.config.em_max_pairs
-        )
+    def train(self, match_labels: pl.DataFrame | None = None) -> TrainingPlan:
+        """Train on what the records carry (see :mod:`.training`): the prior from deterministic rules checked
+        for pairs, u by random sampling, m by EM on the blocking rules that have enough pairs; then, when there
+        are at least ``min_match_labels_for_training`` reviewer-confirmed matches (``unique_id_l``,
+        ``unique_id_r``), m from them. Raises :class:`CannotTrain` when nothing can be trained."""
+        rows = training_rows(self.features, self.person_key, FEATURE_COLUMNS)
+        plan = plan_training(rows, self.config.prior_recall)
+        present = coverage(self.features)
+        settings = build_settings(self.config, present)
+        # a database of its own: Splink caches term-frequency tables by name per database, and those of the
+        # training rows must not stand in for those of the whole table at prediction
+        train_api = _duckdb_api(self.config) if self.config.backend == "duckdb" else _spark_api(self.config)
+        table = self._register(rows.select("unique_id", *FEATURE_COLUMNS), train_api)
+        linker = Linker(table, settings, log_level=logging.WARNING)
+        training = linker.training
+        prior: float | None = None
+        if plan.prior_rules:
+            try:
+                training.estimate_probability_two_random_records_match(
+                    [block_on(*keys) for keys in plan.prior_rules], recall=plan.prior_recall)
+            except Exception as exc:  # noqa: BLE001 - a rule Splink cannot count is replaced by our own count
+                logger.info("prior by Splink failed (%s); counting the pairs of the first rule instead", exc)
+                prior = None
+            p = linker._settings_obj._probability_two_random_records_match
+            if not (isinstance(p, float) and 0 < p < 0.5):
+                total = rows.height * (rows.height - 1) / 2
+                prior = max(pair_count(rows, plan.prior_rules[0]) / total / plan.prior_recall, 1e-12)
+        else:
+            # nobody agrees on any deterministic rule: expect about one duplicate person in fifty
+            prior = min(max(0.02 / rows.height, 1e-9), 1e-3)
+        if prior is not None:
+            linker._settings_obj._probability_two_random_records_match = prior
+        n_pairs = rows.height * (rows.height - 1) / 2
+        u_pairs = min(self.config.u_max_pairs, n_pairs)
+        training.estimate_u_using_random_sampling(max_pairs=max(u_pairs, 1), seed=self.config.seed,
+                                                 min_count_per_level=None, num_chunks=1)
+        for keys in plan.em_rules:
+            try:
+                training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*keys), max_pairs=self.config.em_max_pairs, estimate_without_term_frequencies=True)
+            except Exception as exc:  # noqa: BLE001 - one rule that does not converge is not the end of training
+                plan.notes.append(f"EM on {'+'.join(keys)} failed: {str(exc).strip().splitlines()[-1][:200]}")
+                logger.info("EM on %s failed: %s", keys, exc)
         if match_labels is not None and match_labels.height >= self.config.min_match_labels_for_training:
+            # labels name rows of the whole table: train m from them on a linker over all rows
+            full = Linker(self.input, linker.misc.save_model_to_json(), log_level=logging.WARNING)
             labels = match_labels.select(
                 pl.lit("__splink__input_table_0").alias("source_dataset_l"),
                 "unique_id_l",
                 pl.lit("__splink__input_table_0").alias("source_dataset_r"),
                 "unique_id_r",
             )
-            if self.config.backend == "duckdb":
-                labels_sdf = self.db_api.register(labels.to_arrow())
-            else:
-                labels_sdf = self.db_api.register(self.config.spark_session.createDataFrame(labels.to_pandas()))
-            training.estimate_m_from_pairwise_labels(labels_sdf)
+            try:
+                full.training.estimate_m_from_pairwise_labels(self._register(labels))
+                linker = full
+            except Exception as exc:  # noqa: BLE001
+                plan.notes.append(f"m from reviewers' labels failed: {str(exc).strip().splitlines()[-1][:200]}")
+        model = sanitise_model(linker.misc.save_model_to_json(), DEFAULT_M, u_floor=min(1e-4, 0.5 / max(u_pairs, 1)))
+        self.linker = Linker(self.input, model, log_level=logging.WARNING)
+        self.plan = plan
         self.trained = True
+        logger.info("person model: %s; %s", plan.describe(), "; ".join(plan.notes))
+        return plan
 
     def model_dict(self) -> dict[str, Any]:
+        assert self.linker is not None
         return self.linker.misc.save_model_to_json()
 
     def save(self, path: str | Path) -> None:
@@ -342,7 +439,7 @@ class PersonModel:
     def predict(self, threshold: float) -> pl.DataFrame:
         """Scored pairs at or above ``threshold``: unique_id_l, unique_id_r, match_weight, match_probability
         and one ``mw_<comparison>`` column per comparison (the match weight of the level that applied)."""
-        if not self.trained:
+        if not self.trained or self.linker is None:
             raise RuntimeError("train or load the model before predicting")
         sdf = self.linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
         return self._to_polars(sdf)
@@ -361,6 +458,7 @@ class PersonModel:
         specific level first. Splink 5 outputs one ``mw_<comparison>`` column per comparison (not the level
         index), so the level of a scored pair is recovered from its weight."""
         out: dict[str, list[tuple[float, str, bool]]] = {}
+        assert self.linker is not None
         for comparison in self.linker._settings_obj.comparisons:
             levels = [
                 (float(level._match_weight), str(level.label_for_charts), not level._is_else_level)

@@ -150,7 +150,7 @@ class ClaimLinker:
         return self
 
     def _train(self, df: pl.DataFrame, features: pl.DataFrame, decisions: pl.DataFrame) -> PersonModel:
-        pm = PersonModel(features, self.config)
+        pm = PersonModel(features, self.config, person_key=df["person_key"])
         labels = self._uid_pairs(df, decisions.filter(pl.col("decision") == "match").select("a", "b"))
         pm.train(labels.rename({"uid_a": "unique_id_l", "uid_b": "unique_id_r"}))
         self._model = pm.model_dict()
@@ -256,7 +256,7 @@ class ClaimLinker:
             # most specific level last in the chain so that it wins when two levels share a weight
             for weight, label, is_agreement in reversed(levels):
                 hit = (mw - weight).abs() < 1e-6
-                if is_agreement:
+                if is_agreement and abs(weight) > 1e-6:  # a level weighing nothing is no evidence (nor a null)
                     agree = pl.when(hit).then(pl.lit(name)).otherwise(agree)
                     text = pl.when(hit).then(pl.lit(f"{name}: {label}")).otherwise(text)
                 else:

@@ -33,9 +33,9 @@ from everymetre.rules.parameters import (
     ParameterError,
     ParameterFileError,
     ParamValue,
-    RuleSet,
     RulesNotInForce,
 )
+from everymetre.rules.ruleset import RuleSet
 from everymetre.rules.simulate import BudgetChange, parse_effective_from, parse_overrides, simulate_budget
 from everymetre.rules.vectorised import COLUMNS, assess_frame, facts_frame
 

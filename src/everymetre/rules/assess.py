@@ -8,7 +8,8 @@ from typing import Any
 from everymetre.rules import certificate, eligibility, repair
 from everymetre.rules.model import Assessment, ClaimFacts, OwnerPart, Step
 from everymetre.rules.money import format_uah, format_uah_uk, split_by_shares
-from everymetre.rules.parameters import ParameterError, RuleSet
+from everymetre.rules.parameters import ParameterError
+from everymetre.rules.ruleset import RuleSet
 
 __all__ = ["assess", "params_needed", "decision_record", "recheck", "Recheck", "RuleSetMismatch", "DECISION_FORMAT"]
 

@@ -15,7 +15,8 @@ from datetime import date
 
 from everymetre.rules.model import ClaimFacts, ParamUse, Step
 from everymetre.rules.money import AREA_SCALE, COEFFICIENT_SCALE, format_uah, format_uah_uk, round_half_up_div
-from everymetre.rules.parameters import ParamValue, RuleSet
+from everymetre.rules.parameters import ParamValue
+from everymetre.rules.ruleset import RuleSet
 
 __all__ = ["PARAMS", "CertificateResult", "Price", "price_per_m2", "compute"]
 

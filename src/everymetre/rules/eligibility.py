@@ -1,4 +1,4 @@
-"""Eligibility: who and what may be compensated (shared/domain.md, "Eligibility").
+"""Eligibility: who and what may be compensated (docs/domain.md, "Eligibility").
 
 Checks, in this order (each failed check adds its reason code, see ``model.REASONS``):
   1. damage on or after ``eligibility.damage_from`` (24 Feb 2022)      -> damage_before_start

@@ -9,7 +9,8 @@ from typing import Any
 
 import polars as pl
 
-from everymetre.rules.parameters import OverrideError, RuleSet, _unknown_name
+from everymetre.rules.parameters import OverrideError
+from everymetre.rules.ruleset import RuleSet, _unknown_name
 from everymetre.rules.vectorised import assess_frame
 
 __all__ = ["BudgetChange", "simulate_budget", "parse_overrides", "parse_effective_from"]

@@ -34,7 +34,8 @@ from everymetre.rules.model import (
     InvalidClaim,
 )
 from everymetre.rules.money import AREA_SCALE, round_half_up_div
-from everymetre.rules.parameters import RulesNotInForce, RuleSet
+from everymetre.rules.parameters import RulesNotInForce
+from everymetre.rules.ruleset import RuleSet
 
 __all__ = ["COLUMNS", "assess_frame", "facts_frame"]
 

@@ -11,6 +11,7 @@ import everymetre.audit.models  # noqa: F401
 import everymetre.claims.models  # noqa: F401
 import everymetre.linkage.models  # noqa: F401
 import everymetre.payments.models  # noqa: F401
+import everymetre.transparency.models  # noqa: F401
 from everymetre.store.base import Base
 
 metadata = Base.metadata

@@ -1,11 +1,14 @@
-"""Pages for citizens and staff (server-rendered, Ukrainian and English), mounted beside the JSON API.
-
-Every page calls the same services as the API (`everymetre.services`), so who may see or move a claim is
-decided in one place (`everymetre.claims.lifecycle`). Sessions are signed cookies with a CSRF token per
-session (`web.session`); errors on pages are pages, errors on the API stay problem+json.
+"""The pages' plumbing: mounts each feature's page router beside the JSON API, the static assets, sessions
+and the error pages. The pages themselves live in their features (`claims/pages/`, `payments/pages.py`,
+`linkage/pages.py`) and call the same actions as the API, so who may see or move a claim is decided in one
+place (`accounts.permissions`, `claims.lifecycle`). Sessions are signed cookies with a CSRF token per session
+(`web.session`); errors on pages are pages, errors on the API stay problem+json.
 """
 
 from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -19,22 +22,25 @@ def _is_page(request: Request) -> bool:
     return not request.url.path.startswith(("/api/", "/openapi.json", "/static/"))
 
 
+async def _answer(response: Response | Awaitable[Response]) -> Response:
+    """The response of an exception handler, which Starlette lets be sync or async."""
+    return await response if inspect.isawaitable(response) else response
+
+
 def install(app: FastAPI) -> None:
     """Mount the pages and static assets on the application."""
-    from everymetre.claims.pages import citizen
-    from everymetre.claims.pages import staff
+    from everymetre.claims.pages import citizen, staff
+    from everymetre.linkage import pages as linkage_pages  # linkage reviewers' pages
+    from everymetre.payments import pages as payments_pages  # payments officers' batches; claimants' payout status
+    from everymetre.transparency import pages as public_pages  # statistics, open data, the public log (no sign-in)
     from everymetre.web.common import SOMETHING_WRONG, STATIC, PageError, domain_error_page, error_page, redirect
     from everymetre.web.session import PageSessions
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(citizen.router)
-    app.include_router(staff.router)
-    from everymetre.linkage import pages as pages_linkage  # linkage reviewers' pages
-    app.include_router(pages_linkage.router)
-    from everymetre.payments import pages as pages_payments  # payments officers' batches; claimants' payout status
-    app.include_router(pages_payments.router)
+    for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router, public_pages.router):
+        app.include_router(router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key(),
-                       always_secure=app.state.settings.public_url.lower().startswith("https://"))
+                       always_secure=(app.state.settings.public_url or "").lower().startswith("https://"))
 
     api_domain = app.exception_handlers.get(DomainError)
     api_http = app.exception_handlers.get(StarletteHTTPException)
@@ -43,7 +49,7 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, DomainError)
         if _is_page(request) or api_domain is None:
             return domain_error_page(request, exc)
-        return await api_domain(request, exc)
+        return await _answer(api_domain(request, exc))
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -54,7 +60,7 @@ def install(app: FastAPI) -> None:
             if exc.headers:
                 response.headers.update(exc.headers)
             return response
-        return await api_http(request, exc)
+        return await _answer(api_http(request, exc))
 
     async def on_page_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PageError)

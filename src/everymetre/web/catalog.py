@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po, write_po
 
 from everymetre.web.i18n import LANGUAGES, LOCALE_DIR
 
-WEB = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent  # every feature package: its pages, templates and texts
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 # domain sentences shown on pages as they are (no values inside): translated through the catalogue
 DOMAIN_SENTENCES = (
@@ -55,13 +55,13 @@ DOMAIN_SENTENCES = (
 
 def extract() -> Catalog:
     catalog = Catalog(project="everymetre", domain="messages")
-    method_map = [("templates/**.html", "jinja2"), ("*.py", "python")]
-    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    method_map = [("**/migrations/**", "ignore"), ("**/templates/**.html", "jinja2"), ("**.py", "python")]
+    options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     for filename, lineno, message, comments, _context in extract_from_dir(
-            WEB, method_map=method_map, options_map=options, keywords=KEYWORDS):
+            PACKAGE, method_map=method_map, options_map=options, keywords=KEYWORDS):
         if filename.endswith("catalog.py"):
             continue
-        catalog.add(message, locations=[(f"web/{filename}", lineno)], auto_comments=comments)
+        catalog.add(message, locations=[(filename, lineno)], auto_comments=comments)
     for sentence in DOMAIN_SENTENCES:
         catalog.add(sentence, locations=[("domain", 0)])
     return catalog

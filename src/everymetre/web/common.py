@@ -25,6 +25,10 @@ from everymetre.claims.pages.forms import translate_domain
 from everymetre.web.session import CSRF_FIELD, page_session
 
 HERE = Path(__file__).resolve().parent
+PACKAGE = HERE.parent
+# Each feature keeps its templates in <feature>/templates/<feature>/; the shared layout lives in web/templates.
+FEATURES_WITH_PAGES = ("accounts", "claims", "payments", "linkage", "transparency")
+TEMPLATE_DIRS = (HERE / "templates", *(PACKAGE / f / "templates" for f in FEATURES_WITH_PAGES))
 SOMETHING_WRONG = i18n.N_("Something went wrong")
 STATIC = HERE / "static"
 
@@ -41,7 +45,7 @@ def static_version() -> str:
 
 @cache
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
+    env = Environment(loader=FileSystemLoader(TEMPLATE_DIRS), autoescape=select_autoescape(default=True),
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(money=i18n.money, day=i18n.day, moment=i18n.moment, number=i18n.number)

@@ -11,12 +11,13 @@ from starlette.datastructures import UploadFile
 
 from everymetre.api.deps import IdPath
 from everymetre.kernel.errors import DomainError
-from everymetre.claims.lifecycle import STAFF_ROLES, State
+from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, STAFF_ROLES, State
 from everymetre.claims.schemas import TransitionIn
+from everymetre.claims import access
 from everymetre.claims import actions as claims_service
 from everymetre.claims import drafts as drafts_service
 from everymetre.claims import evidence as evidence_service
-from everymetre.claims.actions import QueueFilter
+from everymetre.claims.access import QueueFilter
 from everymetre.accounts.actions import authenticate, do_create_user
 from everymetre.claims.models import ClaimDraft
 from everymetre.claims.models import Claim
@@ -63,7 +64,7 @@ def switch_language(request: Request, code: str, next: str = "/") -> Response:  
 
 @router.get("/signin")
 def signin_page(request: Request, next: str = "") -> Response:  # noqa: A002
-    return render(request, "signin.html", {"next": safe_next(next, ""), "errors": {}, "email": ""})
+    return render(request, "accounts/signin.html", {"next": safe_next(next, ""), "errors": {}, "email": ""})
 
 
 @router.post("/signin")
@@ -73,7 +74,7 @@ def signin(request: Request, db: DB, form: Form) -> Response:
     try:
         user = authenticate(db, email, password)
     except DomainError:
-        return render(request, "signin.html", {"next": target, "email": email, "errors": {
+        return render(request, "accounts/signin.html", {"next": target, "email": email, "errors": {
             "form": i18n.gettext("The e-mail or password is wrong.")}}, status=400)
     page_session(request).sign_in(user.id)
     default = "/staff/queue" if user.role != "claimant" else "/my"
@@ -82,7 +83,7 @@ def signin(request: Request, db: DB, form: Form) -> Response:
 
 @router.get("/signup")
 def signup_page(request: Request) -> Response:
-    return render(request, "signup.html", {"errors": {}, "values": {}})
+    return render(request, "accounts/signup.html", {"errors": {}, "values": {}})
 
 
 @router.post("/signup")
@@ -108,7 +109,7 @@ def signup(request: Request, db: DB, form: Form) -> Response:
         else:
             page_session(request).sign_in(user.id)
             return redirect("/my")
-    return render(request, "signup.html", {"errors": errors, "values": values}, status=400)
+    return render(request, "accounts/signup.html", {"errors": errors, "values": values}, status=400)
 
 
 @router.post("/signout")
@@ -122,31 +123,31 @@ def signout(request: Request, form: Form) -> Response:
 
 @router.get("/my")
 def my_claims(request: Request, db: DB, principal: Claimant, settings: SettingsDep) -> Response:
-    rows, _ = claims_service.list_claims(db, principal, QueueFilter(), limit=200)
+    rows, _ = access.list_claims(db, principal, QueueFilter(), limit=200)
     rows.sort(key=lambda c: c.id, reverse=True)
     items = [{"claim": c, "state": text.t(text.STATES, c.state), "next": i18n.gettext(text.NEXT_STEP[c.state]),
               "deadline": text.deadline_line(c, settings)} for c in rows]
-    return render(request, "my_claims.html", {"items": items, "drafts": drafts_service.open_drafts(db, principal),
+    return render(request, "claims/my_claims.html", {"items": items, "drafts": drafts_service.open_drafts(db, principal),
                                               "step_titles": STEP_TITLES})
 
 
 @router.get("/my/claims/{reference}")
 def my_claim(request: Request, reference: str, db: DB, principal: Claimant, settings: SettingsDep,
              done: str = "") -> Response:
-    claim = claims_service.get_claim(db, principal, reference)
+    claim = access.get_claim(db, principal, reference)
     return _claim_page(request, db, principal, claim, settings, done=done)
 
 
 def _claim_page(request: Request, db: DB, principal: Any, claim: Claim, settings: Any, errors: dict[str, str] | None = None,
                 done: str = "", status: int = 200) -> Response:
     draft = drafts_service.draft_for_claim(db, principal, claim)
-    return render(request, "my_claim.html", {
+    return render(request, "claims/my_claim.html", {
         "claim": claim, "home": claim.home, "state": text.t(text.STATES, claim.state),
         "next": i18n.gettext(text.NEXT_STEP[claim.state]), "deadline": text.deadline_line(claim, settings),
         "timeline": views.timeline(db, claim, principal, staff_view=False), "evidence": views.evidence(db, claim),
-        "moves": views.move_views(claims_service.moves_for(principal, claim)), "decisions": views.decisions(db, claim),
+        "moves": views.move_views(access.moves_for(principal, claim)), "decisions": views.decisions(db, claim),
         "assessment": views.assessment(db, claim), "draft": draft, "errors": errors or {}, "done": done,
-        "can_upload": claim.state not in ("withdrawn", "duplicate", "upheld", "revised"),
+        "can_upload": State(claim.state) in ACCEPTS_EVIDENCE,
         "payout": payout_panel(db, principal, claim),
     }, status=status)
 
@@ -154,14 +155,14 @@ def _claim_page(request: Request, db: DB, principal: Any, claim: Claim, settings
 @router.post("/my/claims/{reference}/move")
 def my_claim_move(request: Request, reference: str, db: DB, principal: Claimant, settings: SettingsDep,
                   form: Form) -> Response:
-    claim = claims_service.get_claim(db, principal, reference)
+    claim = access.get_claim(db, principal, reference)
     try:
         version = int(forms.text(form, "expected_version") or "0")
         data = TransitionIn(to=forms.text(form, "to"), reason=forms.text(form, "reason"), expected_version=max(version, 1))
         claims_service.do_transition(db, principal, reference, data)
     except (DomainError, ValueError) as exc:
         db.rollback()
-        claim = claims_service.get_claim(db, principal, reference)
+        claim = access.get_claim(db, principal, reference)
         detail = forms.translate_domain(exc.detail) if isinstance(exc, DomainError) else i18n.gettext(
             "Some details need correcting")
         return _claim_page(request, db, principal, claim, settings, errors={"move": detail}, status=409 if isinstance(
@@ -176,7 +177,7 @@ def my_claim_upload(request: Request, reference: str, db: DB, principal: Claiman
                     form: Form) -> Response:
     errors = _upload(db, principal, reference, form)
     if errors:
-        claim = claims_service.get_claim(db, principal, reference)
+        claim = access.get_claim(db, principal, reference)
         return _claim_page(request, db, principal, claim, settings, errors={"upload": "; ".join(errors)}, status=400)
     return redirect(f"/my/claims/{reference}?done=uploaded#evidence-h")
 
@@ -204,7 +205,7 @@ def _upload(db: DB, principal: Any, reference: str, form: Any) -> list[str]:
 
 @router.get("/apply")
 def apply_start_page(request: Request, principal: Claimant) -> Response:
-    return render(request, "apply_start.html")
+    return render(request, "claims/apply_start.html")
 
 
 @router.post("/apply")
@@ -237,7 +238,7 @@ def _step_page(request: Request, db: DB, principal: Any, draft: ClaimDraft, step
         built, bad_step, _ = forms.claim_from_answers(draft.data)
         ctx.update(ready=built is not None and claim is not None, bad_step=bad_step, data=draft.data,
                    evidence=views.evidence(db, claim) if claim else [])
-    return render(request, "apply_step.html", ctx, status=status)
+    return render(request, "claims/apply_step.html", ctx, status=status)
 
 
 @router.get("/apply/{draft_id}/{step}")

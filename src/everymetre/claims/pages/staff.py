@@ -19,9 +19,10 @@ from everymetre.kernel.errors import DomainError, NotFound
 from everymetre.kernel.geography import BY_CODE
 from everymetre.claims.lifecycle import ClaimKind, State
 from everymetre.claims.schemas import DecisionIn, InspectionActIn, TransitionIn, WorkItem
+from everymetre.claims import access
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
-from everymetre.claims.actions import QueueFilter
+from everymetre.claims.access import QueueFilter
 from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
 from everymetre.accounts.actions import Principal
 from everymetre.claims.models import Claim
@@ -63,7 +64,8 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
     kinds = [k for k in q.getlist("kind") if k in {c.value for c in ClaimKind}]
     priority = [p for p in q.getlist("priority") if p in PriorityGroup.names()]
     waiting, deadline = _int(q.get("waiting"), 0, 3650), _int(q.get("deadline"), 0, 3650)
-    sort = q.get("sort") if q.get("sort") in SORTS else "oldest"
+    sort = q.get("sort") or "oldest"
+    sort = sort if sort in SORTS else "oldest"
     page = _int(q.get("page"), 1, 100_000) or 1
     flt = QueueFilter(states=states, oblasts=oblasts, kinds=kinds, priority=priority, min_days_waiting=waiting,
                       deadline_within_days=deadline, assigned_to_me=q.get("mine") == "1")
@@ -87,7 +89,7 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
            "prev_url": "?" + urlencode(base + [("page", str(page - 1))]) if page > 1 else None,
            "next_url": "?" + urlencode(base + [("page", str(page + 1))]) if result.has_next else None,
            "state_url": lambda s: "?" + urlencode([("state", s)])}
-    return render(request, "staff_queue.html", ctx)
+    return render(request, "claims/staff_queue.html", ctx)
 
 
 def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) -> dict[str, Any]:
@@ -100,7 +102,7 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
         "timeline": views.timeline(db, claim, principal, staff_view=True), "evidence": evidence,
         "inconsistencies": views.evidence_inconsistencies(evidence, settings.photo_max_distance_m, utcnow()),
         "max_distance_m": settings.photo_max_distance_m,
-        "moves": views.move_views(claims_service.moves_for(principal, claim)), "act": act,
+        "moves": views.move_views(access.moves_for(principal, claim)), "act": act,
         "decisions": views.decisions(db, claim), "mask": claims_service.mask_rnokpp,
         "priority": [text.t(text.PRIORITY, p) for p in PriorityGroup.unmask(claim.priority_mask)],
         "default_deadline": (date.today() + timedelta(days=settings.suspension_default_days)).isoformat(),
@@ -112,8 +114,8 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
 @router.get("/staff/claims/{reference}")
 def staff_claim(request: Request, reference: str, db: DB, principal: Staff, settings: SettingsDep,
                 done: str = "") -> Response:
-    claim = claims_service.get_claim(db, principal, reference)
-    return render(request, "staff_claim.html", {**_claim_context(db, principal, claim, settings), "errors": {},
+    claim = access.get_claim(db, principal, reference)
+    return render(request, "claims/staff_claim.html", {**_claim_context(db, principal, claim, settings), "errors": {},
                                                 "done": done, "values": {}})
 
 
@@ -159,7 +161,7 @@ def transition_from_form(form: FormData, errors: dict[str, str]) -> TransitionIn
 
 @router.post("/staff/claims/{reference}/move")
 def staff_move(request: Request, reference: str, db: DB, principal: Staff, settings: SettingsDep, form: Form) -> Response:
-    claim = claims_service.get_claim(db, principal, reference)
+    claim = access.get_claim(db, principal, reference)
     errors: dict[str, str] = {}
     data = transition_from_form(form, errors)
     if data is not None:
@@ -170,8 +172,8 @@ def staff_move(request: Request, reference: str, db: DB, principal: Staff, setti
             errors[getattr(exc, "field", None) or "move"] = forms.translate_domain(exc.detail)
         else:
             return redirect(f"/staff/claims/{reference}?done={data.to.value}")
-    claim = claims_service.get_claim(db, principal, reference)
-    return render(request, "staff_claim.html", {**_claim_context(db, principal, claim, settings), "errors": errors,
+    claim = access.get_claim(db, principal, reference)
+    return render(request, "claims/staff_claim.html", {**_claim_context(db, principal, claim, settings), "errors": errors,
                                                 "failed_move": forms.text(form, "to"), "done": "",
                                                 "values": {k: forms.text(form, k) for k in form if isinstance(form.get(k), str)}},
                   status=400)
@@ -181,7 +183,7 @@ def staff_move(request: Request, reference: str, db: DB, principal: Staff, setti
 
 
 def _act_target(claim: Claim, principal: Principal) -> list[str]:
-    return [m.target.value for m in claims_service.moves_for(principal, claim) if m.target in (State.INSPECTED, State.REMOTE_VERIFIED)]
+    return [m.target.value for m in access.moves_for(principal, claim) if m.target in (State.INSPECTED, State.REMOTE_VERIFIED)]
 
 
 def _act_values(form: FormData | None) -> dict[str, Any]:
@@ -236,14 +238,14 @@ def _act_page(request: Request, db: DB, principal: Principal, claim: Claim, valu
                          .quantize(Decimal(1)))
         except (InvalidOperation, ValueError):
             pass
-    return render(request, "staff_act.html", {"claim": claim, "home": claim.home, "values": values, "errors": errors,
+    return render(request, "claims/staff_act.html", {"claim": claim, "home": claim.home, "values": values, "errors": errors,
                                               "total": total, "elements": text.ELEMENTS,
                                               "targets": _act_target(claim, principal)}, status=status)
 
 
 @router.get("/staff/claims/{reference}/act")
 def act_page(request: Request, reference: str, db: DB, principal: Staff) -> Response:
-    claim = claims_service.get_claim(db, principal, reference)
+    claim = access.get_claim(db, principal, reference)
     if not _act_target(claim, principal):
         raise PageError(409, i18n.N_("This cannot be done now"),
                         i18n.N_("You cannot file an inspection act for this claim in its current state."))
@@ -252,7 +254,7 @@ def act_page(request: Request, reference: str, db: DB, principal: Staff) -> Resp
 
 @router.post("/staff/claims/{reference}/act")
 def act_submit(request: Request, reference: str, db: DB, principal: Staff, form: Form) -> Response:
-    claim = claims_service.get_claim(db, principal, reference)
+    claim = access.get_claim(db, principal, reference)
     values = _act_values(form)
     action = forms.text(form, "action")
     if action == "add_row" and len(values["works"]) < forms.MAX_WORKS:
@@ -278,7 +280,7 @@ def act_submit(request: Request, reference: str, db: DB, principal: Staff, form:
             inspection_act=act))
     except DomainError as exc:
         db.rollback()
-        claim = claims_service.get_claim(db, principal, reference)
+        claim = access.get_claim(db, principal, reference)
         field = (getattr(exc, "field", None) or "form").removeprefix("inspection_act.")
         return _act_page(request, db, principal, claim, values, {field: forms.translate_domain(exc.detail)}, status=400)
     return redirect(f"/staff/claims/{reference}?done={target.value}")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from everymetre.claims.lifecycle import Move
+from everymetre.claims.lifecycle import ENDS_WITHOUT_MONEY, Move
 from everymetre.audit.record import events_for_claim
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.models import User
@@ -165,7 +165,7 @@ class MoveView:
 
 def move_views(moves: list[Move]) -> list[MoveView]:
     return [MoveView(m.target.value, text.move_label(m), frozenset(n.value for n in m.needs),
-                     m.target.value in ("withdrawn", "rejected", "duplicate")) for m in moves]
+                     m.target in ENDS_WITHOUT_MONEY) for m in moves]
 
 
 
