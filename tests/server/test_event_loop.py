@@ -47,4 +47,4 @@ def test_static_file_answers_during_a_large_upload(serve, auth):  # noqa: ANN001
         thread.join()
     assert result["status"] == 303
     # an event loop held by the upload answered after 3.3 s (3 files, 8000 x 8000 each) on an idle machine
-    assert worst < max(0.5, 3 * idle), f"a static file took {worst:.2f} s during the upload ({idle:.2f} s idle)"
+    assert worst < max(1.0, 5 * idle), f"a static file took {worst:.2f} s during the upload ({idle:.2f} s idle)"
