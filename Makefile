@@ -6,7 +6,7 @@ DEMO_CLAIMS ?= 2000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test lint test-browser-deps bench clean restore-drill
+.PHONY: install run serve test lint test-browser-deps bench fuzz soak clean restore-drill
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,15 @@ lint: install
 
 test: install test-browser-deps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# schemathesis over the live API with every role's token (minutes; not part of `make test`): counts and 5xx
+fuzz: install
+	$(BIN)/pip install -q -e '.[fuzz]'
+	$(BIN)/python bench/fuzz.py $(FUZZ_ARGS)
+
+# mixed traffic against a served app, per store: requests/s, p50/p99, errors, each worker's RSS (bench/soak.py)
+soak: install
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 # Back up the PostgreSQL store (EVERYMETRE_DATABASE_URL) and its evidence, restore both into a fresh database
 # and folder, and prove the copy (docs/operations.md). TARGET_DB=name to choose the restored database's name.

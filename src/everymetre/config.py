@@ -8,7 +8,7 @@ EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS  payment batches above this total need
 EVERYMETRE_PAYER_IBAN / EVERYMETRE_PAYER_NAME  the programme's paying account in pain.001 files (a demo account)
 EVERYMETRE_CRASH_AT      crash tests only: `pay` commands die at this step (see payments.cli)
 EVERYMETRE_ENV           development (default) or production: production refuses to start when unsafe (ops.checks)
-EVERYMETRE_PUBLIC_URL    the https address citizens use (e.g. https://everymetre.example.gov.ua)
+EVERYMETRE_PUBLIC_URL    the https address citizens use (e.g. https://everymetre.example.gov.ua); https turns on HSTS
 EVERYMETRE_METRICS_TOKEN bearer token an operator's Prometheus sends to /metrics (unset: /metrics is 404)
 EVERYMETRE_LOG_FORMAT    json (default) or console: how log lines are written
 EVERYMETRE_LOG_SIGNING_KEY  the public log's Ed25519 private key, base64 of its 32-byte seed (default: generated
@@ -26,6 +26,10 @@ EVERYMETRE_SMS_URL       SMS gateway endpoint (TurboSMS-style JSON API; unset: n
 EVERYMETRE_WORKER_POLL_SECONDS   how often an idle worker looks for work (default 5)
 EVERYMETRE_WORKER_LEASE_SECONDS  how long a worker holds a message it is sending before another may (default 120)
 EVERYMETRE_WORKER_MAX_ATTEMPTS   tries before a message is marked failed (default 8; back-off doubles from 30 s)
+EVERYMETRE_BODY_MAX_BYTES         largest JSON or form body, uploads aside (default 1 MiB)
+EVERYMETRE_EVIDENCE_MAX_BYTES     largest evidence file (default 20 MiB)
+EVERYMETRE_UPLOAD_MAX_FILES       files in one page upload (default 5)
+EVERYMETRE_PHOTO_MAX_DISTANCE_M   a photo taken farther than this from the home is flagged (default 1000)
 """
 
 from __future__ import annotations
@@ -54,6 +58,11 @@ class Settings:
     appeal_window_days: int = 60
     decision_due_days: int = 30
     evidence_max_bytes: int = 20 * 1024 * 1024
+    # request bodies are refused (413) past these before they are parsed (api/limits.py)
+    body_max_bytes: int = 1024 * 1024
+    upload_max_files: int = 5
+    # a photo whose EXIF position is farther than this from the home is flagged for the officer
+    photo_max_distance_m: int = 1000
     # tests only: the importer exits (os._exit) after committing this many batches, to prove a crash loses nothing
     crash_after_batches: int = 0
     # payments
@@ -111,7 +120,7 @@ class Settings:
 def _key_file(data_dir: Path) -> str:
     """The generated signing key in DATA_DIR/secret.key (created once; read once per process)."""
     path = data_dir / "secret.key"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     try:  # O_EXCL: when several workers start at once, exactly one writes the key and all read it
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -124,6 +133,21 @@ def _key_file(data_dir: Path) -> str:
             return key
         time.sleep(0.01)
     raise SystemExit(f"error: {path} is empty; delete it or set EVERYMETRE_SECRET_KEY")
+
+
+def private_dir(path: Path) -> Path:
+    """Create the folder (and any missing parents) readable by this account only (0700): it holds personal
+    data. A folder made earlier with a wider mode is narrowed when it is ours."""
+    missing = []
+    for p in (path, *path.parents):
+        if p.exists():
+            break
+        missing.append(p)
+    for p in reversed(missing):
+        p.mkdir(mode=0o700, exist_ok=True)
+    if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+        path.chmod(0o700)
+    return path
 
 
 def _int_env(name: str, default: int) -> int:
@@ -173,6 +197,10 @@ def get_settings() -> Settings:
         suspension_default_days=_int_env("EVERYMETRE_SUSPENSION_DAYS", 30),
         suspension_max_days=_int_env("EVERYMETRE_SUSPENSION_MAX_DAYS", 90),
         appeal_window_days=_int_env("EVERYMETRE_APPEAL_DAYS", 60),
+        evidence_max_bytes=max(1, _int_env("EVERYMETRE_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)),
+        body_max_bytes=max(1024, _int_env("EVERYMETRE_BODY_MAX_BYTES", 1024 * 1024)),
+        upload_max_files=max(1, _int_env("EVERYMETRE_UPLOAD_MAX_FILES", 5)),
+        photo_max_distance_m=max(1, _int_env("EVERYMETRE_PHOTO_MAX_DISTANCE_M", 1000)),
         crash_after_batches=_int_env("EVERYMETRE_CRASH_AFTER_BATCHES", 0),
         second_approval_above_kopiykas=_int_env("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", 100_000_000),
         payer_iban=os.environ.get("EVERYMETRE_PAYER_IBAN") or None,

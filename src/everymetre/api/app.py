@@ -12,6 +12,7 @@ from everymetre import __version__
 from everymetre.api import problems
 from everymetre.accounts.api import router as accounts_router
 from everymetre.api.health import router as health_router
+from everymetre.api.limits import Admission, BodyLimits
 from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
 from everymetre.claims.api import router as claims_router
@@ -21,7 +22,7 @@ from everymetre.notifications.api import router as notifications_router
 from everymetre.ops.api import install as install_ops
 from everymetre.payments.api import router as payments_router
 from everymetre.transparency.api import router as public_log_router
-from everymetre.store.db import engine_for, session_factory
+from everymetre.store.db import engine_for, pool_capacity, session_factory
 from everymetre.web import install as install_pages
 
 DESCRIPTION = """everymetre holds claims for war-damaged and destroyed homes and moves them through their
@@ -48,7 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health_router, accounts_router, claims_router, linkage_router, payments_router, public_log_router,
                    notifications_router, documents_router):
         app.include_router(router)
+    app.add_middleware(Admission, capacity=pool_capacity(app.state.engine))
+    app.add_middleware(BodyLimits, settings=settings)  # inside the page sessions: it sees who is signed in
     install_pages(app)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, settings=settings)
     install_ops(app)
     return app

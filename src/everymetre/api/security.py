@@ -56,21 +56,33 @@ HEADERS = [
 ]
 
 
-class SecurityHeaders:
-    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on every request)."""
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+
+def is_https(settings: Settings) -> bool:
+    """The public address is https (a proxy may speak plain http to us): browsers are told to stay on https."""
+    return (settings.public_url or "").lower().startswith("https://")
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on every request). HSTS on https requests, and on
+    every request when the public address is https."""
+
+    def __init__(self, app, settings: Settings | None = None) -> None:  # noqa: ANN001
         self.app = app
+        self.always_https = settings is not None and is_https(settings)
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
+        wanted = HEADERS + [HSTS] if self.always_https or scope.get("scheme") == "https" else HEADERS
+
         async def send_with_headers(message) -> None:  # noqa: ANN001
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [h for h in HEADERS if h[0] not in present]
+                message["headers"] = list(message.get("headers", [])) + [h for h in wanted if h[0] not in present]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

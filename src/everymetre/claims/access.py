@@ -20,7 +20,7 @@ from everymetre.claims.models import Claim, Ownership
 from everymetre.claims.values import PriorityGroup
 from everymetre.config import get_settings
 from everymetre.kernel.errors import NotFound, ValidationFailed
-from everymetre.kernel.identifiers import parse_claim_reference
+from everymetre.kernel.identifiers import MAX_ID, parse_claim_reference
 from everymetre.store.types import utcnow
 
 
@@ -84,15 +84,21 @@ class QueueFilter:
     assigned_to_me: bool = False
 
 
+CURSOR_PATTERN = r"^[0-9]{0,18}$"  # what the API documents; any such string is a valid cursor (empty: the first page)
+
+
 def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
+    """The last id of the page, in decimal: every string of up to 18 digits is a cursor (a page after it)."""
+    return str(last_id)
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
+    if cursor.isascii() and cursor.isdigit() and len(cursor) <= 18:
+        return int(cursor)
+    try:  # the earlier form, base64 of "after:<id>", still read for links made before
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, value = raw.split(":", 1)
-        if prefix != "after":
+        if prefix != "after" or not value.isdigit() or len(value) > 19 or int(value) > MAX_ID:
             raise ValueError
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError):

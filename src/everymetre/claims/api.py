@@ -3,7 +3,8 @@ action, shape the answer."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from sqlalchemy import select
@@ -80,12 +81,13 @@ def list_claims(
     state: Annotated[list[State], Query(description="One or more states")] = [],  # noqa: B006
     oblast: Annotated[list[str], Query(description="Oblast codes")] = [],  # noqa: B006
     kind: Annotated[list[ClaimKind], Query()] = [],  # noqa: B006
-    priority: Annotated[list[str], Query(description="combatant, disability, large_family")] = [],  # noqa: B006
+    priority: Annotated[list[Literal["combatant", "disability", "large_family"]], Query(description="Priority groups")] = [],  # noqa: B006
     min_days_waiting: Annotated[int | None, Query(ge=0, le=3650, description="In the current state at least this many days")] = None,
     deadline_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
     review_flagged: bool | None = None,
     assigned_to_me: bool = False,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=100, json_schema_extra={"pattern": access.CURSOR_PATTERN},
+                                        description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ClaimPage:
     """Claims you may see (staff: your oblasts; claimants: your own), oldest first, a page at a time."""
@@ -142,8 +144,10 @@ def claim_events(reference: str, auth: AuthDep) -> list[EventPublic]:
 @router.post("/claims/{reference}/evidence", status_code=201, response_model=EvidencePublic, tags=["evidence"],
              responses={**PROBLEM_RESPONSES, 413: {"description": "File too large"}, 415: {"description": "Not a photo or PDF"}})
 def upload_evidence(reference: str, auth: AuthDep,
-                    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP photo or PDF, up to 20 MB")],
-                    kind: Annotated[str, Form(description="photo_closeup, photo_wide, document or photo")] = "photo") -> EvidencePublic:
+                    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP photo or PDF, up to 20 MB (not empty)",
+                                                     json_schema_extra={"minLength": 1})],
+                    kind: Annotated[Literal["photo_closeup", "photo_wide", "document", "photo"],
+                                    Form(description="What the file shows")] = "photo") -> EvidencePublic:
     data = file.file.read(evidence_service.get_settings().evidence_max_bytes + 1)
     ev = evidence_service.do_add_evidence(auth.session, auth.principal, reference, file.filename or "upload", data, kind)
     return EvidencePublic.model_validate(ev, from_attributes=True)

@@ -11,15 +11,30 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema, field_validator, model_validator
 
 from everymetre.claims.values import DamageCategory, InspectionMethod, PriorityGroup, PropertyKind, parse_share, shares_problem
 from everymetre.kernel.geography import resolve_oblast
 from everymetre.kernel.iban import validate_iban
 from everymetre.kernel.identifiers import rnokpp_problem
+from everymetre.kernel.text import LINE_JSON_PATTERN, LINES_JSON_PATTERN, clean_line, clean_lines
 from everymetre.claims.lifecycle import ClaimKind, State
 
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+# Every text field of every input is one of these: no control or text-direction override characters (NUL among
+# them, which PostgreSQL cannot store), and no line breaks in a one-line field (kernel/text.py). Booleans are
+# strict: `"submit": 0` is refused, not read as false.
+Line = Annotated[str, AfterValidator(clean_line), Field(json_schema_extra={"pattern": LINE_JSON_PATTERN})]
+Lines = Annotated[str, AfterValidator(clean_lines), Field(json_schema_extra={"pattern": LINES_JSON_PATTERN})]
+Text200 = Annotated[Line, Field(min_length=1, max_length=200)]
+
+
+def _decimal_schema(places: int, maximum: int) -> WithJsonSchema:
+    """A positive decimal as the API documents it: a number, or a string of digits with at most `places`
+    decimals (pydantic's own schema allows any string, so generated "" looked valid)."""
+    return WithJsonSchema({"anyOf": [
+        {"type": "number", "exclusiveMinimum": 0, "maximum": maximum, "multipleOf": 10 ** -places},
+        {"type": "string", "pattern": rf"^(?!0+(\.0+)?$)[0-9]{{1,{len(str(maximum)) - 1}}}(\.[0-9]{{1,{places}}})?$"},
+    ]})
 PriorityName = Literal["combatant", "disability", "large_family"]
 
 
@@ -29,14 +44,15 @@ class _In(BaseModel):
 
 class OwnerIn(_In):
     full_name: Text200 = Field(description="Full name in Ukrainian as in the passport")
-    full_name_latin: str | None = Field(None, max_length=200)
+    full_name_latin: Line | None = Field(None, max_length=200)
     birth_date: date
-    rnokpp: str = Field(description="Taxpayer number (RNOKPP), 10 digits with a check digit")
-    phone: str | None = Field(None, pattern=r"^\+?[0-9 ()-]{7,20}$")
-    email: str | None = Field(None, max_length=254)
-    iban: str | None = Field(None, max_length=40)
-    share: str = Field("1", description="Ownership share as a fraction, e.g. 1/2")
-    is_applicant: bool = False
+    rnokpp: Line = Field(description="Taxpayer number (RNOKPP), 10 digits with a check digit",
+                         json_schema_extra={"pattern": r"^[0-9]{10}$"})
+    phone: Line | None = Field(None, pattern=r"^\+?[0-9 ()-]{7,20}$")
+    email: Line | None = Field(None, max_length=254)
+    iban: Line | None = Field(None, max_length=40)
+    share: Line = Field("1", description="Ownership share as a fraction, e.g. 1/2")
+    is_applicant: StrictBool = False
 
     @field_validator("rnokpp")
     @classmethod
@@ -68,20 +84,20 @@ class OwnerIn(_In):
 
 class PropertyIn(_In):
     kind: PropertyKind
-    oblast: str = Field(description="Oblast code, Ukrainian or English name (e.g. kharkivska, Харківська, Kharkiv)")
+    oblast: Line = Field(description="Oblast code, Ukrainian or English name (e.g. kharkivska, Харківська, Kharkiv)")
     hromada: Text200 = Field(description="Hromada, city or village")
     street: Text200
-    building: str = Field(min_length=1, max_length=20)
-    apartment: str | None = Field(None, max_length=20)
-    registry_number: str | None = Field(None, max_length=40, description="Object number in the State Register of Real Property Rights")
-    total_area_m2: Decimal = Field(gt=0, le=10000, decimal_places=2)
+    building: Line = Field(min_length=1, max_length=20)
+    apartment: Line | None = Field(None, max_length=20)
+    registry_number: Line | None = Field(None, max_length=40, description="Object number in the State Register of Real Property Rights")
+    total_area_m2: Annotated[Decimal, _decimal_schema(2, 10000)] = Field(gt=0, le=10000, decimal_places=2)
     year_built: int | None = Field(None, ge=1700, le=2100)
     rooms: int | None = Field(None, ge=1, le=50)
     latitude: float | None = Field(None, ge=44.0, le=52.5)
     longitude: float | None = Field(None, ge=22.0, le=40.3)
-    common_parts_damaged: bool | None = None
-    own_street_entrance: bool | None = None
-    heritage: bool = False
+    common_parts_damaged: StrictBool | None = None
+    own_street_entrance: StrictBool | None = None
+    heritage: StrictBool = False
 
     @field_validator("oblast")
     @classmethod
@@ -124,13 +140,13 @@ class ClaimCreate(_In):
 
     kind: ClaimKind
     damage_date: date
-    description: str = Field("", max_length=5000)
+    description: Lines = Field("", max_length=5000)
     priority_groups: list[PriorityName] = Field(default_factory=list, max_length=3)
     property: PropertyIn
     owners: list[OwnerIn] = Field(min_length=1, max_length=20)
-    filed_as_representative: bool = Field(False, description="The person filing is not an owner but represents them")
-    previous_claim: str | None = Field(None, description="Reference of the earlier claim, for repeat damage")
-    submit: bool = Field(True, description="Submit now; false keeps a draft")
+    filed_as_representative: StrictBool = Field(False, description="The person filing is not an owner but represents them")
+    previous_claim: Line | None = Field(None, max_length=30, description="Reference of the earlier claim, for repeat damage")
+    submit: StrictBool = Field(True, description="Submit now; false keeps a draft")
 
     @model_validator(mode="after")
     def _owners(self) -> ClaimCreate:
@@ -150,8 +166,8 @@ class ClaimCreate(_In):
 
 class WorkItem(_In):
     description: Text200
-    quantity: Decimal = Field(gt=0, le=1_000_000, decimal_places=3)
-    unit: str = Field(min_length=1, max_length=20)
+    quantity: Annotated[Decimal, _decimal_schema(3, 1_000_000)] = Field(gt=0, le=1_000_000, decimal_places=3)
+    unit: Line = Field(min_length=1, max_length=20)
     unit_price_kopiykas: int = Field(ge=0, le=10_000_000_000)
 
     @property
@@ -163,10 +179,10 @@ class InspectionActIn(_In):
     method: InspectionMethod = InspectionMethod.ON_SITE
     inspected_on: date
     damage_category: DamageCategory
-    damaged_elements: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=50)
+    damaged_elements: list[Annotated[Line, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=50)
     works: list[WorkItem] = Field(default_factory=list, max_length=500)
-    technical_report_required: bool = False
-    notes: str = Field("", max_length=5000)
+    technical_report_required: StrictBool = False
+    notes: Lines = Field("", max_length=5000)
 
     @property
     def works_total_kopiykas(self) -> int:
@@ -174,7 +190,7 @@ class InspectionActIn(_In):
 
 
 class DecisionIn(_In):
-    reasons: str = Field(min_length=1, max_length=5000)
+    reasons: Lines = Field(min_length=1, max_length=5000)
     amount_kopiykas: int | None = Field(None, ge=0, le=100_000_000_000, description="Defaults to the assessed amount")
 
 
@@ -188,14 +204,14 @@ class TransitionIn(_In):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [TRANSITION_EXAMPLE]})
 
     to: State
-    reason: str = Field("", max_length=5000)
+    reason: Lines = Field("", max_length=5000)
     expected_version: int = Field(ge=1)
-    documents_requested: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=30)
+    documents_requested: list[Annotated[Line, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=30)
     deadline: date | None = None
     inspection_date: date | None = None
     inspection_act: InspectionActIn | None = None
     decision: DecisionIn | None = None
-    duplicate_of: str | None = Field(None, max_length=30)
+    duplicate_of: Line | None = Field(None, max_length=30)
 
 
 class OwnerPublic(BaseModel):

@@ -10,8 +10,8 @@ import typer
 from everymetre.accounts.cli import users_app
 from everymetre.audit.cli import audit_app
 from everymetre.claims.cli import claims_app, compute, rules_app
-from everymetre.cli.common import engine, err, out, require_schema
-from everymetre.config import get_settings
+from everymetre.cli.common import engine, out, require_schema
+from everymetre.config import get_settings, private_dir
 from everymetre.demo.cli import demo
 from everymetre.importer.cli import import_app
 from everymetre.linkage.cli import link
@@ -52,11 +52,13 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
 
     eng = engine()
     require_schema(eng)
+    private_dir(get_settings().data_dir)
     # the production gate: refuses in production, and in development prints each unsafe setting as a warning line
     # (demo accounts with their published password among them, every time)
     prepare_serve(get_settings(), eng)
+    # no `server: uvicorn` header: which server we run is nobody's business
     uvicorn.run("everymetre.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, log_config=None)
+                log_level="warning", access_log=False, log_config=None, server_header=False)
 
 
 # The features' commands, mounted here and defined in their packages.

@@ -20,6 +20,7 @@ from everymetre.kernel.geography import resolve_oblast
 from everymetre.kernel.iban import _COUNTRY_LENGTHS, IBANError, validate_iban
 from everymetre.kernel.identifiers import RNOKPP_WEIGHTS
 from everymetre.claims.lifecycle import WAR_START, ClaimKind, damage_date_problem
+from everymetre.kernel.text import BIDI, CONTROL, LINE_PATTERN, LINES_PATTERN
 from everymetre.kernel.translit import translit_uk
 from everymetre.importer.mapping import FIELDS, Mapping
 from everymetre.importer.readers import ROW
@@ -31,6 +32,9 @@ _TRUE = ("1", "true", "t", "yes", "y", "так", "т", "x", "+")
 _FALSE = ("0", "false", "f", "no", "n", "ні", "н", "-")
 _MAX_LEN = {"source_record_id": 120, "full_name": 200, "full_name_latin": 200, "hromada": 200, "street": 200,
             "building": 20, "apartment": 20, "registry_number": 40, "description": 5000, "previous": 120}
+
+
+MULTILINE_FIELDS = frozenset({"description"})
 
 
 @dataclass
@@ -94,6 +98,15 @@ def validate(df: pl.DataFrame, mapping: Mapping, today: date) -> Validated:
     def spaces(e: pl.Expr) -> pl.Expr:
         return e.str.replace_all(r"\s{2,}", " ")
 
+    # --- text hygiene, first (its message wins): no control or text-direction override characters in any field
+    for name, spec in m.fields.items():
+        if spec.column is not None:
+            pattern = LINES_PATTERN if name in MULTILINE_FIELDS else LINE_PATTERN
+            vals[f"t_bad_{name}"] = _raw(m, name, df).cast(pl.String).str.contains(pattern).fill_null(False)
+            bad = pl.col(f"t_bad_{name}")
+            control = _raw(m, name, df).cast(pl.String).str.contains(r"[\x{202A}-\x{202E}\x{2066}-\x{2069}]")
+            err(name, bad, pl.when(pl.col(f"t_bidi_{name}")).then(pl.lit(BIDI)).otherwise(pl.lit(CONTROL)))
+            vals[f"t_bidi_{name}"] = control.fill_null(False)
     # --- the record id
     vals["v_source_record_id"] = _text(_raw(m, "source_record_id", df))
     missing("source_record_id", v("source_record_id"))

@@ -37,7 +37,8 @@ def make_rnokpp(birth: date, serial: int, male: bool) -> str:
     return nine + str(rnokpp_check_digit(nine))
 
 
-_REFERENCE = re.compile(r"EM-(\d{4})-(\d{7,})")
+_REFERENCE = re.compile(r"EM-(\d{4})-(\d{7,19})")
+MAX_ID = 2**63 - 1  # ids are BIGINT: a larger number names no record
 
 
 def mask(value: str | None, keep: int = 2) -> str | None:
@@ -56,6 +57,6 @@ def claim_reference(year: int, claim_id: int) -> str:
 def parse_claim_reference(reference: str) -> tuple[int, int] | None:
     """(year, id) for a well-formed reference, else None."""
     m = _REFERENCE.fullmatch(reference.strip().upper())
-    if not m:
+    if not m or int(m.group(2)) > MAX_ID:
         return None
     return int(m.group(1)), int(m.group(2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event
@@ -20,6 +21,7 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str, **kwargs) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        _private_sqlite_file(make_url(url).database)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -32,6 +34,23 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 
 SQLITE_WRITE = "everymetre_sqlite_write"
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """Create the database file readable by this account only (0600): it holds personal data and password
+    hashes. SQLite gives its -wal and -shm files the database file's mode. A wider file of ours is narrowed."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # a folder that does not exist yet, or not ours: sqlite3 reports it on connect
+    try:
+        st = os.fstat(fd)
+        if st.st_mode & 0o077 and st.st_uid == os.getuid():
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -62,6 +81,16 @@ def is_postgres(engine_or_session) -> bool:  # noqa: ANN001
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
     return make_engine(url)
+
+
+def pool_capacity(engine: Engine) -> int:
+    """How many connections the engine's pool lends at once (its size plus overflow); 64 if unbounded."""
+    pool = engine.pool
+    size = getattr(pool, "size", None)
+    overflow = getattr(pool, "_max_overflow", 0)
+    if not callable(size) or overflow < 0:
+        return 64
+    return max(1, size() + overflow)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

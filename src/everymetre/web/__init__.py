@@ -42,7 +42,8 @@ def install(app: FastAPI) -> None:
     for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router, public_pages.router,
                    accounts_pages.router, documents_pages):
         app.include_router(router)
-    app.add_middleware(PageSessions, secret=app.state.settings.signing_key())
+    app.add_middleware(PageSessions, secret=app.state.settings.signing_key(),
+                       always_secure=(app.state.settings.public_url or "").lower().startswith("https://"))
 
     api_domain = app.exception_handlers.get(DomainError)
     api_http = app.exception_handlers.get(StarletteHTTPException)
@@ -56,8 +57,12 @@ def install(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if _is_page(request) or api_http is None:
-            titles = {404: "Page not found", 405: "Not allowed"}
-            return error_page(request, exc.status_code, titles.get(exc.status_code, SOMETHING_WRONG))
+            titles = {404: "Page not found", 405: "Not allowed", 413: "The file is too large"}
+            detail = "Send fewer or smaller files." if exc.status_code == 413 else ""
+            response = error_page(request, exc.status_code, titles.get(exc.status_code, SOMETHING_WRONG), detail)
+            if exc.headers:
+                response.headers.update(exc.headers)
+            return response
         return await _answer(api_http(request, exc))
 
     async def on_page_error(request: Request, exc: Exception) -> Response:

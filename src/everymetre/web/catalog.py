@@ -49,6 +49,10 @@ DOMAIN_SENTENCES = (
     "Only photos (JPEG, PNG, WebP) and PDF documents are accepted; this file is neither.",
     "The image is damaged or not really an image; please upload the original photo.",
     "The file is empty.",
+    "Send fewer or smaller files.",
+    "control characters (such as NUL or terminal escapes) are not allowed",
+    "text-direction override characters (U+202A-U+202E, U+2066-U+2069) are not allowed",
+    "line breaks and tabs are not allowed here",
 )
 
 

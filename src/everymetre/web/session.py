@@ -2,8 +2,9 @@
 
 The cookie holds only the user id, the id of the server-side session (`accounts.sessions`: it ends at sign-out,
 password change or reset and deactivation, whatever the cookie says), the CSRF token and when the session began;
-it is signed (itsdangerous) and expires after `MAX_AGE`. Every POST form carries the token in a hidden field and the server checks it;
-a cross-site Origin header is refused as well.
+it is signed (itsdangerous) and expires after `MAX_AGE`. Every POST form carries the token in a hidden field and the
+server checks it; a cross-site Origin header is refused as well, and so is `Origin: null` (sandboxed frames, file:
+pages, data: URLs: never our own pages). The cookie is Secure over https, and always when the public address is https.
 """
 
 from __future__ import annotations
@@ -69,8 +70,9 @@ def cookie_header(name: str, value: str, max_age: int, secure: bool) -> str:
 class PageSessions:
     """Pure ASGI middleware: reads the session cookie for page requests and writes it back when it changed."""
 
-    def __init__(self, app, secret: str) -> None:  # noqa: ANN001
+    def __init__(self, app, secret: str, always_secure: bool = False) -> None:  # noqa: ANN001
         self.app = app
+        self.always_secure = always_secure
         self.serializer = URLSafeTimedSerializer(secret, salt="everymetre.page-session")
 
     def load(self, raw: str | None) -> PageSession:
@@ -100,7 +102,7 @@ class PageSessions:
         scope[SCOPE_KEY] = session
         # the page's language, for everything the request renders (labels built before the template, too)
         i18n.set_language(jar[i18n.LANG_COOKIE].value if i18n.LANG_COOKIE in jar else i18n.DEFAULT)
-        secure = scope.get("scheme") == "https"
+        secure = self.always_secure or scope.get("scheme") == "https"
 
         async def send_with_cookie(message) -> None:  # noqa: ANN001
             if message["type"] == "http.response.start":

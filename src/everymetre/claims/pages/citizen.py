@@ -105,8 +105,8 @@ def signup_page(request: Request) -> Response:
 def signup(request: Request, db: DB, form: Form, settings: SettingsDep) -> Response:
     values = {"email": forms.text(form, "email"), "full_name": forms.text(form, "full_name")}
     password, again = str(form.get("password") or ""), str(form.get("password_again") or "")
-    errors: dict[str, str] = {}
-    if not values["full_name"]:
+    errors: dict[str, str] = forms.hygiene_errors(values)
+    if not values["full_name"] and "full_name" not in errors:
         errors["full_name"] = i18n.gettext("Fill this in.")
     if password != again:
         errors["password_again"] = i18n.gettext("The two passwords are different.")
@@ -196,17 +196,19 @@ def my_claim_move(request: Request, reference: str, db: DB, principal: Claimant,
     return redirect(f"/my/claims/{reference}?done={data.to.value}")
 
 
+# Upload routes are plain `def`: FastAPI runs them in the thread pool, so Pillow and the database never hold
+# the event loop. The form was parsed (and its files spooled to disk) by the async `Form` dependency.
 @router.post("/my/claims/{reference}/evidence")
-async def my_claim_upload(request: Request, reference: str, db: DB, principal: Claimant, settings: SettingsDep,
-                          form: Form) -> Response:
-    errors = await _upload(db, principal, reference, form)
+def my_claim_upload(request: Request, reference: str, db: DB, principal: Claimant, settings: SettingsDep,
+                    form: Form) -> Response:
+    errors = _upload(db, principal, reference, form)
     if errors:
         claim = access.get_claim(db, principal, reference)
         return _claim_page(request, db, principal, claim, settings, errors={"upload": "; ".join(errors)}, status=400)
     return redirect(f"/my/claims/{reference}?done=uploaded#evidence-h")
 
 
-async def _upload(db: DB, principal: Any, reference: str, form: Any) -> list[str]:
+def _upload(db: DB, principal: Any, reference: str, form: Any) -> list[str]:
     errors = []
     kind = forms.text(form, "kind") or "photo"
     files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
@@ -214,7 +216,8 @@ async def _upload(db: DB, principal: Any, reference: str, form: Any) -> list[str
         return [i18n.gettext("Choose at least one file.")]
     limit = evidence_service.get_settings().evidence_max_bytes
     for upload in files:
-        data = await upload.read(limit + 1)
+        upload.file.seek(0)
+        data = upload.file.read(limit + 1)
         try:
             evidence_service.do_add_evidence(db, principal, reference, upload.filename or "upload", data, kind)
         except DomainError as exc:
@@ -288,6 +291,9 @@ def apply_discard(request: Request, draft_id: IdPath, db: DB, principal: Claiman
 @router.post("/apply/{draft_id}/home")
 def apply_home(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
     answers = forms.home_answers(form)
+    if hygiene := forms.hygiene_errors(answers):
+        draft = drafts_service.get_draft(db, principal, draft_id)
+        return _step_page(request, db, principal, draft, "home", answers, hygiene, status=400)
     drafts_service.save_step(db, principal, draft_id, "home", answers, "home")
     draft = drafts_service.get_draft(db, principal, draft_id)
     if forms.text(form, "action") == "save":
@@ -301,6 +307,9 @@ def apply_home(request: Request, draft_id: IdPath, db: DB, principal: Claimant, 
 @router.post("/apply/{draft_id}/owners")
 def apply_owners(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
     answers = forms.owners_answers(form)
+    if hygiene := forms.hygiene_errors({"owners": answers["rows"]}):
+        draft = drafts_service.get_draft(db, principal, draft_id)
+        return _step_page(request, db, principal, draft, "owners", answers, hygiene, status=400)
     action = forms.text(form, "action")
     rows: list[dict[str, str]] = answers["rows"]
     if action == "add" and len(rows) < forms.MAX_OWNERS:
@@ -325,6 +334,9 @@ def apply_owners(request: Request, draft_id: IdPath, db: DB, principal: Claimant
 @router.post("/apply/{draft_id}/event")
 def apply_event(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
     answers = forms.event_answers(form)
+    if hygiene := forms.hygiene_errors(answers):
+        draft = drafts_service.get_draft(db, principal, draft_id)
+        return _step_page(request, db, principal, draft, "event", answers, hygiene, status=400)
     drafts_service.save_step(db, principal, draft_id, "event", answers, "event")
     draft = drafts_service.get_draft(db, principal, draft_id)
     if forms.text(form, "action") == "save":
@@ -357,7 +369,7 @@ def _after_section(request: Request, db: DB, principal: Any, draft: ClaimDraft, 
 
 
 @router.post("/apply/{draft_id}/evidence")
-async def apply_evidence(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
+def apply_evidence(request: Request, draft_id: IdPath, db: DB, principal: Claimant, form: Form) -> Response:
     draft = drafts_service.get_draft(db, principal, draft_id)
     claim = _claim_of(db, draft)
     if claim is None:
@@ -365,7 +377,7 @@ async def apply_evidence(request: Request, draft_id: IdPath, db: DB, principal: 
     if forms.text(form, "action") == "continue":
         drafts_service.save_step(db, principal, draft_id, "evidence", {}, "check")
         return redirect(f"/apply/{draft_id}/check")
-    errors = await _upload(db, principal, claim.reference, form)
+    errors = _upload(db, principal, claim.reference, form)
     if errors:
         return _step_page(request, db, principal, draft, "evidence", {}, {"files": "; ".join(errors)}, status=400)
     return redirect(f"/apply/{draft_id}/evidence#evidence-h")

@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 from everymetre.claims.values import PriorityGroup, parse_share, shares_problem
 from everymetre.claims.lifecycle import damage_date_problem
 from everymetre.claims.schemas import ClaimCreate, OwnerIn, PropertyIn
+from everymetre.kernel.text import text_problem
 from everymetre.web.i18n import N_, gettext
 
 HOME_FIELDS = ("kind", "oblast", "hromada", "street", "building", "apartment", "registry_number", "total_area_m2",
@@ -89,6 +90,26 @@ def errors_by_field(exc: ValidationError, prefix: str = "") -> dict[str, str]:
 def text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+MULTILINE_FIELDS = frozenset({"description", "reason", "reasons", "notes", "note"})
+
+
+def hygiene_errors(answers: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Fields holding control or text-direction override characters, as {field: message in the page's
+    language}; checked before anything is saved (a draft too: PostgreSQL cannot even store a NUL)."""
+    errors: dict[str, str] = {}
+    for name, value in answers.items():
+        if isinstance(value, str):
+            if problem := text_problem(value, multiline=name in MULTILINE_FIELDS):
+                errors[prefix + name] = gettext(problem)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    errors.update(hygiene_errors(item, prefix=f"{prefix}{name}-{i}-"))
+                elif isinstance(item, str) and (problem := text_problem(item)):
+                    errors[f"{prefix}{name}"] = gettext(problem)
+    return errors
 
 
 def _blank_none(data: dict[str, str]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from everymetre.claims.access import QueueFilter
 from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
 from everymetre.accounts.actions import Principal
 from everymetre.claims.models import Claim
+from everymetre.store.types import utcnow
 from everymetre.web import i18n
 from everymetre.sla.clock import for_claim as sla_clock
 from everymetre.claims.pages import forms
@@ -95,10 +96,13 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
 def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) -> dict[str, Any]:
     act = views.latest_act(db, claim)
     home = claim.home
+    evidence = views.evidence(db, claim)
     return {
         "claim": claim, "home": home, "owners": claim.owners, "state": text.t(text.STATES, claim.state),
         "deadline": text.deadline_line(claim, settings), "decision_due": text.decision_due(claim, settings),
-        "timeline": views.timeline(db, claim, principal, staff_view=True), "evidence": views.evidence(db, claim),
+        "timeline": views.timeline(db, claim, principal, staff_view=True), "evidence": evidence,
+        "inconsistencies": views.evidence_inconsistencies(evidence, settings.photo_max_distance_m, utcnow()),
+        "max_distance_m": settings.photo_max_distance_m,
         "moves": views.move_views(access.moves_for(principal, claim)), "act": act,
         "decisions": views.decisions(db, claim), "mask": claims_service.mask_rnokpp,
         "priority": [text.t(text.PRIORITY, p) for p in PriorityGroup.unmask(claim.priority_mask)],
@@ -294,4 +298,17 @@ def evidence_file(reference: str, evidence_id: IdPath, db: DB, principal: MaybeP
     if principal is None:
         raise NotFound("No such file.")
     return evidence_file_response(evidence_service.get_evidence(db, principal, reference, evidence_id))
+
+
+@router.get("/files/{reference}/{evidence_id}/preview")
+def evidence_preview(reference: str, evidence_id: IdPath, db: DB, principal: MaybePrincipal) -> Response:
+    """A photo's bounded preview (at most 320 x 240), made once beside the file: pages never embed the original."""
+    if principal is None:
+        raise NotFound("No such file.")
+    ev = evidence_service.get_evidence(db, principal, reference, evidence_id)
+    path = evidence_service.ensure_thumbnail(ev.sha256, ev.content_type)
+    if path is None:
+        raise NotFound("This file has no preview.")
+    return Response(path.read_bytes(), media_type="image/jpeg", headers={
+        "Content-Security-Policy": "sandbox; default-src 'none'", "Cache-Control": "private, max-age=3600"})
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from everymetre.claims.lifecycle import ENDS_WITHOUT_MONEY, Move
 from everymetre.claims.trail import visible_trail
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.models import User
+from everymetre.claims.evidence import ensure_thumbnail
 from everymetre.claims.models import Claim, Decision, Evidence, InspectionAct
 from everymetre.claims.pages import text
 from everymetre.web.i18n import day, gettext, money
@@ -97,6 +98,35 @@ class EvidenceView:
     latitude: float | None
     longitude: float | None
     distance_m: int | None
+    preview: bool = False  # a bounded thumbnail exists (pages never embed the full image)
+
+
+# EXIF has no time zone: a phone writes local time, which we keep labelled UTC. Kyiv is up to 3 h ahead and the
+# furthest zone 14 h: a photo is "from the future" only past that.
+EXIF_CLOCK_SLACK = timedelta(hours=14)
+
+
+@dataclass(frozen=True)
+class Inconsistency:
+    """Something in a photo's own data that disagrees with the claim, for the officer to look at."""
+
+    kind: str  # "future_date" | "far_from_home"
+    evidence_id: int
+    name: str
+    taken_at: datetime | None = None
+    distance_m: int | None = None
+
+
+def evidence_inconsistencies(items: list[EvidenceView], max_distance_m: int, now: datetime) -> list[Inconsistency]:
+    """Photos dated after now (beyond any time zone), and photos taken farther than `max_distance_m` from the
+    home's coordinates: shown on the staff claim page, never silently accepted."""
+    out = []
+    for ev in items:
+        if ev.taken_at is not None and ev.taken_at > now + EXIF_CLOCK_SLACK:
+            out.append(Inconsistency("future_date", ev.id, ev.name, taken_at=ev.taken_at))
+        if ev.distance_m is not None and ev.distance_m > max_distance_m:
+            out.append(Inconsistency("far_from_home", ev.id, ev.name, distance_m=ev.distance_m))
+    return out
 
 
 def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> int:
@@ -114,8 +144,9 @@ def evidence(session: Session, claim: Claim) -> list[EvidenceView]:
         dist = None
         if ev.latitude is not None and ev.longitude is not None and home.latitude is not None and home.longitude is not None:
             dist = _distance_m(ev.latitude, ev.longitude, home.latitude, home.longitude)
+        preview = ensure_thumbnail(ev.sha256, ev.content_type) is not None  # made once, normally at upload
         out.append(EvidenceView(ev.id, ev.original_name, ev.kind, ev.content_type.startswith("image/"), ev.content_type,
-                                max(1, ev.size_bytes // 1024), ev.taken_at, ev.latitude, ev.longitude, dist))
+                                max(1, ev.size_bytes // 1024), ev.taken_at, ev.latitude, ev.longitude, dist, preview))
     return out
 
 

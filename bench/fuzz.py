@@ -1,0 +1,143 @@
+"""Schemathesis over the live API with every role's token (`make fuzz`; not part of `make test`).
+
+Starts `everymetre serve` on a fresh SQLite database in a temporary folder, creates one account per role and a
+few claims for them to find, then runs `st run` against /openapi.json once per role with that role's bearer
+token. Prints, per role and in total: requests sent, failures by check, and server errors (5xx; target 0).
+Exit 1 if any 5xx was seen.
+
+    .venv/bin/python bench/fuzz.py [--max-examples 50] [--roles officer,claimant] [--checks all]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+ROLES = ("claimant", "officer", "inspector", "commission", "payments", "auditor", "admin")
+PASSWORD = "fuzzing password 0123"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(env: dict[str, str]) -> dict[str, int]:
+    """Schema, one account per role (staff in two oblasts), and some claims: {role: user id}."""
+    os.environ.update(env)
+    from everymetre.config import get_settings
+
+    get_settings.cache_clear()
+    import everymetre.store.schema  # noqa: F401  (every feature's tables)
+    from everymetre.accounts.actions import do_create_user
+    from everymetre.store.db import engine_for, session_factory
+    from everymetre.store.migrate import upgrade
+
+    engine = engine_for(env["EVERYMETRE_DATABASE_URL"])
+    upgrade(engine)
+    ids = {}
+    with session_factory(engine)() as session:
+        for role in ROLES:
+            oblasts = [] if role in ("claimant", "auditor", "admin") else ["kharkivska", "kyivska"]
+            ids[role] = do_create_user(session, None, f"{role}@fuzz.example", PASSWORD, role, oblasts,
+                                       full_name=f"Fuzz {role}").id
+    return ids
+
+
+def seed_claims(url: str, token: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    from tests.factories import claim_body
+
+    for _ in range(5):
+        httpx.post(f"{url}/api/v1/claims", json=claim_body(), headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def count(ndjson: Path) -> tuple[int, collections.Counter, int]:
+    """(requests, failures by check name, 5xx responses) from a schemathesis NDJSON events file."""
+    requests, failures, errors5xx = 0, collections.Counter(), 0
+    for line in ndjson.read_text().splitlines():
+        event = json.loads(line)
+        scenario = event.get("ScenarioFinished")
+        if not scenario:
+            continue
+        for case in (scenario.get("recorder") or {}).get("interactions", {}).values():
+            requests += 1
+            response = case.get("response") or {}
+            if int(response.get("status_code") or 0) >= 500:
+                errors5xx += 1
+        for check_list in (scenario.get("recorder") or {}).get("checks", {}).values():
+            for check in check_list:
+                if str(check.get("status", "")).lower() == "failure":
+                    failures[check.get("name", "?")] += 1
+    return requests, failures, errors5xx
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--max-examples", type=int, default=50)
+    parser.add_argument("--roles", default=",".join(ROLES))
+    parser.add_argument("--checks", default="all")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (reports, server log)")
+    args = parser.parse_args()
+    st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
+    tmp = Path(tempfile.mkdtemp(prefix="everymetre-fuzz-"))
+    env = {"EVERYMETRE_DATABASE_URL": f"sqlite:///{tmp / 'fuzz.db'}", "EVERYMETRE_DATA_DIR": str(tmp / "data"),
+           "EVERYMETRE_SECRET_KEY": "fuzz-secret-key-not-for-production-0123456789"}
+    ids = prepare(env)
+    from everymetre.api.security import make_token
+    from everymetre.config import get_settings
+
+    tokens = {role: make_token(get_settings(), uid) for role, uid in ids.items()}
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (tmp / "server.log").open("wb")
+    server = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "everymetre", "serve", "--port", str(port)],
+                              env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        seed_claims(url, tokens["claimant"])
+        total_requests, total_failures, total_5xx = 0, collections.Counter(), 0
+        for role in args.roles.split(","):
+            report = tmp / f"{role}.ndjson"
+            t0 = time.perf_counter()
+            subprocess.run([st, "run", f"{url}/openapi.json", "-H", f"Authorization: Bearer {tokens[role]}",
+                            "--checks", args.checks, "-n", str(args.max_examples), "--report", "ndjson",
+                            "--report-ndjson-path", str(report), "--no-color"],
+                           stdout=(tmp / f"{role}.out").open("wb"), stderr=subprocess.STDOUT, check=False)
+            requests, failures, errors5xx = count(report)
+            total_requests += requests
+            total_failures.update(failures)
+            total_5xx += errors5xx
+            print(f"{role:>10}: {requests:6d} requests, {errors5xx} 5xx, {time.perf_counter() - t0:5.0f} s, "
+                  f"failures: {dict(failures) or 'none'}", flush=True)
+        print(f"{'total':>10}: {total_requests:6d} requests, {total_5xx} 5xx, failures: {dict(total_failures) or 'none'}")
+        print(f"reports and server log: {tmp}" if args.keep else "")
+        return 1 if total_5xx else 0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
