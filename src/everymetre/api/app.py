@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from everymetre import __version__
 from everymetre.api import problems
 from everymetre.accounts.api import router as accounts_router
+from everymetre.api.docs import router as docs_router
 from everymetre.api.health import router as health_router
 from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)
-    for router in (health_router, accounts_router, claims_router, linkage_router, payments_router):
+    for router in (docs_router, health_router, accounts_router, claims_router, linkage_router, payments_router):
         app.include_router(router)
     install_pages(app)
     app.add_middleware(SecurityHeaders)
