@@ -31,6 +31,7 @@ from everymetre.claims.lifecycle import (
 from everymetre.claims.schemas import ClaimCreate, InspectionActIn, TransitionIn
 from everymetre.audit.record import NewEvent, claim_chain, record, record_many, user_chain
 from everymetre.claims.access import facts, get_claim, policy
+from everymetre.claims.search import index_claims
 from everymetre.store.tx import atomic
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.models import User
@@ -83,6 +84,7 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
         session.flush()
         events = [NewEvent("claim.created", {"after": _claim_snapshot(claim, data)}, principal.user_id, now), *submitted]
         record_many(session, claim_chain(claim.id), events, claim_id=claim.id, new_chain=True)
+        index_claims(session, [claim.id])
         if (principal.role is Role.CLAIMANT and principal.person_id is None and applicant is not None
                 and not data.filed_as_representative):
             session.get(User, principal.user_id).person_id = applicant.id

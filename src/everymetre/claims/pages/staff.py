@@ -33,7 +33,7 @@ from everymetre.claims.pages import views
 from everymetre.web.common import DB, Form, MaybePrincipal, PageError, SettingsDep, Staff, redirect, render
 
 router = APIRouter(include_in_schema=False)
-FILTER_KEYS = ("state", "kind", "oblast", "priority", "waiting", "deadline", "sort", "mine")
+FILTER_KEYS = ("state", "kind", "oblast", "priority", "waiting", "deadline", "sort", "mine", "q")
 
 
 def _int(value: str | None, low: int, high: int) -> int | None:
@@ -65,8 +65,12 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
     waiting, deadline = _int(q.get("waiting"), 0, 3650), _int(q.get("deadline"), 0, 3650)
     sort = q.get("sort") if q.get("sort") in SORTS else "oldest"
     page = _int(q.get("page"), 1, 100_000) or 1
+    search = (q.get("q") or "").strip()[:200]
+    if search and "state" not in q:
+        states = []  # a search looks through every status unless the user picks some
+        default_view = False
     flt = QueueFilter(states=states, oblasts=oblasts, kinds=kinds, priority=priority, min_days_waiting=waiting,
-                      deadline_within_days=deadline, assigned_to_me=q.get("mine") == "1")
+                      deadline_within_days=deadline, assigned_to_me=q.get("mine") == "1", q=search)
     result = queue_page(db, principal, flt, sort=sort, page=page)
     today = date.today()
     rows = []
@@ -82,7 +86,7 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
     scope = sorted(principal.oblasts) if not principal.all_oblasts else list(BY_CODE)
     ctx = {"rows": rows, "result": result, "cap": COUNT_CAP, "states": states, "oblasts": oblasts, "kinds": kinds,
            "priority": priority, "waiting": waiting, "deadline": deadline, "sort": sort, "mine": q.get("mine") == "1",
-           "all_states": [s.value for s in State], "scope": [(c, text.oblast_name(c)) for c in scope if c in BY_CODE],
+           "all_states": [s.value for s in State], "scope": text.oblast_choices(scope), "q": search,
            "work_states": work_states(principal.role), "counts": result.state_counts,
            "prev_url": "?" + urlencode(base + [("page", str(page - 1))]) if page > 1 else None,
            "next_url": "?" + urlencode(base + [("page", str(page + 1))]) if result.has_next else None,
