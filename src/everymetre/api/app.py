@@ -15,6 +15,7 @@ from everymetre.api.docs import router as docs_router
 from everymetre.api.health import router as health_router
 from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
+from everymetre.idempotency.middleware import Idempotency
 from everymetre.claims.api import router as claims_router
 from everymetre.linkage.api import router as linkage_router
 from everymetre.payments.api import router as payments_router
@@ -45,5 +46,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (docs_router, health_router, accounts_router, claims_router, linkage_router, payments_router):
         app.include_router(router)
     install_pages(app)
+    app.add_middleware(Idempotency, settings=settings, sessions=app.state.sessions)
     app.add_middleware(SecurityHeaders)
     return app

@@ -38,6 +38,9 @@ class ErrorCode(StrEnum):
     BATCH_NOT_BUILT = "batch_not_built"  # params: batch_id, state
     BATCH_TOTAL_CHANGED = "batch_total_changed"  # params: batch_id, total, reviewed
     APPEAL_WINDOW_CLOSED = "appeal_window_closed"  # params: days, last_day
+    IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"  # the Idempotency-Key header is not 1-255 visible ASCII
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # the key was used for a different request
+    IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"  # the first request with the key is still being served
 
 
 class DomainError(Exception):
