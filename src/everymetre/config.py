@@ -4,6 +4,7 @@ EVERYMETRE_DATABASE_URL  SQLAlchemy URL (default sqlite:///./everymetre.db)
 EVERYMETRE_DATA_DIR      evidence files and the generated secret key (default ./data)
 EVERYMETRE_SECRET_KEY    signs API tokens and page sessions (default: generated once into DATA_DIR/secret.key)
 EVERYMETRE_THREADS       threads per server worker for requests that use the database (default 4)
+EVERYMETRE_PHOTOS_CLOSEUP_REQUIRED / EVERYMETRE_PHOTOS_WIDE_REQUIRED  photos needed to submit (default 1 each)
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class Settings:
     decision_due_days: int = 30
     evidence_max_bytes: int = 20 * 1024 * 1024
     idempotency_hours: int = 24  # how long the first result of an Idempotency-Key is replayed
+    # photos the law asks for before a claim can be submitted (Resolution 380: close-up and wide views)
+    photos_closeup_required: int = 1
+    photos_wide_required: int = 1
     # tests only: the importer exits (os._exit) after committing this many batches, to prove a crash loses nothing
     crash_after_batches: int = 0
 
@@ -84,4 +88,6 @@ def get_settings() -> Settings:
         suspension_max_days=_int_env("EVERYMETRE_SUSPENSION_MAX_DAYS", 90),
         appeal_window_days=_int_env("EVERYMETRE_APPEAL_DAYS", 60),
         crash_after_batches=_int_env("EVERYMETRE_CRASH_AFTER_BATCHES", 0),
+        photos_closeup_required=max(0, _int_env("EVERYMETRE_PHOTOS_CLOSEUP_REQUIRED", 1)),
+        photos_wide_required=max(0, _int_env("EVERYMETRE_PHOTOS_WIDE_REQUIRED", 1)),
     )

@@ -31,6 +31,7 @@ from everymetre.claims.lifecycle import (
 from everymetre.claims.schemas import ClaimCreate, InspectionActIn, TransitionIn
 from everymetre.audit.record import NewEvent, claim_chain, record, record_many, user_chain
 from everymetre.claims.access import facts, get_claim, policy
+from everymetre.claims.evidence_rules import check_photos
 from everymetre.claims.search import index_claims
 from everymetre.store.tx import atomic
 from everymetre.accounts.actions import Principal
@@ -109,6 +110,7 @@ def _submit(session: Session, claim: Claim, principal: Principal, now: datetime)
     """draft -> submitted -> auto_checked: the automatic checks run at once and are recorded."""
     if problem := damage_date_problem(claim.damage_date, now.date()):
         raise ValidationFailed(problem, field="damage_date")
+    check_photos(session, claim)  # the close-up and wide views the law asks for
     claim.submitted_at = now
     checks = auto_checks(session, claim, now.date())
     flags = [c for c in checks if not c["ok"]]

@@ -41,6 +41,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"  # the Idempotency-Key header is not 1-255 visible ASCII
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # the key was used for a different request
     IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"  # the first request with the key is still being served
+    EVIDENCE_MISSING = "evidence_missing"  # params: missing {kind: {"have": n, "need": m}}; photos needed to submit
 
 
 class DomainError(Exception):

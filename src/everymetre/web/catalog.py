@@ -38,6 +38,7 @@ DOMAIN_SENTENCES = (
     "The inspection date cannot be in the future.",
     "The inspection cannot be before the damage.",
     "This move needs a decision with its reasons.",
+    "Add the photos the law asks for before submitting: close-up views of the damage and wide views of the home.",
     "Give the reference of the claim this one duplicates.",
     "The claim has changed since you loaded it",
     "The file is too large",
