@@ -41,6 +41,8 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"  # the Idempotency-Key header is not 1-255 visible ASCII
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # the key was used for a different request
     IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"  # the first request with the key is still being served
+    INSPECTOR_UNSUITABLE = "inspector_unsuitable"  # params: reason (not_inspector | inactive | out_of_scope)
+    NOT_AWAITING_INSPECTION = "not_awaiting_inspection"  # params: state; inspectors are named before the inspection
     EVIDENCE_MISSING = "evidence_missing"  # params: missing {kind: {"have": n, "need": m}}; photos needed to submit
 
 

@@ -28,7 +28,9 @@ def install(app: FastAPI) -> None:
     from everymetre.web.session import PageSessions
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router):
+    from everymetre.workload import pages as workload_pages  # inspectors' day list, naming a claim's inspector
+
+    for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router, workload_pages.router):
         app.include_router(router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key())
 

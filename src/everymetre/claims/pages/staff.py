@@ -31,6 +31,7 @@ from everymetre.claims.pages import forms
 from everymetre.claims.pages import text
 from everymetre.claims.pages import views
 from everymetre.web.common import DB, Form, MaybePrincipal, PageError, SettingsDep, Staff, redirect, render
+from everymetre.workload.pages import workload_panel
 
 router = APIRouter(include_in_schema=False)
 FILTER_KEYS = ("state", "kind", "oblast", "priority", "waiting", "deadline", "sort", "mine", "q")
@@ -107,6 +108,7 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
         "default_deadline": (date.today() + timedelta(days=settings.suspension_default_days)).isoformat(),
         "today": date.today().isoformat(), "previous": db.get(Claim, claim.previous_claim_id) if claim.previous_claim_id else None,
         "assessment": views.assessment(db, claim),
+        "workload": workload_panel(db, principal, claim),  # the claim's inspector (workload package)
     }
 
 
