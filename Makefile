@@ -6,7 +6,7 @@ DEMO_CLAIMS ?= 2000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test lint test-browser-deps bench clean
+.PHONY: install run serve test lint test-browser-deps bench clean restore-drill
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,5 +35,10 @@ lint: install
 test: install test-browser-deps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
+# Back up the PostgreSQL store (EVERYMETRE_DATABASE_URL) and its evidence, restore both into a fresh database
+# and folder, and prove the copy (docs/operations.md). TARGET_DB=name to choose the restored database's name.
+restore-drill: install
+	$(BIN)/everymetre restore-drill $(if $(TARGET_DB),--target-db $(TARGET_DB)) --work $(or $(DRILL_DIR),./restore-drill)
+
 clean:
-	rm -rf $(VENV) everymetre.db everymetre.db-* data node_modules .pytest_cache
+	rm -rf $(VENV) everymetre.db everymetre.db-* data node_modules .pytest_cache restore-drill

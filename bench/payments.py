@@ -164,10 +164,10 @@ def store_bench(n: int, db_url: str | None, out: Path | None) -> None:
     os.environ.setdefault("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", str(100_000_000))
     from sqlalchemy import text
 
-    from everymetre.payments import service as svc
+    from everymetre.accounts.actions import SYSTEM, do_create_user, load_principal
+    from everymetre.payments import batches, ledger, reconcile
     from everymetre.payments.iso20022 import validate_pain001 as validate
     from everymetre.payments.models import PaymentBatch as BatchRow
-    from everymetre.accounts.actions import do_create_user, load_principal
     from everymetre.store.db import make_engine, session_factory
     from everymetre.store.migrate import upgrade
 
@@ -198,24 +198,24 @@ def store_bench(n: int, db_url: str | None, out: Path | None) -> None:
     out_dir = out or Path(tmp.name)
     with S() as session:
         p1, p2 = load_principal(session, pay1), load_principal(session, pay2)
-        synced = step("post decisions to ledger", lambda: svc.do_sync_decisions(session, p1))
-        built = step("build batch", lambda: svc.do_build_batch(session, p1, date.today()))
+        synced = step("post decisions to ledger", lambda: ledger.do_sync_decisions(session, p1))
+        built = step("build batch", lambda: batches.do_build_batch(session, p1, date.today()))
         batch = built.batch
         assert batch is not None and batch.count == n and synced.posted == n, (synced, built.held)
-        step("approve (two officers)", lambda: (svc.do_approve_batch(session, p1, batch.id), svc.do_approve_batch(session, p2, batch.id)))
+        step("approve (two officers)", lambda: (batches.do_approve_batch(session, p1, batch.id), batches.do_approve_batch(session, p2, batch.id)))
         row = session.get(BatchRow, batch.id)
-        xml = step("  pain.001 build from db", lambda: svc.batch_xml(session, row))
+        xml = step("  pain.001 build from db", lambda: batches.batch_xml(session, row))
         step("  pain.001 validate (XSD)", lambda: validate(xml))
         session.rollback()
-        path = step("export (build+valid.+write)", lambda: svc.do_export_batch(session, p1, batch.id, out_dir / "store-batch.xml"))
-        step("mark sent (+ledger)", lambda: svc.do_mark_sent(session, p1, batch.id))
+        path = step("export (build+valid.+write)", lambda: batches.do_export_batch(session, p1, batch.id, out_dir / "store-batch.xml"))
+        step("mark sent (+ledger)", lambda: batches.do_mark_sent(session, p1, batch.id))
         print(f"{'':<26} {path.stat().st_size / 1e6:.1f} MB, UAH {batch.total_kopiykas / 100:,.2f}")
         entries = [StatementEntry(t.end_to_end_id, t.amount_kopiykas, EntryStatus.BOOKED, date.today())
                    for t in __import__("everymetre.payments.iso20022", fromlist=["read_pain001"]).read_pain001(path.read_bytes())]
-        camt = build_camt053(entries, account_iban=svc.debtor_account().iban)
-        rec = step("reconcile camt.053", lambda: svc.do_reconcile(session, svc.SYSTEM, camt))
+        camt = build_camt053(entries, account_iban=batches.debtor_account().iban)
+        rec = step("reconcile camt.053", lambda: reconcile.do_reconcile(session, SYSTEM, camt))
         assert rec.booked == n, rec
-        violations = step("ledger check", lambda: svc.ledger_violations(session))
+        violations = step("ledger check", lambda: ledger.ledger_violations(session))
         print(f"{'':<26} {len(violations)} violation(s)")
     engine.dispose()
     tmp.cleanup()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -24,7 +24,7 @@ def make_batch(n: int = 3, amounts: list[int] | None = None, **kw: object) -> Pa
     defaults: dict[str, object] = dict(
         batch_id="BATCH-2026-0001",
         message_id="EMPAY-20260115103000-0123456789",
-        created_at=datetime(2026, 1, 15, 10, 30, tzinfo=timezone.utc),
+        created_at=datetime(2026, 1, 15, 10, 30, tzinfo=UTC),
         requested_execution_date=date(2026, 1, 16),
         debtor=DebtorAccount(name="eRecovery programme account", iban=make_ua_iban("820172", 35_2100_0000_1234)),
         payments=payments,

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import os
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from everymetre.kernel.iban import make_ua_iban
 from everymetre.accounts.models import User
 from everymetre.claims.models import Claim, Decision, Ownership, Person, Property
+from everymetre.config import get_settings
+from everymetre.kernel.iban import make_ua_iban
 
 _n = itertools.count(1)
 
@@ -44,3 +47,23 @@ def ensure_user(db: Session, email: str, role: str, oblasts: list[str]) -> int:
     if uid is None:
         uid = do_create_user(db, None, email, "correct horse battery", role, oblasts).id
     return uid
+
+
+LIMIT = "EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS"
+
+
+@pytest.fixture()
+def approval_limit():
+    """approval_limit(kopiykas): batches above it need two approvals, for this test (settings are read once)."""
+    old = os.environ.get(LIMIT)
+
+    def set_limit(kopiykas: int) -> None:
+        os.environ[LIMIT] = str(kopiykas)
+        get_settings.cache_clear()
+
+    yield set_limit
+    if old is None:
+        os.environ.pop(LIMIT, None)
+    else:
+        os.environ[LIMIT] = old
+    get_settings.cache_clear()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -19,7 +19,7 @@ from everymetre.payments.iso20022 import build_pain001, read_pain001
 from .conftest import make_batch
 
 ACCOUNT = make_ua_iban("820172", 35_2100_0000_1234)
-CREATED = datetime(2026, 1, 17, 8, 0, tzinfo=timezone.utc)
+CREATED = datetime(2026, 1, 17, 8, 0, tzinfo=UTC)
 
 
 def _entries() -> list[StatementEntry]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from everymetre.payments import service as svc
-from tests.payments.store_helpers import decided_claim
+from everymetre.payments import batches, certificates
+from tests.payments.store_helpers import decided_claim, ensure_user
 from tests.store.test_claims_api import ACT, file_claim, move
 
 API = "/api/v1"
@@ -30,7 +30,7 @@ def test_payout_status_after_approval_through_the_api(client, auth, db, principa
 def test_certificate_view(client, auth, db, users, principal):
     claim = decided_claim(db, users["commission"], 150_000_000, kind="destroyed_housing_application",
                           submitted_by=users["citizen"], owners=[("Коваль Іван", 1, 2), ("Коваль Марія", 1, 2)])
-    cert = svc.do_issue_certificate(db, principal("payments"), claim.reference)
+    cert = certificates.do_issue_certificate(db, principal("payments"), claim.reference)
     r = client.get(f"{API}/certificates/{cert.number}", headers=auth("citizen"))
     assert r.status_code == 200, r.text
     body = r.json()
@@ -43,8 +43,11 @@ def test_certificate_view(client, auth, db, users, principal):
 
 
 def test_batches_list_and_approve(client, auth, db, users, principal):
+    from everymetre.accounts.actions import load_principal
+
     decided_claim(db, users["commission"], 10_000_000)
-    batch = svc.do_build_batch(db, principal("payments")).batch
+    builder = ensure_user(db, "payments2@test.org", "payments", ["kharkivska", "kyivska"])
+    batch = batches.do_build_batch(db, load_principal(db, builder)).batch  # built by another officer
     assert client.get(f"{API}/payment-batches", headers=auth("citizen")).status_code == 403
     page = client.get(f"{API}/payment-batches", headers=auth("payments")).json()
     assert page["total"] == 1 and page["items"][0]["state"] == "built"
@@ -58,3 +61,15 @@ def test_batches_list_and_approve(client, auth, db, users, principal):
     assert r.json()["state"] == "approved" and r.json()["approved_by"] == "payments@test.org"
     assert client.post(f"{API}/payment-batches/{batch.id}/approve", json={}, headers=auth("commission")).status_code == 403
     assert client.get(f"{API}/payment-batches/999999", headers=auth("payments")).status_code == 404
+
+
+def test_builder_cannot_approve_through_the_api(client, auth, db, users, principal):
+    """Issue 11: a payments officer who built a batch gets 409 (segregation_built) approving it, at any amount."""
+    decided_claim(db, users["commission"], 10_000_000)
+    batch = batches.do_build_batch(db, principal("payments")).batch
+    detail = client.get(f"{API}/payment-batches/{batch.id}", headers=auth("payments")).json()
+    assert not detail["can_approve"] and detail["cannot_approve_code"] == "segregation_built"
+    r = client.post(f"{API}/payment-batches/{batch.id}/approve", json={"expected_total_kopiykas": 10_000_000},
+                    headers=auth("payments"))
+    assert r.status_code == 409 and r.json()["code"] == "segregation_built", r.text
+    assert client.get(f"{API}/payment-batches/{batch.id}", headers=auth("payments")).json()["state"] == "built"

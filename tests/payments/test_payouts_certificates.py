@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from everymetre.accounts.actions import SYSTEM, load_principal
 from everymetre.kernel.errors import Conflict, GuardFailed, InvalidTransition, NotFound
 from everymetre.kernel.iban import make_ua_iban
-from everymetre.payments import service as svc
+from everymetre.payments import certificates, ledger, payouts, queries, reconcile
 from everymetre.payments.certificate_number import validate_certificate_number
 from everymetre.payments.models import Certificate, LedgerPosting, Payment, RepairPayout
-from everymetre.accounts.actions import load_principal
 from tests.payments.store_helpers import decided_claim
 from tests.payments.test_store_batches import pay2, run_batch, statement  # noqa: F401  (fixture)
 
@@ -25,59 +25,59 @@ BOOKED_ON = date(2026, 2, 2)
 def paid_repair(db, users, principal, tmp_path, amount):
     claim = decided_claim(db, users["commission"], amount, submitted_by=users["citizen"])
     run_batch(db, principal("payments"), tmp_path / "b.xml")
-    svc.do_reconcile(db, svc.SYSTEM, statement(tmp_path / "b.xml", booking=BOOKED_ON))
+    reconcile.do_reconcile(db, SYSTEM, statement(tmp_path / "b.xml", booking=BOOKED_ON))
     return claim
 
 
 def test_repair_lifecycle_closes_and_returns_unspent(db, users, principal, tmp_path):
     claim = paid_repair(db, users, principal, tmp_path, 30_000_000)  # tier B: 18 months, interim report
     ref = claim.reference
-    svc.do_record_spending(db, svc.SYSTEM, ref, 20_000_000, BOOKED_ON + timedelta(days=30))
+    payouts.do_record_spending(db, SYSTEM, ref, 20_000_000, BOOKED_ON + timedelta(days=30))
     with pytest.raises(InvalidTransition, match="interim"):
-        svc.do_final_report(db, principal("citizen"), ref, BOOKED_ON + timedelta(days=40))
-    svc.do_interim_report(db, principal("citizen"), ref, BOOKED_ON + timedelta(days=60))
-    svc.do_record_spending(db, svc.SYSTEM, ref, 5_000_000, BOOKED_ON + timedelta(days=90))
-    svc.do_final_report(db, principal("citizen"), ref, BOOKED_ON + timedelta(days=100))
+        payouts.do_final_report(db, principal("citizen"), ref, BOOKED_ON + timedelta(days=40))
+    payouts.do_interim_report(db, principal("citizen"), ref, BOOKED_ON + timedelta(days=60))
+    payouts.do_record_spending(db, SYSTEM, ref, 5_000_000, BOOKED_ON + timedelta(days=90))
+    payouts.do_final_report(db, principal("citizen"), ref, BOOKED_ON + timedelta(days=100))
     with pytest.raises(NotFound):  # another claimant cannot even see it
-        svc.do_verify_payout(db, principal("citizen2"), ref)
-    svc.do_verify_payout(db, principal("officer"), ref, BOOKED_ON + timedelta(days=110))
-    payout = svc.do_close_payout(db, principal("payments"), ref, BOOKED_ON + timedelta(days=111))
+        payouts.do_verify_payout(db, principal("citizen2"), ref)
+    payouts.do_verify_payout(db, principal("officer"), ref, BOOKED_ON + timedelta(days=110))
+    payout = payouts.do_close_payout(db, principal("payments"), ref, BOOKED_ON + timedelta(days=111))
     assert (payout.state, payout.spent_kopiykas, payout.returned_kopiykas) == ("closed", 25_000_000, 5_000_000)
-    status = svc.payout_status(db, principal("citizen"), ref)
+    status = queries.payout_status(db, principal("citizen"), ref)
     assert status["repair"]["state"] == "closed" and status["repair"]["spend_by"] == date(2027, 8, 2)
-    assert svc.ledger_violations(db) == []
+    assert ledger.ledger_violations(db) == []
 
 
 def test_sweep_returns_unspent_balance_when_window_lapses(db, users, principal, tmp_path):
     claim = paid_repair(db, users, principal, tmp_path, 10_000_000)  # tier A: 12 months
-    svc.do_record_spending(db, svc.SYSTEM, claim.reference, 4_000_000, BOOKED_ON + timedelta(days=10))
+    payouts.do_record_spending(db, SYSTEM, claim.reference, 4_000_000, BOOKED_ON + timedelta(days=10))
     window_end = date(2027, 2, 2)
-    assert svc.do_sweep(db, svc.SYSTEM, window_end).payouts_expired == 0  # the last day is still in time
-    r = svc.do_sweep(db, svc.SYSTEM, window_end + timedelta(days=1))
+    assert payouts.do_sweep(db, SYSTEM, window_end).payouts_expired == 0  # the last day is still in time
+    r = payouts.do_sweep(db, SYSTEM, window_end + timedelta(days=1))
     assert (r.payouts_expired, r.returned_kopiykas) == (1, 6_000_000)
-    assert svc.do_sweep(db, svc.SYSTEM, window_end + timedelta(days=2)).payouts_expired == 0  # once
+    assert payouts.do_sweep(db, SYSTEM, window_end + timedelta(days=2)).payouts_expired == 0  # once
     db.rollback()
     payout = db.scalar(select(RepairPayout).where(RepairPayout.claim_id == claim.id))
     assert (payout.state, payout.returned_kopiykas) == ("expired_balance_returned", 6_000_000)
     kinds = sorted(db.scalars(select(LedgerPosting.kind).where(LedgerPosting.kind.in_(("balance_returned", "returned_to_budget")))))
     assert kinds == ["balance_returned"] * 2 + ["returned_to_budget"] * 2
     with pytest.raises(InvalidTransition):
-        svc.do_record_spending(db, svc.SYSTEM, claim.reference, 1, window_end)
-    assert svc.ledger_violations(db) == []
+        payouts.do_record_spending(db, SYSTEM, claim.reference, 1, window_end)
+    assert ledger.ledger_violations(db) == []
 
 
 def test_split_value_is_exact():
     from fractions import Fraction as F
 
-    assert svc.split_value(100, [F(1, 3)] * 3) == [34, 33, 33]
-    assert svc.split_value(2_000_000_01, [F(1, 2), F(1, 4), F(1, 4)]) == [1_000_000_01, 500_000_00, 500_000_00]
-    assert sum(svc.split_value(7, [F(2, 7), F(5, 7)])) == 7
+    assert certificates.split_value(100, [F(1, 3)] * 3) == [34, 33, 33]
+    assert certificates.split_value(2_000_000_01, [F(1, 2), F(1, 4), F(1, 4)]) == [1_000_000_01, 500_000_00, 500_000_00]
+    assert sum(certificates.split_value(7, [F(2, 7), F(5, 7)])) == 7
 
 
 def issued(db, users, principal, value=200_000_000, owners=None):
     claim = decided_claim(db, users["commission"], value, kind=DESTROYED, submitted_by=users["citizen"],
                           owners=owners or [("Коваль Іван", 1, 3), ("Коваль Марія", 2, 3)])
-    return claim, svc.do_issue_certificate(db, principal("payments"), claim.reference, date(2026, 1, 10))
+    return claim, certificates.do_issue_certificate(db, principal("payments"), claim.reference, date(2026, 1, 10))
 
 
 def test_certificate_issue_split_and_number(db, users, principal):
@@ -86,44 +86,44 @@ def test_certificate_issue_split_and_number(db, users, principal):
     assert [s.amount_kopiykas for s in cert.shares] == [33_333_333_34, 66_666_666_67]
     assert cert.expires_on == date(2031, 1, 10)
     with pytest.raises(Conflict):
-        svc.do_issue_certificate(db, principal("payments"), claim.reference, date(2026, 1, 10))
-    view = svc.certificate_view(db, principal("citizen"), cert.number)
+        certificates.do_issue_certificate(db, principal("payments"), claim.reference, date(2026, 1, 10))
+    view = queries.certificate_view(db, principal("citizen"), cert.number)
     assert view["value_kopiykas"] == 100_000_000_01 and [s["share"] for s in view["shares"]] == ["1/3", "2/3"]
     with pytest.raises(NotFound):
-        svc.certificate_view(db, principal("citizen2"), cert.number)
+        queries.certificate_view(db, principal("citizen2"), cert.number)
     with pytest.raises(NotFound):  # a mistyped number fails its check digit
-        svc.certificate_view(db, principal("citizen"), cert.number[:-1] + str((int(cert.number[-1]) + 1) % 10))
+        queries.certificate_view(db, principal("citizen"), cert.number[:-1] + str((int(cert.number[-1]) + 1) % 10))
 
 
 def test_certificate_needs_clear_claim_and_other_issuer(db, users, principal):
     flagged = decided_claim(db, users["commission"], 1_000_000, kind=DESTROYED, review_flag="fraud")
     with pytest.raises(GuardFailed, match="review"):
-        svc.do_issue_certificate(db, principal("payments"), flagged.reference)
+        certificates.do_issue_certificate(db, principal("payments"), flagged.reference)
     repair = decided_claim(db, users["commission"], 1_000_000)
     with pytest.raises(Exception, match="destroyed"):
-        svc.do_issue_certificate(db, principal("payments"), repair.reference)
+        certificates.do_issue_certificate(db, principal("payments"), repair.reference)
 
 
-def test_certificate_redeemed_once_never_above_value(db, users, principal, tmp_path, pay2):  # noqa: F811
+def test_certificate_redeemed_once_never_above_value(db, users, principal, tmp_path, pay2):
     claim, cert = issued(db, users, principal, 200_000_000)
     p = principal("payments")
-    svc.do_reserve_funds(db, p, cert.number, date(2026, 1, 12))
-    svc.do_terminate_ownership(db, principal("officer"), cert.number, "РРП 12345678", date(2026, 1, 20))
+    certificates.do_reserve_funds(db, p, cert.number, date(2026, 1, 12))
+    certificates.do_terminate_ownership(db, principal("officer"), cert.number, "РРП 12345678", date(2026, 1, 20))
     seller_iban = make_ua_iban("305299", 26_000_123)
     # the flat costs more than the certificate: the programme pays the value, never more
-    svc.do_sign_contract(db, principal("officer"), cert.number, "Д-2026/77", 250_000_000, "Бойко Андрій", seller_iban,
+    certificates.do_sign_contract(db, principal("officer"), cert.number, "Д-2026/77", 250_000_000, "Бойко Андрій", seller_iban,
                          date(2026, 2, 1))
     _, _batch = run_batch(db, p, tmp_path / "s.xml", second=load_principal(db, pay2))  # UAH 2m: two approvers
     seller = db.scalar(select(Payment).where(Payment.certificate_id == cert.id))
     assert (seller.amount_kopiykas, seller.creditor_iban, seller.state) == (200_000_000, seller_iban, "sent")
-    svc.do_reconcile(db, svc.SYSTEM, statement(tmp_path / "s.xml", booking=date(2026, 2, 4)))
+    reconcile.do_reconcile(db, SYSTEM, statement(tmp_path / "s.xml", booking=date(2026, 2, 4)))
     db.rollback()
     assert db.get(Certificate, cert.id).state == "paid_to_seller"
-    done = svc.do_redeem(db, p, cert.number, date(2026, 2, 5))
+    done = certificates.do_redeem(db, p, cert.number, date(2026, 2, 5))
     assert (done.state, done.redeemed_kopiykas) == ("redeemed", 200_000_000)
     with pytest.raises(Conflict, match="already redeemed"):
-        svc.do_redeem(db, p, cert.number, date(2026, 2, 6))
-    assert svc.ledger_violations(db) == []
+        certificates.do_redeem(db, p, cert.number, date(2026, 2, 6))
+    assert ledger.ledger_violations(db) == []
     # the database refuses redemption above the value
     with pytest.raises(IntegrityError):
         db.execute(update(Certificate).where(Certificate.id == cert.id).values(redeemed_kopiykas=200_000_001))
@@ -137,38 +137,38 @@ def test_certificate_redeemed_once_never_above_value(db, users, principal, tmp_p
     db.rollback()
 
 
-def test_cheaper_purchase_releases_the_rest(db, users, principal, tmp_path, pay2):  # noqa: F811
+def test_cheaper_purchase_releases_the_rest(db, users, principal, tmp_path, pay2):
     _, cert = issued(db, users, principal, 200_000_000)
     p = principal("payments")
-    svc.do_reserve_funds(db, p, cert.number, date(2026, 1, 12))
-    svc.do_terminate_ownership(db, p, cert.number, "РРП 1", date(2026, 1, 13))
-    svc.do_sign_contract(db, p, cert.number, "Д-1", 150_000_000, "Бойко Андрій", make_ua_iban("305299", 1), date(2026, 1, 14))
+    certificates.do_reserve_funds(db, p, cert.number, date(2026, 1, 12))
+    certificates.do_terminate_ownership(db, p, cert.number, "РРП 1", date(2026, 1, 13))
+    certificates.do_sign_contract(db, p, cert.number, "Д-1", 150_000_000, "Бойко Андрій", make_ua_iban("305299", 1), date(2026, 1, 14))
     run_batch(db, p, tmp_path / "s.xml", second=load_principal(db, pay2))
-    svc.do_reconcile(db, svc.SYSTEM, statement(tmp_path / "s.xml"))
-    done = svc.do_redeem(db, p, cert.number)
+    reconcile.do_reconcile(db, SYSTEM, statement(tmp_path / "s.xml"))
+    done = certificates.do_redeem(db, p, cert.number)
     assert done.redeemed_kopiykas == 150_000_000
     released = db.scalar(select(LedgerPosting.debit).where(LedgerPosting.kind == "certificate_released", LedgerPosting.debit > 0))
     assert released == 50_000_000
-    assert svc.ledger_violations(db) == []
+    assert ledger.ledger_violations(db) == []
 
 
 def test_reservation_lapses_after_30_days(db, users, principal):
     _, cert = issued(db, users, principal)
-    svc.do_reserve_funds(db, principal("payments"), cert.number, date(2026, 1, 12))
-    assert svc.do_sweep(db, svc.SYSTEM, date(2026, 2, 11)).reservations_lapsed == 0  # day 30: still in time
+    certificates.do_reserve_funds(db, principal("payments"), cert.number, date(2026, 1, 12))
+    assert payouts.do_sweep(db, SYSTEM, date(2026, 2, 11)).reservations_lapsed == 0  # day 30: still in time
     with pytest.raises(GuardFailed, match="lapsed"):
-        svc.do_terminate_ownership(db, principal("officer"), cert.number, "РРП 1", date(2026, 2, 12))
-    r = svc.do_sweep(db, svc.SYSTEM, date(2026, 2, 12))
+        certificates.do_terminate_ownership(db, principal("officer"), cert.number, "РРП 1", date(2026, 2, 12))
+    r = payouts.do_sweep(db, SYSTEM, date(2026, 2, 12))
     assert (r.reservations_lapsed, r.released_kopiykas) == (1, cert.value_kopiykas)
     db.rollback()
     assert db.get(Certificate, cert.id).state == "reservation_lapsed"
-    assert svc.do_sweep(db, svc.SYSTEM, date(2026, 3, 1)).reservations_lapsed == 0
-    assert svc.ledger_violations(db) == []
+    assert payouts.do_sweep(db, SYSTEM, date(2026, 3, 1)).reservations_lapsed == 0
+    assert ledger.ledger_violations(db) == []
 
 
 def test_certificate_expires_after_5_years(db, users, principal):
     _, cert = issued(db, users, principal)
-    assert svc.do_sweep(db, svc.SYSTEM, date(2031, 1, 10)).certificates_expired == 0
-    assert svc.do_sweep(db, svc.SYSTEM, date(2031, 1, 11)).certificates_expired == 1
+    assert payouts.do_sweep(db, SYSTEM, date(2031, 1, 10)).certificates_expired == 0
+    assert payouts.do_sweep(db, SYSTEM, date(2031, 1, 11)).certificates_expired == 1
     db.rollback()
     assert db.get(Certificate, cert.id).state == "expired"

@@ -7,10 +7,11 @@ from datetime import date
 
 from sqlalchemy import update
 
-from everymetre.payments import service as svc
+from everymetre.accounts.actions import SYSTEM
 from everymetre.accounts.models import User
+from everymetre.payments import certificates, reconcile
 from tests.conftest import PASSWORD
-from tests.payments.store_helpers import decided_claim, ensure_user
+from tests.payments.store_helpers import approval_limit, decided_claim, ensure_user  # noqa: F401  (fixture)
 from tests.payments.test_store_batches import run_batch, statement
 
 NBSP = "\u00a0"
@@ -34,7 +35,7 @@ def build(officer) -> str:
     return r.headers["location"]
 
 
-def test_officer_builds_and_approves_a_batch(web, db, users):
+def test_officer_builds_and_another_approves_a_batch(web, db, users):
     claim = decided_claim(db, users["commission"], 10_000_000)
     officer = web("payments")
     page = officer.get("/staff/payments").text
@@ -42,22 +43,28 @@ def test_officer_builds_and_approves_a_batch(web, db, users):
     location = build(officer)
     assert location.startswith("/staff/payments/") and "done=built" in location
     batch_id = int(location.split("/")[-1].split("?")[0])
+    # the builder may not approve their own batch, at any amount (segregation of duties)
     page = officer.get(location).text
+    assert "Ви сформували цю партію." in page and "Затвердити партію" not in page
+    own = officer.post(f"/staff/payments/{batch_id}/approve", {"expected_total_kopiykas": "10000000"}, token_from=location)
+    assert own.status_code == 409 and "Ви сформували цю партію." in own.text
+    _, second = second_payments_officer(web, db)
+    page = second.get(location).text
     assert f'href="/staff/claims/{claim.reference}"' in page and "Шевченко Олена Петрівна" in page
     assert uah("100 000,00") in page and "UA" in page and "****" in page  # the IBAN is masked
     assert "payments@test.org" in page and "Затвердити партію" in page
-    listing = officer.get("/staff/payments").text
+    listing = second.get("/staff/payments").text
     assert f'href="/staff/payments/{batch_id}"' in listing and uah("100 000,00") in listing
     assert "Сформована, чекає на затвердження" in listing
 
     # approving a total other than the one on the page is refused, saying why
-    stale = officer.post(f"/staff/payments/{batch_id}/approve", {"expected_total_kopiykas": "1"},
-                         token_from=f"/staff/payments/{batch_id}")
+    stale = second.post(f"/staff/payments/{batch_id}/approve", {"expected_total_kopiykas": "1"},
+                        token_from=f"/staff/payments/{batch_id}")
     assert stale.status_code == 409 and "Партія змінилася" in stale.text
-    r = officer.post(f"/staff/payments/{batch_id}/approve", {"expected_total_kopiykas": "10000000"},
-                     token_from=f"/staff/payments/{batch_id}")
+    r = second.post(f"/staff/payments/{batch_id}/approve", {"expected_total_kopiykas": "10000000"},
+                    token_from=f"/staff/payments/{batch_id}")
     assert r.status_code == 303 and r.headers["location"].endswith("done=approved")
-    page = officer.get(r.headers["location"]).text
+    page = second.get(r.headers["location"]).text
     assert "Партію затверджено" in page and "Затвердити партію" not in page
     # the approved batch stays this officer's open batch until it is sent: building again leads back to it
     assert build(officer) == f"/staff/payments/{batch_id}?done=resumed"
@@ -82,8 +89,8 @@ def test_decider_sees_why_they_cannot_approve(web, db, users):
     assert "Затверджують партії лише працівники з виплат." in page
 
 
-def test_second_approver_needed_above_threshold(web, db, users, monkeypatch):
-    monkeypatch.setenv("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", "15000000")
+def test_second_approver_needed_above_threshold(web, db, users, approval_limit):  # noqa: F811
+    approval_limit(15000000)
     decided_claim(db, users["commission"], 10_000_000)
     decided_claim(db, users["commission"], 10_000_000)
     officer = web("payments")
@@ -116,7 +123,7 @@ def test_claimant_sees_repair_payout(web, db, users, principal, tmp_path):
     run_batch(db, principal("payments"), tmp_path / "b.xml")
     page = citizen.get(f"/my/claims/{claim.reference}").text
     assert "надіслано до банку" in page
-    svc.do_reconcile(db, svc.SYSTEM, statement(tmp_path / "b.xml", booking=date(2026, 2, 2)))
+    reconcile.do_reconcile(db, SYSTEM, statement(tmp_path / "b.xml", booking=date(2026, 2, 2)))
     page = citizen.get(f"/my/claims/{claim.reference}").text
     assert "зараховано на ваш рахунок єВідновлення 2 лютого 2026" in page
     assert "2 лютого 2027" in page  # tier A: 12 months to spend
@@ -136,8 +143,8 @@ def test_claimant_sees_housing_certificate(web, db, users, principal):
     db.commit()
     citizen = web("citizen")
     assert "сертифікат готується" in citizen.get(f"/my/claims/{claim.reference}").text
-    cert = svc.do_issue_certificate(db, principal("payments"), claim.reference, today=date(2026, 1, 10))
-    svc.do_reserve_funds(db, principal("payments"), cert.number, date(2026, 1, 12))
+    cert = certificates.do_issue_certificate(db, principal("payments"), claim.reference, today=date(2026, 1, 10))
+    certificates.do_reserve_funds(db, principal("payments"), cert.number, date(2026, 1, 12))
     page = citizen.get(f"/my/claims/{claim.reference}").text
     assert cert.number in page and "контрольна цифра" in page
     assert uah("1 500 000,00") in page and uah("750 000,00") + " (1/2)" in page  # value; your share
@@ -168,3 +175,17 @@ def test_build_says_what_was_held_back(web, db, users):
     assert location == "/staff/payments?done=nothing&held=segregation%3A1%2Creview%3A1"
     page = web("payments").get(location).text
     assert "1 з невирішеним сигналом перевірки" in page and "1, рішення щодо яких ухвалили ви" in page
+
+
+def test_other_oblasts_batches_are_not_shown(web, db, users):
+    """Issue 11: a payments officer of Kharkiv oblast sees neither the list entry nor the payees of a Kyiv batch."""
+    decided_claim(db, users["commission"], 10_000_000, oblast="kyivska", owners=[("Бондар Ганна", 1, 1)])
+    _, kyiv = second_payments_officer(web, db)  # covers Kharkiv and Kyiv oblasts
+    location = build(kyiv)
+    batch_id = location.split("/")[-1].split("?")[0]
+    assert "Бондар Ганна" in kyiv.get(location).text
+    kharkiv = web("payments")
+    assert f'href="/staff/payments/{batch_id}"' not in kharkiv.get("/staff/payments").text
+    page = kharkiv.get(f"/staff/payments/{batch_id}")
+    assert page.status_code == 403 and "Бондар" not in page.text
+    assert web("auditor").get(f"/staff/payments/{batch_id}").status_code == 200

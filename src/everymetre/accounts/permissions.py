@@ -27,13 +27,26 @@ class Action(StrEnum):
     CLAIM_DECIDE = "claim.decide"
     APPEAL_DECIDE = "appeal.decide"
     ASSESS = "claim.assess"
-    BATCH_READ = "batch.read"
-    BATCH_BUILD = "batch.build"
-    BATCH_APPROVE = "batch.approve"  # the first approval, and the second above the threshold
+    BATCH_READ = "batch.read"  # a batch and its payees and amounts
+    BATCH_BUILD = "batch.build"  # per claim: a claim the builder may not release is held back, not refused
+    BATCH_APPROVE = "batch.approve"  # the first of two approvals (a batch above the second-approval threshold)
+    BATCH_RELEASE = "batch.release"  # the approval that releases a batch: the only one, or the second
+    BATCH_CANCEL = "batch.cancel"
     BATCH_EXPORT = "batch.export"  # write the bank file
+    BATCH_SEND = "batch.send"  # record that the file went to the bank
     STATEMENT_RECONCILE = "statement.reconcile"
+    LEDGER_POST = "ledger.post"  # bring the ledger in line with one claim's decision
+    LEDGER_SYNC = "ledger.sync"  # the catch-up: every decided claim not yet (or not rightly) in the ledger
+    PAYMENTS_SWEEP = "payments.sweep"  # deadlines: unspent repair money, lapsed reservations, expiry
     PAYOUT_READ = "payout.read"
+    PAYOUT_SPEND = "payout.spend"  # spending reported by the bank
+    PAYOUT_REPORT = "payout.report"  # the owner's interim and final repair reports
+    PAYOUT_VERIFY = "payout.verify"
+    PAYOUT_CLOSE = "payout.close"
     CERTIFICATE_ISSUE = "certificate.issue"
+    CERTIFICATE_RESERVE = "certificate.reserve"
+    CERTIFICATE_RECORD = "certificate.record"  # ownership termination, purchase contract, seller's account
+    CERTIFICATE_REDEEM = "certificate.redeem"
     FINDING_READ = "finding.read"
     FINDING_REVIEW = "finding.review"
     LINKAGE_RUN = "linkage.run"
@@ -55,7 +68,8 @@ class Segregation(StrEnum):
     NOT_INSPECTOR = "not_inspector"  # whoever inspected a claim does not decide it
     NOT_FIRST_DECIDER = "not_first_decider"  # an appeal is decided by another commission member
     NOT_DECIDER = "not_decider"  # whoever decided a claim does not release or issue its money
-    NOT_BUILDER = "not_builder"  # whoever built a payment batch does not approve it
+    NOT_BUILDER = "not_builder"  # whoever built a payment batch does not release it
+    NOT_FIRST_APPROVER = "not_first_approver"  # a batch's two approvals come from two people
     NOT_FILER = "not_filer"  # whoever filed a claim for someone does not verify it
 
 
@@ -82,12 +96,26 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.APPEAL_DECIDE: _rule([R.COMMISSION], Scope.OBLAST, Segregation.NOT_INSPECTOR, Segregation.NOT_FIRST_DECIDER),
     Action.ASSESS: _rule([R.OFFICER, R.SYSTEM]),
     Action.BATCH_READ: _rule([R.PAYMENTS, R.AUDITOR, R.ADMIN]),
-    Action.BATCH_BUILD: _rule([R.PAYMENTS, R.SYSTEM], Scope.OBLAST, Segregation.NOT_DECIDER),
-    Action.BATCH_APPROVE: _rule([R.PAYMENTS], Scope.OBLAST, Segregation.NOT_DECIDER, Segregation.NOT_BUILDER),
+    Action.BATCH_BUILD: _rule([R.PAYMENTS], Scope.OBLAST, Segregation.NOT_DECIDER),
+    Action.BATCH_APPROVE: _rule([R.PAYMENTS], Scope.OBLAST, Segregation.NOT_DECIDER),
+    Action.BATCH_RELEASE: _rule([R.PAYMENTS], Scope.OBLAST, Segregation.NOT_DECIDER, Segregation.NOT_FIRST_APPROVER,
+                                Segregation.NOT_BUILDER),
+    Action.BATCH_CANCEL: _rule([R.PAYMENTS]),
     Action.BATCH_EXPORT: _rule([R.PAYMENTS, R.SYSTEM]),
+    Action.BATCH_SEND: _rule([R.PAYMENTS, R.SYSTEM]),
     Action.STATEMENT_RECONCILE: _rule([R.PAYMENTS, R.SYSTEM], Scope.NONE),
+    Action.LEDGER_POST: _rule([R.COMMISSION, R.PAYMENTS, R.ADMIN, R.SYSTEM]),
+    Action.LEDGER_SYNC: _rule([R.PAYMENTS, R.ADMIN, R.SYSTEM], Scope.NONE),
+    Action.PAYMENTS_SWEEP: _rule([R.PAYMENTS, R.ADMIN, R.SYSTEM], Scope.NONE),
     Action.PAYOUT_READ: _rule([R.CLAIMANT, *STAFF], Scope.PARTY_OR_OBLAST),
-    Action.CERTIFICATE_ISSUE: _rule([R.SYSTEM, R.COMMISSION, R.PAYMENTS], Scope.OBLAST, Segregation.NOT_DECIDER),
+    Action.PAYOUT_SPEND: _rule([R.PAYMENTS, R.SYSTEM]),
+    Action.PAYOUT_REPORT: _rule([R.CLAIMANT, R.OFFICER], Scope.PARTY_OR_OBLAST),
+    Action.PAYOUT_VERIFY: _rule([R.OFFICER, R.COMMISSION]),
+    Action.PAYOUT_CLOSE: _rule([R.PAYMENTS, R.SYSTEM]),
+    Action.CERTIFICATE_ISSUE: _rule([R.PAYMENTS], Scope.OBLAST, Segregation.NOT_DECIDER),
+    Action.CERTIFICATE_RESERVE: _rule([R.PAYMENTS, R.SYSTEM]),
+    Action.CERTIFICATE_RECORD: _rule([R.OFFICER, R.PAYMENTS]),
+    Action.CERTIFICATE_REDEEM: _rule([R.PAYMENTS, R.SYSTEM]),
     Action.FINDING_READ: _rule(STAFF),
     Action.FINDING_REVIEW: _rule([R.OFFICER, R.COMMISSION]),
     Action.LINKAGE_RUN: _rule([R.SYSTEM, R.ADMIN], Scope.NONE),
@@ -109,6 +137,7 @@ class Subject:
     decided_refs: tuple[str, ...] = ()  # their references, to name them in the refusal
     first_decider_id: int | None = None
     built_by_id: int | None = None
+    approved_by_id: int | None = None  # who gave a batch's first approval
     filed_by_id: int | None = None  # a staff member who filed the claim for the applicant
 
 
@@ -125,11 +154,14 @@ def segregation_problem(actor: Actor, rule: Segregation, subject: Subject) -> Gu
                            ErrorCode.SEGREGATION_FIRST_DECIDER)
     if rule is Segregation.NOT_DECIDER and me in subject.decided_by:
         refs = ", ".join(subject.decided_refs)
-        return GuardFailed(f"Segregation of duties: you decided claim(s) in this batch ({refs}), so you may not release "
+        return GuardFailed(f"Segregation of duties: you decided claim(s) {refs}, so you may not release "
                            "their payment.", ErrorCode.SEGREGATION_DECIDED, references=list(subject.decided_refs))
     if rule is Segregation.NOT_BUILDER and me == subject.built_by_id:
         return GuardFailed("Segregation of duties: you built this batch, so another payments officer must approve it.",
                            ErrorCode.SEGREGATION_BUILT)
+    if rule is Segregation.NOT_FIRST_APPROVER and me == subject.approved_by_id:
+        return GuardFailed("Segregation of duties: you gave this batch its first approval, so a second, different "
+                           "payments user must approve it.", ErrorCode.SEGREGATION_FIRST_APPROVER)
     if rule is Segregation.NOT_FILER and me == subject.filed_by_id:
         return GuardFailed("Segregation of duties: you filed this claim for the applicant, so another officer must "
                            "verify it.", ErrorCode.SEGREGATION_FILED)

@@ -18,8 +18,10 @@ from everymetre.config import Settings, get_settings
 from everymetre.idempotency.middleware import Idempotency
 from everymetre.claims.api import router as claims_router
 from everymetre.linkage.api import router as linkage_router
+from everymetre.ops.api import install as install_ops
 from everymetre.payments.api import router as payments_router
 from everymetre.workload.api import router as workload_router
+from everymetre.transparency.api import router as public_log_router
 from everymetre.store.db import engine_for, session_factory
 from everymetre.web import install as install_pages
 
@@ -45,9 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)
     for router in (docs_router, health_router, accounts_router, claims_router, linkage_router, payments_router,
-                   workload_router):
+                   public_log_router, workload_router):
         app.include_router(router)
     install_pages(app)
     app.add_middleware(Idempotency, settings=settings, sessions=app.state.sessions)
     app.add_middleware(SecurityHeaders)
+    install_ops(app)
     return app

@@ -77,7 +77,8 @@ def append_bulk(conn: Connection | Session, events: Mapping[str, Sequence[NewEve
                 stmt = stmt.with_for_update()
             heads.update({r.chain: (r.last_seq, r.last_hash) for r in conn.execute(stmt)})
     rows: list[dict[str, Any]] = []
-    created, moved = [], []
+    created: list[dict[str, Any]] = []
+    moved: list[dict[str, Any]] = []
     for chain in chains:
         seq, prev = heads.get(chain, (0, GENESIS))
         new_rows, last_seq, last_hash = chain_rows(chain, events[chain], at, claim_ids.get(chain), seq, prev)

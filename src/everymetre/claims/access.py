@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.roles import Role
@@ -108,7 +108,7 @@ def visible_claims(principal: Principal) -> Select:
     return stmt
 
 
-def oblast_scope(principal: Principal, oblast: ColumnElement[str]) -> ColumnElement[bool] | None:
+def oblast_scope(principal: Principal, oblast: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[bool] | None:
     """The SQL condition that `oblast` is in the principal's assignment (None: national roles see every oblast).
 
     The one SQL form of `Actor.covers`; queries over claims, findings and payments scope with it."""

@@ -88,7 +88,9 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
         index_claims(session, [claim.id])
         if (principal.role is Role.CLAIMANT and principal.person_id is None and applicant is not None
                 and not data.filed_as_representative):
-            session.get(User, principal.user_id).person_id = applicant.id
+            user = session.get(User, principal.user_id)
+            assert user is not None and principal.user_id is not None  # the signed-in claimant
+            user.person_id = applicant.id
             session.flush()
             record(session, user_chain(principal.user_id), "user.linked_person", principal.user_id,
                    {"after": {"person_id": applicant.id}}, at=now)
@@ -189,7 +191,7 @@ def do_transition(session: Session, principal: Principal, reference: str, data: 
             raise StaleVersion("Someone changed the claim while you were working on it. Reload it and try again.") from None
         record_many(session, claim_chain(claim.id), events, claim_id=claim.id)
         if move.target in DECIDED:
-            from everymetre.payments.service import post_decision
+            from everymetre.payments.ledger import post_decision
 
             post_decision(session, claim, principal.user_id)  # the award becomes payable in the same transaction
     return claim
@@ -215,6 +217,8 @@ def _apply(session: Session, claim: Claim, principal: Principal, move: Move, dat
         claim.inspection_date = data.inspection_date
         return {"inspection_date": data.inspection_date}
     if target in (State.INSPECTED, State.REMOTE_VERIFIED):
+        # the lifecycle lets only an inspector (a person) make these moves, and only with an act
+        assert uid is not None and data.inspection_act is not None
         act = _inspection_act(claim, uid, data.inspection_act, target, now)
         session.add(act)
         claim.inspector_id = uid
@@ -225,7 +229,8 @@ def _apply(session: Session, claim: Claim, principal: Principal, move: Move, dat
         amount, detail = assess(session, claim, now)
         claim.assessed_amount_kopiykas = amount
         return {"assessed_amount_kopiykas": amount, **detail}
-    if target in (State.APPROVED, State.REJECTED, State.UPHELD, State.REVISED):
+    if target in DECIDED:
+        assert uid is not None  # decisions are made by commission members, never by the system
         return _decide(session, claim, uid, target, data, now)
     if target is State.DUPLICATE:
         original = get_claim(session, principal, data.duplicate_of or "")
@@ -295,7 +300,7 @@ def do_lapse_suspensions(session: Session, today: date | None = None) -> list[st
     moved = []
     for cid, year, version, deadline in due:
         ref = claim_reference(year, cid)
-        reason = f"The deadline for documents ({deadline.isoformat()}) passed; back to the officer to decide on the file as it is."
+        reason = f"The deadline for documents ({deadline}) passed; back to the officer to decide on the file as it is."
         try:
             do_transition(session, SYSTEM, ref, TransitionIn(to=State.ASSIGNED, reason=reason, expected_version=version), now)
         except StaleVersion:

@@ -14,10 +14,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Engine, bindparam, func, or_, select
+from sqlalchemy import CursorResult, Engine, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from everymetre.kernel.errors import ValidationFailed
@@ -35,6 +35,7 @@ from everymetre.rules import (
     recheck,
 )
 from everymetre.rules import assess as rules_assess
+from everymetre.rules.model import PayoutKind, PropertyKindName
 from everymetre.rules import decision_record as rules_record
 from everymetre.audit.record import NewEvent, append_bulk, claim_chain
 from everymetre.store.tx import atomic
@@ -47,7 +48,7 @@ def current_ruleset() -> RuleSet:
     return RuleSet.load()
 
 
-def payout_kind(claim_kind: str) -> str:
+def payout_kind(claim_kind: str) -> PayoutKind:
     """Destroyed homes get a housing certificate; everything else is assessed as a repair payment."""
     return "certificate" if claim_kind == ClaimKind.DESTROYED_HOUSING_APPLICATION else "repair"
 
@@ -60,8 +61,9 @@ def facts_for(session: Session, claim: Claim, on: date) -> ClaimFacts:
     home = claim.home
     try:
         return ClaimFacts(
-            payout_kind=payout_kind(claim.kind), property_kind=home.kind, oblast=claim.oblast,
-            damage_date=claim.damage_date, assessment_date=on, birth_date=owners[0].person.birth_date, owns=True,
+            # values from the store are checked by ClaimFacts itself (a missing birth date is an InvalidClaim)
+            payout_kind=payout_kind(claim.kind), property_kind=cast(PropertyKindName, home.kind), oblast=claim.oblast,
+            damage_date=claim.damage_date, assessment_date=on, birth_date=cast(date, owners[0].person.birth_date), owns=True,
             area_m2=Decimal(home.total_area_m2), rooms=home.rooms, year_built=home.year_built, heritage=home.heritage,
             works_total_kopiykas=act.works_total_kopiykas,
             co_owners=tuple((str(o.person_id), Fraction(o.share_numerator, o.share_denominator)) for o in claim.owners),
@@ -165,7 +167,7 @@ def claims_frame(session: Session, states: list[str] | None, on: date, need_act:
     rows = session.execute(stmt.order_by(Claim.id)).all()
     names = ["claim_id", "kind", "oblast", "damage_date", "version", "state", "property_kind", "area_m2", "rooms", "year_built",
              "heritage", "common_parts_damaged", "own_street_entrance", "birth_date", "works_total_kopiykas"]
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     raw = dict(zip(names, cols, strict=True))
     n = len(rows)
     return pl.DataFrame({
@@ -261,7 +263,7 @@ def _write_assessed(session: Session, rows: pl.DataFrame, ruleset: RuleSet, now:
                 assessed_amount_kopiykas=bindparam("amount"), assessment=bindparam("record")),
         claim_updates,
     )
-    if res.rowcount != len(claim_updates):
+    if cast(CursorResult[Any], res).rowcount != len(claim_updates):
         raise ValidationFailed("claims changed while being assessed; nothing in this chunk was saved — run compute again")
     append_bulk(session, events, claim_ids, at=now)
 
@@ -281,10 +283,10 @@ def recheck_decisions(session: Session) -> Iterator[tuple[int, RecheckFinding | 
     rulesets: dict[str, RuleSet] = {}
     stmt = select(Decision).where(Decision.ruleset_hash.is_not(None), Decision.rule_inputs.is_not(None)).order_by(Decision.id)
     for d in session.scalars(stmt.execution_options(yield_per=2000)):
+        assert d.ruleset_hash is not None  # selected above
         rs = rulesets.get(d.ruleset_hash)
         if rs is None:
-            rec = session.get(RuleSetRecord, d.ruleset_hash)
-            rs = rulesets[d.ruleset_hash] = RuleSet.from_canonical_json(rec.canonical, expected_hash=d.ruleset_hash)
+            rs = rulesets[d.ruleset_hash] = ruleset_by_hash(session, d.ruleset_hash)
         stored = {"format": DECISION_FORMAT, "ruleset_hash": d.ruleset_hash, "facts": d.rule_inputs,
                   "assessment": d.rule_result}
         result = recheck(stored, rs)

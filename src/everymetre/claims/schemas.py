@@ -5,9 +5,11 @@ Used by the API (they are its OpenAPI spec), the pages and the importers, so a r
 
 from __future__ import annotations
 
+import builtins
+
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -98,7 +100,7 @@ class PropertyIn(_In):
         return self
 
 
-CLAIM_EXAMPLE = {
+CLAIM_EXAMPLE: dict[str, Any] = {
     "kind": "repair_application",
     "damage_date": "2024-03-15",
     "description": "Вибуховою хвилею вибито вікна та пошкоджено покрівлю.",
@@ -141,7 +143,7 @@ class ClaimCreate(_In):
             raise ValueError("the same taxpayer number appears twice among the owners")
         return self
 
-    @property
+    @builtins.property  # `property` is a field of this model
     def priority_mask(self) -> int:
         return PriorityGroup.mask(list(self.priority_groups))
 
@@ -176,7 +178,7 @@ class DecisionIn(_In):
     amount_kopiykas: int | None = Field(None, ge=0, le=100_000_000_000, description="Defaults to the assessed amount")
 
 
-TRANSITION_EXAMPLE = {
+TRANSITION_EXAMPLE: dict[str, Any] = {
     "to": "suspended", "reason": "The ownership certificate is missing.", "expected_version": 3,
     "documents_requested": ["Витяг з Державного реєстру речових прав"], "deadline": "2026-12-31",
 }

@@ -4,7 +4,7 @@ store (opened with a clear message when it cannot be), and the check that the sc
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -16,7 +16,7 @@ err = Console(stderr=True)
 out = Console()
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -29,7 +29,6 @@ def today_option(text: str | None) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         fail(f"--today: {text!r} is not a date like 2026-11-27")
-    return None
 
 
 def progress() -> Progress:

@@ -15,7 +15,9 @@ from everymetre.config import get_settings
 from everymetre.demo.cli import demo
 from everymetre.importer.cli import import_app
 from everymetre.linkage.cli import link
+from everymetre.ops.cli import doctor, restore_drill
 from everymetre.payments.cli import ledger_app, pay_app
+from everymetre.transparency.cli import register as register_transparency
 
 app = typer.Typer(help="everymetre: war-damage housing compensation at national scale.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -41,13 +43,17 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     """Serve the API and pages (http://HOST:PORT)."""
     import uvicorn
 
+    from everymetre.ops.startup import prepare_serve
+
     if threads is not None:  # the workers read their settings from the environment
         os.environ["EVERYMETRE_THREADS"] = str(threads)
         get_settings.cache_clear()
 
-    require_schema(engine())
+    eng = engine()
+    require_schema(eng)
+    prepare_serve(get_settings(), eng)  # production gate (warnings in development), JSON logs, metrics dir
     uvicorn.run("everymetre.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, log_config=None)
 
 
 # The features' commands, mounted here and defined in their packages.
@@ -61,6 +67,9 @@ app.command("link")(link)
 app.add_typer(import_app, name="import")
 app.add_typer(pay_app, name="pay")
 app.add_typer(ledger_app, name="ledger")
+app.command()(doctor)
+app.command("restore-drill")(restore_drill)
+register_transparency(app)  # log, publish, export
 
 
 def main() -> None:

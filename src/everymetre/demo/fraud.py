@@ -12,6 +12,8 @@ The truth (record id as the linkage sees it -> true person, true home, injected 
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -121,7 +123,7 @@ def load_fraud_population(engine: Engine, n_claims: int, seed: int = 2022, data_
             owners.append(dict(id=oid, claim_id=cid, person_id=pid, share_numerator=num, share_denominator=den,
                                is_applicant=True))
             chain = claim_chain(cid)
-            trail = [
+            trail: list[tuple[str, dict[str, Any]]] = [
                 ("claim.created", {"after": {"reference": refs[r["claim_ref"]], "kind": r["claim_kind"],
                                              "damage_date": r["damage_date"], "oblast": r["oblast"],
                                              "source": SOURCE, "source_record_id": r["record_id"]}}),

@@ -122,7 +122,7 @@ def generate(engine: Engine, n_claims: int, seed: int = 2022, chunk: int = 2000,
     staff["commission2"] = users["commission2@demo.everymetre.org"]
     citizen = users["citizen@demo.everymetre.org"]
     with engine.connect() as conn:
-        next_ids = {m: (conn.execute(select(func.max(m.id))).scalar() or 0) + 1 for m in (Person, Property, Claim, Ownership, InspectionAct, Decision)}
+        next_ids: dict[type, int] = {m: (conn.execute(select(func.max(m.id))).scalar() or 0) + 1 for m in (Person, Property, Claim, Ownership, InspectionAct, Decision)}
         citizen_person = conn.execute(select(User.person_id).where(User.id == citizen)).scalar()
     gen = _Generator(rnd, now, staff, citizen, citizen_person, next_ids)
     done = 0
@@ -264,7 +264,7 @@ class _Generator:
                                                             "oblast": claim["oblast"]}}, claim["submitted_by_id"], times[0])]
         for prev, state, at in zip(path, path[1:], times[1:], strict=False):
             payload: dict[str, Any] = {"from": prev, "to": state}
-            actor = s["officer"]
+            actor: int | None = s["officer"]
             if state == "submitted":
                 actor = claim["submitted_by_id"]
             elif state == "auto_checked":
@@ -281,7 +281,7 @@ class _Generator:
                 payload["inspection_date"] = claim["inspection_date"]
             elif state in ("inspected", "remote_verified"):
                 actor = s["inspector"]
-                works = []
+                works: list[dict[str, Any]] = []
                 for desc, unit, price in r.sample(WORKS, r.randrange(1, 4)):
                     qty = r.randrange(1, 30)
                     works.append({"description": desc, "quantity": str(qty), "unit": unit, "unit_price_kopiykas": price,
@@ -323,6 +323,6 @@ class _Generator:
     def _chain(self, claim_id: int, events: list[tuple], rows: dict[type, list[dict]]) -> None:
         chain = claim_chain(claim_id)
         trail = [NewEvent(action, payload, actor, at) for action, payload, actor, at in events]
-        new_rows, seq, head = chain_rows(chain, trail, trail[0].at, claim_id)
+        new_rows, seq, head = chain_rows(chain, trail, self.now, claim_id)
         rows[AuditEvent].extend(new_rows)
         rows[AuditChain].append(dict(chain=chain, last_seq=seq, last_hash=head))

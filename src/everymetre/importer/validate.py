@@ -24,7 +24,7 @@ from everymetre.kernel.translit import translit_uk
 from everymetre.importer.mapping import FIELDS, Mapping
 from everymetre.importer.readers import ROW
 
-REJECT_SCHEMA = {"row": pl.Int64, "source_record_id": pl.String, "field": pl.String, "reason": pl.String}
+REJECT_SCHEMA = pl.Schema({"row": pl.Int64, "source_record_id": pl.String, "field": pl.String, "reason": pl.String})
 PROPERTY_KINDS = ("house", "apartment", "room")
 CLAIM_KINDS = tuple(k.value for k in ClaimKind)
 _TRUE = ("1", "true", "t", "yes", "y", "так", "т", "x", "+")
@@ -236,8 +236,8 @@ def validate(df: pl.DataFrame, mapping: Mapping, today: date) -> Validated:
         serr: dict[str, str] = {}
         for s in out["v_share_raw"].drop_nulls().unique().to_list():
             try:
-                f = parse_share(s)
-                num[s], den[s] = f.numerator, f.denominator
+                share = parse_share(s)
+                num[s], den[s] = share.numerator, share.denominator
             except ValueError as exc:
                 serr[s] = str(exc)
         out = out.with_columns(

@@ -20,6 +20,7 @@ import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import UTC, date, datetime
 from pathlib import Path
 from time import perf_counter
@@ -365,7 +366,7 @@ class _Backend:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.raw = None
+        self.raw: Any = None  # the DBAPI connection while entered (psycopg or sqlite3)
 
     def __enter__(self) -> _Backend:
         self.raw = self.engine.raw_connection()

@@ -33,10 +33,12 @@ class ErrorCode(StrEnum):
     SEGREGATION_DECIDED = "segregation_decided"  # params: references; you decided it, someone else pays
     SEGREGATION_FIRST_DECIDER = "segregation_first_decider"  # an appeal goes to another commission member
     SEGREGATION_BUILT = "segregation_built"  # you built the batch; someone else approves it
+    SEGREGATION_FIRST_APPROVER = "segregation_first_approver"  # you gave the first approval; someone else the second
     SEGREGATION_FILED = "segregation_filed"  # you filed it for the applicant; someone else verifies it
     SECOND_APPROVAL_NEEDED = "second_approval_needed"  # params: batch_id, total, threshold
     BATCH_NOT_BUILT = "batch_not_built"  # params: batch_id, state
     BATCH_TOTAL_CHANGED = "batch_total_changed"  # params: batch_id, total, reviewed
+    BATCH_BUILT_MEANWHILE = "batch_built_meanwhile"  # another build took the same claims (or your open batch) first
     APPEAL_WINDOW_CLOSED = "appeal_window_closed"  # params: days, last_day
     IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"  # the Idempotency-Key header is not 1-255 visible ASCII
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # the key was used for a different request

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["AmountError", "format_kopiykas", "parse_amount", "MAX_KOPIYKAS"]
+__all__ = ["MAX_KOPIYKAS", "AmountError", "format_kopiykas", "parse_amount"]
 
 # ISO 20022 amounts are xs:decimal with totalDigits 18: with two fraction digits, 16 integer digits.
 MAX_KOPIYKAS = 10**18 - 1

@@ -2,7 +2,7 @@
 
 Claimants see their own claims' payouts and certificates (anything else is 404, as for claims); payments
 officers, auditors and admins see batches; payments officers approve them (segregation and the second
-approval above the threshold are enforced in `everymetre.payments.service`).
+approval above the threshold are `accounts.permissions` rules, applied in `payments.batches`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from everymetre.api.deps import AuthDep, IdPath
 from everymetre.api.problems import problem_responses
-from everymetre.kernel.errors import Conflict
-from everymetre.payments import service
+from everymetre.kernel.errors import Conflict, ErrorCode
+from everymetre.payments import batches, queries
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 RESPONSES = problem_responses({
@@ -135,6 +135,7 @@ class BatchDetail(BatchOut):
     payments_by_state: dict[str, int]
     can_approve: bool
     cannot_approve_because: str | None
+    cannot_approve_code: str | None = Field(description="Why not, as a stable error code (e.g. segregation_built)")
 
 
 class ApproveIn(BaseModel):
@@ -148,13 +149,13 @@ class ApproveIn(BaseModel):
 def get_payout(reference: str, auth: AuthDep) -> PayoutStatus:
     """Where a claim's money is: payments to the bank, the repair payout's spending window and reports, or the
     housing certificate. Claimants see their own claims only."""
-    return PayoutStatus(**service.payout_status(auth.session, auth.principal, reference))
+    return PayoutStatus(**queries.payout_status(auth.session, auth.principal, reference))
 
 
 @router.get("/certificates/{number}", response_model=CertificateOut, responses=RESPONSES)
 def get_certificate(number: str, auth: AuthDep) -> CertificateOut:
     """A housing certificate: value, each co-owner's part, reservation, contract, seller payment, redemption."""
-    return CertificateOut(**service.certificate_view(auth.session, auth.principal, number))
+    return CertificateOut(**queries.certificate_view(auth.session, auth.principal, number))
 
 
 @router.get("/payment-batches", response_model=BatchPage, responses=RESPONSES)
@@ -165,7 +166,7 @@ def list_batches(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> BatchPage:
     """Payment batches, newest first (payments officers, auditors, admins)."""
-    return BatchPage(**service.list_batches(auth.session, auth.principal, state, limit, offset))
+    return BatchPage(**queries.list_batches(auth.session, auth.principal, state, limit, offset))
 
 
 @router.get("/payment-batches/{batch_id}", response_model=BatchDetail, responses=RESPONSES)
@@ -176,18 +177,21 @@ def get_batch(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> BatchDetail:
     """One batch with a page of its payments and whether you may approve it."""
-    return BatchDetail(**service.batch_detail(auth.session, auth.principal, batch_id, limit, offset))
+    return BatchDetail(**queries.batch_detail(auth.session, auth.principal, batch_id, limit, offset))
 
 
 @router.post("/payment-batches/{batch_id}/approve", response_model=BatchOut, responses=RESPONSES)
 def approve_batch(batch_id: IdPath, body: ApproveIn, auth: AuthDep) -> BatchOut:
-    """Approve a built batch (payments officers who decided none of its claims). Above the configured total a
-    second, different payments officer must approve as well; the batch is approved when both have."""
+    """Approve a built batch (payments officers who decided none of its claims and did not build it). Above the
+    configured total two different payments officers approve (the builder may give the first approval, never
+    the second); the batch is approved when both have."""
     if body.expected_total_kopiykas is not None:
-        current = service.batch_detail(auth.session, auth.principal, batch_id, limit=1)
+        current = queries.batch_detail(auth.session, auth.principal, batch_id, limit=1)
         if current["total_kopiykas"] != body.expected_total_kopiykas:
             raise Conflict(f"Batch {batch_id} totals {current['total_kopiykas']} kopiykas, not the "
-                           f"{body.expected_total_kopiykas} you reviewed; reload it before approving.")
-    service.do_approve_batch(auth.session, auth.principal, batch_id)
-    d = service.batch_detail(auth.session, auth.principal, batch_id, limit=1)
+                           f"{body.expected_total_kopiykas} you reviewed; reload it before approving.",
+                           ErrorCode.BATCH_TOTAL_CHANGED, batch_id=batch_id, total=current["total_kopiykas"],
+                           reviewed=body.expected_total_kopiykas)
+    batches.do_approve_batch(auth.session, auth.principal, batch_id)
+    d = queries.batch_detail(auth.session, auth.principal, batch_id, limit=1)
     return BatchOut(**{k: d[k] for k in BatchOut.model_fields})

@@ -21,7 +21,7 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -33,13 +33,13 @@ from everymetre.payments.amounts import AmountError, format_kopiykas, parse_amou
 
 __all__ = [
     "CAMT053_NAMESPACES",
+    "RETURN_REASONS",
     "Camt053Error",
+    "Camt053Statement",
     "EntryStatus",
     "StatementEntry",
-    "Camt053Statement",
-    "RETURN_REASONS",
-    "parse_camt053",
     "build_camt053",
+    "parse_camt053",
 ]
 
 CAMT053_NAMESPACES = {
@@ -105,7 +105,7 @@ class StatementEntry:
 
     @property
     def reason_text(self) -> str | None:
-        return RETURN_REASONS.get(self.reason_code or "", None)
+        return RETURN_REASONS.get(self.reason_code or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,7 +366,7 @@ def build_camt053(
     ns = CAMT053_NAMESPACES[version]
     iban = validate_iban(account_iban)
     items = list(entries)
-    created = (created_at or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    created = (created_at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     created_s = created.strftime("%Y-%m-%dT%H:%M:%SZ")
     msg = message_id or f"STMT-{created:%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
     sid = statement_id or msg

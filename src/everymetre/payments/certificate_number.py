@@ -21,16 +21,16 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
-    "CertificateNumberError",
+    "MAX_SERIAL",
+    "PREFIX",
+    "SERIAL_DIGITS",
     "CertificateNumber",
+    "CertificateNumberError",
     "damm_check_digit",
     "damm_is_valid",
     "make_certificate_number",
-    "validate_certificate_number",
     "parse_certificate_number",
-    "PREFIX",
-    "SERIAL_DIGITS",
-    "MAX_SERIAL",
+    "validate_certificate_number",
 ]
 
 PREFIX = "HC"

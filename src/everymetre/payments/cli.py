@@ -1,10 +1,15 @@
 """`everymetre pay ...` and `everymetre ledger check`: payment batches, bank statements, deadlines, the ledger.
 
-`pay batch` runs a batch through its steps — build (or resume this officer's open batch), approve, write
-the pain.001 file, mark sent — each in its own transaction and each idempotent, so after a crash at any
-point running it again finishes the same batch and never puts a claim in two. EVERYMETRE_CRASH_AT=STEP
-kills the process at that step (exit 9) for the crash tests: build-commit, build, approve, export-written,
-export, sent-commit, sent.
+A batch takes two operators, one run each, so no single person (or script) releases money:
+
+    everymetre pay batch --as BUILDER --out FILE    # build (or resume) BUILDER's batch; once approved: write, send
+    everymetre pay approve BATCH --as APPROVER      # one officer's approval (above the limit: two, by two people)
+
+`pay batch` runs the builder's steps — build or resume, then (once the batch is approved) write the pain.001
+file and mark it sent — each in its own transaction and each idempotent, so after a crash at any point
+running it again finishes the same batch and never puts a claim in two. EVERYMETRE_CRASH_AT=STEP kills the
+process at that step (exit 9) for the crash tests: build-commit, build, approve (in `pay approve`),
+export-written, export, sent-commit, sent.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import typer
 from rich.markup import escape
 
 from everymetre.cli.common import engine, err, fail, out, require_schema, today_option
+from everymetre.config import get_settings
 from everymetre.kernel.errors import DomainError
 from everymetre.rules.money import format_uah
 
@@ -27,7 +33,7 @@ ledger_app = typer.Typer(help="The double-entry payments ledger.", no_args_is_he
 
 def crash_point(step: str) -> None:
     """Die here, without cleaning up, if EVERYMETRE_CRASH_AT names this step (for crash tests)."""
-    if os.environ.get("EVERYMETRE_CRASH_AT") == step:
+    if get_settings().crash_at == step:
         os._exit(9)
 
 
@@ -46,12 +52,11 @@ def _principal(session, email: str):
 
 @pay_app.command("batch")
 def pay_batch(out_file: Annotated[Path, typer.Option("--out", help="Where to write the pain.001 XML file")],
-              as_email: Annotated[str, typer.Option("--as", help="The payments officer releasing the batch (e-mail)")],
-              approver: Annotated[str | None, typer.Option("--approver", help="A second payments officer, needed above "
-                                                           "EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS")] = None,
+              as_email: Annotated[str, typer.Option("--as", help="The payments officer building the batch (e-mail)")],
               today: Annotated[str | None, typer.Option(help="Requested execution date (YYYY-MM-DD); default today")] = None) -> None:
-    """Collect approved, unpaid claims into a batch, approve it, write its pain.001 file and mark it sent."""
-    from everymetre.payments import service as svc
+    """Collect approved, unpaid claims into your batch (or resume it); once another officer approved it
+    (`pay approve`), write its pain.001 file and mark it sent."""
+    from everymetre.payments import batches
     from everymetre.store.db import session_factory
 
     eng = engine()
@@ -63,8 +68,7 @@ def pay_batch(out_file: Annotated[Path, typer.Option("--out", help="Where to wri
     with session_factory(eng)() as session:
         try:
             who = _principal(session, as_email)
-            second = _principal(session, approver) if approver else None
-            report = svc.do_build_batch(session, who, today_option(today), checkpoint=crash_point)
+            report = batches.do_build_batch(session, who, today_option(today), checkpoint=crash_point)
             crash_point("build")
             batch = report.batch
             for reason, n in sorted(report.held.items()):
@@ -78,21 +82,15 @@ def pay_batch(out_file: Annotated[Path, typer.Option("--out", help="Where to wri
             else:
                 out.print(f"built batch {batch.id}: {batch.count:,} payments, {format_uah(batch.total_kopiykas)}")
             if batch.state == "built":
-                if batch.approved_by_id is None:
-                    batch = svc.do_approve_batch(session, who, batch.id)
-                if batch.state == "built" and second is not None:
-                    batch = svc.do_approve_batch(session, second, batch.id)
-                if batch.state == "cancelled":
-                    out.print(f"batch {batch.id} cancelled: no payments left after withdrawing flagged claims")
-                    return
-                if batch.state == "built":
-                    fail(f"batch {batch.id} totals {format_uah(batch.total_kopiykas)}, above "
-                         f"{format_uah(svc.second_approval_above())}: a second payments officer must approve it (--approver EMAIL)")
-            crash_point("approve")
+                two = batch.total_kopiykas > batches.second_approval_above()
+                given = "1 of 2 approvals given" if batch.approved_by_id else ("2 approvals needed" if two else "1 approval needed")
+                out.print(f"batch {batch.id} awaits approval ({given}): another payments officer runs "
+                          f"`everymetre pay approve {batch.id} --as EMAIL`, then run this again to write and send it")
+                return
             if batch.state in ("approved", "exported"):
-                path = svc.do_export_batch(session, who, batch.id, out_file, checkpoint=crash_point)
+                path = batches.do_export_batch(session, who, batch.id, out_file, checkpoint=crash_point)
                 crash_point("export")
-                batch = svc.do_mark_sent(session, who, batch.id, checkpoint=crash_point)
+                batch = batches.do_mark_sent(session, who, batch.id, checkpoint=crash_point)
                 crash_point("sent")
                 out.print(f"wrote {path} (message {batch.message_id}); batch {batch.id} sent: "
                           f"{batch.count:,} payments, {format_uah(batch.total_kopiykas)}")
@@ -100,11 +98,39 @@ def pay_batch(out_file: Annotated[Path, typer.Option("--out", help="Where to wri
             fail(exc.detail)
 
 
+@pay_app.command("approve")
+def pay_approve(batch_id: Annotated[int, typer.Argument(help="The batch's number (printed by `pay batch`)", min=1)],
+                as_email: Annotated[str, typer.Option("--as", help="The approving payments officer (e-mail); not the builder")]) -> None:
+    """Give one officer's approval to a built batch. At or below EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS one
+    approval releases it; above, two different officers approve. The builder never gives the releasing one."""
+    from everymetre.payments import batches
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        try:
+            who = _principal(session, as_email)
+            batch = batches.do_approve_batch(session, who, batch_id)
+            crash_point("approve")
+        except DomainError as exc:
+            fail(exc.detail)
+        if batch.state == "cancelled":
+            out.print(f"batch {batch.id} cancelled: no payments left after withdrawing flagged claims")
+        elif batch.state == "built":
+            out.print(f"batch {batch.id}: your approval is recorded; it totals {format_uah(batch.total_kopiykas)}, above "
+                      f"{format_uah(batches.second_approval_above())}, so a second, different payments officer must approve it")
+        else:
+            out.print(f"batch {batch.id} approved ({batch.count:,} payments, {format_uah(batch.total_kopiykas)}); "
+                      "its builder's `everymetre pay batch` writes the file and sends it")
+
+
 @pay_app.command("reconcile")
 def pay_reconcile(statement: Annotated[Path, typer.Argument(help="A camt.053 bank statement (XML)")]) -> None:
     """Apply a bank statement: payments booked or rejected (with the bank's reason; rejected claims are owed again)."""
-    from everymetre.payments import service as svc
+    from everymetre.accounts.actions import SYSTEM
     from everymetre.payments.camt053 import Camt053Error
+    from everymetre.payments.reconcile import do_reconcile
     from everymetre.store.db import session_factory
 
     if not statement.is_file():
@@ -113,7 +139,7 @@ def pay_reconcile(statement: Annotated[Path, typer.Argument(help="A camt.053 ban
     require_schema(eng)
     with session_factory(eng)() as session:
         try:
-            report = svc.do_reconcile(session, svc.SYSTEM, statement.read_bytes())
+            report = do_reconcile(session, SYSTEM, statement.read_bytes())
         except (DomainError, Camt053Error) as exc:
             fail(f"{statement}: {getattr(exc, 'detail', None) or str(exc).splitlines()[0]}")
     for problem in report.problems:
@@ -130,14 +156,15 @@ def pay_reconcile(statement: Annotated[Path, typer.Argument(help="A camt.053 ban
 @pay_app.command("sweep")
 def pay_sweep(today: Annotated[str | None, typer.Option(help="Run as of this date (YYYY-MM-DD); default today")] = None) -> None:
     """Enforce deadlines: return unspent repair money after the window; lapse 30-day reservations; expire certificates."""
-    from everymetre.payments import service as svc
+    from everymetre.accounts.actions import SYSTEM
+    from everymetre.payments.payouts import do_sweep
     from everymetre.store.db import session_factory
 
     eng = engine()
     require_schema(eng)
     with session_factory(eng)() as session:
         try:
-            r = svc.do_sweep(session, svc.SYSTEM, today_option(today))
+            r = do_sweep(session, SYSTEM, today_option(today))
         except DomainError as exc:
             fail(exc.detail)
     out.print(f"repair payouts expired: {r.payouts_expired:,} ({format_uah(r.returned_kopiykas)} returned); "
@@ -148,20 +175,21 @@ def pay_sweep(today: Annotated[str | None, typer.Option(help="Run as of this dat
 @pay_app.command("sync")
 def pay_sync() -> None:
     """Post decided claims to the ledger that are not there yet (catch-up; `pay batch` does it too)."""
-    from everymetre.payments import service as svc
+    from everymetre.accounts.actions import SYSTEM
+    from everymetre.payments.ledger import do_sync_decisions
     from everymetre.store.db import session_factory
 
     eng = engine()
     require_schema(eng)
     with session_factory(eng)() as session:
-        r = svc.do_sync_decisions(session, svc.SYSTEM)
+        r = do_sync_decisions(session, SYSTEM)
     out.print(f"checked {r.checked:,} decided claims: {r.posted:,} posted ({format_uah(r.total_kopiykas)}), {r.revised:,} revised")
 
 
 @ledger_app.command("check")
 def ledger_check() -> None:
     """Check the ledger: every transaction balances, no claim paid twice, sums match decisions. Exit 1 on any violation."""
-    from everymetre.payments.service import ledger_violations
+    from everymetre.payments.ledger import ledger_violations
     from everymetre.store.db import session_factory
 
     eng = engine()

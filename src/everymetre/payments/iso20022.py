@@ -19,7 +19,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -32,17 +32,17 @@ from everymetre.payments.amounts import format_kopiykas, parse_amount
 __all__ = [
     "PAIN001_NS",
     "PAIN001_VERSION",
+    "CreditTransfer",
+    "DebtorAccount",
     "Pain001Error",
     "Pain001ValidationError",
-    "DebtorAccount",
-    "CreditTransfer",
     "PaymentBatch",
     "SentTransaction",
+    "build_pain001",
     "make_message_id",
     "pain001_xsd_path",
-    "build_pain001",
-    "validate_pain001",
     "read_pain001",
+    "validate_pain001",
     "write_pain001",
 ]
 
@@ -157,7 +157,7 @@ def make_message_id(created_at: datetime | None = None, prefix: str = "EMPAY") -
     A random part makes it unique even when a corrected batch is re-sent in the same second; banks
     reject a repeated MsgId. Store it with the batch.
     """
-    ts = (created_at or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
+    ts = (created_at or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%d%H%M%S")
     mid = f"{prefix}-{ts}-{secrets.token_hex(5)}"
     return _text(mid, "message id", 35)
 
@@ -178,7 +178,7 @@ def _schema() -> etree.XMLSchema:
 def _utc_timestamp(moment: datetime) -> str:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise Pain001Error(f"created_at must be timezone-aware, got naive {moment.isoformat()}")
-    return moment.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_batch(batch: PaymentBatch) -> tuple[str, str | None, str | None]:

@@ -38,30 +38,30 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
-    "AccountKind",
     "Account",
-    "TransactionKind",
+    "AccountKind",
+    "LedgerError",
+    "LedgerRow",
     "Posting",
     "Transaction",
-    "LedgerRow",
-    "LedgerError",
+    "TransactionKind",
     "Violation",
-    "programme_budget",
-    "claim_payable",
-    "bank_clearing",
-    "returned_funds",
-    "certificate_reserved",
-    "parse_account",
-    "decision_transaction",
-    "decision_revised_transaction",
-    "payment_sent_transaction",
-    "payment_returned_transaction",
     "balance_returned_transaction",
-    "returned_to_budget_transaction",
-    "certificate_reserved_transaction",
+    "bank_clearing",
     "certificate_paid_transaction",
     "certificate_released_transaction",
+    "certificate_reserved",
+    "certificate_reserved_transaction",
     "check_ledger",
+    "claim_payable",
+    "decision_revised_transaction",
+    "decision_transaction",
+    "parse_account",
+    "payment_returned_transaction",
+    "payment_sent_transaction",
+    "programme_budget",
+    "returned_funds",
+    "returned_to_budget_transaction",
 ]
 
 
@@ -197,7 +197,7 @@ class Transaction:
     certificate: str | None = None
     memo: str = ""
 
-    def validate(self) -> "Transaction":
+    def validate(self) -> Transaction:
         """Raise :class:`LedgerError` unless every posting is well formed and debits equal credits."""
         where = f"transaction {self.transaction_id!r} ({self.kind})"
         if not self.transaction_id:

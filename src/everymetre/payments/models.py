@@ -1,5 +1,5 @@
 """Payments tables in the store: the double-entry ledger, payments and their batches, repair payouts and
-housing certificates (migration 0002_payments).
+housing certificates (migration 0001_schema).
 
 What the database itself guarantees, so "pay each loss exactly once" does not rest on code alone:
 
@@ -34,13 +34,8 @@ from everymetre.store.types import utcnow
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
-PAYMENT_STATES = ("pending", "batched", "sent", "booked", "rejected", "cancelled")
-LIVE_PAYMENT = "state NOT IN ('rejected', 'cancelled')"
-BATCH_STATES = ("built", "approved", "exported", "sent", "cancelled")
-PAYOUT_STATES = ("funds_transferred", "spending", "interim_reported", "final_reported", "verified", "closed",
-                 "expired_balance_returned")
-CERTIFICATE_STATES = ("issued", "funds_reserved", "ownership_terminated", "contract_signed", "paid_to_seller",
-                      "redeemed", "reservation_lapsed", "expired")
+LIVE_PAYMENT = "state NOT IN ('rejected', 'cancelled')"  # payments.states.DEAD_PAYMENT
+# The states and their moves: payments.states (the CHECK constraints below list the same states; a test holds them equal).
 
 
 class LedgerTransaction(Base):

@@ -1,12 +1,12 @@
 """Payments pages: the payments officer's batch list and batch page (build, approve), and the claimant's
 "Payment" panel on their claim page (payout status, housing certificate).
 
-Everything goes through `everymetre.payments.service`, which decides who may see or approve what
-(segregation of duties, the second approval above the threshold, oblast scope)."""
+The actions and read models (`payments.batches`, `payments.queries`) decide who may see or approve what
+(`accounts.permissions`: segregation of duties, the second approval above the threshold, oblast scope); a
+refusal reaches the page as an error code with parameters, put in words by `explain`."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,16 +15,17 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from everymetre.api.deps import IdPath
-from everymetre.kernel.errors import DomainError
-from everymetre.claims.lifecycle import Role
-from everymetre.payments import service
-from everymetre.payments.models import BATCH_STATES, Certificate, CertificateShare
-from everymetre.payments.schedule import final_report_due
 from everymetre.accounts.actions import Principal
+from everymetre.accounts.roles import Role
+from everymetre.api.deps import IdPath
 from everymetre.claims.models import Claim
-from everymetre.web import i18n
 from everymetre.claims.pages import forms
+from everymetre.kernel.errors import DomainError, ErrorCode
+from everymetre.payments import batches, queries
+from everymetre.payments.models import Certificate, CertificateShare
+from everymetre.payments.schedule import final_report_due
+from everymetre.payments.states import BATCH
+from everymetre.web import i18n
 from everymetre.web.common import DB, Form, Staff, redirect, render
 from everymetre.web.i18n import N_, day, gettext, money
 
@@ -48,35 +49,35 @@ def _words(table: dict[str, str], code: str | None) -> str:
     return gettext(table[code]) if code in table else (code or "—")
 
 
-# ------------------------------------------------------------------------------------------------ the service's sentences
-
-_SEGREGATION = re.compile(r"Segregation of duties: you decided claim\(s\) in this batch \((.*)\), so you may not release "
-                          r"their payment\.")
-_OUTSIDE = re.compile(r"The batch pays claims in oblast\(s\) outside your assignment: (.*)\.")
-_SECOND = re.compile(r"Batch \d+ totals .*, above .*: a second, different payments user must approve it\.")
-_NOT_BUILT = re.compile(r"Batch \d+ is (\w+); only a built batch can be approved\.")
-_STALE = re.compile(r"Batch \d+ totals (\d+) kopiykas, not the (\d+) you reviewed; reload it before approving\.")
+# ------------------------------------------------------------------------------------------------ refusals, in words
 
 
-def explain(detail: str | None) -> str:
-    """The service's English sentences about approving, in the reader's language (values kept)."""
-    if not detail:
+def explain(code: str | None, params: dict[str, Any] | None = None, detail: str = "") -> str:
+    """A refusal to approve (or build) in the reader's language, chosen by its error code (kernel.errors)."""
+    if not code:
         return ""
-    if detail == "waiting for a second, different payments user":
-        return gettext("You approved this batch already. A second, different payments officer must approve it too.")
-    if m := _SEGREGATION.fullmatch(detail):
+    p = params or {}
+    if code == ErrorCode.SEGREGATION_DECIDED:
         return gettext("You decided claims in this batch (%(refs)s). Someone who did not decide them must release "
-                       "their payment (segregation of duties).", refs=m.group(1))
-    if m := _OUTSIDE.fullmatch(detail):
-        return gettext("The batch pays claims in oblasts outside your assignment: %(oblasts)s.", oblasts=m.group(1))
-    if _SECOND.fullmatch(detail):
+                       "their payment (segregation of duties).", refs=", ".join(p.get("references", [])))
+    if code == ErrorCode.SEGREGATION_BUILT:
+        return gettext("You built this batch. Another payments officer must approve it (segregation of duties).")
+    if code in (ErrorCode.SEGREGATION_FIRST_APPROVER, ErrorCode.SECOND_APPROVAL_NEEDED):
         return gettext("You approved this batch already. A second, different payments officer must approve it too.")
-    if m := _NOT_BUILT.fullmatch(detail):
+    if code == ErrorCode.OUT_OF_SCOPE:
+        return gettext("The batch pays claims in oblasts outside your assignment: %(oblasts)s.",
+                       oblasts=", ".join(p.get("oblasts", [])))
+    if code == ErrorCode.INVALID_TRANSITION:
         return gettext("This batch is no longer waiting for approval (it is: %(state)s).",
-                       state=_words(BATCH_STATE_WORDS, m.group(1)))
-    if m := _STALE.fullmatch(detail):
+                       state=_words(BATCH_STATE_WORDS, p.get("state")))
+    if code == ErrorCode.BATCH_TOTAL_CHANGED:
         return gettext("The batch changed since you loaded it: it now totals %(now)s, not %(seen)s. Check it again "
-                       "before approving.", now=money(int(m.group(1))), seen=money(int(m.group(2))))
+                       "before approving.", now=money(int(p.get("total", 0))), seen=money(int(p.get("reviewed", 0))))
+    if code == ErrorCode.BATCH_BUILT_MEANWHILE:
+        return gettext("Another payment batch was built at the same moment, so nothing was built. Build again to "
+                       "open that batch or to collect what is left.")
+    if code == ErrorCode.ROLE_NOT_ALLOWED:
+        return gettext("Only payments officers approve batches.")
     return forms.translate_domain(detail)
 
 
@@ -93,7 +94,7 @@ def _page(value: str | None) -> int:
 def _held_from_query(raw: str) -> list[str]:
     """'review:2,iban:1' -> ['2 with an open review finding', ...] (only known codes)."""
     out = []
-    words = {code: text for code, text in HELD.values()}
+    words = dict(HELD.values())
     for part in raw.split(","):
         code, _, n = part.partition(":")
         if code in words and n.isdigit() and int(n) > 0:
@@ -108,23 +109,28 @@ def _held_to_query(held: dict[str, int]) -> str:
 @router.get("/staff/payments")
 def batches_page(request: Request, db: DB, principal: Staff) -> Response:
     q = request.query_params
-    state = q.get("state") if q.get("state") in BATCH_STATES else None
+    state = q.get("state") if q.get("state") in BATCH.states else None
     page = _page(q.get("page"))
-    data = service.list_batches(db, principal, state, limit=PAGE, offset=(page - 1) * PAGE)
+    data = queries.list_batches(db, principal, state, limit=PAGE, offset=(page - 1) * PAGE)
     base = [(k, v) for k, v in q.multi_items() if k in ("state",)]
     data["items"] = [{**b, "state_label": _words(BATCH_STATE_WORDS, b["state"])} for b in data["items"]]
     return render(request, "payments/batches.html", {
-        **data, "state": state or "", "states": [(s, gettext(BATCH_STATE_WORDS[s])) for s in BATCH_STATES],
+        **data, "state": state or "", "states": [(s, gettext(BATCH_STATE_WORDS[s])) for s in BATCH.states],
         "can_build": principal.role is Role.PAYMENTS, "done": q.get("done", ""),
         "held": _held_from_query(q.get("held", "")), "page": page,
-        "prev_url": "?" + urlencode(base + [("page", str(page - 1))]) if page > 1 else None,
-        "next_url": "?" + urlencode(base + [("page", str(page + 1))]) if page * PAGE < data["total"] else None,
+        "prev_url": "?" + urlencode([*base, ("page", str(page - 1))]) if page > 1 else None,
+        "next_url": "?" + urlencode([*base, ("page", str(page + 1))]) if page * PAGE < data["total"] else None,
     })
 
 
 @router.post("/staff/payments/build")
 def build_batch(request: Request, db: DB, principal: Staff, form: Form) -> Response:
-    report = service.do_build_batch(db, principal)
+    try:
+        report = batches.do_build_batch(db, principal)
+    except DomainError as exc:
+        if exc.code is not ErrorCode.BATCH_BUILT_MEANWHILE:
+            raise
+        return redirect("/staff/payments?" + urlencode({"done": "meanwhile"}))
     held = _held_to_query(report.held)
     if report.batch is None:
         return redirect("/staff/payments?" + urlencode({"done": "nothing", **({"held": held} if held else {})}))
@@ -133,8 +139,8 @@ def build_batch(request: Request, db: DB, principal: Staff, form: Form) -> Respo
 
 
 def _batch_context(db: Session, principal: Principal, batch_id: int, page: int) -> dict[str, Any]:
-    detail = service.batch_detail(db, principal, batch_id, limit=PAYMENTS_PAGE, offset=(page - 1) * PAYMENTS_PAGE)
-    why = explain(detail["cannot_approve_because"])
+    detail = queries.batch_detail(db, principal, batch_id, limit=PAYMENTS_PAGE, offset=(page - 1) * PAYMENTS_PAGE)
+    why = explain(detail["cannot_approve_code"], detail["cannot_approve_params"], detail["cannot_approve_because"] or "")
     if not why and not detail["can_approve"] and detail["state"] == "built" and principal.role is not Role.PAYMENTS:
         why = gettext("Only payments officers approve batches.")
     if detail["state"] != "built":
@@ -143,11 +149,11 @@ def _batch_context(db: Session, principal: Principal, batch_id: int, page: int) 
         approval = gettext("One approval by a payments officer releases this batch.")
     elif detail["approved_by"] is None:
         approval = gettext("The total is above %(limit)s, so two different payments officers must approve it.",
-                           limit=money(service.second_approval_above()))
+                           limit=money(batches.second_approval_above()))
     else:
         approval = gettext("Approved by %(who)s. The total is above %(limit)s, so a second, different payments "
                            "officer must approve it too.", who=detail["approved_by"],
-                           limit=money(service.second_approval_above()))
+                           limit=money(batches.second_approval_above()))
     shown = len(detail["payments"])
     detail["payments"] = [{**p, "state_label": _words(PAYMENT_STATE_WORDS, p["state"])} for p in detail["payments"]]
     by_state = [(_words(PAYMENT_STATE_WORDS, s), n) for s, n in sorted(detail["payments_by_state"].items())]
@@ -169,18 +175,18 @@ def batch_page(request: Request, batch_id: IdPath, db: DB, principal: Staff) -> 
 def approve_batch(request: Request, batch_id: IdPath, db: DB, principal: Staff, form: Form) -> Response:
     raw = forms.text(form, "expected_total_kopiykas")
     try:
-        current = service.batch_detail(db, principal, batch_id, limit=1)
+        current = queries.batch_detail(db, principal, batch_id, limit=1)
         if not raw.isdigit() or int(raw) != current["total_kopiykas"]:
             seen = int(raw) if raw.isdigit() else 0
-            return _refused(request, db, principal, batch_id, gettext(
-                "The batch changed since you loaded it: it now totals %(now)s, not %(seen)s. Check it again "
-                "before approving.", now=money(current["total_kopiykas"]), seen=money(seen)), 409)
-        batch = service.do_approve_batch(db, principal, batch_id)
+            return _refused(request, db, principal, batch_id, explain(
+                ErrorCode.BATCH_TOTAL_CHANGED, {"total": current["total_kopiykas"], "reviewed": seen}), 409)
+        batch = batches.do_approve_batch(db, principal, batch_id)
     except DomainError as exc:
         db.rollback()
         if exc.status == 404:
             raise
-        return _refused(request, db, principal, batch_id, explain(exc.detail), exc.status if exc.status == 403 else 409)
+        return _refused(request, db, principal, batch_id, explain(exc.code, exc.params, exc.detail),
+                        exc.status if exc.status == 403 else 409)
     return redirect(f"/staff/payments/{batch_id}?done={'approved' if batch.state == 'approved' else 'first_approval'}")
 
 
@@ -195,7 +201,7 @@ def _refused(request: Request, db: Session, principal: Principal, batch_id: int,
 
 def payout_panel(db: Session, principal: Principal, claim: Claim) -> dict[str, Any] | None:
     """What the "Payment" panel on the claimant's claim page says (None before there is anything to pay)."""
-    status = service.payout_status(db, principal, claim.reference)
+    status = queries.payout_status(db, principal, claim.reference)
     stage = status["stage"]
     if stage == "not_decided" and not status["payments"] and status["certificate"] is None:
         return None

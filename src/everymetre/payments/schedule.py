@@ -28,20 +28,20 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 __all__ = [
+    "DEFAULT_RULES",
     "RepairTier",
     "ScheduleRules",
-    "DEFAULT_RULES",
     "add_months",
-    "add_years",
-    "is_working_day",
     "add_working_days",
-    "tier_for_amount",
-    "spending_window_end",
+    "add_years",
+    "certificate_expiry_date",
     "final_report_due",
     "funds_reservation_due",
+    "is_working_day",
     "reservation_lapse_date",
-    "certificate_expiry_date",
     "seller_payment_due",
+    "spending_window_end",
+    "tier_for_amount",
 ]
 
 
@@ -63,7 +63,7 @@ class ScheduleRules:
     seller_payment_working_days: bool = False
     holidays: frozenset[date] = field(default_factory=frozenset)
 
-    def with_holidays(self, holidays: Iterable[date]) -> "ScheduleRules":
+    def with_holidays(self, holidays: Iterable[date]) -> ScheduleRules:
         from dataclasses import replace
 
         return replace(self, holidays=frozenset(holidays))

@@ -180,7 +180,7 @@ def display_value(unit: str, v: Any) -> str:
         return format_uah(v)
     if unit in ("coefficient", "m2"):  # from the value alone (1.2 and 1.20 display alike), at least 2 places
         d = v.normalize()
-        if d.as_tuple().exponent > -2:  # type: ignore[operator]
+        if int(d.as_tuple().exponent) > -2:
             d = d.quantize(Decimal("0.01"))
         return f"{d:f} m²" if unit == "m2" else f"{d:f}"
     if isinstance(v, bool):

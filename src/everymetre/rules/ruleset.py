@@ -142,9 +142,10 @@ class RuleSet:
             out = ParamValue(name, e.value, p.unit, e.effective_from, e.reference, p.illustrative, p.note)
         else:
             base, _, key = name.rpartition(".")
-            p = self._params.get(base)
-            if p is None or p.keys is None:
+            found = self._params.get(base)
+            if found is None or found.keys is None:
                 raise KeyError(f"unknown parameter {name!r}")
+            p = found
             e = p.entry_on(on)
             if p.keys == "oblast":
                 if key not in e.value:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, MetaData
+from sqlalchemy import JSON, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 from everymetre.store.types import UTCDateTime
@@ -22,3 +22,5 @@ NAMING = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    # every model here maps one table (no joined or unmapped selectables): tell the type checker so
+    __table__: ClassVar[Table]

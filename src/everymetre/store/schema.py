@@ -12,6 +12,7 @@ import everymetre.claims.models  # noqa: F401
 import everymetre.idempotency.models  # noqa: F401
 import everymetre.linkage.models  # noqa: F401
 import everymetre.payments.models  # noqa: F401
+import everymetre.transparency.models  # noqa: F401
 from everymetre.store.base import Base
 
 metadata = Base.metadata

@@ -7,6 +7,9 @@ place (`accounts.permissions`, `claims.lifecycle`). Sessions are signed cookies 
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable
+
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -19,18 +22,25 @@ def _is_page(request: Request) -> bool:
     return not request.url.path.startswith(("/api/", "/openapi.json", "/static/"))
 
 
+async def _answer(response: Response | Awaitable[Response]) -> Response:
+    """The response of an exception handler, which Starlette lets be sync or async."""
+    return await response if inspect.isawaitable(response) else response
+
+
 def install(app: FastAPI) -> None:
     """Mount the pages and static assets on the application."""
     from everymetre.claims.pages import citizen, staff
     from everymetre.linkage import pages as linkage_pages  # linkage reviewers' pages
     from everymetre.payments import pages as payments_pages  # payments officers' batches; claimants' payout status
+    from everymetre.transparency import pages as public_pages  # statistics, open data, the public log (no sign-in)
     from everymetre.web.common import SOMETHING_WRONG, STATIC, PageError, domain_error_page, error_page, redirect
     from everymetre.web.session import PageSessions
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     from everymetre.workload import pages as workload_pages  # inspectors' day list, naming a claim's inspector
 
-    for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router, workload_pages.router):
+    for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router, public_pages.router,
+                   workload_pages.router):
         app.include_router(router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key())
 
@@ -41,14 +51,14 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, DomainError)
         if _is_page(request) or api_domain is None:
             return domain_error_page(request, exc)
-        return await api_domain(request, exc)
+        return await _answer(api_domain(request, exc))
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if _is_page(request) or api_http is None:
             titles = {404: "Page not found", 405: "Not allowed"}
             return error_page(request, exc.status_code, titles.get(exc.status_code, SOMETHING_WRONG))
-        return await api_http(request, exc)
+        return await _answer(api_http(request, exc))
 
     async def on_page_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PageError)

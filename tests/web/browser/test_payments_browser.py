@@ -4,11 +4,13 @@ Payment panel each pass axe-core, fit 360 px and run under the real CSP."""
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlsplit
 
 import pytest
 
-from everymetre.payments import service as svc
-from tests.payments.store_helpers import decided_claim
+from everymetre.payments import certificates
+from tests.conftest import PASSWORD
+from tests.payments.store_helpers import decided_claim, ensure_user
 from tests.web.browser.test_journeys import main_text, sign_in
 
 pytestmark = pytest.mark.browser
@@ -18,8 +20,8 @@ def test_payments_pages_accessible_at_360px(open_page, db, users, principal):
     repair = decided_claim(db, users["commission"], 10_000_000, submitted_by=users["citizen"])
     destroyed = decided_claim(db, users["commission"], 150_000_000, kind="destroyed_housing_application",
                               submitted_by=users["citizen"], owners=[("Коваль Іван", 1, 2), ("Коваль Марія", 1, 2)])
-    cert = svc.do_issue_certificate(db, principal("payments"), destroyed.reference, today=date(2026, 1, 10))
-    svc.do_reserve_funds(db, principal("payments"), cert.number, date(2026, 1, 12))
+    cert = certificates.do_issue_certificate(db, principal("payments"), destroyed.reference, today=date(2026, 1, 10))
+    certificates.do_reserve_funds(db, principal("payments"), cert.number, date(2026, 1, 12))
 
     officer = open_page()
     sign_in(officer, "payments")
@@ -29,11 +31,21 @@ def test_payments_pages_accessible_at_360px(open_page, db, users, principal):
     officer.page.wait_for_url("**/staff/payments/*?done=built")
     officer.check()
     assert repair.reference in main_text(officer) and "100 000,00 грн" in main_text(officer)
-    officer.page.get_by_role("button", name="Затвердити партію").click()
-    officer.page.wait_for_url("**?done=approved")
-    officer.check("approved")
-    officer.goto("/staff/payments")
-    officer.check("with a batch")
+    batch_path = urlsplit(officer.page.url).path
+    # another payments officer approves it: the builder never does
+    ensure_user(db, "payments2@test.org", "payments", ["kharkivska", "kyivska"])
+    approver = open_page()
+    approver.goto("/signin")
+    approver.page.get_by_label("Електронна пошта").fill("payments2@test.org")
+    approver.page.get_by_label("Пароль").fill(PASSWORD)
+    approver.page.get_by_role("button", name="Увійти").click()
+    approver.page.wait_for_url("**/staff/queue")
+    approver.goto(batch_path)
+    approver.page.get_by_role("button", name="Затвердити партію").click()
+    approver.page.wait_for_url("**?done=approved")
+    approver.check("approved")
+    approver.goto("/staff/payments")
+    approver.check("with a batch")
 
     citizen = open_page()
     sign_in(citizen, "citizen")

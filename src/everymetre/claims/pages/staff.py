@@ -64,7 +64,8 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
     kinds = [k for k in q.getlist("kind") if k in {c.value for c in ClaimKind}]
     priority = [p for p in q.getlist("priority") if p in PriorityGroup.names()]
     waiting, deadline = _int(q.get("waiting"), 0, 3650), _int(q.get("deadline"), 0, 3650)
-    sort = q.get("sort") if q.get("sort") in SORTS else "oldest"
+    sort = q.get("sort") or "oldest"
+    sort = sort if sort in SORTS else "oldest"
     page = _int(q.get("page"), 1, 100_000) or 1
     search = (q.get("q") or "").strip()[:200]
     if search and "state" not in q:

@@ -1,7 +1,7 @@
 """Idempotency keys: the first result of each (user, Idempotency-Key) on the API's POSTs.
 
-Revision ID: 0003_idempotency
-Revises: 0002_claim_search
+Revision ID: 0004_idempotency
+Revises: 0003_claim_search
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "0003_idempotency"
-down_revision: str | None = "0002_claim_search"
+revision: str = "0004_idempotency"
+down_revision: str | None = "0003_claim_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

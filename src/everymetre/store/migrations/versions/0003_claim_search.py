@@ -1,8 +1,8 @@
 """Claim search: the claim_search table of folded keys, with a pg_trgm GIN index on PostgreSQL; existing
 claims are indexed here.
 
-Revision ID: 0002_claim_search
-Revises: 0001_schema
+Revision ID: 0003_claim_search
+Revises: 0002_transparency
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_claim_search"
-down_revision: str | None = "0001_schema"
+revision: str = "0003_claim_search"
+down_revision: str | None = "0002_transparency"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

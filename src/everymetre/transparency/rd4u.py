@@ -1,0 +1,135 @@
+"""Export to the Register of Damage for Ukraine (RD4U), category A3.1: damage or destruction of residential
+property. One record per person and home (never one per family: the register's most common filing error),
+as JSON Lines; every record validates against `rd4u_a3_1.schema.json` beside this file.
+
+A record carries the person, the property and their ownership share, the damage (date, and the inspection's
+category), what was claimed and what was awarded with how it was calculated (the rule set's hash and the
+rules' own explanation), the person's part of the award, the compensation already received (booked
+payments, and the person's part of a redeemed housing certificate) so the register does not pay it twice,
+and the SHA-256 of every evidence file. Withdrawn claims and duplicates are not exported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from everymetre.payments.models import Certificate, Payment
+from everymetre.payments.certificates import split_value
+from everymetre.claims.models import Claim, Decision, Evidence, InspectionAct
+
+SCHEMA_PATH = Path(__file__).with_name("rd4u_a3_1.schema.json")
+SCHEMA_VERSION = "everymetre-rd4u-a3.1/1"
+EXCLUDED = ("draft", "withdrawn", "duplicate")
+_DECIDED = {"approved": "approved", "rejected": "rejected", "upheld": "upheld on appeal", "revised": "revised on appeal",
+            "appealed": "under appeal"}
+
+
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def _share(n: int, d: int) -> dict[str, Any]:
+    return {"numerator": n, "denominator": d, "decimal": f"{n / d:.6f}"}
+
+
+def records(session: Session, chunk: int = 2000) -> Iterator[dict[str, Any]]:
+    ids = list(session.scalars(select(Claim.id).where(Claim.state.not_in(EXCLUDED)).order_by(Claim.id)))
+    for i in range(0, len(ids), chunk):
+        yield from _records(session, ids[i:i + chunk])
+        session.expunge_all()
+
+
+def _records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]:
+    claims = session.scalars(select(Claim).where(Claim.id.in_(ids)).order_by(Claim.id)).all()
+    decisions: dict[int, list[Decision]] = defaultdict(list)
+    for d in session.scalars(select(Decision).where(Decision.claim_id.in_(ids)).order_by(Decision.decided_at, Decision.id)):
+        decisions[d.claim_id].append(d)
+    acts: dict[int, InspectionAct] = {}
+    for a in session.scalars(select(InspectionAct).where(InspectionAct.claim_id.in_(ids)).order_by(InspectionAct.id)):
+        acts[a.claim_id] = a  # the latest
+    evidence: dict[int, list[Evidence]] = defaultdict(list)
+    for e in session.scalars(select(Evidence).where(Evidence.claim_id.in_(ids)).order_by(Evidence.id)):
+        evidence[e.claim_id].append(e)
+    payments: dict[int, list[Payment]] = defaultdict(list)
+    for p in session.scalars(select(Payment).where(Payment.claim_id.in_(ids), Payment.state == "booked").order_by(Payment.id)):
+        payments[p.claim_id].append(p)
+    certs = {c.claim_id: c for c in session.scalars(select(Certificate).where(Certificate.claim_id.in_(ids)))}
+    for claim in claims:
+        yield from _claim_records(claim, decisions[claim.id], acts.get(claim.id), evidence[claim.id],
+                                  payments[claim.id], certs.get(claim.id))
+
+
+def _claim_records(claim: Claim, decisions: list[Decision], act: InspectionAct | None, evidence: list[Evidence],
+                   payments: list[Payment], cert: Certificate | None) -> Iterator[dict[str, Any]]:
+    owners = sorted(claim.owners, key=lambda o: (not o.is_applicant, o.id))
+    shares = [o.share for o in owners]
+    last = decisions[-1] if decisions else None
+    awarded = claim.awarded_amount_kopiykas if claim.state in ("approved", "upheld", "revised") else None
+    award_parts = split_value(awarded, shares) if awarded and shares else [None] * len(owners)
+    repair_paid = sum(p.amount_kopiykas for p in payments if p.purpose == "repair")
+    repair_parts = split_value(repair_paid, shares) if shares else []
+    cert_parts: dict[int, int] = {}
+    if cert is not None and cert.state in ("paid_to_seller", "redeemed"):
+        for s in cert.shares:
+            cert_parts[s.person_id] = cert_parts.get(s.person_id, 0) + s.amount_kopiykas
+    home = claim.home
+    prop = {"kind": home.kind, "oblast": home.oblast, "hromada": home.hromada, "street": home.street,
+            "building": home.building, "apartment": home.apartment, "registry_number": home.registry_number,
+            "total_area_m2": f"{home.total_area_m2:.2f}", "year_built": home.year_built, "rooms": home.rooms,
+            "latitude": home.latitude, "longitude": home.longitude}
+    files = [{"sha256": e.sha256, "kind": e.kind, "content_type": e.content_type, "size_bytes": e.size_bytes,
+              "taken_at": e.taken_at.isoformat() if e.taken_at else None} for e in evidence]
+    decision = None
+    if last is not None:
+        decision = {"outcome": _DECIDED.get(claim.state, last.outcome), "stage": last.stage,
+                    "decided_on": last.decided_at.date().isoformat(), "amount_kopiykas": last.amount_kopiykas,
+                    "calculation": {"ruleset_hash": last.ruleset_hash, "inputs": last.rule_inputs,
+                                    "result": last.rule_result}}
+    for n, owner in enumerate(owners):
+        person = owner.person
+        received = []
+        if repair_parts and repair_parts[n]:
+            received.append({"kind": "repair_payment", "amount_kopiykas": repair_parts[n],
+                             "paid_on": max(p.settled_on or p.created_at.date() for p in payments).isoformat()})
+        if cert_parts.get(person.id):
+            received.append({"kind": "housing_certificate", "amount_kopiykas": cert_parts[person.id],
+                             "paid_on": (cert.paid_on or cert.redeemed_on or cert.issued_on).isoformat() if cert else None})
+        yield {
+            "schema": SCHEMA_VERSION,
+            "category": "A3.1",
+            "record_id": f"{claim.reference}/{person.id}",
+            "person": {"full_name": person.full_name, "full_name_latin": person.full_name_latin,
+                       "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+                       "tax_number": person.rnokpp, "is_applicant": owner.is_applicant},
+            "property": prop,
+            "ownership_share": _share(owner.share_numerator, owner.share_denominator),
+            "co_owners": len(owners),
+            "damage": {"date": claim.damage_date.isoformat(), "category": act.damage_category if act else None,
+                       "inspected_on": act.inspected_on.isoformat() if act else None,
+                       "description": claim.description},
+            "claim": {"reference": claim.reference, "kind": claim.kind, "state": claim.state,
+                      "filed_on": (claim.submitted_at or claim.created_at).date().isoformat(),
+                      "assessed_amount_kopiykas": claim.assessed_amount_kopiykas},
+            "awarded": {"amount_kopiykas": awarded, "person_part_kopiykas": award_parts[n], "decision": decision},
+            "compensation_received": {"total_kopiykas": sum(r["amount_kopiykas"] for r in received), "items": received},
+            "evidence": files,
+            "currency": "UAH",
+        }
+
+
+def write_jsonl(session: Session, out: Path) -> int:
+    n = 0
+    tmp = out.with_name(out.name + ".part")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for rec in records(session):
+            fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
+            n += 1
+    tmp.replace(out)
+    return n

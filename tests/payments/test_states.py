@@ -1,0 +1,44 @@
+"""The payments state machines (payments.states): the move tables agree with the database's CHECK constraints,
+every state is reachable, refusals name where a move can be made from, and every move names a permission."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from everymetre.accounts.permissions import PERMISSIONS
+from everymetre.kernel.errors import ErrorCode, InvalidTransition
+from everymetre.payments.models import Payment, PaymentBatch
+from everymetre.payments.states import BATCH, CERTIFICATE, PAYMENT, PAYOUT, BatchState, Machine
+
+MACHINES = [BATCH, PAYMENT, PAYOUT, CERTIFICATE]
+
+
+def _check_states(model) -> set[str]:
+    for c in model.__table__.constraints:
+        text = str(getattr(c, "sqltext", ""))
+        if text.startswith("state IN ("):
+            return set(re.findall(r"'([a-z_]+)'", text))
+    raise AssertionError(f"{model.__tablename__} has no state CHECK")
+
+
+@pytest.mark.parametrize(("machine", "model"), [(BATCH, PaymentBatch), (PAYMENT, Payment)])
+def test_tables_match_the_database(machine: Machine, model) -> None:
+    assert set(machine.states) == _check_states(model)
+
+
+@pytest.mark.parametrize("machine", MACHINES, ids=lambda m: m.noun)
+def test_every_state_reached_and_every_move_authorised(machine: Machine) -> None:
+    first = machine.states[0]
+    reached = {first} | {m.target for m in machine.moves.values()}
+    assert reached == set(machine.states)
+    assert all(m.action in PERMISSIONS for m in machine.moves.values())
+
+
+def test_refusal_names_the_states_a_move_needs() -> None:
+    assert BATCH.can(BatchState.BUILT, BatchState.APPROVED)
+    with pytest.raises(InvalidTransition, match="Batch 7 is sent; only a batch that is built or approved can be cancelled") as e:
+        BATCH.move(BatchState.SENT, BatchState.CANCELLED, "7")
+    assert e.value.code is ErrorCode.INVALID_TRANSITION
+    assert e.value.params == {"machine": "batch", "state": "sent", "target": "cancelled", "allowed": ["built", "approved"]}
