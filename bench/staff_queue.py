@@ -67,6 +67,9 @@ def main() -> None:
     parser.add_argument("--db", help="reuse this SQLite file (generated on first use)")
     parser.add_argument("--url", help="a database URL instead (e.g. PostgreSQL; generated on first use)")
     parser.add_argument("--only-search", action="store_true", help="time only the search views")
+    parser.add_argument("--replicate", type=int, default=1,
+                        help="PostgreSQL: copy the generated claims (homes, owners, search keys) by SQL until there are "
+                             "this many times as many (quicker than generating them; copies share names and numbers)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="everymetre-bench-queue-"))
@@ -89,6 +92,10 @@ def main() -> None:
         t = time.perf_counter()
         generate(engine, args.claims)
         print(f"loaded {args.claims:,} demo claims into {args.url or db} in {time.perf_counter() - t:.1f} s")
+    if args.replicate > 1:
+        t = time.perf_counter()
+        replicate(engine, args.replicate)
+        print(f"replicated the claims to {args.replicate}x in {time.perf_counter() - t:.1f} s")
     with engine.connect() as conn:
         from sqlalchemy import text
 
@@ -124,6 +131,36 @@ def main() -> None:
             values = timings(client, url, args.runs, bearer if url.startswith("/api/") else None)
             med = statistics.median(values)
             print(f"{label:52} {med:10.1f} {p95(values):8.1f} {med / base:9.1f}")
+
+
+def replicate(engine, times: int) -> None:  # noqa: ANN001
+    """Copy persons, properties, claims, ownerships and claim_search `times - 1` times (ids shifted), PostgreSQL."""
+    from sqlalchemy import func, insert, literal, select, text
+
+    import everymetre.store.schema  # noqa: F401
+    from everymetre.store.base import Base
+
+    names = ("persons", "properties", "claims", "ownerships", "claim_search")
+    tables = [Base.metadata.tables[n] for n in names]
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT count(*) FROM claims WHERE id > 0")).scalar_one() == 0:
+            return
+        top = max(conn.execute(select(func.max(list(t.primary_key.columns)[0]))).scalar() or 0 for t in tables) + 1
+        conn.execute(text("DROP INDEX ix_claim_search_keys"))  # rebuilt once at the end: quicker than per row
+        for k in range(1, times):
+            shift = literal(k * top)
+            for t in tables:
+                cols = []
+                for c in t.columns:
+                    fk_to = {fk.column.table.name for fk in c.foreign_keys}
+                    moved = (c.primary_key and t.name != "claim_search") or (fk_to & set(names))
+                    cols.append((c + shift).label(c.name) if moved else c)
+                conn.execute(insert(t).from_select([c.name for c in t.columns],
+                                                   select(*cols).where(list(t.primary_key.columns)[0] < top)))
+        for t in ("persons", "properties", "claims", "ownerships"):
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT max(id) FROM {t}))"))
+        conn.execute(text("CREATE INDEX ix_claim_search_keys ON claim_search USING gin (keys gin_trgm_ops)"))
+        conn.execute(text("ANALYZE"))
 
 
 def search_urls(conn) -> list[tuple[str, str]]:  # noqa: ANN001

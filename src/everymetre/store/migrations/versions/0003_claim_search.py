@@ -30,11 +30,11 @@ def upgrade() -> None:
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("claim_id", name=op.f("pk_claim_search")),
     )
-    op.create_index("ix_claim_search_keys", "claim_search", ["keys"], unique=False,
-                    postgresql_using="gin", postgresql_ops={"keys": "gin_trgm_ops"})
     from everymetre.claims.search import index_missing
 
-    index_missing(bind)
+    index_missing(bind)  # before the index: building it once is much quicker than updating it per row
+    op.create_index("ix_claim_search_keys", "claim_search", ["keys"], unique=False,
+                    postgresql_using="gin", postgresql_ops={"keys": "gin_trgm_ops"})
 
 
 def downgrade() -> None:
