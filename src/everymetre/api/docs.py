@@ -1,4 +1,5 @@
-"""Interactive API docs at /docs, from the Swagger UI files of the installed `swagger-ui-bundle` package.
+"""Interactive API docs at /docs, from the Swagger UI 5 files of the installed `fastapi-offline` package (Swagger
+UI 4, as in `swagger-ui-bundle`, cannot read the OpenAPI 3.1 that FastAPI writes).
 
 Nothing is fetched from a CDN: the page's script and style come from /docs/assets/ (the package's files,
 served read-only), and its one inline script is allowed by its hash in the page's own Content-Security-Policy.
@@ -14,13 +15,13 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from swagger_ui_bundle import swagger_ui_path
+import fastapi_offline
 
 from everymetre.kernel.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
-ASSETS = Path(str(swagger_ui_path))
-SERVED = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css", "favicon-32x32.png": "image/png"}
+ASSETS = Path(fastapi_offline.__file__).resolve().parent / "static"
+SERVED = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css", "favicon.png": "image/png"}
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 
 
@@ -36,7 +37,7 @@ def docs(request: Request) -> Response:
     page = get_swagger_ui_html(
         openapi_url="/openapi.json", title="everymetre API",
         swagger_js_url="/docs/assets/swagger-ui-bundle.js", swagger_css_url="/docs/assets/swagger-ui.css",
-        swagger_favicon_url="/docs/assets/favicon-32x32.png", oauth2_redirect_url="/docs/oauth2-redirect",
+        swagger_favicon_url="/docs/assets/favicon.png", oauth2_redirect_url="/docs/oauth2-redirect",
     )
     html = page.body.decode()
     return HTMLResponse(html, headers={"Content-Security-Policy": _csp_for(html)})
