@@ -45,7 +45,7 @@ VIEWS = (
 )
 
 
-def timings(client, url: str, runs: int, headers: dict[str, str] | None = None) -> list[float]:  # noqa: ANN001
+def timings(client, url: str, runs: int, headers: dict[str, str] | None = None) -> list[float]:
     client.get(url, headers=headers)  # warm caches and templates
     out = []
     for _ in range(runs):
@@ -115,9 +115,10 @@ def main() -> None:
         base = statistics.median(health)
         print(f"\n{'GET':52} {'median ms':>10} {'p95 ms':>8} {'x health':>9}")
         print(f"{'/api/v1/health':52} {base:10.1f} {p95(health):8.1f} {1.0:9.1f}")
+        from sqlalchemy import select
+
         from everymetre.accounts.models import User
         from everymetre.api.security import make_token
-        from sqlalchemy import select
 
         with engine.connect() as conn:
             officer = conn.execute(select(User.id).where(User.email == "officer@demo.everymetre.org")).scalar_one()
@@ -133,7 +134,7 @@ def main() -> None:
             print(f"{label:52} {med:10.1f} {p95(values):8.1f} {med / base:9.1f}")
 
 
-def replicate(engine, times: int) -> None:  # noqa: ANN001
+def replicate(engine, times: int) -> None:
     """Copy persons, properties, claims, ownerships and claim_search `times - 1` times (ids shifted), PostgreSQL."""
     from sqlalchemy import func, insert, literal, select, text
 
@@ -163,7 +164,7 @@ def replicate(engine, times: int) -> None:  # noqa: ANN001
         conn.execute(text("ANALYZE"))
 
 
-def search_urls(conn) -> list[tuple[str, str]]:  # noqa: ANN001
+def search_urls(conn) -> list[tuple[str, str]]:
     """(label, query) pairs with values that exist in the store: the searches a person would type."""
     from sqlalchemy import text
 

@@ -15,7 +15,7 @@ from tests.factories import claim_body, png
 API = "/api/v1"
 
 
-def claims_count(db) -> int:  # noqa: ANN001
+def claims_count(db) -> int:
     db.rollback()  # a fresh snapshot: the requests wrote on other connections
     return db.scalar(select(func.count()).select_from(Claim))
 

@@ -13,7 +13,7 @@ from everymetre.audit.models import AuditEvent
 from everymetre.cli.main import app
 
 
-def invoke(*args: str, stdin: str | None = None):  # noqa: ANN201
+def invoke(*args: str, stdin: str | None = None):
     return CliRunner().invoke(app, list(args), input=stdin)
 
 

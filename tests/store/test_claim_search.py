@@ -11,7 +11,7 @@ API = "/api/v1"
 
 
 def file(client, auth, who="citizen", name="Шевченко Олександр Іванович", oblast="kharkivska", hromada="Харків",
-         street="вул. Сумська", building="12а", registry="1234567890123", **kw):  # noqa: ANN001, ANN201
+         street="вул. Сумська", building="12а", registry="1234567890123", **kw):
     o = owner(name, born=date(1975, 2, 3), male=True, is_applicant=True)
     body = claim_body(owners=[o], property={**claim_body()["property"], "oblast": oblast, "hromada": hromada,
                                             "street": street, "building": building, "registry_number": registry}, **kw)
@@ -20,7 +20,7 @@ def file(client, auth, who="citizen", name="Шевченко Олександр 
     return {**r.json(), "rnokpp": o["rnokpp"]}
 
 
-def found(client, auth, q, who="officer"):  # noqa: ANN001, ANN201
+def found(client, auth, q, who="officer"):
     r = client.get(f"{API}/claims", params={"q": q}, headers=auth(who))
     assert r.status_code == 200, r.text
     return [c["reference"] for c in r.json()["items"]]

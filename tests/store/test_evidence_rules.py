@@ -12,7 +12,7 @@ API = "/api/v1"
 
 
 @pytest.fixture()
-def photo_rule(monkeypatch):  # noqa: ANN001, ANN201
+def photo_rule(monkeypatch):
     """Set the required counts for this test (the suite's default is none)."""
 
     def set_counts(closeup: int, wide: int) -> None:
@@ -24,14 +24,14 @@ def photo_rule(monkeypatch):  # noqa: ANN001, ANN201
     get_settings.cache_clear()
 
 
-def upload(client, auth, ref, kind, data=None, ctype="image/jpeg"):  # noqa: ANN001, ANN201
+def upload(client, auth, ref, kind, data=None, ctype="image/jpeg"):
     r = client.post(f"{API}/claims/{ref}/evidence", files={"file": ("f", data or jpeg_with_exif(), ctype)},
                     data={"kind": kind}, headers=auth("citizen"))
     assert r.status_code == 201, r.text
     return r
 
 
-def submit(client, auth, claim):  # noqa: ANN001, ANN201
+def submit(client, auth, claim):
     return client.post(f"{API}/claims/{claim['reference']}/transitions",
                        json={"to": "submitted", "reason": "", "expected_version": claim["version"]}, headers=auth("citizen"))
 

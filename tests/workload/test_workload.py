@@ -18,7 +18,7 @@ DAY = date.today() + timedelta(days=3)
 
 
 @pytest.fixture(scope="module")
-def other_inspectors(engine, users):  # noqa: ANN001, ANN201
+def other_inspectors(engine, users):
     """An inspector in Lviv oblast only, and a deactivated one in Kharkiv oblast (accounts last the session)."""
     from everymetre.accounts.actions import do_create_user
     from everymetre.accounts.models import User
@@ -37,7 +37,7 @@ def other_inspectors(engine, users):  # noqa: ANN001, ANN201
     return ids
 
 
-def scheduled_claim(client, auth, street="вул. Сумська", building="12а", lat=50.0005, lon=36.2292, day=DAY):  # noqa: ANN001, ANN201
+def scheduled_claim(client, auth, street="вул. Сумська", building="12а", lat=50.0005, lon=36.2292, day=DAY):
     body = claim_body(owners=[owner("Шевченко Олена Петрівна", phone="+380 50 123-45-67", is_applicant=True)],
                       property={**claim_body()["property"], "street": street, "building": building,
                                 "latitude": lat, "longitude": lon})
@@ -50,7 +50,7 @@ def scheduled_claim(client, auth, street="вул. Сумська", building="12�
     return c
 
 
-def name(client, auth, c, inspector, who="officer", expect=200):  # noqa: ANN001, ANN201
+def name(client, auth, c, inspector, who="officer", expect=200):
     r = client.post(f"{API}/claims/{c['reference']}/inspector",
                     json={"inspector": inspector, "expected_version": c["version"]}, headers=auth(who))
     assert r.status_code == expect, r.text

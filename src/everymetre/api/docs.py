@@ -12,10 +12,10 @@ import hashlib
 import re
 from pathlib import Path
 
+import fastapi_offline
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
-import fastapi_offline
 
 from everymetre.kernel.errors import NotFound
 
@@ -39,14 +39,14 @@ def docs(request: Request) -> Response:
         swagger_js_url="/docs/assets/swagger-ui-bundle.js", swagger_css_url="/docs/assets/swagger-ui.css",
         swagger_favicon_url="/docs/assets/favicon.png", oauth2_redirect_url="/docs/oauth2-redirect",
     )
-    html = page.body.decode()
+    html = bytes(page.body).decode()
     return HTMLResponse(html, headers={"Content-Security-Policy": _csp_for(html)})
 
 
 @router.get("/docs/oauth2-redirect")
 def oauth2_redirect() -> Response:
     page = get_swagger_ui_oauth2_redirect_html()
-    html = page.body.decode()
+    html = bytes(page.body).decode()
     return HTMLResponse(html, headers={"Content-Security-Policy": _csp_for(html)})
 
 
