@@ -19,7 +19,8 @@ RESPONSES = problem_responses({403: "Not an officer of this oblast", 404: "No su
 
 
 class AssignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"inspector": "inspector@example.org", "expected_version": 3}]})
     inspector: str = Field(min_length=1, max_length=254, description="The inspector's e-mail (or user id)")
     expected_version: int = Field(ge=1)
 
