@@ -24,6 +24,10 @@ TEST_DB_URL = os.environ.get("EVERYMETRE_TEST_DATABASE_URL") or f"sqlite:///{_TM
 os.environ["EVERYMETRE_DATABASE_URL"] = TEST_DB_URL
 os.environ["EVERYMETRE_DATA_DIR"] = str(_TMP / "data")
 os.environ.setdefault("EVERYMETRE_SECRET_KEY", "test-secret-key-not-for-production-use-0123456789")
+# Most tests file claims without photos; the photo rule (claims/evidence_rules.py) is tested with its own counts
+# in tests/store/test_evidence_rules.py. Deployments get the default of one close-up and one wide view.
+os.environ.setdefault("EVERYMETRE_PHOTOS_CLOSEUP_REQUIRED", "0")
+os.environ.setdefault("EVERYMETRE_PHOTOS_WIDE_REQUIRED", "0")
 
 from sqlalchemy import Engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402

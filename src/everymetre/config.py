@@ -4,6 +4,7 @@ EVERYMETRE_DATABASE_URL  SQLAlchemy URL (default sqlite:///./everymetre.db)
 EVERYMETRE_DATA_DIR      evidence files and the generated secret key (default ./data)
 EVERYMETRE_SECRET_KEY    signs API tokens and page sessions (default: generated once into DATA_DIR/secret.key)
 EVERYMETRE_THREADS       threads per server worker for requests that use the database (default 4)
+EVERYMETRE_PHOTOS_CLOSEUP_REQUIRED / EVERYMETRE_PHOTOS_WIDE_REQUIRED  photos needed to submit (default 1 each)
 EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS  payment batches above this total need two approvals (default 100000000)
 EVERYMETRE_PAYER_IBAN / EVERYMETRE_PAYER_NAME  the programme's paying account in pain.001 files (a demo account)
 EVERYMETRE_CRASH_AT      crash tests only: `pay` commands die at this step (see payments.cli)
@@ -63,6 +64,10 @@ class Settings:
     upload_max_files: int = 5
     # a photo whose EXIF position is farther than this from the home is flagged for the officer
     photo_max_distance_m: int = 1000
+    idempotency_hours: int = 24  # how long the first result of an Idempotency-Key is replayed
+    # photos the law asks for before a claim can be submitted (Resolution 380: close-up and wide views)
+    photos_closeup_required: int = 1
+    photos_wide_required: int = 1
     # tests only: the importer exits (os._exit) after committing this many batches, to prove a crash loses nothing
     crash_after_batches: int = 0
     # payments
@@ -202,6 +207,8 @@ def get_settings() -> Settings:
         upload_max_files=max(1, _int_env("EVERYMETRE_UPLOAD_MAX_FILES", 5)),
         photo_max_distance_m=max(1, _int_env("EVERYMETRE_PHOTO_MAX_DISTANCE_M", 1000)),
         crash_after_batches=_int_env("EVERYMETRE_CRASH_AFTER_BATCHES", 0),
+        photos_closeup_required=max(0, _int_env("EVERYMETRE_PHOTOS_CLOSEUP_REQUIRED", 1)),
+        photos_wide_required=max(0, _int_env("EVERYMETRE_PHOTOS_WIDE_REQUIRED", 1)),
         second_approval_above_kopiykas=_int_env("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", 100_000_000),
         payer_iban=os.environ.get("EVERYMETRE_PAYER_IBAN") or None,
         payer_name=os.environ.get("EVERYMETRE_PAYER_NAME") or "eRecovery programme account",

@@ -18,6 +18,7 @@ def users_add(email: Annotated[str, typer.Argument(help="Sign-in e-mail")],
               role: Annotated[str, typer.Option(help="claimant, officer, inspector, commission, payments, auditor, admin")],
               oblast: Annotated[list[str], typer.Option(help="Oblast the staff member works in (repeat for more)")] = [],  # noqa: B006
               name: Annotated[str, typer.Option(help="Full name")] = "",
+              all_oblasts: Annotated[bool, typer.Option("--all-oblasts", help="Works in every oblast (a national team)")] = False,
               password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input")] = False) -> None:
     """Create an account. The password is read from standard input with --password-stdin."""
     from everymetre.accounts.actions import do_create_user
@@ -30,10 +31,14 @@ def users_add(email: Annotated[str, typer.Argument(help="Sign-in e-mail")],
     require_schema(eng)
     with session_factory(eng)() as session:
         try:
-            user = do_create_user(session, None, email, password, role, oblast, full_name=name)
+            if all_oblasts:
+                from everymetre.accounts.roster import check_assignment, parse_role
+
+                check_assignment(parse_role(role), [o for o in oblast], all_oblasts)
+            user = do_create_user(session, None, email, password, role, oblast, full_name=name, all_oblasts=all_oblasts)
         except DomainError as exc:
             fail(f"{email}: {exc.detail}")
-    scope = "all oblasts" if role in ("auditor", "admin") else ", ".join(sorted(user.oblast_codes))
+    scope = "all oblasts" if role in ("auditor", "admin") or all_oblasts else ", ".join(sorted(user.oblast_codes))
     out.print(f"created {user.email} ({role}){' for ' + scope if scope else ''}")
 
 
@@ -69,3 +74,54 @@ def users_deactivate(email: Annotated[str, typer.Argument(help="The account's si
         except DomainError as exc:
             fail(f"{email}: {exc.detail}")
     out.print(f"deactivated {user.email}; every session of it has ended")
+
+
+@users_app.command("list")
+def users_list(role: Annotated[str | None, typer.Option(help="Only this role")] = None,
+               oblast: Annotated[str | None, typer.Option(help="Only accounts covering this oblast")] = None,
+               as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False) -> None:
+    """Every account: e-mail, role, oblasts, active or not."""
+    import json
+
+    from everymetre.accounts.roster import list_users
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        try:
+            rows = list_users(session, None, role=role, oblast=oblast)
+        except DomainError as exc:
+            fail(exc.detail)
+    for a in rows:
+        if as_json:
+            out.print(json.dumps({"email": a.email, "name": a.full_name, "role": a.role, "oblasts": list(a.oblasts),
+                                  "all_oblasts": a.all_oblasts, "active": a.is_active,
+                                  "created_at": a.created_at.isoformat()}, ensure_ascii=False),
+                      highlight=False, soft_wrap=True)
+        else:
+            scope = "all oblasts" if a.all_oblasts else ", ".join(a.oblasts) or "-"
+            state = "" if a.is_active else "  (deactivated)"
+            out.print(f"{a.email:40} {a.role:11} {scope}{state}", highlight=False, soft_wrap=True)
+    if not as_json:
+        out.print(f"{len(rows)} account(s)", highlight=False)
+
+
+@users_app.command("set-role")
+def users_set_role(email: Annotated[str, typer.Argument(help="The account's e-mail")],
+                   role: Annotated[str, typer.Option(help="officer, inspector, commission, payments, auditor, admin")],
+                   oblast: Annotated[list[str], typer.Option(help="Oblast (repeat for more); replaces the old ones")] = [],  # noqa: B006
+                   all_oblasts: Annotated[bool, typer.Option("--all-oblasts", help="Works in every oblast")] = False) -> None:
+    """Change a staff member's role and oblasts (audited on the account's trail)."""
+    from everymetre.accounts.roster import do_set_role
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        try:
+            user = do_set_role(session, None, email, role, oblast, all_oblasts)
+        except DomainError as exc:
+            fail(f"{email}: {exc.detail}")
+        scope = "all oblasts" if user.all_oblasts or role in ("auditor", "admin") else ", ".join(sorted(user.oblast_codes))
+        out.print(f"{user.email} is now {user.role} for {scope}", highlight=False)

@@ -52,6 +52,8 @@ class Action(StrEnum):
     LINKAGE_RUN = "linkage.run"
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
+    INSPECTOR_ASSIGN = "inspector.assign"  # an officer names the inspector of a claim
+    INSPECTIONS_READ = "inspections.read"  # the day list of inspections, with the owners' phones
 
 
 class Scope(StrEnum):
@@ -119,6 +121,8 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.LINKAGE_RUN: _rule([R.SYSTEM, R.ADMIN], Scope.NONE),
     Action.USER_MANAGE: _rule([R.ADMIN, R.SYSTEM], Scope.NONE),
     Action.AUDIT_READ: _rule([R.AUDITOR, R.ADMIN, R.SYSTEM], Scope.NONE),
+    Action.INSPECTOR_ASSIGN: _rule([R.OFFICER]),
+    Action.INSPECTIONS_READ: _rule([R.OFFICER, R.INSPECTOR]),
 }
 
 

@@ -11,16 +11,19 @@ from fastapi import FastAPI
 from everymetre import __version__
 from everymetre.api import problems
 from everymetre.accounts.api import router as accounts_router
+from everymetre.api.docs import router as docs_router
 from everymetre.api.health import router as health_router
 from everymetre.api.limits import Admission, BodyLimits
 from everymetre.api.security import SecurityHeaders
 from everymetre.config import Settings, get_settings
+from everymetre.idempotency.middleware import Idempotency
 from everymetre.claims.api import router as claims_router
 from everymetre.linkage.api import router as linkage_router
 from everymetre.documents.api import router as documents_router
 from everymetre.notifications.api import router as notifications_router
 from everymetre.ops.api import install as install_ops
 from everymetre.payments.api import router as payments_router
+from everymetre.workload.api import router as workload_router
 from everymetre.transparency.api import router as public_log_router
 from everymetre.store.db import engine_for, pool_capacity, session_factory
 from everymetre.web import install as install_pages
@@ -46,12 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)
-    for router in (health_router, accounts_router, claims_router, linkage_router, payments_router, public_log_router,
-                   notifications_router, documents_router):
+    for router in (docs_router, health_router, accounts_router, claims_router, linkage_router, payments_router,
+                   public_log_router, notifications_router, documents_router, workload_router):
         app.include_router(router)
     app.add_middleware(Admission, capacity=pool_capacity(app.state.engine))
     app.add_middleware(BodyLimits, settings=settings)  # inside the page sessions: it sees who is signed in
     install_pages(app)
+    app.add_middleware(Idempotency, settings=settings, sessions=app.state.sessions)
     app.add_middleware(SecurityHeaders, settings=settings)
     install_ops(app)
     return app

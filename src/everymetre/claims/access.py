@@ -82,6 +82,7 @@ class QueueFilter:
     deadline_within_days: int | None = None
     review_flagged: bool | None = None
     assigned_to_me: bool = False
+    q: str = ""  # search text: reference, RNOKPP, name (any spelling), address, registry number
 
 
 CURSOR_PATTERN = r"^[0-9]{0,18}$"  # what the API documents; any such string is a valid cursor (empty: the first page)
@@ -156,4 +157,8 @@ def filtered_claims(principal: Principal, flt: QueueFilter, now: datetime | None
         stmt = stmt.where(Claim.review_flag.is_not(None) if flt.review_flagged else Claim.review_flag.is_(None))
     if flt.assigned_to_me:
         stmt = stmt.where(Claim.assignee_id == principal.user_id)
+    if flt.q.strip():
+        from everymetre.claims.search import condition
+
+        stmt = stmt.where(condition(flt.q))
     return stmt

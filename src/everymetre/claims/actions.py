@@ -33,6 +33,8 @@ from everymetre.audit.record import NewEvent, claim_chain, record, record_many, 
 from everymetre.claims.access import facts, get_claim, policy
 from everymetre.documents.service import record_document
 from everymetre.payments.ledger import post_decision
+from everymetre.claims.evidence_rules import check_photos
+from everymetre.claims.search import index_claims
 from everymetre.store.tx import atomic
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.models import User
@@ -85,6 +87,7 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
         session.flush()
         events = [NewEvent("claim.created", {"after": _claim_snapshot(claim, data)}, principal.user_id, now), *submitted]
         record_many(session, claim_chain(claim.id), events, claim_id=claim.id, new_chain=True)
+        index_claims(session, [claim.id])
         if (principal.role is Role.CLAIMANT and principal.person_id is None and applicant is not None
                 and not data.filed_as_representative):
             user = session.get(User, principal.user_id)
@@ -111,6 +114,7 @@ def _submit(session: Session, claim: Claim, principal: Principal, now: datetime)
     """draft -> submitted -> auto_checked: the automatic checks run at once and are recorded."""
     if problem := damage_date_problem(claim.damage_date, now.date()):
         raise ValidationFailed(problem, field="damage_date")
+    check_photos(session, claim)  # the close-up and wide views the law asks for
     claim.submitted_at = now
     checks = auto_checks(session, claim, now.date())
     flags = [c for c in checks if not c["ok"]]

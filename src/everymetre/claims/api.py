@@ -86,6 +86,8 @@ def list_claims(
     deadline_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
     review_flagged: bool | None = None,
     assigned_to_me: bool = False,
+    q: Annotated[str, Query(max_length=200, description="Search: reference, RNOKPP, owner's name (Cyrillic or Latin, "
+                                                        "any spelling), address or registry number")] = "",
     cursor: Annotated[str | None, Query(max_length=100, json_schema_extra={"pattern": access.CURSOR_PATTERN},
                                         description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -100,7 +102,7 @@ def list_claims(
     flt = access.QueueFilter(states=[s.value for s in state], oblasts=oblast, kinds=[k.value for k in kind],
                                      priority=priority, min_days_waiting=min_days_waiting,
                                      deadline_within_days=deadline_within_days, review_flagged=review_flagged,
-                                     assigned_to_me=assigned_to_me)
+                                     assigned_to_me=assigned_to_me, q=q)
     rows, next_cursor = access.list_claims(auth.session, auth.principal, flt, cursor, limit)
     return ClaimPage(items=[summary(c) for c in rows], next_cursor=next_cursor)
 

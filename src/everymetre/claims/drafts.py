@@ -22,6 +22,7 @@ from everymetre.claims.schemas import ClaimCreate
 from everymetre.claims import access
 from everymetre.claims import actions as claims_service
 from everymetre.audit.record import NewEvent, claim_chain, record_many
+from everymetre.claims.search import index_claims
 from everymetre.store.tx import atomic
 from everymetre.accounts.actions import Principal
 from everymetre.claims.models import ClaimDraft
@@ -148,6 +149,7 @@ def do_update_draft_claim(session: Session, principal: Principal, reference: str
             claim.previous_claim_id, claim.is_redamage = None, False
         _replace_owners(session, principal, claim, data, now)
         session.flush()
+        index_claims(session, [claim.id])
         body = claims_service._claim_snapshot(claim, data)  # noqa: SLF001 - the same masked snapshot as filing
         record_many(session, claim_chain(claim.id), [NewEvent("claim.draft_updated", {"after": body},
                                                               principal.user_id, now)], claim_id=claim.id)

@@ -202,3 +202,18 @@ class ClaimDraft(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClaimSearch(Base):
+    """One row per claim: its search keys (owners' names in every spelling folded to one key, RNOKPP, address,
+    registry number), space-separated and space-padded, so `keys LIKE '% shevch%'` is a word-prefix match.
+    Written by `claims.search.index_claims`; on PostgreSQL a pg_trgm GIN index makes the match fast."""
+
+    __tablename__ = "claim_search"
+    claim_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                          ForeignKey("claims.id", ondelete="CASCADE"), primary_key=True)
+    keys: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_claim_search_keys", "keys", postgresql_using="gin", postgresql_ops={"keys": "gin_trgm_ops"}),
+    )

@@ -30,6 +30,7 @@ from everymetre.audit.record import claim_chain
 from everymetre.audit.models import AuditChain, AuditEvent
 from everymetre.claims.models import Claim, Ownership, Person, Property
 from everymetre.store.db import advance_sequences
+from everymetre.claims.search import index_claims
 
 SOURCE = "synthetic"
 TRUTH_FILE = "demo-truth.parquet"
@@ -139,6 +140,7 @@ def load_fraud_population(engine: Engine, n_claims: int, seed: int = 2022, data_
             conn.execute(insert(Property), props)
             conn.execute(insert(Claim), claims)
             conn.execute(insert(Ownership), owners)
+            index_claims(conn, [c["id"] for c in claims])
             conn.execute(insert(AuditEvent), events)
             conn.execute(insert(AuditChain), heads)
         done += size

@@ -28,6 +28,7 @@ from everymetre.accounts.models import User
 from everymetre.audit.models import AuditChain, AuditEvent
 from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property
 from everymetre.store.db import advance_sequences
+from everymetre.claims.search import index_claims
 
 DEMO_PASSWORD = "everymetre-demo"
 DEMO_STAFF = (
@@ -157,6 +158,7 @@ def generate(engine: Engine, n_claims: int, seed: int = 2022, chunk: int = 2000,
             for model in (Person, Property, Claim, Ownership, InspectionAct, Decision, AuditEvent, AuditChain):
                 if rows[model]:
                     conn.execute(insert(model), rows[model])
+            index_claims(conn, [c["id"] for c in rows[Claim]])
             if gen.citizen_person_new is not None:
                 conn.execute(User.__table__.update().where(User.id == citizen).values(person_id=gen.citizen_person_new))
                 gen.citizen_person_new = None

@@ -29,6 +29,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from everymetre.config import get_settings
+from everymetre.claims.search import index_missing
 from everymetre.audit.chain import GENESIS, canonical_json, event_hashes
 from everymetre.kernel.identifiers import parse_claim_reference
 from everymetre.importer.mapping import Mapping
@@ -169,6 +170,10 @@ def run_import(engine: Engine, path: Path, mapping: Mapping, source: str, fmt: s
                 batch = good.slice(start, batch_size)
                 done(backend.write_batch(batch, ctx, prev_map, in_file, run_ids, timings), batch.height)
     report.timings["write"] = perf_counter() - t
+    t = perf_counter()
+    with engine.begin() as conn:
+        index_missing(conn)
+    report.timings["search_index"] = perf_counter() - t
     return report
 
 

@@ -48,6 +48,12 @@ class ErrorCode(StrEnum):
     PAYMENT_IN_FLIGHT = "payment_in_flight"  # params: number; the seller's payment is with the bank
     BATCH_BUILT_MEANWHILE = "batch_built_meanwhile"  # another build took the same claims (or your open batch) first
     APPEAL_WINDOW_CLOSED = "appeal_window_closed"  # params: days, last_day
+    IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"  # the Idempotency-Key header is not 1-255 visible ASCII
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # the key was used for a different request
+    IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"  # the first request with the key is still being served
+    INSPECTOR_UNSUITABLE = "inspector_unsuitable"  # params: reason (not_inspector | inactive | out_of_scope)
+    NOT_AWAITING_INSPECTION = "not_awaiting_inspection"  # params: state; inspectors are named before the inspection
+    EVIDENCE_MISSING = "evidence_missing"  # params: missing {kind: {"have": n, "need": m}}; photos needed to submit
 
 
 class DomainError(Exception):

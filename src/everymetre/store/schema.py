@@ -9,6 +9,7 @@ from __future__ import annotations
 import everymetre.accounts.models  # noqa: F401
 import everymetre.audit.models  # noqa: F401
 import everymetre.claims.models  # noqa: F401
+import everymetre.idempotency.models  # noqa: F401
 import everymetre.linkage.models  # noqa: F401
 import everymetre.notifications.models  # noqa: F401
 import everymetre.payments.models  # noqa: F401

@@ -39,8 +39,10 @@ def install(app: FastAPI) -> None:
     from everymetre.web.session import PageSessions
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    from everymetre.workload import pages as workload_pages  # inspectors' day list, naming a claim's inspector
+
     for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router, public_pages.router,
-                   accounts_pages.router, documents_pages):
+                   accounts_pages.router, documents_pages, workload_pages.router):
         app.include_router(router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key(),
                        always_secure=(app.state.settings.public_url or "").lower().startswith("https://"))

@@ -41,6 +41,7 @@ DOMAIN_SENTENCES = (
     "Message sent",  # the staff timeline's notifications (everymetre.notifications.views)
     "Message waiting to be sent",
     "Message could not be sent",
+    "Add the photos the law asks for before submitting: close-up views of the damage and wide views of the home.",
     "Give the reference of the claim this one duplicates.",
     "The claim has changed since you loaded it",
     "The file is too large",

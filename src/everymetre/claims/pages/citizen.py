@@ -10,13 +10,14 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from everymetre.api.deps import IdPath
-from everymetre.kernel.errors import DomainError, TooManyAttempts
+from everymetre.kernel.errors import DomainError, ErrorCode, TooManyAttempts
 from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, STAFF_ROLES, State
 from everymetre.claims.schemas import TransitionIn
 from everymetre.claims import access
 from everymetre.claims import actions as claims_service
 from everymetre.claims import drafts as drafts_service
 from everymetre.claims import evidence as evidence_service
+from everymetre.claims import evidence_rules
 from everymetre.claims.access import QueueFilter
 from everymetre.accounts.sessions import PAGE, revoke
 from everymetre.accounts.signin import sign_in, sign_up
@@ -256,6 +257,9 @@ def _step_page(request: Request, db: DB, principal: Any, draft: ClaimDraft, step
     if step == "owners" and not ctx["answers"].get("rows"):
         me = principal.full_name
         ctx["answers"] = {"rows": [{"full_name": me, "share": "1"}], "representative": False}
+    if step in ("evidence", "check"):
+        ctx["photo_rules"] = evidence_rules.photo_rules(db, claim)
+        ctx["photos_met"] = all(r.met for r in ctx["photo_rules"])
     if step == "evidence":
         if claim is None:
             return redirect(f"/apply/{draft.id}/event")
@@ -396,7 +400,9 @@ def apply_submit(request: Request, draft_id: IdPath, db: DB, principal: Claimant
             to=State.SUBMITTED, reason="", expected_version=claim.version))
     except DomainError as exc:
         db.rollback()
+        missing = exc.code is ErrorCode.EVIDENCE_MISSING
+        error = {"evidence": i18n.gettext(evidence_rules.MISSING_SENTENCE)} if missing else {"form": exc.detail}
         return _step_page(request, db, principal, drafts_service.get_draft(db, principal, draft_id), "check", None,
-                          {"form": exc.detail}, status=400)
+                          error, status=400)
     drafts_service.finish(db, principal, draft_id)
     return redirect(f"/my/claims/{claim.reference}?done=submitted")

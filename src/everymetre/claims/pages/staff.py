@@ -33,9 +33,10 @@ from everymetre.claims.pages import forms
 from everymetre.claims.pages import text
 from everymetre.claims.pages import views
 from everymetre.web.common import DB, Form, MaybePrincipal, PageError, SettingsDep, Staff, redirect, render
+from everymetre.workload.pages import workload_panel
 
 router = APIRouter(include_in_schema=False)
-FILTER_KEYS = ("state", "kind", "oblast", "priority", "waiting", "deadline", "sort", "mine")
+FILTER_KEYS = ("state", "kind", "oblast", "priority", "waiting", "deadline", "sort", "mine", "q")
 
 
 def _int(value: str | None, low: int, high: int) -> int | None:
@@ -68,8 +69,12 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
     sort = q.get("sort") or "oldest"
     sort = sort if sort in SORTS else "oldest"
     page = _int(q.get("page"), 1, 100_000) or 1
+    search = (q.get("q") or "").strip()[:200]
+    if search and "state" not in q:
+        states = []  # a search looks through every status unless the user picks some
+        default_view = False
     flt = QueueFilter(states=states, oblasts=oblasts, kinds=kinds, priority=priority, min_days_waiting=waiting,
-                      deadline_within_days=deadline, assigned_to_me=q.get("mine") == "1")
+                      deadline_within_days=deadline, assigned_to_me=q.get("mine") == "1", q=search)
     result = queue_page(db, principal, flt, sort=sort, page=page)
     today = date.today()
     rows = []
@@ -85,7 +90,7 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
     scope = sorted(principal.oblasts) if not principal.all_oblasts else list(BY_CODE)
     ctx = {"rows": rows, "result": result, "cap": COUNT_CAP, "states": states, "oblasts": oblasts, "kinds": kinds,
            "priority": priority, "waiting": waiting, "deadline": deadline, "sort": sort, "mine": q.get("mine") == "1",
-           "all_states": [s.value for s in State], "scope": [(c, text.oblast_name(c)) for c in scope if c in BY_CODE],
+           "all_states": [s.value for s in State], "scope": text.oblast_choices(scope), "q": search,
            "work_states": work_states(principal.role), "counts": result.state_counts,
            "prev_url": "?" + urlencode(base + [("page", str(page - 1))]) if page > 1 else None,
            "next_url": "?" + urlencode(base + [("page", str(page + 1))]) if result.has_next else None,
@@ -109,6 +114,7 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
         "default_deadline": (date.today() + timedelta(days=settings.suspension_default_days)).isoformat(),
         "today": date.today().isoformat(), "previous": db.get(Claim, claim.previous_claim_id) if claim.previous_claim_id else None,
         "assessment": views.assessment(db, claim), "sla": sla_clock(db, claim.id, settings.decision_due_days),
+        "workload": workload_panel(db, principal, claim),  # the claim's inspector (workload package)
     }
 
 

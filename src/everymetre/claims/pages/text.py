@@ -85,8 +85,28 @@ def oblast_name(code: str) -> str:
     return o.name_uk if language() == "uk" else o.name_en
 
 
-def oblast_choices() -> list[tuple[str, str]]:
-    return sorted(((o.code, oblast_name(o.code)) for o in OBLASTS), key=lambda c: c[1])
+UK_ALPHABET = "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"
+_UK_ORDER = {ch: i for i, ch in enumerate(UK_ALPHABET)}
+
+
+def uk_collation_key(value: str) -> tuple[tuple[int, ...], str]:
+    """Sort key in Ukrainian alphabetical order (а б в г ґ д е є ж з и і ї й ...; Python's code-point order puts
+    є, і, ї, ґ after я): letters only, case and punctuation ignored at first, then the text itself."""
+    letters = tuple(_UK_ORDER.get(ch, 100 + ord(ch)) for ch in value.casefold() if ch.isalnum())
+    return letters, value
+
+
+def sorted_by_name(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(code, name) pairs sorted by name in the page's language's alphabetical order."""
+    if language() == "uk":
+        return sorted(pairs, key=lambda c: uk_collation_key(c[1]))
+    return sorted(pairs, key=lambda c: (c[1].casefold(), c[1]))
+
+
+def oblast_choices(codes: list[str] | None = None) -> list[tuple[str, str]]:
+    """The oblasts (all, or these codes) as (code, name), sorted by name in the page's language."""
+    chosen = [o.code for o in OBLASTS] if codes is None else [c for c in codes if c in BY_CODE]
+    return sorted_by_name([(c, oblast_name(c)) for c in chosen])
 
 
 def move_label(move: Move) -> str:

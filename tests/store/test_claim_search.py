@@ -1,0 +1,68 @@
+"""Finding a claim: GET /api/v1/claims?q= by reference, RNOKPP, name in any spelling, address, registry number,
+only within the caller's scope; the staff queue's search box shows the same."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tests.factories import claim_body, owner
+
+API = "/api/v1"
+
+
+def file(client, auth, who="citizen", name="Шевченко Олександр Іванович", oblast="kharkivska", hromada="Харків",
+         street="вул. Сумська", building="12а", registry="1234567890123", **kw):
+    o = owner(name, born=date(1975, 2, 3), male=True, is_applicant=True)
+    body = claim_body(owners=[o], property={**claim_body()["property"], "oblast": oblast, "hromada": hromada,
+                                            "street": street, "building": building, "registry_number": registry}, **kw)
+    r = client.post(f"{API}/claims", json=body, headers=auth(who))
+    assert r.status_code == 201, r.text
+    return {**r.json(), "rnokpp": o["rnokpp"]}
+
+
+def found(client, auth, q, who="officer"):
+    r = client.get(f"{API}/claims", params={"q": q}, headers=auth(who))
+    assert r.status_code == 200, r.text
+    return [c["reference"] for c in r.json()["items"]]
+
+
+def test_search_by_every_kind_of_key_and_spelling(client, auth):
+    a = file(client, auth)
+    b = file(client, auth, name="Коваленко Марія Петрівна", hromada="Чугуїв", street="просп. Миру", building="7",
+             registry="99887766")
+    ra, rb = a["reference"], b["reference"]
+    assert found(client, auth, ra) == [ra]
+    assert found(client, auth, ra.lower()) == [ra]
+    assert found(client, auth, a["rnokpp"]) == [ra]
+    for spelling in ("Шевченко", "shevchenko", "SHEVCHENKO", "Шевченко Олександр", "Olexandr Shevchenko",
+                     "Oleksandr", "шевч", "Shevchenko Oleksandr Ivanovych"):
+        assert found(client, auth, spelling) == [ra], spelling
+    assert found(client, auth, "Kovalenko Mariia") == [rb]
+    assert found(client, auth, "Maria Kovalenko") == [rb]
+    assert found(client, auth, "Сумська 12а") == [ra]
+    assert found(client, auth, "Sumska") == [ra]
+    assert found(client, auth, "Chuhuiv") == [rb]
+    assert found(client, auth, "1234567890123") == [ra]
+    assert found(client, auth, "99887766") == [rb]
+    assert found(client, auth, "Харків") == [ra]
+    assert found(client, auth, "Шевченко Чугуїв") == []  # every word must match the same claim
+    assert found(client, auth, "Петренко") == []
+    assert found(client, auth, "%") == [] and found(client, auth, "_") == []
+    assert found(client, auth, "EM-2020-0000001") == []
+
+
+def test_search_stays_within_the_callers_scope(client, auth):
+    kh = file(client, auth)
+    lv = file(client, auth, "citizen2", oblast="lvivska", hromada="Львів")
+    assert found(client, auth, "Шевченко", "officer") == [kh["reference"]]
+    assert found(client, auth, "Шевченко", "officer_lviv") == [lv["reference"]]
+    assert found(client, auth, lv["reference"], "officer") == []
+    assert sorted(found(client, auth, "Шевченко", "auditor")) == sorted([kh["reference"], lv["reference"]])
+    assert found(client, auth, "Шевченко", "citizen") == [kh["reference"]]
+    assert found(client, auth, lv["rnokpp"], "citizen") == []
+
+
+def test_search_follows_a_changed_draft(client, auth):
+    c = file(client, auth, submit=False)
+    assert found(client, auth, "Шевченко", "citizen") == [c["reference"]]
+    assert client.get(f"{API}/claims", params={"q": "x" * 201}, headers=auth("officer")).status_code == 422
