@@ -93,7 +93,7 @@ def drop_database(source_url: str, target_url: str) -> None:
 
 def backup(source_url: str, evidence_dir: Path, work: Path) -> tuple[Path, Path, Path]:
     """Checkpoint, dump and evidence tar of the live store, into `work`. Returns their paths."""
-    from everymetre.audit.record import checkpoint
+    from everymetre.audit.verify import checkpoint
     from everymetre.store.db import engine_for, session_factory
 
     work.mkdir(parents=True, exist_ok=True)
