@@ -305,7 +305,7 @@ def test_two_builds_at_once_one_is_refused_cleanly(db, engine, users, principal,
 
 
 def test_database_refuses_a_batch_released_by_its_builder(db, users, principal, pay2):
-    """The CHECK behind Segregation.NOT_BUILDER (migration 0002): no UPDATE releases a batch on its builder's
+    """The CHECK behind Segregation.NOT_BUILDER (migration 0003): no UPDATE releases a batch on its builder's
     approval alone, or with the builder as the second approver."""
     decided_claim(db, users["commission"])
     batch = batches.do_build_batch(db, principal("payments")).batch

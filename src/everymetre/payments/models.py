@@ -92,7 +92,7 @@ class PaymentBatch(Base):
     __table_args__ = (
         CheckConstraint("state IN ('built', 'approved', 'exported', 'sent', 'cancelled')", name="state"),
         CheckConstraint("second_approver_id IS NULL OR second_approver_id <> approved_by_id", name="two_people"),
-        # the approval that releases a batch (the second, or the only one) is never its builder's (migration 0002)
+        # the approval that releases a batch (the second, or the only one) is never its builder's (migration 0003)
         CheckConstraint("state NOT IN ('approved', 'exported', 'sent') OR COALESCE(second_approver_id, approved_by_id) "
                         "<> created_by_id", name="released_by_another"),
     )

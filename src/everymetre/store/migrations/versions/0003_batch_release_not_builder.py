@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0002_batch_release_not_builder"
-down_revision: str | None = "0001_schema"
+revision: str = "0003_batch_release_not_builder"
+down_revision: str | None = "0002_transparency"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
