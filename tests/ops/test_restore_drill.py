@@ -34,7 +34,11 @@ def populate(client, auth, db, users, principal) -> None:  # noqa: ANN001
 
     claim_life(client, auth)
     claim_life(client, auth)  # both decided, each with an IBAN: the batch pays them, the ledger records it
-    batch = svc.do_build_batch(db, principal("payments")).batch
+    from everymetre.accounts.actions import load_principal
+    from tests.payments.store_helpers import ensure_user
+
+    builder = ensure_user(db, "payments2@test.org", "payments", ["kharkivska", "kyivska"])
+    batch = svc.do_build_batch(db, load_principal(db, builder)).batch  # built by another officer: the builder never approves
     assert batch.total_kopiykas > 0
     r = client.post(f"/api/v1/payment-batches/{batch.id}/approve", json={"expected_total_kopiykas": batch.total_kopiykas},
                     headers=auth("payments"))
