@@ -136,6 +136,14 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         # ---------------------------------------------------------------- payments
         ("GET", f"{API}/payment-batches"): Entry(by_table(T.BATCH_READ), P(f"{API}/payment-batches"), why="batch.read"),
         ("GET", f"{API}/payment-batches/{{batch_id}}"): Entry(by_table(T.BATCH_READ), lambda w: f"{API}/payment-batches/{w.batch_id}", why="batch.read"),
+        # the world's claims have no decision document: nobody gets one (the PDF's own rights: test_decision_pdf.py)
+        ("GET", f"{API}/claims/{{reference}}/decision.pdf"): Entry(frozenset(), lambda w: f"{API}/claims/{w.own}/decision.pdf", why="no document yet"),
+        # ---------------------------------------------------------------- notifications, workload
+        ("GET", f"{API}/me/notifications"): Entry(SIGNED_IN, P(f"{API}/me/notifications"), why="one's own inbox"),
+        ("GET", f"{API}/claims/{{reference}}/notifications"): Entry(claim_readers, lambda w: f"{API}/claims/{w.own}/notifications", why="claim.read"),
+        ("GET", f"{API}/claims/{{reference}}/inspectors"): Entry(by_table(T.INSPECTOR_ASSIGN), lambda w: f"{API}/claims/{w.own}/inspectors", why="inspector.assign"),
+        ("POST", f"{API}/claims/{{reference}}/inspector"): Entry(by_table(T.INSPECTOR_ASSIGN), lambda w: f"{API}/claims/{w.own}/inspector", lambda w, k: {"inspector": "inspector@test.org", "expected_version": _v(w, w.own)}, why="inspector.assign (409: the claim is not waiting for an inspection)", readonly_403=True),
+        ("GET", f"{API}/inspections"): Entry(by_table(T.INSPECTIONS_READ, scoped_list=True), P(f"{API}/inspections"), why="inspections.read"),
         ("POST", f"{API}/payment-batches/{{batch_id}}/approve"): Entry(by_table(T.BATCH_APPROVE), lambda w: f"{API}/payment-batches/{w.batch_id}/approve", lambda w, k: {"expected_total_kopiykas": w.batch_total}, why="batch.approve", readonly_403=True),
     }
     # ---------------------------------------------------------------- public data and operations: the same for everyone
@@ -143,6 +151,9 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", f"{API}/health/live"): P(f"{API}/health/live"),
         ("GET", f"{API}/health/ready"): P(f"{API}/health/ready"),
         ("GET", "/metrics"): P("/metrics"),  # the operator's token, never a user's (404 with no token configured)
+        ("GET", "/docs"): P("/docs"),
+        ("GET", "/docs/oauth2-redirect"): P("/docs/oauth2-redirect"),
+        ("GET", "/docs/assets/{name}"): P("/docs/assets/swagger-ui.css"),
         ("GET", f"{API}/public/log/key"): P(f"{API}/public/log/key"),
         ("GET", f"{API}/public/log/leaves"): P(f"{API}/public/log/leaves"),
         ("GET", f"{API}/public/log/leaves/{{index}}"): P(f"{API}/public/log/leaves/0"),
@@ -198,6 +209,10 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("POST", "/staff/claims/{reference}/move"): Entry(frozenset({"officer"}), lambda w: f"/staff/claims/{w.moving['staff']}/move", move_body("assigned", "staff"), why="lifecycle", readonly_403=True),
         ("GET", "/staff/claims/{reference}/act"): Entry(claim_readers - CLAIMANTS, lambda w: f"/staff/claims/{w.own}/act", why="staff who see it (409 page: no act possible now)"),
         ("POST", "/staff/claims/{reference}/act"): Entry(claim_readers - CLAIMANTS, lambda w: f"/staff/claims/{w.own}/act", lambda w, k: {"action": "recalculate"}, why="staff who see it (filing needs the lifecycle)"),
+        ("GET", "/files/{reference}/{evidence_id}/preview"): Entry(by_table(T.EVIDENCE_READ), lambda w: f"/files/{w.own}/{w.evidence_id}/preview", why="evidence.read"),
+        ("GET", "/claims/{reference}/decision.pdf"): Entry(frozenset(), lambda w: f"/claims/{w.own}/decision.pdf", why="no document yet"),
+        ("GET", "/staff/inspections"): Entry(by_table(T.INSPECTIONS_READ, scoped_list=True), P("/staff/inspections"), why="inspections.read"),
+        ("POST", "/staff/claims/{reference}/inspector"): Entry(by_table(T.INSPECTOR_ASSIGN), lambda w: f"/staff/claims/{w.own}/inspector", lambda w, k: {"inspector": "1", "expected_version": str(_v(w, w.own))}, why="inspector.assign (409 page: not waiting for an inspection)"),
         ("GET", "/files/{reference}/{evidence_id}"): Entry(by_table(T.EVIDENCE_READ), lambda w: f"/files/{w.own}/{w.evidence_id}", why="evidence.read"),
         ("GET", "/staff/findings"): Entry(by_table(T.FINDING_READ, scoped_list=True), P("/staff/findings"), why="finding.read"),
         ("GET", "/staff/findings/{finding_id}"): Entry(by_table(T.FINDING_READ), lambda w: f"/staff/findings/{w.finding_id}", why="finding.read"),
