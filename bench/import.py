@@ -44,7 +44,7 @@ HEADERS = ["Номер заяви", "Прізвище", "Ім'я", "По бат�
 WEIGHTS = np.array([-1, 5, 7, 9, 4, 6, 10, 5, 7])
 
 
-def _pick(rng: np.random.Generator, items, n: int, weights=None) -> np.ndarray:  # noqa: ANN001
+def _pick(rng: np.random.Generator, items, n: int, weights=None) -> np.ndarray:
     p = None if weights is None else np.asarray(weights, float) / np.sum(weights)
     return rng.choice(len(items), n, p=p)
 
@@ -136,7 +136,8 @@ def psql_url(url: str) -> str:
 
 
 def run_import(url: str, csv: Path, batch_size: int) -> tuple[float, object]:
-    from everymetre.importer import load_mapping, run_import as do_import
+    from everymetre.importer import load_mapping
+    from everymetre.importer import run_import as do_import
     from everymetre.store.db import make_engine
     from everymetre.store.migrate import upgrade
 
@@ -150,7 +151,7 @@ def run_import(url: str, csv: Path, batch_size: int) -> tuple[float, object]:
     return elapsed, report
 
 
-def breakdown(report) -> str:  # noqa: ANN001
+def breakdown(report) -> str:
     t = report.timings
     keys = ["read", "validate", "resolve", "write"]
     parts = [f"{k} {t[k]:.2f}s" for k in keys if k in t]

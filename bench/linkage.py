@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from everymetre.linkage import ClaimLinker, ModelConfig, pairwise_scores  # noqa: E402
-from everymetre.linkage.synthetic import TRUTH_COLUMNS, generate_population  # noqa: E402
+from everymetre.linkage import ClaimLinker, ModelConfig, pairwise_scores
+from everymetre.linkage.synthetic import TRUTH_COLUMNS, generate_population
 
 
 def main() -> None:
@@ -45,7 +45,7 @@ def main() -> None:
     sets = [] if args.febrl == "none" else [s.strip() for s in args.febrl.split(",") if s.strip()]
     if sets:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from febrl import evaluate  # noqa: PLC0415  (bench/febrl.py, needs the 'bench' extra)
+        from febrl import evaluate
 
         table = evaluate(sets, Path(args.workdir) if args.workdir else None)
         ok = all(r["ratio"] >= 1.0 and r["ours"].precision >= 0.99 for r in table)  # type: ignore[attr-defined, operator]

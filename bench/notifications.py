@@ -39,7 +39,7 @@ class Counting:
         self.ids: Counter[bytes] = Counter()
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
         m = MSGID.search(envelope.content)
         with self.lock:
             self.ids[m.group(1) if m else b"?"] += 1

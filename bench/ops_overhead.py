@@ -30,13 +30,13 @@ from everymetre.ops import logs  # noqa: E402
 from everymetre.ops.middleware import RequestContext  # noqa: E402
 
 
-def without_ops(app):  # noqa: ANN001, ANN201
+def without_ops(app):
     app.user_middleware = [m for m in app.user_middleware if m.cls is not RequestContext]
     app.middleware_stack = None
     return app
 
 
-async def run(app, n: int, headers: list[tuple[bytes, bytes]]) -> float:  # noqa: ANN001
+async def run(app, n: int, headers: list[tuple[bytes, bytes]]) -> float:
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
              "path": "/api/v1/health/live", "raw_path": b"/api/v1/health/live", "query_string": b"",
              "root_path": "", "headers": [(b"host", b"bench"), *headers], "client": ("127.0.0.1", 1),

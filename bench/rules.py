@@ -121,8 +121,8 @@ def store_compute(args: argparse.Namespace, vec_rate: float) -> None:
     """End to end on a real store: read inspected claims, assess, write amounts + audit events per claim."""
     from sqlalchemy import create_engine, text
 
-    from everymetre.demo.generate import generate
     from everymetre.claims.assessment import do_compute
+    from everymetre.demo.generate import generate
     from everymetre.store.db import make_engine
     from everymetre.store.migrate import upgrade
 

@@ -138,7 +138,7 @@ async def drive(url: str, tokens: dict[str, list[str]], seconds: float, clients:
     stop = time.monotonic() + seconds
     done = 0
 
-    async def timed(kind: str, call, ok: tuple[int, ...]) -> httpx.Response | None:  # noqa: ANN001
+    async def timed(kind: str, call, ok: tuple[int, ...]) -> httpx.Response | None:
         t0 = time.perf_counter()
         try:
             response = await call

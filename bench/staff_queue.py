@@ -57,7 +57,7 @@ def timings(client, url: str, runs: int, headers: dict[str, str] | None = None) 
 
 
 def p95(values: list[float]) -> float:
-    return sorted(values)[max(0, int(round(0.95 * len(values))) - 1)]
+    return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
 
 
 def main() -> None:
@@ -146,7 +146,7 @@ def replicate(engine, times: int) -> None:
     with engine.begin() as conn:
         if conn.execute(text("SELECT count(*) FROM claims WHERE id > 0")).scalar_one() == 0:
             return
-        top = max(conn.execute(select(func.max(list(t.primary_key.columns)[0]))).scalar() or 0 for t in tables) + 1
+        top = max(conn.execute(select(func.max(next(iter(t.primary_key.columns))))).scalar() or 0 for t in tables) + 1
         conn.execute(text("DROP INDEX ix_claim_search_keys"))  # rebuilt once at the end: quicker than per row
         for k in range(1, times):
             shift = literal(k * top)
@@ -157,7 +157,7 @@ def replicate(engine, times: int) -> None:
                     moved = (c.primary_key and t.name != "claim_search") or (fk_to & set(names))
                     cols.append((c + shift).label(c.name) if moved else c)
                 conn.execute(insert(t).from_select([c.name for c in t.columns],
-                                                   select(*cols).where(list(t.primary_key.columns)[0] < top)))
+                                                   select(*cols).where(next(iter(t.primary_key.columns)) < top)))
         for t in ("persons", "properties", "claims", "ownerships"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT max(id) FROM {t}))"))
         conn.execute(text("CREATE INDEX ix_claim_search_keys ON claim_search USING gin (keys gin_trgm_ops)"))

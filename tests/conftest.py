@@ -70,7 +70,7 @@ def engine() -> Engine:
     try:
         with eng.connect():
             pass
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if os.environ.get("CI") == "true":
             raise RuntimeError(f"CI: test database {TEST_DB_URL} is not reachable: {exc}") from exc
         pytest.skip(f"test database {TEST_DB_URL} not reachable")
@@ -129,11 +129,11 @@ def wipe_claims(engine: Engine) -> None:
 
 
 @pytest.fixture()
-def principal(db: Session, users: Staff):  # noqa: ANN201
+def principal(db: Session, users: Staff):
     """principal('officer') -> the services' view of that test account (fresh from the database)."""
     from everymetre.accounts.actions import load_principal
 
-    def get(key: str):  # noqa: ANN202
+    def get(key: str):
         db.expire_all()
         return load_principal(db, users[key])
 
@@ -141,7 +141,7 @@ def principal(db: Session, users: Staff):  # noqa: ANN201
 
 
 @pytest.fixture()
-def client(db: Session, users: Staff):  # noqa: ANN201
+def client(db: Session, users: Staff):
     from fastapi.testclient import TestClient
 
     from everymetre.api.app import create_app
@@ -151,7 +151,7 @@ def client(db: Session, users: Staff):  # noqa: ANN201
 
 
 @pytest.fixture()
-def auth(engine: Engine, users: Staff):  # noqa: ANN201
+def auth(engine: Engine, users: Staff):
     """auth('officer') -> Authorization header for that account (one API session per account per test)."""
     from everymetre.api.security import issue_token
 

@@ -95,7 +95,7 @@ def test_environment_is_read_only_in_config():
                 key = node.args[0]
             elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and getattr(node.value, "attr", None) == "environ":
                 key = node.slice
-            if isinstance(key, ast.Constant) and str(key.value).startswith("EVERYMETRE_") or (
+            if (isinstance(key, ast.Constant) and str(key.value).startswith("EVERYMETRE_")) or (
                     key is not None and not isinstance(key, ast.Constant)):
                 readers.append(f"{mod}:{node.lineno}")
     assert readers == []

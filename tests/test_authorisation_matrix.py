@@ -13,10 +13,8 @@ Adding a route without an entry here fails `test_every_route_has_an_entry`.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date
 from typing import Any
 
 import pytest
@@ -24,7 +22,7 @@ from sqlalchemy import select
 
 from everymetre.accounts.permissions import PERMISSIONS, Action, Scope
 from everymetre.accounts.roles import Role
-from tests.conftest import PASSWORD, STAFF
+from tests.conftest import STAFF
 from tests.factories import claim_body, jpeg_with_exif
 
 API = "/api/v1"
@@ -275,16 +273,16 @@ LIMITS = {"signin_max_failures_account": 1000, "signin_max_failures_address": 10
 
 
 @pytest.fixture()
-def world(db, users, principal):  # noqa: ANN001, ANN201
+def world(db, users, principal):
     """Claims, evidence, drafts, a finding, a batch and a certificate, all in Kharkiv oblast; an app with its
     throttling limits raised (the matrix signs in and fails on purpose many times from one address)."""
     from fastapi.testclient import TestClient
 
     from everymetre.api.app import create_app
+    from everymetre.api.security import issue_token
     from everymetre.config import get_settings
     from everymetre.linkage.models import LinkageFinding, LinkageFindingClaim
     from everymetre.payments import batches, certificates
-    from everymetre.api.security import issue_token
     from tests.payments.store_helpers import decided_claim
     from tests.store.test_claims_api import ACT
     from tests.web.conftest import Browser
@@ -369,7 +367,7 @@ def _refused_page(r: Any) -> bool:
     return signin or r.status_code in (401, 403, 404)
 
 
-def test_every_role_on_every_route(world, db):  # noqa: ANN001
+def test_every_role_on_every_route(world, db):
     from fastapi.testclient import TestClient
 
     from everymetre.api.security import issue_token

@@ -76,7 +76,7 @@ def test_serve_says_nothing_without_demo_accounts(tmp_path):
 
 
 @pytest.fixture()
-def demo_loaded(engine, db):  # noqa: ANN001, ANN201
+def demo_loaded(engine, db):
     """Demo data written into the test store (explicit ids), removed again afterwards with its demo accounts."""
     from everymetre.demo.generate import generate
 

@@ -9,8 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from everymetre.kernel.errors import Forbidden, GuardFailed, InvalidTransition, ValidationFailed
-from everymetre.kernel.identifiers import make_rnokpp, mask, parse_claim_reference, rnokpp_birth_date, rnokpp_problem
 from everymetre.claims.lifecycle import (
     MOVES,
     Actor,
@@ -24,11 +22,13 @@ from everymetre.claims.lifecycle import (
     can_see,
     damage_date_problem,
 )
+from everymetre.kernel.errors import Forbidden, GuardFailed, InvalidTransition, ValidationFailed
+from everymetre.kernel.identifiers import make_rnokpp, mask, parse_claim_reference, rnokpp_birth_date, rnokpp_problem
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-def full_request(move) -> MoveRequest:  # noqa: ANN001
+def full_request(move) -> MoveRequest:
     return MoveRequest(target=move.target, suspension_documents=("doc",), has_inspection_act=True, has_decision=True,
                        appeal_grounds="why", duplicate_of="EM-2026-0000001", inspection_date=NOW.date())
 
@@ -37,7 +37,7 @@ def actor(role: Role, uid: int = 1) -> Actor:
     return Actor(uid, role, frozenset({"kharkivska"}))
 
 
-def facts(state: State, **kw) -> ClaimFacts:  # noqa: ANN003
+def facts(state: State, **kw) -> ClaimFacts:
     return ClaimFacts(state=state, oblast="kharkivska", is_party=True, decided_at=NOW - timedelta(days=1), **kw)
 
 

@@ -55,7 +55,7 @@ def person_row(i: int, **over) -> dict:
 
 
 def write_input(path: Path, rows: list[dict]) -> Path:
-    df = pl.DataFrame(rows, schema={k: pl.String for k in rows[0]})
+    df = pl.DataFrame(rows, schema=dict.fromkeys(rows[0], pl.String))
     if path.suffix == ".csv":
         df.write_csv(path)
     elif path.suffix == ".parquet":
@@ -66,7 +66,7 @@ def write_input(path: Path, rows: list[dict]) -> Path:
 
 
 @pytest.fixture()
-def mapping_file(tmp_path: Path):  # noqa: ANN201
+def mapping_file(tmp_path: Path):
     def make(source: str = "test-source", text: str | None = None) -> Path:
         p = tmp_path / "mapping.toml"
         p.write_text(text if text is not None else FULL_MAPPING.format(source=source), encoding="utf-8")

@@ -16,28 +16,28 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from everymetre.cli.main import app
 from everymetre.audit.chain import canonical_json
-from everymetre.importer.writer import _context, created_payload
-from everymetre.audit.verify import verify
 from everymetre.audit.models import AuditChain, AuditEvent
+from everymetre.audit.verify import verify
 from everymetre.claims.models import Claim, Ownership, Person, Property
+from everymetre.cli.main import app
+from everymetre.importer.writer import _context, created_payload
 
 from .conftest import person_row, write_input
 
 EVERYMETRE = str(Path(sys.executable).with_name("everymetre"))
 
 
-def imp(*args: str):  # noqa: ANN201
+def imp(*args: str):
     return CliRunner().invoke(app, ["import", "claims", *map(str, args)])
 
 
-def claims_of(db, source: str) -> list[Claim]:  # noqa: ANN001
+def claims_of(db, source: str) -> list[Claim]:
     db.rollback()  # a new snapshot: the import committed on its own connection
     return list(db.scalars(select(Claim).where(Claim.source == source).order_by(Claim.source_record_id)))
 
 
-def count(db, model, *where) -> int:  # noqa: ANN001
+def count(db, model, *where) -> int:
     db.rollback()
     return db.scalar(select(func.count()).select_from(model).where(*where))
 

@@ -9,10 +9,10 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from everymetre.kernel.iban import is_valid_iban, make_ua_iban
-from everymetre.kernel.identifiers import make_rnokpp, rnokpp_problem
 from everymetre.importer.mapping import parse_mapping
 from everymetre.importer.validate import validate
+from everymetre.kernel.iban import is_valid_iban, make_ua_iban
+from everymetre.kernel.identifiers import make_rnokpp, rnokpp_problem
 
 MAPPING = parse_mapping({"fields": {"source_record_id": "id", "full_name": "name", "oblast": "o", "property_kind": "k",
                                     "total_area_m2": "a", "damage_date": "d", "rnokpp": "rn", "iban": "iban"}},

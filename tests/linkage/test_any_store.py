@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import func, select, text, update
 from typer.testing import CliRunner
 
+from everymetre.claims.models import Claim
 from everymetre.config import get_settings
 from everymetre.linkage.models import LinkageFinding
-from everymetre.claims.models import Claim
 
 API = "/api/v1"
 
@@ -29,14 +29,14 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _link(engine, **kw):  # noqa: ANN001, ANN202
+def _link(engine, **kw):
     from everymetre.linkage.service import run_linkage
 
     return run_linkage(engine, get_settings().data_dir, retrain=True, **kw)
 
 
 @pytest.mark.parametrize("claims", [10, 100, 2000])
-def test_plain_demo_store_links_at_every_size(db, engine, claims: int) -> None:  # noqa: ANN001
+def test_plain_demo_store_links_at_every_size(db, engine, claims: int) -> None:
     """The store `make run` loads (no injected patterns; one person row reused across claims)."""
     from everymetre.demo.generate import generate
 
@@ -51,7 +51,7 @@ def test_plain_demo_store_links_at_every_size(db, engine, claims: int) -> None: 
 
 
 @pytest.mark.parametrize("claims", [10, 100])
-def test_fraud_demo_store_links_small(db, engine, claims: int) -> None:  # noqa: ANN001
+def test_fraud_demo_store_links_small(db, engine, claims: int) -> None:
     from everymetre.demo.fraud import load_fraud_population
 
     result = load_fraud_population(engine, claims, seed=4, data_dir=get_settings().data_dir)
@@ -97,7 +97,7 @@ def _rows(n: int, with_dob: bool) -> list[dict[str, str]]:
     return rows
 
 
-def test_import_with_required_fields_only_cannot_train_and_changes_nothing(db, engine, tmp_path: Path) -> None:  # noqa: ANN001
+def test_import_with_required_fields_only_cannot_train_and_changes_nothing(db, engine, tmp_path: Path) -> None:
     from everymetre.cli.main import app
     from everymetre.linkage.service import model_path
 
@@ -121,7 +121,7 @@ def test_import_with_required_fields_only_cannot_train_and_changes_nothing(db, e
     assert not model_path(get_settings().data_dir).exists()
 
 
-def test_import_without_rnokpp_trains_on_name_and_birth_date(db, engine, tmp_path: Path) -> None:  # noqa: ANN001
+def test_import_without_rnokpp_trains_on_name_and_birth_date(db, engine, tmp_path: Path) -> None:
     from everymetre.cli.main import app
 
     runner = CliRunner()
@@ -162,7 +162,7 @@ def test_cannot_train_names_only() -> None:
         ClaimLinker().run(records)
 
 
-def test_review_of_a_finding_across_oblasts_is_refused_and_masked(db, engine, client, auth, principal) -> None:  # noqa: ANN001
+def test_review_of_a_finding_across_oblasts_is_refused_and_masked(db, engine, client, auth, principal) -> None:
     """Issue 11: an officer of Kharkiv and Kyiv may see a finding that also holds a Lviv claim, masked, but may not
     decide it: the Lviv claim keeps its review flag."""
     from everymetre.demo.fraud import load_fraud_population

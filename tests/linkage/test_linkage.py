@@ -111,11 +111,11 @@ def test_not_a_match_suppresses_and_match_forces(records: pl.DataFrame,
     x, y = lonely[0], lonely[1]  # two records the model did not link to anything
     decisions = [ReviewDecision(b, a, "not_a_match"), ReviewDecision(x, y, "match")]
     again = linker.run(records, decisions=decisions, train=False)
-    keys = set(zip(again.pairs["record_id_l"], again.pairs["record_id_r"]))
+    keys = set(zip(again.pairs["record_id_l"], again.pairs["record_id_r"], strict=False))
     assert (a, b) not in keys and (b, a) not in keys
     forced = again.pairs.filter(pl.col("source") == "reviewer").row(0, named=True)
     assert {forced["record_id_l"], forced["record_id_r"]} == {x, y} and forced["match_probability"] == 1.0
-    c = dict(zip(again.clusters["record_id"], again.clusters["person_cluster"]))
+    c = dict(zip(again.clusters["record_id"], again.clusters["person_cluster"], strict=False))
     assert c[x] == c[y]
     if not any(a in k or b in k for k in keys):  # no other path joins them
         assert c[a] != c[b]

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import func, select, text, update
 from typer.testing import CliRunner
 
-from everymetre.config import get_settings
-from everymetre.linkage.models import LinkageFinding, LinkageReviewDecision
 from everymetre.audit.models import AuditEvent
 from everymetre.claims.models import Claim
+from everymetre.config import get_settings
+from everymetre.linkage.models import LinkageFinding, LinkageReviewDecision
 
 API = "/api/v1"
 FLAG = "linkage:"
@@ -31,7 +31,7 @@ def _quiet() -> None:
 
 
 @pytest.fixture()
-def store(db, engine):  # noqa: ANN001, ANN201
+def store(db, engine):
     """The test store with N imported claims (synthetic population, seed 3) and its ground truth."""
     from everymetre.demo.fraud import load_fraud_population
 
@@ -41,23 +41,23 @@ def store(db, engine):  # noqa: ANN001, ANN201
     return pl.read_parquet(result.truth_path)
 
 
-def link(engine, **kw):  # noqa: ANN001, ANN201
+def link(engine, **kw):
     from everymetre.linkage.service import run_linkage
 
     return run_linkage(engine, get_settings().data_dir, **kw)
 
 
-def current_findings(db, run_id: int) -> list[LinkageFinding]:  # noqa: ANN001
+def current_findings(db, run_id: int) -> list[LinkageFinding]:
     db.rollback()
     return list(db.scalars(select(LinkageFinding).where(LinkageFinding.last_run_id == run_id)))
 
 
-def flags(db) -> dict[int, str]:  # noqa: ANN001
+def flags(db) -> dict[int, str]:
     db.rollback()
     return dict(db.execute(select(Claim.id, Claim.review_flag).where(Claim.review_flag.is_not(None))).all())
 
 
-def test_link_finds_injected_duplicates_and_flags_claims(db, engine, store):  # noqa: ANN001
+def test_link_finds_injected_duplicates_and_flags_claims(db, engine, store):
     report = link(engine)
     assert report.records == N and report.claims == N
     assert {"duplicate_claim", "person_multiple_destroyed_claims", "repeat_damage_unlinked"} <= set(report.by_kind)
@@ -85,14 +85,14 @@ def test_link_finds_injected_duplicates_and_flags_claims(db, engine, store):  # 
 
     assert verify(db).problem is None
     # the queue filter the officers use sees them
-    from everymetre.claims.access import QueueFilter, list_claims
     from everymetre.accounts.actions import load_principal
+    from everymetre.claims.access import QueueFilter, list_claims
     admin = load_principal(db, db.scalar(text("SELECT id FROM users WHERE email = 'admin@test.org'")))
     rows, _ = list_claims(db, admin, QueueFilter(review_flagged=True), limit=500)
     assert {c.id for c in rows} <= set(flagged) and rows
 
 
-def test_rerun_does_not_duplicate_findings(db, engine, store):  # noqa: ANN001
+def test_rerun_does_not_duplicate_findings(db, engine, store):
     first = link(engine)
     db.rollback()
     n_rows = db.scalar(select(func.count()).select_from(LinkageFinding))
@@ -107,7 +107,7 @@ def test_rerun_does_not_duplicate_findings(db, engine, store):  # noqa: ANN001
     assert not second.trained  # the saved model was used
 
 
-def test_not_a_match_suppresses_next_run_and_clears_flag(db, engine, store, principal):  # noqa: ANN001
+def test_not_a_match_suppresses_next_run_and_clears_flag(db, engine, store, principal):
     from everymetre.kernel.errors import Forbidden, NotFound
     from everymetre.linkage.service import do_review
 
@@ -158,7 +158,7 @@ def test_not_a_match_suppresses_next_run_and_clears_flag(db, engine, store, prin
     assert verify(db).problem is None
 
 
-def test_pairs_csv_has_source_record_ids(db, engine, store, tmp_path: Path):  # noqa: ANN001
+def test_pairs_csv_has_source_record_ids(db, engine, store, tmp_path: Path):
     from everymetre.cli.main import app
 
     report = link(engine)
@@ -184,7 +184,7 @@ def test_pairs_csv_has_source_record_ids(db, engine, store, tmp_path: Path):  # 
     assert (tmp_path / "f.csv").read_text(encoding="utf-8").startswith('"finding_id"')
 
 
-def test_api_scoping_and_review(db, engine, store, client, auth):  # noqa: ANN001
+def test_api_scoping_and_review(db, engine, store, client, auth):
     # every claim in one oblast the test officer covers, none in Lviv
     db.execute(update(Claim).values(oblast="kharkivska"))
     db.commit()
@@ -220,7 +220,7 @@ def test_api_scoping_and_review(db, engine, store, client, auth):  # noqa: ANN00
     assert schema["components"]["schemas"]["ReviewIn"]["examples"]
 
 
-def test_cli_exit_codes_and_error_lines(db, engine, tmp_path: Path):  # noqa: ANN001
+def test_cli_exit_codes_and_error_lines(db, engine, tmp_path: Path):
     from everymetre.cli.main import app
 
     runner = CliRunner()
@@ -236,7 +236,7 @@ def test_cli_exit_codes_and_error_lines(db, engine, tmp_path: Path):  # noqa: AN
     assert status == "failed"
 
 
-def test_demo_with_fraud_writes_truth(db, engine):  # noqa: ANN001
+def test_demo_with_fraud_writes_truth(db, engine):
     from everymetre.cli.main import app
 
     result = CliRunner().invoke(app, ["demo", "--claims", "300", "--with-fraud", "--seed", "5",
@@ -251,7 +251,7 @@ def test_demo_with_fraud_writes_truth(db, engine):  # noqa: ANN001
     assert verify(db).problem is None
 
 
-def test_reviewer_page_side_by_side_and_buttons(db, engine, store, users):  # noqa: ANN001
+def test_reviewer_page_side_by_side_and_buttons(db, engine, store, users):
     import re
 
     from fastapi.testclient import TestClient

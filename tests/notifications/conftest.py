@@ -33,13 +33,13 @@ class Mailbox:
         self.holding = threading.Event()
         self.refuse: set[str] = set()
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 no such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+    async def handle_DATA(self, server, session, envelope):
         import asyncio
 
         msg = message_from_bytes(envelope.content, policy=policy.default)
@@ -95,7 +95,7 @@ def sms_gateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gateway]:
     gw = Gateway()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             gw.requests.append((dict(self.headers), body))
             code, answer = gw.answer

@@ -77,7 +77,7 @@ def test_sms_through_the_gateway(client, auth, db, sms_gateway):
 def test_each_job_once_per_period(db):
     calls: list[date] = []
 
-    def job(session, today):  # noqa: ANN001, ANN202
+    def job(session, today):
         calls.append(today)
         return "ok"
 
@@ -121,7 +121,7 @@ def test_no_query_for_events_nobody_hears_about(client, auth, db, engine):
     c = file_claim(client, auth)
     seen: list[str] = []
 
-    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN202
+    def count(conn, cursor, statement, *args):
         seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
@@ -146,13 +146,13 @@ def test_a_slow_batch_renews_its_lease(engine, db, smtp, monkeypatch):
     renewed: list[int] = []
     real_send, real_renew = delivery.Channels.send, delivery._renew
 
-    def slow_send(self, n):  # noqa: ANN001, ANN202
+    def slow_send(self, n):
         import time
 
         time.sleep(0.6)
         return real_send(self, n)
 
-    def renew(session, token, ids, lease):  # noqa: ANN001, ANN202
+    def renew(session, token, ids, lease):
         renewed.append(len(ids))
         real_renew(session, token, ids, lease)
         assert not delivery.claim_batch(db, "other", 10, 2)  # meanwhile another worker finds nothing to take

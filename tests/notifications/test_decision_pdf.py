@@ -13,7 +13,7 @@ from tests.store.test_claims_api import ACT, file_claim, move
 from tests.web.conftest import web  # noqa: F401
 
 
-def decided(client, auth) -> dict:  # noqa: ANN001
+def decided(client, auth) -> dict:
     c = move(client, auth, "officer", file_claim(client, auth), "assigned")
     c = move(client, auth, "inspector", c, "inspection_scheduled", inspection_date=date.today().isoformat())
     c = move(client, auth, "inspector", c, "inspected", inspection_act=ACT)

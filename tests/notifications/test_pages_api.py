@@ -32,8 +32,8 @@ def test_notifications_api(client, auth, smtp):
     assert r.status_code == 200 and {n["channel"] for n in r.json()} == {"inbox", "email"}
     assert {n["status"] for n in r.json() if n["channel"] == "email"} == {"pending"}
     run(get_settings(), once=True, say=lambda _: None)
-    email = [n for n in client.get(f"/api/v1/claims/{ref}/notifications", headers=auth("officer")).json()
-             if n["channel"] == "email"][0]
+    email = next(n for n in client.get(f"/api/v1/claims/{ref}/notifications", headers=auth("officer")).json()
+             if n["channel"] == "email")
     assert email["status"] == "sent" and email["address"] == "citizen@test.org" and email["sent_at"]
     assert client.get(f"/api/v1/claims/{ref}/notifications", headers=auth("citizen2")).status_code == 404
     assert client.get(f"/api/v1/claims/{ref}/notifications", headers=auth("officer_lviv")).status_code == 404

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from everymetre.notifications.models import Notification
 from everymetre.accounts.actions import SYSTEM
+from everymetre.notifications.models import Notification
 from everymetre.payments import certificates as svc
-from everymetre.payments.reconcile import do_reconcile
 from everymetre.payments.models import Payment
+from everymetre.payments.reconcile import do_reconcile
 from tests.payments.store_helpers import decided_claim
 from tests.payments.test_store_batches import run_batch, statement
 
 
-def kinds(db, claim_id):  # noqa: ANN001, ANN201
+def kinds(db, claim_id):
     db.rollback()
     return db.scalars(select(Notification.kind).where(Notification.claim_id == claim_id, Notification.channel == "inbox")
                       .order_by(Notification.id)).all()
@@ -23,7 +23,7 @@ def kinds(db, claim_id):  # noqa: ANN001, ANN201
 def test_payment_sent_booked_and_returned(db, users, principal, tmp_path):
     a = decided_claim(db, users["commission"], 10_000_000, submitted_by=users["citizen"])
     b = decided_claim(db, users["commission"], 30_000_000, submitted_by=users["citizen2"])
-    _, batch = run_batch(db, principal("payments"), tmp_path / "b.xml")
+    _, _batch = run_batch(db, principal("payments"), tmp_path / "b.xml")
     assert kinds(db, a.id) == ["payment_sent"] and kinds(db, b.id) == ["payment_sent"]
     pay_b = db.scalar(select(Payment).where(Payment.claim_id == b.id))
     xml = statement(tmp_path / "b.xml", rejected={pay_b.end_to_end_id})

@@ -23,7 +23,7 @@ def start_worker(*args: str, lease: int = 2) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def statuses(engine) -> Counter:  # noqa: ANN001
+def statuses(engine) -> Counter:
     with engine.connect() as conn:
         return Counter(dict(conn.execute(select(Notification.status, func.count()).group_by(Notification.status)).all()))
 

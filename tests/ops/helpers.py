@@ -16,7 +16,7 @@ IBAN = make_ua_iban("322313", 26007233566001)
 _photos = itertools.count(1)
 
 
-def claim_life(client, auth) -> tuple[dict, dict]:  # noqa: ANN001
+def claim_life(client, auth) -> tuple[dict, dict]:
     """Run one claim from filing to a revised decision. Returns (the final claim, the personal data sent)."""
     applicant = owner(is_applicant=True, phone=PHONE, iban=IBAN, email="olena.shevchenko@example.org")
     r = client.post(f"{API}/claims", json=claim_body(owners=[applicant]), headers=auth("citizen"))

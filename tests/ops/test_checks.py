@@ -25,14 +25,14 @@ GOOD_KEY = "k" * 48
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/nowhere"
 
 
-def production(**changes):  # noqa: ANN003, ANN201
+def production(**changes):
     """Settings of a correct production deployment on the test store, with `changes` applied."""
     base = dataclasses.replace(get_settings(), env="production", secret_key=GOOD_KEY,
                                public_url="https://everymetre.example.gov.ua", metrics_token="m" * 40)
     return dataclasses.replace(base, **changes)
 
 
-def refusal(settings, engine, capsys) -> str:  # noqa: ANN001
+def refusal(settings, engine, capsys) -> str:
     with pytest.raises(SystemExit) as exc:
         startup_gate("serve", settings, engine)
     assert exc.value.code == 78  # EX_CONFIG: systemd does not restart it
@@ -42,7 +42,7 @@ def refusal(settings, engine, capsys) -> str:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory):  # noqa: ANN001, ANN201
+def clean(tmp_path_factory):
     """A store of a fresh deployment: migrated to head, no accounts (the shared test store may hold the demo
     accounts another test loaded). SQLite; the store check reads the settings' URL, given as PostgreSQL."""
     from everymetre.store.migrate import upgrade
@@ -52,7 +52,7 @@ def clean(tmp_path_factory):  # noqa: ANN001, ANN201
     return eng
 
 
-def passing_store(engine):  # noqa: ANN001, ANN201
+def passing_store(engine):
     return {"database_url": PG_URL}
 
 
@@ -92,11 +92,9 @@ def test_demo_account_is_refused(tmp_path, capsys):
 
 
 def test_migrations_not_at_head_are_refused(tmp_path, capsys):
-    from everymetre.store.migrate import upgrade
-
     from alembic.script import ScriptDirectory
 
-    from everymetre.store.migrate import alembic_config
+    from everymetre.store.migrate import alembic_config, upgrade
 
     behind = engine_for(f"sqlite:///{tmp_path / 'behind.db'}")
     upgrade(behind, "0001_schema")

@@ -47,7 +47,7 @@ def test_a_registered_check_decides_readiness(client):
         register_readiness("worker", lambda engine: None)
         assert client.get("/api/v1/health/ready").json()["checks"]["worker"] == "ok"
 
-        def broken(engine):  # noqa: ANN001, ANN202
+        def broken(engine):
             raise RuntimeError("boom")
 
         register_readiness("worker", broken)

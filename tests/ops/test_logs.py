@@ -15,7 +15,7 @@ from tests.ops.helpers import claim_life
 
 
 @pytest.fixture()
-def captured(client):  # noqa: ANN001, ANN201
+def captured(client):
     """Every log line written while the test runs (the app's own JSON handler, pointed at a buffer)."""
     buf = io.StringIO()
     logs.configure(stream=buf, force=True)

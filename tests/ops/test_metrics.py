@@ -39,13 +39,13 @@ def value(scraped: dict, name: str, **labels: str) -> float:
 
 
 @pytest.fixture()
-def ops_client(db, users):  # noqa: ANN001, ANN201
+def ops_client(db, users):
     with TestClient(create_app(dataclasses.replace(get_settings(), metrics_token=TOKEN)),
                     raise_server_exceptions=False) as c:
         yield c
 
 
-def scrape(c) -> dict:  # noqa: ANN001
+def scrape(c) -> dict:
     c.app.state.metrics_store.forget()
     r = c.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.status_code == 200, r.text
@@ -86,8 +86,8 @@ def test_counters_move_with_a_claims_life(ops_client, auth):
 def test_overdue_claims_and_payment_batches_are_counted(ops_client, db, users, principal):
     from datetime import UTC, datetime, timedelta
 
-    from everymetre.payments import batches as svc
     from everymetre.claims.models import Claim
+    from everymetre.payments import batches as svc
     from tests.payments.store_helpers import decided_claim
 
     decided_claim(db, users["commission"], 10_000_000)
@@ -136,7 +136,7 @@ def test_fed_counters_and_gauges(ops_client):
 
 def test_a_registered_store_gauge_is_scraped(ops_client):
     @metrics.register_store_gauges
-    def outbox(engine):  # noqa: ANN001, ANN202
+    def outbox(engine):
         yield metrics.StoreGauge("everymetre_test_outbox_rows", "rows", ("channel",), [(("email",), 3.0)])
 
     try:

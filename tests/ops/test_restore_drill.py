@@ -24,12 +24,12 @@ def drill(*args: str) -> subprocess.CompletedProcess:
                           env=dict(os.environ))
 
 
-def exists(engine, name: str) -> bool:  # noqa: ANN001
+def exists(engine, name: str) -> bool:
     with engine.connect() as conn:
         return conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is not None
 
 
-def populate(client, auth, db, users, principal) -> None:  # noqa: ANN001
+def populate(client, auth, db, users, principal) -> None:
     from everymetre.payments import batches as svc
 
     claim_life(client, auth)
@@ -62,8 +62,8 @@ def test_restore_drill_proves_the_copy(client, auth, db, users, principal, engin
 
 
 def test_a_damaged_evidence_file_fails_the_drill(client, auth, db, users, principal, engine, tmp_path):
-    from everymetre.config import get_settings
     from everymetre.claims.models import Evidence
+    from everymetre.config import get_settings
 
     claim_life(client, auth)
     sha = db.query(Evidence.sha256).first()[0]

@@ -69,7 +69,7 @@ def test_table_entry_override(rs: RuleSet) -> None:
 
 
 def test_no_value_before_first_date(rs: RuleSet) -> None:
-    with pytest.raises(RulesNotInForce, match="certificate.vavg_per_m2.*2023-12-31.*2024-01-01"):
+    with pytest.raises(RulesNotInForce, match=r"certificate.vavg_per_m2.*2023-12-31.*2024-01-01"):
         rs.value("certificate.vavg_per_m2", date(2023, 12, 31))
 
 

@@ -40,6 +40,6 @@ def test_before_programme_start_raises(rs: RuleSet) -> None:
 
     from everymetre.rules import RulesNotInForce
 
-    with pytest.raises(RulesNotInForce, match="repair.tier_a_cap.*2023-05-09"):
+    with pytest.raises(RulesNotInForce, match=r"repair.tier_a_cap.*2023-05-09"):
         assess(make(payout_kind="repair", works_total_kopiykas=1, assessment_date=date(2023, 5, 9)), rs)
     assert assess(make(payout_kind="repair", works_total_kopiykas=1, assessment_date=date(2023, 5, 10)), rs).tier == "A"

@@ -121,7 +121,7 @@ def test_rules_not_in_force_like_the_one_claim_path() -> None:
     early = make(assessment_date=date(2023, 9, 1))  # no Vavg before 2024-01-01
     with pytest.raises(RulesNotInForce):
         assess(early, BASE)
-    with pytest.raises(RulesNotInForce, match="row 1:.*vavg"):
+    with pytest.raises(RulesNotInForce, match=r"row 1:.*vavg"):
         assess_frame(facts_frame([make(), early]), BASE)
 
 

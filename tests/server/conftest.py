@@ -43,7 +43,7 @@ class LiveServer:
 
 
 @pytest.fixture()
-def serve(engine: Any, users: Any, tmp_path: Path) -> Iterator[Any]:  # noqa: ANN401
+def serve(engine: Any, users: Any, tmp_path: Path) -> Iterator[Any]:
     """serve(**env) -> a LiveServer (one worker) with extra EVERYMETRE_* settings; stopped after the test."""
     started: list[LiveServer] = []
 

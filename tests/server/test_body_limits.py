@@ -66,7 +66,7 @@ def _stream_until_answer(port: int, path: str, headers: dict[str, str], total: i
         sock.close()
 
 
-def test_huge_bodies_are_refused_before_they_are_read(serve, auth):  # noqa: ANN001
+def test_huge_bodies_are_refused_before_they_are_read(serve, auth):
     server = serve()
     before = rss_bytes(server.pid)
     json_headers = {"Content-Type": "application/json"}
@@ -92,7 +92,7 @@ def test_huge_bodies_are_refused_before_they_are_read(serve, auth):  # noqa: ANN
     assert rss_bytes(server.pid) - before < 50 * 1024 * 1024
 
 
-def test_slow_bodies_hold_nothing(serve) -> None:  # noqa: ANN001
+def test_slow_bodies_hold_nothing(serve) -> None:
     """Clients trickling their bodies (more of them than the pool has connections) do not stop others."""
     import httpx
 

@@ -11,7 +11,7 @@ from tests.factories import claim_body
 from tests.server.helpers import csrf, page_client, zero_png
 
 
-def test_static_file_answers_during_a_large_upload(serve, auth):  # noqa: ANN001
+def test_static_file_answers_during_a_large_upload(serve, auth):
     server = serve()
     r = httpx.post(f"{server.url}/api/v1/claims", json=claim_body(), headers=auth("citizen"))
     assert r.status_code == 201, r.text

@@ -46,7 +46,7 @@ def test_database_data_folder_evidence_and_key_are_private(tmp_path: Path) -> No
     assert _mode(db) == 0o600
 
 
-def test_no_server_header_and_hsts_when_https(serve) -> None:  # noqa: ANN001
+def test_no_server_header_and_hsts_when_https(serve) -> None:
     plain = serve()
     r = httpx.get(f"{plain.url}/api/v1/health")
     assert "server" not in r.headers
@@ -60,7 +60,7 @@ def test_no_server_header_and_hsts_when_https(serve) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("origin, allowed", [("null", False), ("https://evil.example", False), (None, True)])
-def test_origin_null_is_refused_on_forms(client, origin, allowed) -> None:  # noqa: ANN001
+def test_origin_null_is_refused_on_forms(client, origin, allowed) -> None:
     token = CSRF.search(client.get("/signin").text).group(1)
     headers = {"origin": origin} if origin else {}
     r = client.post("/signin", data={"email": "citizen@test.org", "password": "correct horse battery",
@@ -70,6 +70,6 @@ def test_origin_null_is_refused_on_forms(client, origin, allowed) -> None:  # no
         assert r.status_code == 403
 
 
-def test_https_request_gets_hsts(client) -> None:  # noqa: ANN001
+def test_https_request_gets_hsts(client) -> None:
     client.base_url = client.base_url.copy_with(scheme="https")
     assert client.get("/api/v1/health").headers["strict-transport-security"].startswith("max-age=")

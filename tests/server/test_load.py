@@ -13,7 +13,7 @@ from tests.factories import claim_body
 CLIENTS = 48
 
 
-def test_many_concurrent_clients_get_answers_not_500s(serve, auth):  # noqa: ANN001
+def test_many_concurrent_clients_get_answers_not_500s(serve, auth):
     server = serve()
     headers = auth("officer")
     for _ in range(3):

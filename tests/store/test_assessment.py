@@ -9,7 +9,7 @@ from everymetre.cli.main import app
 from tests.store.test_claims_api import ACT, API, file_claim, move
 
 
-def to_inspected(client, auth, **overrides):  # noqa: ANN001, ANN003, ANN201
+def to_inspected(client, auth, **overrides):
     c = file_claim(client, auth, **overrides)
     c = move(client, auth, "officer", c, "assigned")
     c = move(client, auth, "inspector", c, "inspection_scheduled")

@@ -12,12 +12,12 @@ from everymetre.cli.main import app
 from tests.store.test_claims_api import file_claim, move
 
 
-def verify():  # noqa: ANN201
+def verify():
     return CliRunner().invoke(app, ["audit", "verify"])
 
 
 @pytest.fixture()
-def trail(client, auth, engine):  # noqa: ANN001, ANN201
+def trail(client, auth, engine):
     c = file_claim(client, auth)
     c = move(client, auth, "officer", c, "assigned")
     c = move(client, auth, "officer", c, "suspended", documents_requested=["Витяг"])

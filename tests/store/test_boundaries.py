@@ -11,7 +11,7 @@ def _cursor(raw: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def test_huge_ids_in_references_and_cursors(client, auth):  # noqa: ANN001
+def test_huge_ids_in_references_and_cursors(client, auth):
     file_claim(client, auth)
     for ref in ("EM-2026-99999999999999999999999", "EM-2026-9223372036854775808", "EM-2026-" + "9" * 300):
         r = client.get(f"{API}/claims/{ref}", headers=auth("officer"))
@@ -26,14 +26,14 @@ def test_huge_ids_in_references_and_cursors(client, auth):  # noqa: ANN001
     assert page.status_code == 200 and page.json()["items"] == []
 
 
-def test_every_method_of_a_path_is_in_allow(client, auth) -> None:  # noqa: ANN001
+def test_every_method_of_a_path_is_in_allow(client, auth) -> None:
     for method in ("TRACE", "OPTIONS", "PUT", "DELETE"):
         r = client.request(method, f"{API}/claims", headers=auth("officer"))
         assert r.status_code == 405 and r.headers["content-type"] == "application/problem+json"
         assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "POST"}, r.headers.get("allow")
 
 
-def test_a_body_that_is_not_json_is_422(client, auth) -> None:  # noqa: ANN001
+def test_a_body_that_is_not_json_is_422(client, auth) -> None:
     r = client.post(f"{API}/claims", content=b"\x0c\xff{not json", headers={**auth("officer"), "content-type": "application/json"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"].startswith("body")
     r = client.post(f"{API}/claims/EM-2026-0000001/evidence", content=b"--x\r\ngarbage",
@@ -41,7 +41,7 @@ def test_a_body_that_is_not_json_is_422(client, auth) -> None:  # noqa: ANN001
     assert r.status_code in (404, 422), r.text
 
 
-def test_cursor_is_any_documented_number(client, auth) -> None:  # noqa: ANN001
+def test_cursor_is_any_documented_number(client, auth) -> None:
     for _ in range(3):
         file_claim(client, auth)
     first = client.get(f"{API}/claims", params={"limit": 2}, headers=auth("officer")).json()

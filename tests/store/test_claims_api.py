@@ -11,13 +11,13 @@ from tests.factories import claim_body, owner
 API = "/api/v1"
 
 
-def file_claim(client, auth, who: str = "citizen", **overrides) -> dict:  # noqa: ANN001
+def file_claim(client, auth, who: str = "citizen", **overrides) -> dict:
     r = client.post(f"{API}/claims", json=claim_body(**overrides), headers=auth(who))
     assert r.status_code == 201, r.text
     return r.json()
 
 
-def move(client, auth, who: str, claim: dict, to: str, expect: int = 200, **extra) -> dict:  # noqa: ANN001
+def move(client, auth, who: str, claim: dict, to: str, expect: int = 200, **extra) -> dict:
     body = {"to": to, "reason": extra.pop("reason", f"test: {to}"), "expected_version": claim["version"], **extra}
     r = client.post(f"{API}/claims/{claim['reference']}/transitions", json=body, headers=auth(who))
     assert r.status_code == expect, r.text

@@ -9,18 +9,18 @@ import time
 import pytest
 from sqlalchemy import select
 
-from everymetre.kernel.errors import StaleVersion
-from everymetre.claims.schemas import ClaimCreate, TransitionIn
+from everymetre.accounts.actions import load_principal
+from everymetre.audit.models import AuditChain
+from everymetre.audit.record import claim_chain
 from everymetre.claims import access
 from everymetre.claims import actions as svc
-from everymetre.audit.record import claim_chain
-from everymetre.accounts.actions import load_principal
+from everymetre.claims.schemas import ClaimCreate, TransitionIn
+from everymetre.kernel.errors import StaleVersion
 from everymetre.store.db import is_postgres, session_factory
-from everymetre.audit.models import AuditChain
 from tests.factories import claim_body
 
 
-def _file(engine, users) -> str:  # noqa: ANN001
+def _file(engine, users) -> str:
     with session_factory(engine)() as s:
         return svc.do_create_claim(s, load_principal(s, users["citizen"]), ClaimCreate.model_validate(claim_body())).reference
 

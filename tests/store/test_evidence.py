@@ -6,7 +6,7 @@ from tests.factories import MINIMAL_PDF, jpeg_with_exif, png
 from tests.store.test_claims_api import API, file_claim
 
 
-def upload(client, auth, ref, name, data, ctype="image/jpeg", who="citizen", kind="photo"):  # noqa: ANN001, ANN201
+def upload(client, auth, ref, name, data, ctype="image/jpeg", who="citizen", kind="photo"):
     return client.post(f"{API}/claims/{ref}/evidence", files={"file": (name, data, ctype)}, data={"kind": kind}, headers=auth(who))
 
 

@@ -79,7 +79,7 @@ FIELDS = [("claim", p) for p in CLAIM_PATHS] + [("transition", p) for p in TRANS
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(target=st.sampled_from(FIELDS), bad=st.sampled_from(BAD + LINE_ONLY_BAD), before=st.text(max_size=5),
        after=st.text(max_size=5))
-def test_bad_characters_in_any_api_text_field_are_422_with_its_path(client, auth, target, bad, before, after) -> None:  # noqa: ANN001
+def test_bad_characters_in_any_api_text_field_are_422_with_its_path(client, auth, target, bad, before, after) -> None:
     kind, path = target
     if bad in LINE_ONLY_BAD and path[-1] in MULTILINE:
         bad = "\x00"
@@ -101,7 +101,7 @@ def test_bad_characters_in_any_api_text_field_are_422_with_its_path(client, auth
 @given(name=st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Z"), exclude_characters="\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d\u202e"), min_size=1, max_size=60),
        description=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200).filter(
            lambda s: text_problem(s, multiline=True) is None))
-def test_clean_text_is_stored_as_given(client, auth, name, description) -> None:  # noqa: ANN001
+def test_clean_text_is_stored_as_given(client, auth, name, description) -> None:
     body = claim_body(description=description)
     body["owners"][0]["full_name"] = f"Коваль {name}"
     r = client.post(f"{API}/claims", json=body, headers=auth("citizen"))
@@ -111,7 +111,7 @@ def test_clean_text_is_stored_as_given(client, auth, name, description) -> None:
     assert got["description"] == description.strip()
 
 
-def test_nul_in_a_name_is_422_not_500(client, auth) -> None:  # noqa: ANN001
+def test_nul_in_a_name_is_422_not_500(client, auth) -> None:
     body = claim_body()
     body["owners"][0]["full_name"] = "Шевченко\x00Олена"
     r = client.post(f"{API}/claims", json=body, headers=auth("citizen"))
@@ -124,7 +124,7 @@ def test_nul_in_a_name_is_422_not_500(client, auth) -> None:  # noqa: ANN001
     assert r.status_code == 201 and r.json()["description"] == "Рядок 1\r\n\tРядок 2"
 
 
-def test_strict_booleans(client, auth) -> None:  # noqa: ANN001
+def test_strict_booleans(client, auth) -> None:
     for value in (0, 1, "false", "yes"):
         r = client.post(f"{API}/claims", json=claim_body(submit=value), headers=auth("citizen"))
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.submit", (value, r.text)

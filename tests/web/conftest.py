@@ -21,7 +21,7 @@ class Browser:
         self.client = TestClient(app, raise_server_exceptions=True, base_url="http://testserver")
         self.client.__enter__()
 
-    def get(self, url: str, **kw: Any):  # noqa: ANN201
+    def get(self, url: str, **kw: Any):
         return self.client.get(url, **kw)
 
     def token(self, url: str = "/signin") -> str:
@@ -30,7 +30,7 @@ class Browser:
         return match.group(1)
 
     def post(self, url: str, data: dict[str, Any] | list[tuple[str, Any]] | None = None, token_from: str | None = None,
-             files: Any = None, follow: bool = False, **kw: Any):  # noqa: ANN201
+             files: Any = None, follow: bool = False, **kw: Any):
         token = self.token(token_from or "/signin")
         body: Any
         if isinstance(data, list):  # repeated names (checkboxes): a dict of lists, as httpx wants
@@ -53,7 +53,7 @@ class Browser:
 
 
 @pytest.fixture()
-def web(db, users) -> Iterator[Any]:  # noqa: ANN001
+def web(db, users) -> Iterator[Any]:
     """web() -> a fresh signed-out Browser; web('officer') -> signed in as that test account."""
     from everymetre.api.app import create_app
     from everymetre.config import get_settings

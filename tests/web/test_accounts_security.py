@@ -17,7 +17,7 @@ _n = itertools.count(1)
 
 
 @pytest.fixture()
-def person(db):  # noqa: ANN001, ANN201
+def person(db):
     """person() -> the e-mail of a fresh claimant account (tests here change passwords and close accounts)."""
     from everymetre.accounts.actions import do_create_user
 
@@ -33,7 +33,7 @@ LOW = {"signin_max_failures_account": 3, "signin_max_failures_address": 4, "sign
 
 
 @pytest.fixture()
-def strict(db):  # noqa: ANN001, ANN201
+def strict(db):
     """An app with low limits (each failed attempt costs an argon2 hash: keep the counts small)."""
     from dataclasses import replace
 
@@ -49,7 +49,7 @@ def strict(db):  # noqa: ANN001, ANN201
         yield c
 
 
-def token_for(client, email: str, password: str = PW):  # noqa: ANN001, ANN201
+def token_for(client, email: str, password: str = PW):
     return client.post(f"{API}/auth/token", data={"username": email, "password": password})
 
 
@@ -57,7 +57,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def user_events(db, email: str) -> list[str]:  # noqa: ANN001
+def user_events(db, email: str) -> list[str]:
     from everymetre.accounts.models import User
     from everymetre.audit.models import AuditEvent
 
@@ -190,7 +190,7 @@ def test_cli_reset_password_prints_a_one_time_link_and_deactivate(web, db, perso
 class VerifyCounter:
     """Counts argon2 verifications (the real ones run): a throttled attempt must be refused before hashing."""
 
-    def __init__(self, monkeypatch) -> None:  # noqa: ANN001
+    def __init__(self, monkeypatch) -> None:
         from everymetre.accounts import actions
 
         self.calls = 0

@@ -19,13 +19,13 @@ def owner_fields(i: int, name: str, born: date, serial: int, share: str) -> dict
             f"owners-{i}-phone": "", f"owners-{i}-email": ""}
 
 
-def start_form(b) -> str:  # noqa: ANN001
+def start_form(b) -> str:
     r = b.post("/apply", token_from="/apply")
     assert r.status_code == 303
     return r.headers["location"].rsplit("/", 1)[0]
 
 
-def fill_claim(b, photo: bool = True) -> tuple[str, str]:  # noqa: ANN001
+def fill_claim(b, photo: bool = True) -> tuple[str, str]:
     """Fill every step; returns (form base URL, claim reference)."""
     base = start_form(b)
     r = b.post(f"{base}/home", {**HOME, "action": "continue"}, token_from=f"{base}/home")
@@ -92,7 +92,7 @@ def test_draft_claim_updated_then_submitted(web, db):
     from everymetre.claims.models import Claim
 
     b = web("citizen")
-    base, ref = fill_claim(b, photo=False)
+    base, _ref = fill_claim(b, photo=False)
     assert db.query(Claim).one().state == "draft"
     db.rollback()
     r = b.post(f"{base}/home", {**HOME, "street": "вул. Нова", "action": "continue"}, token_from=f"{base}/home")

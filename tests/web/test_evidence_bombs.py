@@ -34,7 +34,7 @@ def bomb_png(width: int = 8944, height: int = 8944) -> bytes:
             + _chunk(b"eXIf", exif.tobytes()) + _chunk(b"IEND", b""))
 
 
-def test_bomb_is_checked_without_decoding_pixels(tmp_path) -> None:  # noqa: ANN001
+def test_bomb_is_checked_without_decoding_pixels(tmp_path) -> None:
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(bomb_png())
     assert len(bomb.read_bytes()) < 400_000
@@ -51,7 +51,7 @@ def test_bomb_is_checked_without_decoding_pixels(tmp_path) -> None:  # noqa: ANN
     assert int(grown_kb) < 50_000, f"checking the file took {int(grown_kb) // 1024} MB more memory"
 
 
-def test_pages_show_bounded_previews_not_the_image(client, auth, web) -> None:  # noqa: ANN001
+def test_pages_show_bounded_previews_not_the_image(client, auth, web) -> None:
     from everymetre.claims.evidence import thumbnail_path
 
     ref = file_claim(client, auth)["reference"]

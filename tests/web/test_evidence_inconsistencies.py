@@ -9,7 +9,7 @@ from tests.factories import claim_body, jpeg_with_exif
 from tests.store.test_claims_api import API
 
 
-def _claim_with_photos(client, auth) -> str:  # noqa: ANN001
+def _claim_with_photos(client, auth) -> str:
     body = claim_body()
     body["property"].update(latitude=50.0005, longitude=36.2292)
     ref = client.post(f"{API}/claims", json=body, headers=auth("citizen")).json()["reference"]
@@ -22,7 +22,7 @@ def _claim_with_photos(client, auth) -> str:  # noqa: ANN001
     return ref
 
 
-def test_officer_sees_future_dates_and_far_photos(client, auth, web) -> None:  # noqa: ANN001
+def test_officer_sees_future_dates_and_far_photos(client, auth, web) -> None:
     ref = _claim_with_photos(client, auth)
     officer = web("officer")
     page = officer.get(f"/staff/claims/{ref}").text
@@ -37,7 +37,7 @@ def test_officer_sees_future_dates_and_far_photos(client, auth, web) -> None:  #
     assert "future.jpg: the date in the photo" in page
 
 
-def test_distance_is_a_setting(client, auth, db) -> None:  # noqa: ANN001
+def test_distance_is_a_setting(client, auth, db) -> None:
     from everymetre.api.app import create_app
     from everymetre.config import get_settings
     from tests.web.conftest import Browser

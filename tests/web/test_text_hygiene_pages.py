@@ -19,7 +19,7 @@ def _strings(value: Any) -> list[str]:
     ("home", "hromada", "Харків\x1b[31m"), ("home", "street", "вул. \x00Сумська"),
     ("event", "description", "Вибито \u202eвікна"), ("owners", "owners-0-full_name", "Коваль\x00"),
 ])
-def test_page_forms_refuse_and_save_nothing(web, db, step, field, value) -> None:  # noqa: ANN001
+def test_page_forms_refuse_and_save_nothing(web, db, step, field, value) -> None:
     from sqlalchemy import select
 
     from everymetre.claims.models import ClaimDraft
@@ -38,7 +38,7 @@ def test_page_forms_refuse_and_save_nothing(web, db, step, field, value) -> None
     assert stored and not any(value in text for d in stored for text in _strings(d))
 
 
-def test_signup_refuses_a_name_with_escapes(web) -> None:  # noqa: ANN001
+def test_signup_refuses_a_name_with_escapes(web) -> None:
     r = web().post("/signup", {"email": "new.person@test.org", "full_name": "Коваль\x1b[2J",
                                "password": "long enough password", "password_again": "long enough password"},
                    token_from="/signup")

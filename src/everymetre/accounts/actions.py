@@ -12,12 +12,12 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from everymetre.kernel.errors import Conflict, Unauthenticated, ValidationFailed
-from everymetre.kernel.geography import resolve_oblast
+from everymetre.accounts.models import AuthSession, User, UserOblast
 from everymetre.accounts.roles import NATIONAL_ROLES, Actor, Role
 from everymetre.audit.record import record, user_chain
+from everymetre.kernel.errors import Conflict, Unauthenticated, ValidationFailed
+from everymetre.kernel.geography import resolve_oblast
 from everymetre.store.tx import atomic
-from everymetre.accounts.models import AuthSession, User, UserOblast
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10

@@ -34,7 +34,7 @@ def users_add(email: Annotated[str, typer.Argument(help="Sign-in e-mail")],
             if all_oblasts:
                 from everymetre.accounts.roster import check_assignment, parse_role
 
-                check_assignment(parse_role(role), [o for o in oblast], all_oblasts)
+                check_assignment(parse_role(role), list(oblast), all_oblasts)
             user = do_create_user(session, None, email, password, role, oblast, full_name=name, all_oblasts=all_oblasts)
         except DomainError as exc:
             fail(f"{email}: {exc.detail}")

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from everymetre.accounts import throttle
 from everymetre.accounts.actions import MIN_PASSWORD, Principal, hash_password, normalise_email, verify_credentials
-from everymetre.accounts.permissions import Action, require
 from everymetre.accounts.models import PasswordReset, User
+from everymetre.accounts.permissions import Action, require
 from everymetre.accounts.sessions import revoke_all
 from everymetre.audit.record import record, user_chain
 from everymetre.config import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from everymetre.accounts import throttle
-from everymetre.accounts.actions import Principal, do_create_user, hash_password, verify_credentials
+from everymetre.accounts.actions import do_create_user, hash_password, verify_credentials
 from everymetre.accounts.models import User
 from everymetre.accounts.sessions import open_session
 from everymetre.config import Settings

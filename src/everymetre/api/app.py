@@ -9,24 +9,24 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from everymetre import __version__
-from everymetre.api import problems
 from everymetre.accounts.api import router as accounts_router
+from everymetre.api import problems
 from everymetre.api.docs import router as docs_router
 from everymetre.api.health import router as health_router
 from everymetre.api.limits import Admission, BodyLimits
 from everymetre.api.security import SecurityHeaders
-from everymetre.config import Settings, get_settings
-from everymetre.idempotency.middleware import Idempotency
 from everymetre.claims.api import router as claims_router
-from everymetre.linkage.api import router as linkage_router
+from everymetre.config import Settings, get_settings
 from everymetre.documents.api import router as documents_router
+from everymetre.idempotency.middleware import Idempotency
+from everymetre.linkage.api import router as linkage_router
 from everymetre.notifications.api import router as notifications_router
 from everymetre.ops.api import install as install_ops
 from everymetre.payments.api import router as payments_router
-from everymetre.workload.api import router as workload_router
-from everymetre.transparency.api import router as public_log_router
 from everymetre.store.db import engine_for, pool_capacity, session_factory
+from everymetre.transparency.api import router as public_log_router
 from everymetre.web import install as install_pages
+from everymetre.workload.api import router as workload_router
 
 DESCRIPTION = """everymetre holds claims for war-damaged and destroyed homes and moves them through their
 lifecycle: submitted, checked, verified, inspected, assessed, decided, appealed. Every move is authorised

@@ -11,10 +11,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from everymetre.config import Settings
-from everymetre.kernel.errors import Unauthenticated
 from everymetre.accounts.actions import Principal, load_principal
 from everymetre.api.security import read_token
+from everymetre.config import Settings
+from everymetre.kernel.errors import Unauthenticated
 
 MAX_ID = 2**63 - 1
 # A record id in a URL: a positive BIGINT. Larger numbers cannot name a record; they get a 422, not a database error.

@@ -44,7 +44,7 @@ def _is_page(path: str) -> bool:
 
 
 class BodyLimits:
-    def __init__(self, app, settings: Settings) -> None:  # noqa: ANN001
+    def __init__(self, app, settings: Settings) -> None:
         self.app = app
         self.settings = settings
 
@@ -67,7 +67,7 @@ class BodyLimits:
         session = scope.get(SESSION_KEY)
         return session is not None and session.user_id is not None
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -91,7 +91,7 @@ class BodyLimits:
             return
         received = 0
 
-        async def counted_receive():  # noqa: ANN202
+        async def counted_receive():
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -102,7 +102,7 @@ class BodyLimits:
 
         await self.app(scope, counted_receive, send)
 
-    async def buffered(self, scope, receive, send, limit: int) -> None:  # noqa: ANN001
+    async def buffered(self, scope, receive, send, limit: int) -> None:
         """Read the whole (small) body before the request goes on, so a client trickling its body holds no
         admission slot or database connection meanwhile; then hand it over as one message."""
         body = bytearray()
@@ -118,7 +118,7 @@ class BodyLimits:
                 break
         delivered = False
 
-        async def replay():  # noqa: ANN202
+        async def replay():
             nonlocal delivered
             if not delivered:
                 delivered = True
@@ -127,7 +127,7 @@ class BodyLimits:
 
         await self.app(scope, replay, send)
 
-    async def refuse(self, scope, receive, send, status: int, limit: int = 0) -> None:  # noqa: ANN001
+    async def refuse(self, scope, receive, send, status: int, limit: int = 0) -> None:
         """Answer without reading the body. The connection is closed after the answer (the body is unread)."""
         if status == 413:
             title, detail = "Too large", BodyTooLarge(limit).detail
@@ -164,7 +164,7 @@ class Admission:
     out and answered 500 (48 clients on SQLite). `capacity` is the pool's size plus its overflow.
     """
 
-    def __init__(self, app, capacity: int, wait_s: float = 20.0) -> None:  # noqa: ANN001
+    def __init__(self, app, capacity: int, wait_s: float = 20.0) -> None:
         import anyio
 
         self.app = app
@@ -172,7 +172,7 @@ class Admission:
         self.slots = anyio.Semaphore(capacity)
         self.wait_s = wait_s
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
@@ -191,7 +191,7 @@ class Admission:
             self.slots.release()
 
 
-async def busy(scope, receive, send) -> None:  # noqa: ANN001
+async def busy(scope, receive, send) -> None:
     from fastapi.responses import Response
 
     if _is_page(scope["path"]):

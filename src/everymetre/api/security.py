@@ -68,18 +68,18 @@ class SecurityHeaders:
     """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on every request). HSTS on https requests, and on
     every request when the public address is https."""
 
-    def __init__(self, app, settings: Settings | None = None) -> None:  # noqa: ANN001
+    def __init__(self, app, settings: Settings | None = None) -> None:
         self.app = app
         self.always_https = settings is not None and is_https(settings)
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        wanted = HEADERS + [HSTS] if self.always_https or scope.get("scheme") == "https" else HEADERS
+        wanted = [*HEADERS, HSTS] if self.always_https or scope.get("scheme") == "https" else HEADERS
 
-        async def send_with_headers(message) -> None:  # noqa: ANN001
+        async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [h for h in wanted if h[0] not in present]

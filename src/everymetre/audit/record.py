@@ -19,7 +19,6 @@ from everymetre.audit.models import AuditChain, AuditEvent
 from everymetre.notifications.hook import wants as notifies
 from everymetre.store.types import utcnow
 
-
 _CHUNK = 5000  # chains per head lookup (bound parameters)
 
 __all__ = ["NewEvent", "append_bulk", "claim_chain", "events_for_claim", "record", "record_many", "user_chain"]

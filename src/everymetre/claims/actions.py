@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from everymetre.claims.values import parse_share
-from everymetre.kernel.errors import StaleVersion, ValidationFailed
-from everymetre.kernel.identifiers import claim_reference, mask, rnokpp_birth_date
-from everymetre.kernel.translit import translit_uk
+from everymetre.accounts.actions import Principal
+from everymetre.accounts.models import User
 from everymetre.accounts.permissions import Action, Subject, require
+from everymetre.audit.record import NewEvent, claim_chain, record, record_many, user_chain
+from everymetre.claims.access import facts, get_claim, policy
+from everymetre.claims.evidence_rules import check_photos
 from everymetre.claims.lifecycle import (
     DECIDED,
     OPEN,
@@ -28,17 +29,16 @@ from everymetre.claims.lifecycle import (
     authorise,
     damage_date_problem,
 )
-from everymetre.claims.schemas import ClaimCreate, InspectionActIn, TransitionIn
-from everymetre.audit.record import NewEvent, claim_chain, record, record_many, user_chain
-from everymetre.claims.access import facts, get_claim, policy
-from everymetre.documents.service import record_document
-from everymetre.payments.ledger import post_decision
-from everymetre.claims.evidence_rules import check_photos
-from everymetre.claims.search import index_claims
-from everymetre.store.tx import atomic
-from everymetre.accounts.actions import Principal
-from everymetre.accounts.models import User
 from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property
+from everymetre.claims.schemas import ClaimCreate, InspectionActIn, TransitionIn
+from everymetre.claims.search import index_claims
+from everymetre.claims.values import parse_share
+from everymetre.documents.service import record_document
+from everymetre.kernel.errors import StaleVersion, ValidationFailed
+from everymetre.kernel.identifiers import claim_reference, mask, rnokpp_birth_date
+from everymetre.kernel.translit import translit_uk
+from everymetre.payments.ledger import post_decision
+from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
 
 OPEN_STATES = frozenset(s.value for s in OPEN)

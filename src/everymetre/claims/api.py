@@ -3,17 +3,19 @@ action, shape the answer."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from sqlalchemy import select
 
+from everymetre.accounts.actions import Principal
 from everymetre.api.deps import AuthDep, IdPath
 from everymetre.api.problems import problem_responses
-from everymetre.claims.values import PriorityGroup
-from everymetre.kernel.errors import NotFound
+from everymetre.claims import access
+from everymetre.claims import actions as claims_service
+from everymetre.claims import evidence as evidence_service
 from everymetre.claims.lifecycle import ClaimKind, State
+from everymetre.claims.models import Claim, Evidence
 from everymetre.claims.schemas import (
     ClaimCreate,
     ClaimPage,
@@ -26,12 +28,9 @@ from everymetre.claims.schemas import (
     PropertyPublic,
     TransitionIn,
 )
-from everymetre.claims import access
-from everymetre.claims import actions as claims_service
-from everymetre.claims import evidence as evidence_service
 from everymetre.claims.trail import summary_en, visible_trail
-from everymetre.accounts.actions import Principal
-from everymetre.claims.models import Claim, Evidence
+from everymetre.claims.values import PriorityGroup
+from everymetre.kernel.errors import NotFound
 
 router = APIRouter(prefix="/api/v1")
 PROBLEM_RESPONSES = problem_responses({404: "No such claim that you can see", 409: "Stale version or move not allowed now"})
@@ -46,7 +45,7 @@ def summary(claim: Claim) -> ClaimSummary:
     )
 
 
-def public(session, principal: Principal, claim: Claim) -> ClaimPublic:  # noqa: ANN001
+def public(session, principal: Principal, claim: Claim) -> ClaimPublic:
     p = claim.home
     previous = session.get(Claim, claim.previous_claim_id) if claim.previous_claim_id else None
     return ClaimPublic(
@@ -96,11 +95,11 @@ def list_claims(
     from everymetre.kernel.errors import ValidationFailed
 
     try:
-        PriorityGroup.mask(priority)
+        PriorityGroup.mask(list(priority))
     except ValueError as exc:
         raise ValidationFailed(str(exc), field="priority") from None
     flt = access.QueueFilter(states=[s.value for s in state], oblasts=oblast, kinds=[k.value for k in kind],
-                                     priority=priority, min_days_waiting=min_days_waiting,
+                                     priority=list(priority), min_days_waiting=min_days_waiting,
                                      deadline_within_days=deadline_within_days, review_flagged=review_flagged,
                                      assigned_to_me=assigned_to_me, q=q)
     rows, next_cursor = access.list_claims(auth.session, auth.principal, flt, cursor, limit)

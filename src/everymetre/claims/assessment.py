@@ -20,10 +20,12 @@ import polars as pl
 from sqlalchemy import CursorResult, Engine, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from everymetre.kernel.errors import ValidationFailed
 from everymetre.accounts.actions import SYSTEM
+from everymetre.audit.record import NewEvent, append_bulk, claim_chain
 from everymetre.claims import lifecycle
 from everymetre.claims.lifecycle import ClaimKind, State
+from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property, RuleSetRecord
+from everymetre.kernel.errors import ValidationFailed
 from everymetre.rules import (
     COLUMNS,
     DECISION_FORMAT,
@@ -35,11 +37,9 @@ from everymetre.rules import (
     recheck,
 )
 from everymetre.rules import assess as rules_assess
-from everymetre.rules.model import PayoutKind, PropertyKindName
 from everymetre.rules import decision_record as rules_record
-from everymetre.audit.record import NewEvent, append_bulk, claim_chain
+from everymetre.rules.model import PayoutKind, PropertyKindName
 from everymetre.store.tx import atomic
-from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property, RuleSetRecord
 from everymetre.store.types import utcnow
 
 

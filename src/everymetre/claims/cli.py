@@ -71,8 +71,8 @@ def simulate(
     """Recompute all claims under changed parameters; print the budget change in total, by oblast and payout."""
     from sqlalchemy.orm import Session
 
-    from everymetre.rules import OverrideError, ParameterError, parse_effective_from, parse_overrides, simulate_budget
     from everymetre.claims.assessment import FACT_COLUMNS, claims_frame, current_ruleset
+    from everymetre.rules import OverrideError, ParameterError, parse_effective_from, parse_overrides, simulate_budget
 
     base = current_ruleset()
     try:

@@ -15,19 +15,18 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from everymetre.claims.values import parse_share
-from everymetre.kernel.errors import Forbidden, NotFound, ValidationFailed
-from everymetre.claims.lifecycle import Role, State
-from everymetre.claims.schemas import ClaimCreate
+from everymetre.accounts.actions import Principal
+from everymetre.accounts.models import User
+from everymetre.audit.record import NewEvent, claim_chain, record_many
 from everymetre.claims import access
 from everymetre.claims import actions as claims_service
-from everymetre.audit.record import NewEvent, claim_chain, record_many
+from everymetre.claims.lifecycle import Role, State
+from everymetre.claims.models import Claim, ClaimDraft, Ownership, Person
+from everymetre.claims.schemas import ClaimCreate
 from everymetre.claims.search import index_claims
+from everymetre.claims.values import parse_share
+from everymetre.kernel.errors import Forbidden, NotFound, ValidationFailed
 from everymetre.store.tx import atomic
-from everymetre.accounts.actions import Principal
-from everymetre.claims.models import ClaimDraft
-from everymetre.accounts.models import User
-from everymetre.claims.models import Claim, Ownership, Person
 from everymetre.store.types import utcnow
 
 STEPS = ("home", "owners", "event", "evidence", "check")
@@ -150,7 +149,7 @@ def do_update_draft_claim(session: Session, principal: Principal, reference: str
         _replace_owners(session, principal, claim, data, now)
         session.flush()
         index_claims(session, [claim.id])
-        body = claims_service._claim_snapshot(claim, data)  # noqa: SLF001 - the same masked snapshot as filing
+        body = claims_service._claim_snapshot(claim, data)
         record_many(session, claim_chain(claim.id), [NewEvent("claim.draft_updated", {"after": body},
                                                               principal.user_id, now)], claim_id=claim.id)
     return claim

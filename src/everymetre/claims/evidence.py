@@ -17,18 +17,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy.orm import Session
 
-from everymetre.config import get_settings, private_dir
-from everymetre.kernel.errors import NotFound, PayloadTooLarge, UnsupportedMedia, ValidationFailed
-from everymetre.audit.record import claim_chain, record
+from everymetre.accounts.actions import Principal
 from everymetre.accounts.permissions import Action, Subject, require
+from everymetre.audit.record import claim_chain, record
 from everymetre.claims.access import get_claim, is_party
 from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, State
-from everymetre.store.tx import atomic
-from everymetre.accounts.actions import Principal
 from everymetre.claims.models import Claim, Evidence
+from everymetre.config import get_settings, private_dir
+from everymetre.kernel.errors import NotFound, PayloadTooLarge, UnsupportedMedia, ValidationFailed
+from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
-from sqlalchemy.orm import Session
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 KINDS = ("photo_closeup", "photo_wide", "document", "photo")
@@ -63,8 +63,7 @@ def sniff(data: bytes) -> Sniffed:
         if b"%%EOF" not in data[-1024:]:
             raise UnsupportedMedia("The PDF looks cut short (no end marker); please upload the whole file.")
         return Sniffed("application/pdf")
-    if not (data.startswith(b"\xff\xd8\xff") or data.startswith(PNG_SIGNATURE)
-            or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")):
+    if not (data.startswith((b"\xff\xd8\xff", PNG_SIGNATURE)) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")):
         raise UnsupportedMedia("Only photos (JPEG, PNG, WebP) and PDF documents are accepted; this file is neither.")
     try:
         with Image.open(io.BytesIO(data)) as img:
@@ -129,7 +128,7 @@ def _exif_gps(exif: Image.Exif) -> tuple[float | None, float | None]:
     return round(lat, 7), round(lon, 7)
 
 
-def _dms(values, ref, negative: str) -> float:  # noqa: ANN001
+def _dms(values, ref, negative: str) -> float:
     d, m, s = (float(v) for v in values)
     out = d + m / 60 + s / 3600
     return -out if str(ref).upper().startswith(negative) else out

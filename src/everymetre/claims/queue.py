@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from everymetre.claims.lifecycle import MOVES, Role, State
-from everymetre.claims.access import QueueFilter, filtered_claims, visible_claims
 from everymetre.accounts.actions import Principal
+from everymetre.claims.access import QueueFilter, filtered_claims, visible_claims
+from everymetre.claims.lifecycle import MOVES, Role, State
 from everymetre.claims.models import Claim
 
 COUNT_CAP = 10_000
@@ -39,7 +39,7 @@ class QueuePage:
     state_counts: dict[str, int] = field(default_factory=dict)
 
 
-def _order(sort: str) -> list:  # noqa: ANN401
+def _order(sort: str) -> list:
     if sort == "newest":
         return [Claim.id.desc()]
     if sort == "waiting":
@@ -68,4 +68,4 @@ def queue_page(session: Session, principal: Principal, flt: QueueFilter, sort: s
 def state_counts(session: Session, principal: Principal) -> dict[str, int]:
     """How many claims the principal may see in each state (exact; an index-only scan per oblast)."""
     stmt = visible_claims(principal).with_only_columns(Claim.state, func.count()).group_by(Claim.state)
-    return {state: n for state, n in session.execute(stmt)}
+    return dict(session.execute(stmt))

@@ -6,19 +6,34 @@ Used by the API (they are its OpenAPI spec), the pages and the importers, so a r
 from __future__ import annotations
 
 import builtins
-
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
-from everymetre.claims.values import DamageCategory, InspectionMethod, PriorityGroup, PropertyKind, parse_share, shares_problem
+from everymetre.claims.lifecycle import ClaimKind, State
+from everymetre.claims.values import (
+    DamageCategory,
+    InspectionMethod,
+    PriorityGroup,
+    PropertyKind,
+    parse_share,
+    shares_problem,
+)
 from everymetre.kernel.geography import resolve_oblast
 from everymetre.kernel.iban import validate_iban
 from everymetre.kernel.identifiers import rnokpp_problem
 from everymetre.kernel.text import LINE_JSON_PATTERN, LINES_JSON_PATTERN, clean_line, clean_lines
-from everymetre.claims.lifecycle import ClaimKind, State
 
 # Every text field of every input is one of these: no control or text-direction override characters (NUL among
 # them, which PostgreSQL cannot store), and no line breaks in a one-line field (kernel/text.py). Booleans are

@@ -12,25 +12,24 @@ The truth (record id as the linkage sees it -> true person, true home, injected 
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine, bindparam, func, insert, select
 
 from everymetre.audit.chain import NewEvent, chain_rows
-from everymetre.kernel.identifiers import claim_reference
-from everymetre.audit.record import claim_chain
 from everymetre.audit.models import AuditChain, AuditEvent
+from everymetre.audit.record import claim_chain
 from everymetre.claims.models import Claim, Ownership, Person, Property
-from everymetre.store.db import advance_sequences
 from everymetre.claims.search import index_claims
+from everymetre.kernel.identifiers import claim_reference
+from everymetre.store.db import advance_sequences
 
 SOURCE = "synthetic"
 TRUTH_FILE = "demo-truth.parquet"

@@ -18,17 +18,17 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
+from everymetre.accounts.models import User
 from everymetre.audit.chain import NewEvent, chain_rows
+from everymetre.audit.models import AuditChain, AuditEvent
+from everymetre.audit.record import claim_chain
+from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property
+from everymetre.claims.search import index_claims
+from everymetre.demo import vocab
 from everymetre.kernel.geography import OBLASTS
 from everymetre.kernel.iban import make_ua_iban
 from everymetre.kernel.identifiers import claim_reference, make_rnokpp
-from everymetre.demo import vocab
-from everymetre.audit.record import claim_chain
-from everymetre.accounts.models import User
-from everymetre.audit.models import AuditChain, AuditEvent
-from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property
 from everymetre.store.db import advance_sequences
-from everymetre.claims.search import index_claims
 
 DEMO_PASSWORD = "everymetre-demo"
 DEMO_STAFF = (

@@ -73,7 +73,8 @@ class Idempotency:
         headers = dict(scope.get("headers") or [])
         raw_key = headers.get(HEADER)
         token = headers.get(b"authorization", b"").decode("latin-1")
-        user_id = read_token(self.settings, token[7:]) if token.lower().startswith("bearer ") else None
+        signed = read_token(self.settings, token[7:]) if token.lower().startswith("bearer ") else None
+        user_id = signed[0] if signed else None  # (user id, session id): keys are per user
         if raw_key is None or user_id is None:  # no key, or not signed in (the route answers 401)
             await self.app(scope, receive, send)
             return

@@ -43,7 +43,7 @@ def read_columns(path: Path, fmt: str, mapping: Mapping) -> list[str]:
         if fmt == "parquet":
             return pl.scan_parquet(path).collect_schema().names()
         return pl.scan_ndjson(path, infer_schema_length=1000).collect_schema().names()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _input_error(path, fmt, exc) from None
 
 
@@ -81,7 +81,7 @@ def read_input(path: Path, fmt: str, mapping: Mapping) -> pl.DataFrame:
         else:
             lf = pl.scan_ndjson(path, infer_schema_length=None)
         df = lf.select(wanted).with_row_index(ROW, offset=1).collect()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _input_error(path, fmt, exc) from None
     return df.with_columns(pl.col(ROW).cast(pl.Int64))
 

@@ -15,15 +15,15 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from everymetre.claims.lifecycle import WAR_START, ClaimKind, damage_date_problem
 from everymetre.claims.values import parse_share
+from everymetre.importer.mapping import FIELDS, Mapping
+from everymetre.importer.readers import ROW
 from everymetre.kernel.geography import resolve_oblast
 from everymetre.kernel.iban import _COUNTRY_LENGTHS, IBANError, validate_iban
 from everymetre.kernel.identifiers import RNOKPP_WEIGHTS
-from everymetre.claims.lifecycle import WAR_START, ClaimKind, damage_date_problem
 from everymetre.kernel.text import BIDI, CONTROL, LINE_PATTERN, LINES_PATTERN
 from everymetre.kernel.translit import translit_uk
-from everymetre.importer.mapping import FIELDS, Mapping
-from everymetre.importer.readers import ROW
 
 REJECT_SCHEMA = pl.Schema({"row": pl.Int64, "source_record_id": pl.String, "field": pl.String, "reason": pl.String})
 PROPERTY_KINDS = ("house", "apartment", "room")
@@ -270,8 +270,8 @@ def validate(df: pl.DataFrame, mapping: Mapping, today: date) -> Validated:
     ecols = [c for c in out.columns if c.startswith("e_")]
     bad_any = pl.any_horizontal([pl.col(c).is_not_null() for c in ecols])
     good = out.filter(~bad_any).drop(ecols)
-    bad = out.filter(bad_any)
-    rejects = _rejects(bad, ecols, df, m)
+    bad_rows = out.filter(bad_any)
+    rejects = _rejects(bad_rows, ecols, df, m)
     if not m.has("full_name_latin"):
         good = good.with_columns(v_full_name_latin=_translit(good["v_full_name"]))
     return Validated(good=good, rejects=rejects, total=df.height)

@@ -20,22 +20,21 @@ import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import UTC, date, datetime
 from pathlib import Path
 from time import perf_counter
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
 
-from everymetre.config import get_settings
-from everymetre.claims.search import index_missing
 from everymetre.audit.chain import GENESIS, canonical_json, event_hashes
-from everymetre.kernel.identifiers import parse_claim_reference
+from everymetre.claims.search import index_missing
+from everymetre.config import get_settings
 from everymetre.importer.mapping import Mapping
 from everymetre.importer.readers import ROW, detect_format, read_input
 from everymetre.importer.validate import REJECT_SCHEMA, Validated, reject_rows, validate
-
+from everymetre.kernel.identifiers import parse_claim_reference
 
 COLUMNS = {
     "persons": ("id", "full_name", "full_name_latin", "birth_date", "rnokpp", "phone", "iban", "created_at"),
@@ -284,7 +283,7 @@ def _frames(batch: pl.DataFrame, person_ids: list[int], property_ids: list[int],
     cols = batch.columns
     created = ctx.created_sqlite if sqlite else ctx.created_pg
 
-    def col(name: str, default=None, dtype=pl.String) -> pl.Expr:  # noqa: ANN001
+    def col(name: str, default=None, dtype=pl.String) -> pl.Expr:
         return pl.col(f"v_{name}") if f"v_{name}" in cols else pl.lit(default, dtype=dtype)
 
     b = batch.with_columns(
@@ -297,7 +296,7 @@ def _frames(batch: pl.DataFrame, person_ids: list[int], property_ids: list[int],
             if s in in_file:
                 run_ids[s] = c
     if "v_previous" in cols:
-        lookup = {**prev_map, **{k: v for k, v in run_ids.items()}}
+        lookup = {**prev_map, **dict(run_ids.items())}
         b = b.with_columns(previous_claim_id=pl.col("v_previous").replace_strict(lookup, default=None, return_dtype=pl.Int64))
     else:
         b = b.with_columns(previous_claim_id=pl.lit(None, dtype=pl.Int64))
@@ -372,7 +371,7 @@ class _Backend:
         self.raw = self.engine.raw_connection()
         return self
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         try:
             self.raw.rollback()
         finally:
@@ -381,7 +380,7 @@ class _Backend:
     def lookup_previous(self, source: str, refs: dict[str, tuple[int, int]], srids: list[str]) -> dict[str, int]:
         raise NotImplementedError
 
-    def write_batch(self, batch, ctx, prev_map, in_file, run_ids, timings) -> tuple[int, int]:  # noqa: ANN001
+    def write_batch(self, batch, ctx, prev_map, in_file, run_ids, timings) -> tuple[int, int]:
         raise NotImplementedError
 
 
@@ -392,7 +391,7 @@ def _backend(engine: Engine) -> _Backend:
 class _Postgres(_Backend):
     parallel = True
 
-    def lookup_previous(self, source, refs, srids):  # noqa: ANN001, ANN201
+    def lookup_previous(self, source, refs, srids):
         out: dict[str, int] = {}
         with self.engine.raw_connection() as raw:
             cur = raw.cursor()
@@ -407,7 +406,7 @@ class _Postgres(_Backend):
             raw.rollback()
         return out
 
-    def write_batch(self, batch, ctx, prev_map, in_file, run_ids, timings):  # noqa: ANN001, ANN201
+    def write_batch(self, batch, ctx, prev_map, in_file, run_ids, timings):
         conn = self.raw.driver_connection
         t = perf_counter()
         with conn.transaction(), conn.cursor() as cur:
@@ -439,7 +438,7 @@ class _Postgres(_Backend):
 _SEQUENCES = ("persons_id_seq", "properties_id_seq", "claims_id_seq")
 
 
-def _pg_ids(cur, n: int) -> list[list[int]]:  # noqa: ANN001
+def _pg_ids(cur, n: int) -> list[list[int]]:
     """n fresh ids from each sequence, taken with nextval so that other writers can go on at the same time.
     Usually they come out contiguous (then only the bounds cross the wire); if another session took some in
     between, the ids themselves are fetched."""
@@ -453,7 +452,7 @@ def _pg_ids(cur, n: int) -> list[list[int]]:  # noqa: ANN001
 
 
 class _SQLite(_Backend):
-    def lookup_previous(self, source, refs, srids):  # noqa: ANN001, ANN201
+    def lookup_previous(self, source, refs, srids):
         import json
 
         out: dict[str, int] = {}
@@ -470,7 +469,7 @@ class _SQLite(_Backend):
                 out.update(dict(cur.fetchall()))
         return out
 
-    def write_batch(self, batch, ctx, prev_map, in_file, run_ids, timings):  # noqa: ANN001, ANN201
+    def write_batch(self, batch, ctx, prev_map, in_file, run_ids, timings):
         import json
 
         con = self.raw.driver_connection

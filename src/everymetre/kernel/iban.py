@@ -15,16 +15,16 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "UA_IBAN_LENGTH",
     "IBANError",
     "UkrainianIBAN",
-    "normalize_iban",
-    "validate_iban",
-    "is_valid_iban",
-    "iban_check_digits",
-    "make_ua_iban",
-    "parse_ua_iban",
     "format_iban",
-    "UA_IBAN_LENGTH",
+    "iban_check_digits",
+    "is_valid_iban",
+    "make_ua_iban",
+    "normalize_iban",
+    "parse_ua_iban",
+    "validate_iban",
 ]
 
 UA_IBAN_LENGTH = 29

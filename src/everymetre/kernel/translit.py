@@ -23,20 +23,20 @@ import unicodedata
 from functools import lru_cache
 
 __all__ = [
-    "translit_uk",
-    "match_key",
-    "consonant_key",
-    "name_key",
-    "surname_family_key",
-    "normalise_street",
-    "normalise_building",
-    "normalise_apartment",
-    "normalise_city",
     "address_key",
-    "normalise_phone",
+    "consonant_key",
+    "match_key",
+    "name_key",
+    "normalise_apartment",
+    "normalise_building",
+    "normalise_city",
     "normalise_iban",
-    "normalise_rnokpp",
+    "normalise_phone",
     "normalise_registry_number",
+    "normalise_rnokpp",
+    "normalise_street",
+    "surname_family_key",
+    "translit_uk",
 ]
 
 # --- Resolution 55 (2010) --------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def link(
     if findings_out is not None:
         from everymetre.linkage import LinkageResult
 
-        n = LinkageResult(clusters=None, pairs=None, findings=report.findings_frame,  # type: ignore[arg-type]
+        n = LinkageResult(clusters=None, pairs=None, findings=report.findings_frame,
                           threshold=report.threshold).findings_to_csv(findings_out)
         out.print(f"wrote {n:,} findings to {findings_out}", highlight=False)
     table = Table(title=f"linkage run {report.run_id}: {report.records:,} records in {report.claims:,} claims, "
@@ -92,7 +92,7 @@ def link(
     out.print(f"timings: {phases}", highlight=False)
 
 
-def demo_with_fraud(eng, claims: int, seed: int) -> None:  # noqa: ANN001
+def demo_with_fraud(eng, claims: int, seed: int) -> None:
     """`everymetre demo --with-fraud`: demo staff, then synthetic claims with injected patterns and their truth."""
     from everymetre.cli.common import out, progress
     from everymetre.config import get_settings

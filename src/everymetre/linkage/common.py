@@ -8,8 +8,16 @@ from typing import Any
 
 from everymetre.claims.lifecycle import Role
 
-__all__ = ["FLAG_PREFIX", "PERSON_KINDS", "REVIEWER_ROLES", "MAX_PAIRS_PER_FINDING", "CHUNK", "LinkageError",
-           "model_path", "chunks"]
+__all__ = [
+    "CHUNK",
+    "FLAG_PREFIX",
+    "MAX_PAIRS_PER_FINDING",
+    "PERSON_KINDS",
+    "REVIEWER_ROLES",
+    "LinkageError",
+    "chunks",
+    "model_path",
+]
 
 FLAG_PREFIX = "linkage:"
 #: kinds whose finding says "these records are one person": a review decides the person pairs as well

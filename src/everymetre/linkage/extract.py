@@ -17,9 +17,9 @@ import polars as pl
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
+from everymetre.claims.models import Claim
 from everymetre.linkage.common import CHUNK, LinkageError, chunks
 from everymetre.linkage.models import LinkageReviewDecision
-from everymetre.claims.models import Claim
 
 __all__ = ["extract_records", "records_for_claims", "stored_decisions"]
 
@@ -60,7 +60,7 @@ def _raw_frame(conn: Connection, where: str = "", params: dict[str, Any] | None 
     assert dbapi is not None
     if pg and not params:
         buf = io.BytesIO()
-        with dbapi.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
+        with dbapi.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:  # type: ignore[attr-defined]  # psycopg cursors are context managers (DBAPICursor is the generic protocol)
             for block in copy:
                 buf.write(block)
         if buf.tell() == 0:

@@ -26,13 +26,13 @@ from everymetre.kernel.translit import (
 )
 
 __all__ = [
+    "CLAIM_KINDS",
+    "FEATURE_COLUMNS",
     "INPUT_SCHEMA",
     "REQUIRED_COLUMNS",
-    "CLAIM_KINDS",
     "coerce_records",
     "derive_features",
     "parse_share",
-    "FEATURE_COLUMNS",
 ]
 
 CLAIM_KINDS = ("damage_report", "repair_application", "destroyed_housing_application")
@@ -102,7 +102,7 @@ def coerce_records(data: Any) -> pl.DataFrame:
     elif isinstance(data, pl.LazyFrame):
         df = data.collect()
     else:
-        df = pl.from_arrow(data) if hasattr(data, "schema") and hasattr(data, "num_rows") else pl.from_pandas(data)
+        df = pl.from_arrow(data) if hasattr(data, "schema") and hasattr(data, "num_rows") else pl.from_pandas(data)  # type: ignore[assignment]  # from_arrow of a Table is a DataFrame (asserted below)
         assert isinstance(df, pl.DataFrame)
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:

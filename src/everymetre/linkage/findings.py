@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["FINDING_KINDS", "FINDINGS_SCHEMA", "compute_findings"]
+__all__ = ["FINDINGS_SCHEMA", "FINDING_KINDS", "compute_findings"]
 
 FINDING_KINDS = (
     "person_multiple_destroyed_claims",

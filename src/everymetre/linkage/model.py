@@ -16,11 +16,11 @@ from typing import Any, Literal
 
 import duckdb
 import polars as pl
-
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from everymetre.linkage.features import FEATURE_COLUMNS
@@ -35,14 +35,14 @@ from everymetre.linkage.training import (
 )
 
 __all__ = [
+    "COMPARISON_FIELDS",
+    "DEFAULT_M",
+    "CannotTrain",
     "ModelConfig",
+    "PersonModel",
     "build_settings",
     "model_for_dialect",
     "prediction_blocking_rules",
-    "PersonModel",
-    "COMPARISON_FIELDS",
-    "CannotTrain",
-    "DEFAULT_M",
 ]
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class ModelConfig:
     extra_blocking_rules: list[str] = field(default_factory=list)
 
 
-def _exact(col: str, label: str, tf: bool = False) -> cll.ExactMatchLevel:
+def _exact(col: str, label: str, tf: bool = False) -> ComparisonLevelCreator:
     return cll.ExactMatchLevel(col, term_frequency_adjustments=tf).configure(label_for_charts=label)
 
 
@@ -259,9 +259,9 @@ def _translate_condition(sql: str, source: str, target: str) -> str:
 
     def rename(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.JarowinklerSimilarity):
-            return exp.func(dst.jaro_winkler_function_name, node.this, node.expression)
+            return exp.func(dst.jaro_winkler_function_name, node.this, node.expression)  # type: ignore[return-value]  # sqlglot: exp.func builds a Func, an Expression
         if isinstance(node, exp.Levenshtein):
-            return exp.func(dst.levenshtein_function_name, node.this, node.expression)
+            return exp.func(dst.levenshtein_function_name, node.this, node.expression)  # type: ignore[return-value]  # sqlglot: exp.func builds a Func, an Expression
         if isinstance(node, exp.Anonymous) and str(node.name).lower() in by_name:
             return exp.Anonymous(this=by_name[str(node.name).lower()], expressions=node.expressions)
         return node
@@ -289,8 +289,8 @@ def model_for_dialect(model: dict[str, Any], dialect: str, config: ModelConfig |
     native_src = settings.create_settings_dict(source)["comparisons"]
     native_dst = settings.create_settings_dict(dialect)["comparisons"]
     same_sql: dict[tuple[str, str], str] = {}
-    for c_src, c_dst in zip(native_src, native_dst):
-        for l_src, l_dst in zip(c_src["comparison_levels"], c_dst["comparison_levels"]):
+    for c_src, c_dst in zip(native_src, native_dst, strict=False):
+        for l_src, l_dst in zip(c_src["comparison_levels"], c_dst["comparison_levels"], strict=False):
             same_sql[(c_src["output_column_name"], l_src["sql_condition"])] = l_dst["sql_condition"]
     for comparison in out["comparisons"]:
         name = comparison["output_column_name"]
@@ -384,7 +384,7 @@ class PersonModel:
             try:
                 training.estimate_probability_two_random_records_match(
                     [block_on(*keys) for keys in plan.prior_rules], recall=plan.prior_recall)
-            except Exception as exc:  # noqa: BLE001 - a rule Splink cannot count is replaced by our own count
+            except Exception as exc:
                 logger.info("prior by Splink failed (%s); counting the pairs of the first rule instead", exc)
                 prior = None
             p = linker._settings_obj._probability_two_random_records_match
@@ -404,7 +404,7 @@ class PersonModel:
             try:
                 training.estimate_parameters_using_expectation_maximisation(
                     block_on(*keys), max_pairs=self.config.em_max_pairs, estimate_without_term_frequencies=True)
-            except Exception as exc:  # noqa: BLE001 - one rule that does not converge is not the end of training
+            except Exception as exc:
                 plan.notes.append(f"EM on {'+'.join(keys)} failed: {str(exc).strip().splitlines()[-1][:200]}")
                 logger.info("EM on %s failed: %s", keys, exc)
         if match_labels is not None and match_labels.height >= self.config.min_match_labels_for_training:
@@ -419,7 +419,7 @@ class PersonModel:
             try:
                 full.training.estimate_m_from_pairwise_labels(self._register(labels))
                 linker = full
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 plan.notes.append(f"m from reviewers' labels failed: {str(exc).strip().splitlines()[-1][:200]}")
         model = sanitise_model(linker.misc.save_model_to_json(), DEFAULT_M, u_floor=min(1e-4, 0.5 / max(u_pairs, 1)))
         self.linker = Linker(self.input, model, log_level=logging.WARNING)

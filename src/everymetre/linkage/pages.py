@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from everymetre.api.deps import IdPath
+from everymetre.claims.pages import forms
 from everymetre.kernel.errors import DomainError
 from everymetre.linkage import service
 from everymetre.linkage.models import FINDING_STATUSES
-from everymetre.claims.pages import forms
 from everymetre.web.common import DB, Form, Staff, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -37,8 +37,8 @@ def findings_list(request: Request, db: DB, principal: Staff) -> Response:
     return render(request, "linkage/list.html", {
         "rows": rows, "total": total, "status": status or "", "kind": kind or "", "kinds": KINDS,
         "statuses": FINDING_STATUSES, "page": page,
-        "prev_url": "?" + urlencode(base + [("page", str(page - 1))]) if page > 1 else None,
-        "next_url": "?" + urlencode(base + [("page", str(page + 1))]) if page * PAGE < total else None,
+        "prev_url": "?" + urlencode([*base, ("page", str(page - 1))]) if page > 1 else None,
+        "next_url": "?" + urlencode([*base, ("page", str(page + 1))]) if page * PAGE < total else None,
     })
 
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -31,7 +32,7 @@ from everymetre.linkage.findings import compute_findings
 from everymetre.linkage.graph import connected_components
 from everymetre.linkage.model import ModelConfig, PersonModel
 
-__all__ = ["ReviewDecision", "ClaimLinker", "LinkageResult", "PAIRS_SCHEMA", "CLUSTERS_SCHEMA"]
+__all__ = ["CLUSTERS_SCHEMA", "PAIRS_SCHEMA", "ClaimLinker", "LinkageResult", "ReviewDecision"]
 
 Decision = Literal["match", "not_a_match"]
 
@@ -127,7 +128,7 @@ class ClaimLinker:
 
     # --- model persistence ------------------------------------------------------------------------------
     @classmethod
-    def load_model(cls, path: str | Path, config: ModelConfig | None = None) -> "ClaimLinker":
+    def load_model(cls, path: str | Path, config: ModelConfig | None = None) -> ClaimLinker:
         """A linker with a model saved by :meth:`save_model` (a Splink settings JSON with trained m and u)."""
         return cls(config, model=json.loads(Path(path).read_text(encoding="utf-8")))
 
@@ -141,7 +142,7 @@ class ClaimLinker:
         return self._model
 
     # --- training ---------------------------------------------------------------------------------------
-    def fit(self, records: Any, decisions: Iterable[ReviewDecision] | pl.DataFrame | None = None) -> "ClaimLinker":
+    def fit(self, records: Any, decisions: Iterable[ReviewDecision] | pl.DataFrame | None = None) -> ClaimLinker:
         """Train the person model on ``records``; reviewer-confirmed matches are used as labels (m
         probabilities) when there are enough of them."""
         df = coerce_records(records)

@@ -8,17 +8,24 @@ import polars as pl
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
+from everymetre.accounts.actions import Principal
+from everymetre.claims.lifecycle import STAFF_ROLES
+from everymetre.claims.models import Claim
 from everymetre.kernel.errors import Forbidden, NotFound
 from everymetre.kernel.identifiers import mask
-from everymetre.claims.lifecycle import STAFF_ROLES
 from everymetre.linkage.common import PERSON_KINDS, REVIEWER_ROLES
 from everymetre.linkage.extract import records_for_claims
 from everymetre.linkage.models import LinkageFinding, LinkageFindingClaim, LinkageRun
-from everymetre.accounts.actions import Principal
-from everymetre.claims.models import Claim
 
-__all__ = ["latest_run", "list_findings", "get_finding", "finding_detail", "COMPARE_FIELDS", "masked_value",
-           "out_of_scope_claims"]
+__all__ = [
+    "COMPARE_FIELDS",
+    "finding_detail",
+    "get_finding",
+    "latest_run",
+    "list_findings",
+    "masked_value",
+    "out_of_scope_claims",
+]
 
 
 def latest_run(session: Session | Connection) -> LinkageRun | None:
@@ -33,7 +40,7 @@ def require_staff(principal: Principal) -> None:
         raise NotFound("No such finding that you can see.")
 
 
-def visible_condition(principal: Principal):  # noqa: ANN202
+def visible_condition(principal: Principal):
     """Condition: the finding names a claim in the principal's oblasts (national roles see all)."""
     if principal.all_oblasts:
         return None

@@ -9,17 +9,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from everymetre.accounts.actions import Principal
+from everymetre.audit.record import NewEvent, append_bulk, record
+from everymetre.claims.models import Claim, Ownership
 from everymetre.kernel.errors import Forbidden, NotFound, ValidationFailed
 from everymetre.linkage.common import PERSON_KINDS, REVIEWER_ROLES, chunks
 from everymetre.linkage.extract import records_for_claims
 from everymetre.linkage.models import DECISIONS, LinkageReviewDecision
 from everymetre.linkage.queries import get_finding, latest_run, out_of_scope_claims
-from everymetre.claims.models import Ownership
 from everymetre.linkage.writing import reflag
-from everymetre.audit.record import NewEvent, append_bulk, record
 from everymetre.store.tx import atomic
-from everymetre.accounts.actions import Principal
-from everymetre.claims.models import Claim
 from everymetre.store.types import utcnow
 
 __all__ = ["do_review"]
@@ -95,7 +94,7 @@ def do_review(session: Session, principal: Principal, decision: str, *, finding_
                 [] if principal.all_oblasts else [Claim.oblast.in_(sorted(principal.oblasts))]))))
             if not visible:
                 raise NotFound(f"No records {a!r} and {b!r} that you can see.")
-            pair_claims = sorted({own_claim for own_claim in _claims_of_owners(session, own[a], own[b])})
+            pair_claims = sorted(set(_claims_of_owners(session, own[a], own[b])))
             if out_of_scope_claims(session, principal, pair_claims):
                 raise Forbidden("These records are not both in claims of your oblasts: a reviewer who may act on "
                                 "both decides them.")
@@ -111,7 +110,7 @@ def do_review(session: Session, principal: Principal, decision: str, *, finding_
                 row = LinkageReviewDecision(record_id_a=a, record_id_b=b)
                 session.add(row)
             row.ownership_id_a, row.ownership_id_b = own_ids.get(a), own_ids.get(b)
-            row.decision, row.decided_by_id, row.decided_at, row.note = decision, principal.user_id, now, note
+            row.decision, row.decided_by_id, row.decided_at, row.note = decision, principal.user_id, now, note  # type: ignore[assignment]  # reviewers are people: their user id is set
             row.finding_id = finding.id if finding else None
             stored.append({"a": a, "b": b, "before": before, "after": decision})
         session.flush()

@@ -146,7 +146,7 @@ def run_linkage(engine: Engine, data_dir: Path, *, threshold: float | None = Non
             raise
         except CannotTrain as exc:
             raise LinkageError(f"{exc} ({records.height:,} records in {records['claim_id'].n_unique():,} claims)") from None
-        except Exception as exc:  # noqa: BLE001 - Splink's errors are long; say which step and what to try
+        except Exception as exc:
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise LinkageError(f"the person model failed on {records.height:,} records: {msg}"
                                + ("" if trained else " (try --retrain)")) from exc

@@ -38,7 +38,7 @@ from everymetre.kernel.geography import OBLASTS
 from everymetre.kernel.identifiers import RNOKPP_WEIGHTS
 from everymetre.kernel.translit import translit_uk
 
-__all__ = ["SyntheticConfig", "generate_population", "TRUTH_COLUMNS"]
+__all__ = ["TRUTH_COLUMNS", "SyntheticConfig", "generate_population"]
 
 TRUTH_COLUMNS = ("true_person_id", "true_property_id", "injected")
 
@@ -334,7 +334,7 @@ def generate_population(n_records: int, seed: int = 0, config: SyntheticConfig |
     hasreg_h = house_attr(has_registry, lambda k: rng.random(k) < 0.6)
     reg_h = house_attr(registry, lambda k: np.char.zfill(rng.integers(3 * 10**12, 4 * 10**12, size=k).astype(str), 13)
                        if k else np.empty(0, registry.dtype))
-    area_h = house_attr(area, lambda k: np.round(rng.normal(100, 25, k).clip(30, 300), 1))
+    area_h = house_attr(area, lambda k: np.round(rng.normal(100, 25, k).clip(30, 300), 1))  # type: ignore[attr-defined]  # numpy stubs type normal() with a size as float
     is_apt_h = house_attr(is_apartment, lambda k: np.zeros(k, bool))
     dday_h = house_attr(damage_day, lambda k: rng.integers(0, 700, size=k))
     ckind_h = house_attr(household_claim_kind, lambda k: np.full(k, 2))
@@ -447,7 +447,7 @@ def generate_population(n_records: int, seed: int = 0, config: SyntheticConfig |
     unlinked = injected == "repeat_unlinked"
     is_redamage[unlinked] = rng.random(unlinked.sum()) < 0.3  # marked re-damaged but no reference
 
-    registry_col = np.where(hasreg_h[hid], reg_h[hid], None).astype(object)
+    registry_col = np.where(hasreg_h[hid], reg_h[hid], None).astype(object)  # type: ignore[call-overload]  # an object array with None for missing (the stubs reject None)
     registry_col[(kind == 1) & (rng.random(n) < 0.15)] = None
     claim_kinds = np.array(["damage_report", "repair_application", "destroyed_housing_application"])
     property_kind = np.where(is_apt_h[hid], "apartment", "house")
@@ -470,7 +470,7 @@ def generate_population(n_records: int, seed: int = 0, config: SyntheticConfig |
             "city": city_name_arr[city_h[hid]],
             "street": street,
             "building": building,
-            "apartment": _strings(np.where(apartment == "", None, apartment)),
+            "apartment": _strings(np.where(apartment == "", None, apartment)),  # type: ignore[call-overload]  # an object array with None for missing (the stubs reject None)
             "registry_number": _strings(registry_col),
             "property_kind": property_kind,
             "area_m2": area_h[hid],

@@ -25,11 +25,11 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import polars as pl
 
-__all__ = ["CannotTrain", "TrainingPlan", "coverage", "pair_count", "plan_training", "training_rows", "sanitise_model"]
+__all__ = ["CannotTrain", "TrainingPlan", "coverage", "pair_count", "plan_training", "sanitise_model", "training_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def plan_training(rows: pl.DataFrame, prior_recall: float = 0.8) -> TrainingPlan
                         basis=basis, rows=rows.height, notes=notes)
 
 
-def _is_number(v: Any) -> bool:
+def _is_number(v: Any) -> TypeGuard[float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 

@@ -12,13 +12,13 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
-from everymetre.linkage.common import FLAG_PREFIX, MAX_PAIRS_PER_FINDING, chunks
-from everymetre.linkage.models import LinkageFinding, LinkageFindingClaim
 from everymetre.audit.record import NewEvent, append_bulk, claim_chain
 from everymetre.claims.models import Claim
+from everymetre.linkage.common import FLAG_PREFIX, MAX_PAIRS_PER_FINDING, chunks
+from everymetre.linkage.models import LinkageFinding, LinkageFindingClaim
 from everymetre.store.types import utcnow
 
-__all__ = ["fingerprint", "finding_pairs", "reflag", "write_findings"]
+__all__ = ["finding_pairs", "fingerprint", "reflag", "write_findings"]
 
 
 def finding_pairs(findings: pl.DataFrame, pairs: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
@@ -103,7 +103,7 @@ def reflag(conn: Connection, run_id: int, flag_score: float,
     f, fc = LinkageFinding, LinkageFindingClaim
     stmt = (select(fc.claim_id, f.kind, f.score, f.id).join(f, f.id == fc.finding_id)
             .where(f.last_run_id == run_id, f.status != "dismissed", f.score >= flag_score))
-    flag_rows = []
+    flag_rows: list[Any] = []
     for part in ([only_claims] if only_claims is None else list(chunks(only_claims))):
         s = stmt if part is None else stmt.where(fc.claim_id.in_(part))
         flag_rows.extend(conn.execute(s).all())

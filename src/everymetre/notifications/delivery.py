@@ -17,8 +17,9 @@ import smtplib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import CursorResult, and_, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from everymetre.config import Settings
@@ -123,7 +124,7 @@ def _finish(session: Session, n: Notification, token: str, **values: object) -> 
         res = session.execute(update(N).where(N.id == n.id, N.lease_token == token, N.status == "sending")
                               .values(lease_token=None, lease_until=None, **values)
                               .execution_options(synchronize_session=False))
-    return res.rowcount == 1
+    return cast(CursorResult[Any], res).rowcount == 1
 
 
 def _mark_sent(session: Session, token: str, sent: list[tuple[int, str | None]]) -> int:
@@ -141,13 +142,13 @@ def _mark_sent(session: Session, token: str, sent: list[tuple[int, str | None]])
         if plain:
             done += session.execute(update(N).where(N.id.in_(plain), N.lease_token == token, N.status == "sending")
                                     .values(status="sent", sent_at=now, lease_token=None, lease_until=None, last_error=None)
-                                    .execution_options(synchronize_session=False)).rowcount
+                                    .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
         for i, provider in sent:
             if provider is not None:
                 done += session.execute(update(N).where(N.id == i, N.lease_token == token, N.status == "sending")
                                         .values(status="sent", sent_at=now, provider_id=provider, lease_token=None,
                                                 lease_until=None, last_error=None)
-                                        .execution_options(synchronize_session=False)).rowcount
+                                        .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
     sent.clear()
     return done
 
@@ -194,7 +195,7 @@ def deliver_batch(session: Session, channels: Channels, settings: Settings, toke
             report.failed += 1
             report.errors.append(f"{n.id}: {exc}")
             continue
-        except Exception as exc:  # noqa: BLE001 - any failure to send is retried until the last attempt
+        except Exception as exc:
             last = n.attempts >= settings.worker_max_attempts
             _finish(session, n, token, status="failed" if last else "pending", last_error=f"{type(exc).__name__}: {exc}"[:500],
                     next_attempt_at=utcnow() + backoff(settings, n.attempts))

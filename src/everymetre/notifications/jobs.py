@@ -9,9 +9,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 
 from croniter import croniter
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import CursorResult, Engine, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -115,7 +116,7 @@ def take(session: Session, job: str, period: str, token: str, now: datetime) -> 
                                                    JobRun.finished_at.is_(None), JobRun.lease_until < now)
                               .values(worker=token[:60], started_at=now, lease_until=now + JOB_LEASE)
                               .execution_options(synchronize_session=False))
-        return res.rowcount == 1
+        return cast(CursorResult[Any], res).rowcount == 1
 
 
 def run_due_jobs(session: Session, token: str, now: datetime | None = None, jobs: tuple[Job, ...] = JOBS,
@@ -136,7 +137,7 @@ def run_due_jobs(session: Session, token: str, now: datetime | None = None, jobs
             continue
         try:
             result = job.run(session, when.date())
-        except Exception as exc:  # noqa: BLE001 - a failed run is tried again after a while, in the same period
+        except Exception as exc:
             session.rollback()
             log.exception("job %s for %s failed", job.name, period)
             with atomic(session):

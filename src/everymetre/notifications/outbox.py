@@ -108,8 +108,8 @@ def _batch_intents(session: Session, key: str, batch_id: int) -> list[Intent]:
 def _statement_intents(session: Session, key: str, payload: dict[str, Any]) -> list[Intent]:
     from everymetre.payments.models import Payment
 
-    kinds = {e2e: "payment_booked" for e2e in payload.get("booked") or []}
-    kinds.update({e2e: "payment_returned" for e2e in payload.get("rejected") or []})
+    kinds = dict.fromkeys(payload.get("booked") or [], "payment_booked")
+    kinds.update(dict.fromkeys(payload.get("rejected") or [], "payment_returned"))
     out: list[Intent] = []
     ids = sorted(kinds)
     for i in range(0, len(ids), 5000):

@@ -78,7 +78,7 @@ def formatter(fmt: str = "json") -> logging.Formatter:
                     redact, renderer])
 
 
-class _Stream(logging.StreamHandler):  # type: ignore[type-arg]
+class _Stream(logging.StreamHandler):
     """Writes to the given stream, or to whatever sys.stderr is at the moment of writing (test runners swap
     it; a handler holding an old one would write to a closed file)."""
 

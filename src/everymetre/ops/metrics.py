@@ -139,9 +139,9 @@ def register_store_gauges(source: StoreGaugeSource) -> StoreGaugeSource:
 
 
 def core_gauges(engine: Engine, decision_due_days: int = 30) -> Iterator[StoreGauge]:
+    from everymetre.claims.models import Claim
     from everymetre.linkage.models import LinkageRun
     from everymetre.payments.models import PaymentBatch
-    from everymetre.claims.models import Claim
     from everymetre.store.types import utcnow
 
     due = utcnow() - timedelta(days=decision_due_days)
@@ -161,6 +161,7 @@ def core_gauges(engine: Engine, decision_due_days: int = 30) -> Iterator[StoreGa
                      [((str(s),), float(n)) for s, n in batches])
     if last_run is not None:
         started, finished = last_run
+        assert started is not None and finished is not None  # selected for a finished run
         yield StoreGauge("everymetre_linkage_last_run_seconds", "How long the last finished linkage run took",
                          (), [((), (finished - started).total_seconds())])
         yield StoreGauge("everymetre_linkage_last_run_finished_timestamp_seconds",

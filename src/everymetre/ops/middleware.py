@@ -109,7 +109,7 @@ class RequestContext:
                 log.exception("unhandled error after the response started", route=route_template(scope))
                 raise
             response = await self.on_error(Request(scope, receive), exc)
-            await response(scope, receive, send_with_id)
+            await response(scope, receive, send_with_id)  # type: ignore[arg-type]  # Starlette types send narrowly
         finally:
             seconds = time.perf_counter() - started
             route = route_template(scope)

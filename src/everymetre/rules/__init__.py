@@ -8,7 +8,15 @@ No database, web or I/O other than reading the package's own YAML parameter file
     table = assess_frame(frame, rs)              # many claims, exactly the same answers
 """
 
-from everymetre.rules.assess import DECISION_FORMAT, Recheck, RuleSetMismatch, assess, decision_record, params_needed, recheck
+from everymetre.rules.assess import (
+    DECISION_FORMAT,
+    Recheck,
+    RuleSetMismatch,
+    assess,
+    decision_record,
+    params_needed,
+    recheck,
+)
 from everymetre.rules.eligibility import age_on
 from everymetre.rules.model import (
     MAX_AREA_M2,

@@ -11,7 +11,7 @@ from everymetre.rules.money import format_uah, format_uah_uk, split_by_shares
 from everymetre.rules.parameters import ParameterError
 from everymetre.rules.ruleset import RuleSet
 
-__all__ = ["assess", "params_needed", "decision_record", "recheck", "Recheck", "RuleSetMismatch", "DECISION_FORMAT"]
+__all__ = ["DECISION_FORMAT", "Recheck", "RuleSetMismatch", "assess", "decision_record", "params_needed", "recheck"]
 
 DECISION_FORMAT = "everymetre.rules.decision/1"
 

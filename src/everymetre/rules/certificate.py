@@ -18,7 +18,7 @@ from everymetre.rules.money import AREA_SCALE, COEFFICIENT_SCALE, format_uah, fo
 from everymetre.rules.parameters import ParamValue
 from everymetre.rules.ruleset import RuleSet
 
-__all__ = ["PARAMS", "CertificateResult", "Price", "price_per_m2", "compute"]
+__all__ = ["PARAMS", "CertificateResult", "Price", "compute", "price_per_m2"]
 
 PARAMS = (
     "certificate.vavg_per_m2",

@@ -16,19 +16,19 @@ from everymetre.rules.money import decimal_to_scaled_int
 from everymetre.rules.parameters import ParamValue
 
 __all__ = [
-    "InvalidClaim",
-    "ClaimFacts",
-    "ParamUse",
-    "Step",
-    "Assessment",
-    "OwnerPart",
+    "MAX_AREA_M2",
+    "MAX_WORKS_KOPIYKAS",
     "PAYOUT_KINDS",
     "PROPERTY_KINDS",
     "REASONS",
     "REASON_BITS",
+    "Assessment",
+    "ClaimFacts",
+    "InvalidClaim",
+    "OwnerPart",
+    "ParamUse",
+    "Step",
     "reasons_from_mask",
-    "MAX_AREA_M2",
-    "MAX_WORKS_KOPIYKAS",
 ]
 
 PayoutKind = Literal["repair", "certificate"]
@@ -97,7 +97,7 @@ class InvalidClaim(ValueError):
 
 
 def _as_decimal(v: Any, name: str) -> Decimal:
-    if isinstance(v, float) or isinstance(v, bool):
+    if isinstance(v, (float, bool)):
         raise InvalidClaim(name, f"give a Decimal or a string, not {type(v).__name__} {v!r}")
     try:
         return v if isinstance(v, Decimal) else Decimal(str(v))

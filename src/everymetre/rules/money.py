@@ -31,15 +31,15 @@ from typing import TypeVar
 import numpy as np
 
 __all__ = [
-    "round_half_up_div",
+    "AREA_SCALE",
+    "COEFFICIENT_DECIMALS",
+    "COEFFICIENT_SCALE",
+    "KOPIYKAS_PER_UAH",
     "decimal_to_scaled_int",
-    "split_by_shares",
     "format_uah",
     "format_uah_uk",
-    "KOPIYKAS_PER_UAH",
-    "COEFFICIENT_SCALE",
-    "COEFFICIENT_DECIMALS",
-    "AREA_SCALE",
+    "round_half_up_div",
+    "split_by_shares",
 ]
 
 KOPIYKAS_PER_UAH = 100

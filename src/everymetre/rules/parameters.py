@@ -46,15 +46,15 @@ from everymetre.kernel.geography import OBLASTS
 from everymetre.rules.money import COEFFICIENT_DECIMALS, decimal_to_scaled_int, format_uah
 
 __all__ = [
+    "DEFAULT_PARAMS_DIR",
+    "UNITS",
+    "Entry",
+    "OverrideError",
+    "ParamValue",
+    "Parameter",
     "ParameterError",
     "ParameterFileError",
     "RulesNotInForce",
-    "OverrideError",
-    "Entry",
-    "Parameter",
-    "ParamValue",
-    "DEFAULT_PARAMS_DIR",
-    "UNITS",
 ]
 
 DEFAULT_PARAMS_DIR = Path(__file__).with_name("params")
@@ -165,7 +165,7 @@ def _parse_value(unit: str, raw: Any, where: str) -> Any:
 
 
 def _canon_scalar(v: Any) -> Any:
-    if isinstance(v, bool) or isinstance(v, int) or isinstance(v, str):
+    if isinstance(v, (bool, int, str)):
         return v
     if isinstance(v, Decimal):
         return format(v.normalize(), "f")
@@ -383,7 +383,7 @@ def _load_file(file: Path) -> tuple[str, str, dict[str, Parameter]]:
     if not ns.isidentifier():
         raise ParameterFileError(file, "", f"file name {file.name!r} must be an identifier (it is the namespace)")
     try:
-        doc = yaml.load(file.read_text(encoding="utf-8"), Loader=_ExactLoader)  # noqa: S506 - SafeLoader subclass
+        doc = yaml.load(file.read_text(encoding="utf-8"), Loader=_ExactLoader)
     except yaml.YAMLError as e:
         raise ParameterFileError(file, "", f"not valid YAML: {e}") from None
     except OSError as e:

@@ -14,7 +14,7 @@ from everymetre.rules.model import ClaimFacts, ParamUse, Step
 from everymetre.rules.money import format_uah, format_uah_uk
 from everymetre.rules.parameters import ParamValue
 
-__all__ = ["PARAMS", "RepairResult", "tier_b_cap_name", "compute"]
+__all__ = ["PARAMS", "RepairResult", "compute", "tier_b_cap_name"]
 
 PARAMS = (
     "repair.tier_a_cap",

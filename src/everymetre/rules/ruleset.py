@@ -12,8 +12,8 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from datetime import date
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from everymetre.rules.money import KOPIYKAS_PER_UAH
@@ -37,7 +37,7 @@ from everymetre.rules.parameters import (
 class RuleSet:
     """An immutable set of dated parameters, identified by :attr:`hash`."""
 
-    __slots__ = ("_params", "_descriptions", "source", "hash", "_breakpoints", "_cache")
+    __slots__ = ("_breakpoints", "_cache", "_descriptions", "_params", "hash", "source")
 
     def __init__(self, params: Mapping[str, Parameter], descriptions: Mapping[str, str], source: str) -> None:
         self._params: dict[str, Parameter] = dict(sorted(params.items()))
@@ -196,7 +196,7 @@ class RuleSet:
         """
         if not overrides:
             raise OverrideError("no overrides given")
-        params = {n: p for n, p in self._params.items()}
+        params = dict(self._params.items())
         for name, raw in overrides.items():
             key: Any = None
             if name in params and params[name].keys is None:

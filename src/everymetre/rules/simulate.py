@@ -13,7 +13,7 @@ from everymetre.rules.parameters import OverrideError
 from everymetre.rules.ruleset import RuleSet, _unknown_name
 from everymetre.rules.vectorised import assess_frame
 
-__all__ = ["BudgetChange", "simulate_budget", "parse_overrides", "parse_effective_from"]
+__all__ = ["BudgetChange", "parse_effective_from", "parse_overrides", "simulate_budget"]
 
 
 @dataclass(frozen=True, slots=True)

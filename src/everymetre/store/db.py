@@ -55,7 +55,7 @@ def _private_sqlite_file(database: str | None) -> None:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+    def _on_connect(dbapi_conn, _record):
         # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins (see "begin" below).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -66,14 +66,14 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
+    def _on_begin(conn):
         # Readers take no lock (WAL lets them run beside the writer). A transaction that will write asks for
         # the write lock at its start (services.tx.atomic sets the option): a read that later turned into
         # a write could otherwise fail with "database is locked" instead of waiting its turn.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(SQLITE_WRITE) else "BEGIN")
 
 
-def is_postgres(engine_or_session) -> bool:  # noqa: ANN001
+def is_postgres(engine_or_session) -> bool:
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     return bind.dialect.name == "postgresql"
 
@@ -125,7 +125,7 @@ def advance_sequences(engine: Engine) -> list[str]:
     return done
 
 
-def _is_int(column) -> bool:  # noqa: ANN001
+def _is_int(column) -> bool:
     try:
         return column.type.python_type is int
     except NotImplementedError:

@@ -6,13 +6,13 @@ every table import them through here. A new feature's models are added with one 
 
 from __future__ import annotations
 
-import everymetre.accounts.models  # noqa: F401
-import everymetre.audit.models  # noqa: F401
-import everymetre.claims.models  # noqa: F401
-import everymetre.idempotency.models  # noqa: F401
-import everymetre.linkage.models  # noqa: F401
-import everymetre.notifications.models  # noqa: F401
-import everymetre.payments.models  # noqa: F401
+import everymetre.accounts.models
+import everymetre.audit.models
+import everymetre.claims.models
+import everymetre.idempotency.models
+import everymetre.linkage.models
+import everymetre.notifications.models
+import everymetre.payments.models
 import everymetre.transparency.models  # noqa: F401
 from everymetre.store.base import Base
 

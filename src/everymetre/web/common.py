@@ -15,13 +15,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from everymetre.config import Settings
-from everymetre.kernel.errors import DomainError
-from everymetre.claims.lifecycle import STAFF_ROLES, Role
 from everymetre.accounts.actions import Principal, load_principal
-from everymetre.web import i18n
+from everymetre.claims.lifecycle import STAFF_ROLES, Role
 from everymetre.claims.pages import text
 from everymetre.claims.pages.forms import translate_domain
+from everymetre.config import Settings
+from everymetre.kernel.errors import DomainError
+from everymetre.web import i18n
 from everymetre.web.session import CSRF_FIELD, page_session
 
 HERE = Path(__file__).resolve().parent

@@ -70,7 +70,7 @@ def cookie_header(name: str, value: str, max_age: int, secure: bool) -> str:
 class PageSessions:
     """Pure ASGI middleware: reads the session cookie for page requests and writes it back when it changed."""
 
-    def __init__(self, app, secret: str, always_secure: bool = False) -> None:  # noqa: ANN001
+    def __init__(self, app, secret: str, always_secure: bool = False) -> None:
         self.app = app
         self.always_secure = always_secure
         self.serializer = URLSafeTimedSerializer(secret, salt="everymetre.page-session")
@@ -87,7 +87,7 @@ class PageSessions:
                 pass
         return PageSession(dirty=True)
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(("/api/", "/static/", "/openapi.json")):
             await self.app(scope, receive, send)
             return
@@ -96,7 +96,7 @@ class PageSessions:
             if key == b"cookie":
                 try:
                     jar.load(value.decode("latin-1"))
-                except Exception:  # noqa: BLE001 - a malformed cookie header is the same as none
+                except Exception:
                     pass
         session = self.load(jar[COOKIE].value if COOKIE in jar else None)
         scope[SCOPE_KEY] = session
@@ -104,7 +104,7 @@ class PageSessions:
         i18n.set_language(jar[i18n.LANG_COOKIE].value if i18n.LANG_COOKIE in jar else i18n.DEFAULT)
         secure = self.always_secure or scope.get("scheme") == "https"
 
-        async def send_with_cookie(message) -> None:  # noqa: ANN001
+        async def send_with_cookie(message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 if session.dirty:

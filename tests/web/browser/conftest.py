@@ -60,7 +60,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(engine, users) -> Iterator[str]:  # noqa: ANN001
+def server(engine, users) -> Iterator[str]:
     """The app (on the test database) served by uvicorn in a background thread; yields its base URL."""
     import uvicorn
 
@@ -84,7 +84,7 @@ def server(engine, users) -> Iterator[str]:  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def browser(_browser_prerequisites) -> Iterator[Any]:  # noqa: ANN001
+def browser(_browser_prerequisites) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
@@ -158,7 +158,7 @@ def axe(browser: Any, context: Any, page: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture()
-def open_page(browser, server, db) -> Iterator[Any]:  # noqa: ANN001
+def open_page(browser, server, db) -> Iterator[Any]:
     """open_page() -> a fresh Checked page (its own cookies) on the served app."""
     opened: list[Checked] = []
 

@@ -16,7 +16,7 @@ from tests.factories import jpeg_with_exif
 pytestmark = pytest.mark.browser
 
 
-def sign_in(c, key: str) -> None:  # noqa: ANN001
+def sign_in(c, key: str) -> None:
     c.goto("/signin")
     c.check()
     c.page.get_by_label("Електронна пошта").fill(STAFF[key][0])
@@ -24,11 +24,11 @@ def sign_in(c, key: str) -> None:  # noqa: ANN001
     c.page.get_by_role("button", name="Увійти").click()
 
 
-def main_text(c) -> str:  # noqa: ANN001
+def main_text(c) -> str:
     return c.page.locator("main").inner_text().replace("\u00a0", " ")
 
 
-def open_claim(c, ref: str) -> None:  # noqa: ANN001
+def open_claim(c, ref: str) -> None:
     c.goto("/staff/queue?view=all")
     c.check()
     c.page.get_by_role("link", name=ref).click()

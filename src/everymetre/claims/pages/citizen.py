@@ -9,26 +9,23 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
+from everymetre.accounts.sessions import PAGE, revoke
+from everymetre.accounts.signin import sign_in, sign_up
 from everymetre.api.deps import IdPath
-from everymetre.kernel.errors import DomainError, ErrorCode, TooManyAttempts
-from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, STAFF_ROLES, State
-from everymetre.claims.schemas import TransitionIn
-from everymetre.claims import access
+from everymetre.claims import access, evidence_rules
 from everymetre.claims import actions as claims_service
 from everymetre.claims import drafts as drafts_service
 from everymetre.claims import evidence as evidence_service
-from everymetre.claims import evidence_rules
 from everymetre.claims.access import QueueFilter
-from everymetre.accounts.sessions import PAGE, revoke
-from everymetre.accounts.signin import sign_in, sign_up
-from everymetre.claims.models import ClaimDraft
-from everymetre.claims.models import Claim
-from everymetre.web import i18n
+from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, STAFF_ROLES, State
+from everymetre.claims.models import Claim, ClaimDraft
+from everymetre.claims.pages import forms, text, views
+from everymetre.claims.schemas import TransitionIn
+from everymetre.kernel.errors import DomainError, ErrorCode, TooManyAttempts
 from everymetre.notifications.views import inbox
+from everymetre.payments.pages import payout_panel
 from everymetre.sla.clock import for_claim as sla_clock
-from everymetre.claims.pages import forms
-from everymetre.claims.pages import text
-from everymetre.claims.pages import views
+from everymetre.web import i18n
 from everymetre.web.common import (
     DB,
     Claimant,
@@ -41,7 +38,6 @@ from everymetre.web.common import (
     render,
     safe_next,
 )
-from everymetre.payments.pages import payout_panel
 from everymetre.web.session import page_session
 
 router = APIRouter(include_in_schema=False)
@@ -60,7 +56,7 @@ def home(request: Request, principal: MaybePrincipal) -> Response:
 
 
 @router.get("/lang/{code}")
-def switch_language(request: Request, code: str, next: str = "/") -> Response:  # noqa: A002
+def switch_language(request: Request, code: str, next: str = "/") -> Response:
     lang = code if code in i18n.LANGUAGES else i18n.DEFAULT
     response = redirect(safe_next(next, "/"))
     page_session(request).cookies.append(f"{i18n.LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; SameSite=Lax")
@@ -68,7 +64,7 @@ def switch_language(request: Request, code: str, next: str = "/") -> Response:  
 
 
 @router.get("/signin")
-def signin_page(request: Request, next: str = "") -> Response:  # noqa: A002
+def signin_page(request: Request, next: str = "") -> Response:
     return render(request, "accounts/signin.html", {"next": safe_next(next, ""), "errors": {}, "email": ""})
 
 
@@ -317,7 +313,7 @@ def apply_owners(request: Request, draft_id: IdPath, db: DB, principal: Claimant
     action = forms.text(form, "action")
     rows: list[dict[str, str]] = answers["rows"]
     if action == "add" and len(rows) < forms.MAX_OWNERS:
-        rows.append({f: "" for f in forms.OWNER_FIELDS})
+        rows.append(dict.fromkeys(forms.OWNER_FIELDS, ""))
     elif action.startswith("remove-"):
         index = int(action.removeprefix("remove-")) if action.removeprefix("remove-").isdigit() else -1
         if 0 < index < len(rows):

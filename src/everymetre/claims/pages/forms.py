@@ -13,9 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from everymetre.claims.values import PriorityGroup, parse_share, shares_problem
 from everymetre.claims.lifecycle import damage_date_problem
 from everymetre.claims.schemas import ClaimCreate, OwnerIn, PropertyIn
+from everymetre.claims.values import PriorityGroup, parse_share, shares_problem
 from everymetre.kernel.text import text_problem
 from everymetre.web.i18n import N_, gettext
 
@@ -124,7 +124,7 @@ def home_answers(form: FormData) -> dict[str, str]:
 
 
 def check_home(answers: dict[str, str]) -> tuple[PropertyIn | None, dict[str, str]]:
-    data = {f: None for f in HOME_FIELDS} | _blank_none(answers)  # a draft never saved has no answers yet
+    data = dict.fromkeys(HOME_FIELDS) | _blank_none(answers)  # a draft never saved has no answers yet
     for required in ("kind", "oblast", "hromada", "street", "building", "total_area_m2"):
         data[required] = data[required] or ""
     if data["total_area_m2"]:

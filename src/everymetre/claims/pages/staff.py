@@ -12,26 +12,24 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from everymetre.accounts.actions import Principal
 from everymetre.api.deps import IdPath
-from everymetre.claims.api import evidence_file_response
-from everymetre.claims.values import PriorityGroup
-from everymetre.kernel.errors import DomainError, NotFound
-from everymetre.kernel.geography import BY_CODE
-from everymetre.claims.lifecycle import ClaimKind, State
-from everymetre.claims.schemas import DecisionIn, InspectionActIn, TransitionIn, WorkItem
 from everymetre.claims import access
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.claims.access import QueueFilter
-from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
-from everymetre.accounts.actions import Principal
+from everymetre.claims.api import evidence_file_response
+from everymetre.claims.lifecycle import ClaimKind, State
 from everymetre.claims.models import Claim
+from everymetre.claims.pages import forms, text, views
+from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
+from everymetre.claims.schemas import DecisionIn, InspectionActIn, TransitionIn, WorkItem
+from everymetre.claims.values import PriorityGroup
+from everymetre.kernel.errors import DomainError, NotFound
+from everymetre.kernel.geography import BY_CODE
+from everymetre.sla.clock import for_claim as sla_clock
 from everymetre.store.types import utcnow
 from everymetre.web import i18n
-from everymetre.sla.clock import for_claim as sla_clock
-from everymetre.claims.pages import forms
-from everymetre.claims.pages import text
-from everymetre.claims.pages import views
 from everymetre.web.common import DB, Form, MaybePrincipal, PageError, SettingsDep, Staff, redirect, render
 from everymetre.workload.pages import workload_panel
 
@@ -92,8 +90,8 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
            "priority": priority, "waiting": waiting, "deadline": deadline, "sort": sort, "mine": q.get("mine") == "1",
            "all_states": [s.value for s in State], "scope": text.oblast_choices(scope), "q": search,
            "work_states": work_states(principal.role), "counts": result.state_counts,
-           "prev_url": "?" + urlencode(base + [("page", str(page - 1))]) if page > 1 else None,
-           "next_url": "?" + urlencode(base + [("page", str(page + 1))]) if result.has_next else None,
+           "prev_url": "?" + urlencode([*base, ("page", str(page - 1))]) if page > 1 else None,
+           "next_url": "?" + urlencode([*base, ("page", str(page + 1))]) if result.has_next else None,
            "state_url": lambda s: "?" + urlencode([("state", s)])}
     return render(request, "claims/staff_queue.html", ctx)
 
@@ -198,7 +196,7 @@ def _act_target(claim: Claim, principal: Principal) -> list[str]:
 def _act_values(form: FormData | None) -> dict[str, Any]:
     if form is None:
         return {"method": "on_site", "inspected_on": date.today().isoformat(), "damage_category": "", "elements": [],
-                "other_elements": "", "works": [{f: "" for f in forms.WORK_FIELDS}], "notes": "", "technical": False}
+                "other_elements": "", "works": [dict.fromkeys(forms.WORK_FIELDS, "")], "notes": "", "technical": False}
     works = []
     for i in range(forms.MAX_WORKS):
         if f"works-{i}-description" not in form:
@@ -267,14 +265,14 @@ def act_submit(request: Request, reference: str, db: DB, principal: Staff, form:
     values = _act_values(form)
     action = forms.text(form, "action")
     if action == "add_row" and len(values["works"]) < forms.MAX_WORKS:
-        values["works"].append({f: "" for f in forms.WORK_FIELDS})
+        values["works"].append(dict.fromkeys(forms.WORK_FIELDS, ""))
         return _act_page(request, db, principal, claim, values, {"focus": f"works-{len(values['works']) - 1}-description"})
     if action.startswith("remove-"):
         index = _int(action.removeprefix("remove-"), 0, forms.MAX_WORKS)
         if index is not None and index < len(values["works"]):
             del values["works"][index]
         if not values["works"]:
-            values["works"].append({f: "" for f in forms.WORK_FIELDS})
+            values["works"].append(dict.fromkeys(forms.WORK_FIELDS, ""))
         return _act_page(request, db, principal, claim, values, {})
     if action != "file":  # "recalculate" (Enter in a field): show the form again with its total
         return _act_page(request, db, principal, claim, values, {})

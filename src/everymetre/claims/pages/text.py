@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from everymetre.config import Settings
-from everymetre.kernel.geography import BY_CODE, OBLASTS
 from everymetre.claims.lifecycle import Move
 from everymetre.claims.models import Claim
+from everymetre.config import Settings
+from everymetre.kernel.geography import BY_CODE, OBLASTS
 from everymetre.web.i18n import N_, day, gettext, language
 
 STATES = {

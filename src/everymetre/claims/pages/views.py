@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from everymetre.claims.lifecycle import ENDS_WITHOUT_MONEY, Move
-from everymetre.claims.trail import visible_trail
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.models import User
 from everymetre.claims.evidence import ensure_thumbnail
+from everymetre.claims.lifecycle import ENDS_WITHOUT_MONEY, Move
 from everymetre.claims.models import Claim, Decision, Evidence, InspectionAct
 from everymetre.claims.pages import text
+from everymetre.claims.trail import visible_trail
 from everymetre.web.i18n import day, gettext, money
 
 
@@ -195,8 +195,8 @@ class AssessmentView:
 def assessment(session: Session, claim: Claim) -> AssessmentView | None:
     """How the amount was calculated, in the reader's language: each step, its formula, the parameter values
     with their effective dates and legal references (None before the claim is assessed)."""
-    from everymetre.rules import REASONS
     from everymetre.claims.assessment import explain
+    from everymetre.rules import REASONS
     from everymetre.web.i18n import language
 
     record = explain(session, claim)
