@@ -47,12 +47,16 @@ def test_if_empty_loads_an_empty_database_and_serve_warns(tmp_path):
         port = s.getsockname()[1]
     proc = subprocess.Popen([EVERYMETRE, "serve", "--port", str(port)], env={**os.environ, **env},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:  # one warning line per unsafe setting; the demo accounts are one of them
-        lines = [proc.stderr.readline() if proc.stderr else "" for _ in range(6)]
+    try:  # one warning line per unsafe setting (printed before it listens); the demo accounts are one of them
+        for _ in range(600):
+            with socket.socket() as c:
+                if c.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
-    line = next((x for x in lines if "demo account" in x), "")
+        _, stderr = proc.communicate(timeout=30)
+    line = next((x for x in stderr.splitlines() if "demo account" in x), "")
     assert line.lower().startswith("warning") and "8 demo account(s)" in line and "published password" in line
 
 

@@ -26,6 +26,7 @@ from everymetre.config import Settings
 from everymetre.notifications.mail import Mailer, build_message
 from everymetre.notifications.models import Notification
 from everymetre.notifications.sms import SmsError, SmsGateway
+from everymetre.ops import metrics
 from everymetre.store.db import is_postgres
 from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
@@ -192,6 +193,7 @@ def deliver_batch(session: Session, channels: Channels, settings: Settings, toke
             provider_id = channels.send(n)
         except PermanentError as exc:
             _finish(session, n, token, status="failed", last_error=str(exc)[:500])
+            metrics.notification_failed(n.channel)
             report.failed += 1
             report.errors.append(f"{n.id}: {exc}")
             continue
@@ -200,6 +202,7 @@ def deliver_batch(session: Session, channels: Channels, settings: Settings, toke
             _finish(session, n, token, status="failed" if last else "pending", last_error=f"{type(exc).__name__}: {exc}"[:500],
                     next_attempt_at=utcnow() + backoff(settings, n.attempts))
             if last:
+                metrics.notification_failed(n.channel)
                 report.failed += 1
             else:
                 report.retried += 1
@@ -207,6 +210,7 @@ def deliver_batch(session: Session, channels: Channels, settings: Settings, toke
             log.warning("notification %s (%s to %s) not sent: %s", n.id, n.channel, n.address, exc)
             continue
         sent.append((n.id, provider_id))
+        metrics.notification_sent(n.channel)
         if len(sent) >= MARK_EVERY:
             flush()
     flush()

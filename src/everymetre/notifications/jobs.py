@@ -6,6 +6,7 @@ safe to run twice: the sweeps skip what they already moved, the reminders' keys 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -20,6 +21,7 @@ from everymetre.claims.lifecycle import State
 from everymetre.claims.models import Claim
 from everymetre.notifications.models import JobRun
 from everymetre.notifications.outbox import KYIV, Intent, enqueue
+from everymetre.ops import metrics
 from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
 
@@ -135,9 +137,11 @@ def run_due_jobs(session: Session, token: str, now: datetime | None = None, jobs
         session.rollback()
         if not take(session, job.name, period, token, now):
             continue
+        began = time.monotonic()
         try:
             result = job.run(session, when.date())
-        except Exception as exc:
+        except Exception as exc:  # a failed run is tried again after a while, in the same period
+            metrics.job_finished(job.name, False, time.monotonic() - began)
             session.rollback()
             log.exception("job %s for %s failed", job.name, period)
             with atomic(session):
@@ -146,6 +150,7 @@ def run_due_jobs(session: Session, token: str, now: datetime | None = None, jobs
                                         lease_until=utcnow() + timedelta(minutes=5)))
             done.append((job.name, period, f"failed: {exc}"))
             continue
+        metrics.job_finished(job.name, True, time.monotonic() - began)
         with atomic(session):
             session.execute(update(JobRun).where(JobRun.job == job.name, JobRun.period == period)
                             .values(finished_at=utcnow(), result=result[:500]))

@@ -13,12 +13,17 @@ import threading
 import uuid
 from collections.abc import Callable
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from everymetre.config import Settings
 from everymetre.notifications.delivery import DeliveryReport, deliver_due
 from everymetre.notifications.jobs import run_due_jobs
+from everymetre.notifications.models import Notification
+from everymetre.ops import metrics
 from everymetre.store.db import engine_for, session_factory
+from everymetre.store.types import utcnow
 
 log = logging.getLogger("everymetre.worker")
 
@@ -46,6 +51,7 @@ def run(settings: Settings, once: bool = False, stop: threading.Event | None = N
             stop.wait(max(settings.worker_poll_seconds, 5))
             continue
         total.add(report)
+        _report_outbox(sessions)
         if report.sent or report.retried or report.failed:
             say(f"worker: sent {report.sent}, to retry {report.retried}, failed {report.failed}")
         for job, period, result in ran:
@@ -54,6 +60,14 @@ def run(settings: Settings, once: bool = False, stop: threading.Event | None = N
             break
         stop.wait(settings.worker_poll_seconds)
     return total
+
+
+def _report_outbox(sessions: sessionmaker[Session]) -> None:
+    """The outbox's depth and its oldest waiting message's age, for /metrics (and the outbox-age alert)."""
+    with sessions() as session:
+        waiting, oldest = session.execute(select(func.count(), func.min(Notification.created_at))
+                                          .where(Notification.status.in_(("pending", "sending")))).one()
+    metrics.set_outbox(waiting, (utcnow() - oldest).total_seconds() if oldest is not None else 0.0)
 
 
 def install_signal_handlers(stop: threading.Event) -> None:
