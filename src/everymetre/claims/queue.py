@@ -68,4 +68,4 @@ def queue_page(session: Session, principal: Principal, flt: QueueFilter, sort: s
 def state_counts(session: Session, principal: Principal) -> dict[str, int]:
     """How many claims the principal may see in each state (exact; an index-only scan per oblast)."""
     stmt = visible_claims(principal).with_only_columns(Claim.state, func.count()).group_by(Claim.state)
-    return dict(session.execute(stmt))
+    return dict(session.execute(stmt).tuples().all())  # (a Result has keys(): dict() would read it as a mapping)
