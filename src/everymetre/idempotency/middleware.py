@@ -29,6 +29,7 @@ from everymetre.api.security import read_token
 from everymetre.config import Settings
 from everymetre.idempotency.models import IdempotentRequest
 from everymetre.kernel.errors import ErrorCode
+from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
 
 HEADER = b"idempotency-key"
@@ -110,7 +111,7 @@ class Idempotency:
     def _claim(self, user_id: int, key: str, path: str, digest: str) -> Stored | int:
         """The stored result to replay (or a problem), else the id of a new pending row for this request."""
         now = utcnow()
-        with self.sessions() as session, session.begin():
+        with self.sessions() as session, atomic(session):  # SQLite: the write lock first, so requests queue
             row = session.scalar(select(IdempotentRequest).where(IdempotentRequest.user_id == user_id,
                                                                  IdempotentRequest.key == key))
             if row is not None and _aware(row.created_at) < now - timedelta(hours=self.settings.idempotency_hours):
@@ -136,7 +137,7 @@ class Idempotency:
             return Stored(row.status, row.content_type, row.location, row.body or b"")
 
     def _finish(self, row_id: int, captured: dict[str, Any]) -> None:
-        with self.sessions() as session, session.begin():
+        with self.sessions() as session, atomic(session):  # SQLite: the write lock first, so requests queue
             if captured["status"] >= 500:  # not a result: the client may try again with the same key
                 session.execute(delete(IdempotentRequest).where(IdempotentRequest.id == row_id))
                 return
