@@ -14,7 +14,6 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import lru_cache
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -69,19 +68,9 @@ class Ready(BaseModel):
     checks: dict[str, str]
 
 
-@lru_cache(maxsize=1)
-def _code_heads() -> frozenset[str]:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    from everymetre.store.migrate import MIGRATIONS
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return frozenset(ScriptDirectory.from_config(cfg).get_heads())
-
-
 def _store_checks(engine: Engine) -> dict[str, str]:
+    from everymetre.store.migrate import code_heads
+
     results: dict[str, str] = {}
     try:
         with engine.connect() as conn:
@@ -89,8 +78,8 @@ def _store_checks(engine: Engine) -> dict[str, str]:
             results["store"] = "ok"
             rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
         current = frozenset(rows)
-        results["migrations"] = "ok" if current == _code_heads() else (
-            f"database at {', '.join(sorted(current)) or 'no revision'}, code at {', '.join(sorted(_code_heads()))}")
+        results["migrations"] = "ok" if current == code_heads() else (
+            f"database at {', '.join(sorted(current)) or 'no revision'}, code at {', '.join(sorted(code_heads()))}")
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None) or exc
         results.setdefault("store", "unavailable: " + (str(orig).strip().splitlines() or ["error"])[0])

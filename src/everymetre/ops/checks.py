@@ -36,14 +36,12 @@ class Check:
 def migration_heads(engine: Engine) -> tuple[set[str], set[str]]:
     """(the revisions the code has as heads, the revisions the database is at)."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    from everymetre.store.migrate import alembic_config
+    from everymetre.store.migrate import code_heads
 
-    script = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False)))
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
-    return set(script.get_heads()), current
+    return set(code_heads()), current
 
 
 def check_signing_key(settings: Settings) -> Check:
