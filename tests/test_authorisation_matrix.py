@@ -138,6 +138,8 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", f"{API}/claims/{{reference}}/decision.pdf"): Entry(frozenset(), lambda w: f"{API}/claims/{w.own}/decision.pdf", why="no document yet"),
         # ---------------------------------------------------------------- notifications, workload
         ("GET", f"{API}/me/notifications"): Entry(SIGNED_IN, P(f"{API}/me/notifications"), why="one's own inbox"),
+        ("GET", f"{API}/me/notification-channels"): Entry(SIGNED_IN, P(f"{API}/me/notification-channels"), why="one's own choices"),
+        ("PUT", f"{API}/me/notification-channels"): Entry(SIGNED_IN, P(f"{API}/me/notification-channels"), lambda w, k: {"email": True, "sms": True}, why="one's own choices"),
         ("GET", f"{API}/claims/{{reference}}/notifications"): Entry(claim_readers, lambda w: f"{API}/claims/{w.own}/notifications", why="claim.read"),
         ("GET", f"{API}/claims/{{reference}}/inspectors"): Entry(by_table(T.INSPECTOR_ASSIGN), lambda w: f"{API}/claims/{w.own}/inspectors", why="inspector.assign"),
         ("POST", f"{API}/claims/{{reference}}/inspector"): Entry(by_table(T.INSPECTOR_ASSIGN), lambda w: f"{API}/claims/{w.own}/inspector", lambda w, k: {"inspector": "inspector@test.org", "expected_version": _v(w, w.own)}, why="inspector.assign (409: the claim is not waiting for an inspection)", readonly_403=True),
@@ -179,12 +181,16 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", "/signup"): Entry(EVERYONE, P("/signup"), why="public"),
         ("POST", "/signup"): Entry(EVERYONE, P("/signup"), lambda w, k: {"full_name": "", "email": "", "password": "", "password_again": ""}, why="public"),
         ("GET", "/signup/sent"): Entry(EVERYONE, P("/signup/sent"), why="public"),
+        ("GET", "/signup/confirm"): Entry(EVERYONE, P("/signup/confirm?token=nothing"), why="public"),
+        ("POST", "/signup/confirm"): Entry(EVERYONE, P("/signup/confirm"), lambda w, k: {"token": "nothing"}, why="public (a bad link: 400)"),
         ("POST", "/signout"): Entry(EVERYONE, P("/signout"), why="public (tried last)"),
         ("GET", "/password/forgot"): Entry(EVERYONE, P("/password/forgot"), why="public"),
         ("POST", "/password/forgot"): Entry(EVERYONE, P("/password/forgot"), lambda w, k: {"email": f"{k}@nowhere.test"}, why="public"),
         ("GET", "/password/reset"): Entry(EVERYONE, P("/password/reset?token=nothing"), why="public (a bad link: 400)"),
         ("POST", "/password/reset"): Entry(EVERYONE, P("/password/reset"), lambda w, k: {"token": "nothing", "new_password": "x" * 12, "new_password_again": "x" * 12}, why="public"),
         ("GET", "/account/password"): Entry(SIGNED_IN, P("/account/password"), why="signed in"),
+        ("GET", "/account/notifications"): Entry(SIGNED_IN, P("/account/notifications"), why="signed in, one's own choices"),
+        ("POST", "/account/notifications"): Entry(SIGNED_IN, P("/account/notifications"), lambda w, k: {"email": "on", "sms": "on"}, why="signed in, one's own choices"),
         ("POST", "/account/password"): Entry(SIGNED_IN, P("/account/password"), lambda w, k: {"current_password": "not it", "new_password": "x" * 12, "new_password_again": "x" * 12}, why="signed in"),
         # applicants' pages: claimants only, their own claims and drafts
         ("GET", "/my"): Entry(CLAIMANTS, P("/my"), why="claimants"),
@@ -406,8 +412,8 @@ def test_every_role_on_every_route(world, db):
                         r = api.post(url, headers=headers, data=body, files={"file": ("home.jpg", jpeg_with_exif(), "image/jpeg")})
                     elif template in (f"{API}/auth/token",):
                         r = api.post(url, headers=headers, data={"username": f"{k}@nowhere.test", "password": "wrong"})
-                    else:
-                        r = api.post(url, headers=headers, json=body)
+                    else:  # POST, PUT, PATCH, DELETE
+                        r = api.request(method, url, headers=headers, json=body)
                     refused = _refused_api(r) and not (entry.public and r.status_code == 401)
                 cells += 1
                 if entry.same_for_all:

@@ -98,6 +98,14 @@ class Settings:
     signin_lock_minutes: int = 15
     signup_max_per_address: int = 10  # sign-ups from one address per window of `signin_window_minutes` x 4
     password_reset_minutes: int = 60
+    # sign-ups confirmed by an e-mailed link before the account exists ("auto": whenever SMTP is configured), so
+    # a sign-up never shows whether an e-mail has an account; "off" signs the new account in at once (development)
+    signup_confirm: str = "auto"
+    signup_confirm_hours: int = 24
+    # the proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's forwarded_allow_ips): the
+    # client address the sign-in throttle counts comes from them; "" believes nobody, "*" everybody (never in front
+    # of the internet)
+    forwarded_allow_ips: str = "127.0.0.1,::1"
     # notifications (everymetre.notifications): a channel whose URL is unset is off; the inbox is always on
     smtp_url: str | None = None
     smtp_from: str = "everymetre <noreply@everymetre.local>"
@@ -108,6 +116,10 @@ class Settings:
     worker_lease_seconds: int = 120
     worker_max_attempts: int = 8
     worker_backoff_seconds: int = 30
+
+    @property
+    def confirms_signups(self) -> bool:
+        return self.signup_confirm == "on" or (self.signup_confirm == "auto" and bool(self.smtp_url))
 
     @property
     def evidence_dir(self) -> Path:
@@ -225,6 +237,9 @@ def get_settings() -> Settings:
         signin_max_failures_account=max(1, _int_env("EVERYMETRE_SIGNIN_MAX_FAILURES", 5)),
         signin_max_failures_address=max(1, _int_env("EVERYMETRE_SIGNIN_MAX_FAILURES_ADDRESS", 20)),
         signin_lock_minutes=max(1, _int_env("EVERYMETRE_SIGNIN_LOCK_MINUTES", 15)),
+        signup_confirm=_choice_env("EVERYMETRE_SIGNUP_CONFIRM", ("auto", "on", "off")),
+        signup_confirm_hours=max(1, _int_env("EVERYMETRE_SIGNUP_CONFIRM_HOURS", 24)),
+        forwarded_allow_ips=os.environ.get("EVERYMETRE_FORWARDED_ALLOW_IPS", "127.0.0.1,::1").strip(),
         smtp_url=os.environ.get("EVERYMETRE_SMTP_URL") or None,
         smtp_from=os.environ.get("EVERYMETRE_SMTP_FROM") or "everymetre <noreply@everymetre.local>",
         sms_url=os.environ.get("EVERYMETRE_SMS_URL") or None,

@@ -28,7 +28,8 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/nowhere"
 def production(**changes):
     """Settings of a correct production deployment on the test store, with `changes` applied."""
     base = dataclasses.replace(get_settings(), env="production", secret_key=GOOD_KEY,
-                               public_url="https://everymetre.example.gov.ua", metrics_token="m" * 40)
+                               public_url="https://everymetre.example.gov.ua", metrics_token="m" * 40,
+                               smtp_url="smtp://mail.example.gov.ua:25")
     return dataclasses.replace(base, **changes)
 
 
@@ -171,6 +172,7 @@ def test_doctor_passes_on_a_correct_postgresql_deployment(engine, tmp_path):
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     env = {"EVERYMETRE_DATABASE_URL": url, "EVERYMETRE_ENV": "production", "EVERYMETRE_SECRET_KEY": GOOD_KEY,
            "EVERYMETRE_METRICS_TOKEN": "m" * 40, "EVERYMETRE_PUBLIC_URL": "https://everymetre.example.gov.ua",
+           "EVERYMETRE_SMTP_URL": "smtp://mail.example.gov.ua:25",
            "EVERYMETRE_DATA_DIR": str(tmp_path)}
     try:
         before = cli("doctor", **env)
@@ -185,3 +187,10 @@ def test_doctor_passes_on_a_correct_postgresql_deployment(engine, tmp_path):
         engine_for(url).dispose()
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_no_mail_server_is_a_warning_naming_what_it_costs(clean):
+    checks = {c.name: c for c in run_checks(production(**passing_store(clean), smtp_url=None), clean)}
+    assert checks["e-mail"].state == "warn" and "sign-up" in checks["e-mail"].detail
+    off = {c.name: c for c in run_checks(production(**passing_store(clean), signup_confirm="off"), clean)}
+    assert off["e-mail"].state == "warn" and "EVERYMETRE_SIGNUP_CONFIRM=off" in off["e-mail"].detail

@@ -56,8 +56,10 @@ def normalise_email(email: str) -> str:
 
 
 def do_create_user(session: Session, acting: Principal | None, email: str, password: str, role: str,
-                   oblasts: list[str] | None = None, full_name: str = "", all_oblasts: bool = False) -> User:
-    """Create an account. `acting` is None for the CLI (the operator on the server) and sign-up."""
+                   oblasts: list[str] | None = None, full_name: str = "", all_oblasts: bool = False, *,
+                   password_hash: str | None = None, locale: str = "uk") -> User:
+    """Create an account. `acting` is None for the CLI (the operator on the server) and sign-up. A confirmed
+    sign-up passes the `password_hash` it kept (its `password` is then unused)."""
     email = normalise_email(email)
     try:
         role_ = Role(role)
@@ -67,7 +69,7 @@ def do_create_user(session: Session, acting: Principal | None, email: str, passw
             field="role") from None
     if role_ is Role.SYSTEM:
         raise ValidationFailed("the system role is not for people", field="role")
-    if len(password) < MIN_PASSWORD:
+    if password_hash is None and len(password) < MIN_PASSWORD:
         raise ValidationFailed(f"the password must have at least {MIN_PASSWORD} characters", field="password")
     codes = []
     for name in oblasts or []:
@@ -80,7 +82,8 @@ def do_create_user(session: Session, acting: Principal | None, email: str, passw
     with atomic(session):
         if session.scalar(select(User.id).where(User.email == email)) is not None:
             raise Conflict(f"an account for {email} already exists")
-        user = User(email=email, password_hash=hash_password(password), role=role_.value, full_name=full_name,
+        user = User(email=email, password_hash=password_hash or hash_password(password), role=role_.value,
+                    full_name=full_name, locale=locale,
                     all_oblasts=all_oblasts, oblasts=[UserOblast(oblast=c) for c in sorted(set(codes))])
         session.add(user)
         session.flush()

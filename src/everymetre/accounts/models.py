@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from everymetre.store.base import Base
@@ -22,6 +22,9 @@ class User(Base):
     all_oblasts: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(5), default="uk")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the channels the person chose for news of their claims (the inbox on "My claims" is always on)
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_sms: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     oblasts: Mapped[list[UserOblast]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
@@ -55,6 +58,23 @@ class PasswordReset(Base):
     __tablename__ = "password_resets"
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class SignupRequest(Base):
+    """A sign-up waiting for its e-mail to be confirmed (when sign-ups are confirmed by e-mail): the account is
+    made only when the link is opened, so a sign-up never shows whether an e-mail already has an account. Only
+    the SHA-256 of the link's token is kept; the password is kept as its argon2 hash."""
+
+    __tablename__ = "signup_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(5), default="uk")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()

@@ -1,12 +1,14 @@
-"""Account pages: change your password (signed in), forgot password (ask for a link), set a new one from the link."""
+"""Account pages: change your password and choose your notification channels (signed in), forgot password (ask
+for a link), set a new one from the link, and finish a sign-up from its e-mailed link."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from everymetre.accounts import passwords
+from everymetre.accounts import passwords, preferences
 from everymetre.accounts.sessions import PAGE, open_session
+from everymetre.accounts.signin import confirm_sign_up
 from everymetre.kernel.errors import DomainError, TooManyAttempts, ValidationFailed
 from everymetre.store.tx import atomic
 from everymetre.web import i18n
@@ -101,3 +103,37 @@ def reset(request: Request, db: DB, form: Form) -> Response:
                       {"token": token, "usable": "form" not in errors, "errors": errors}, status=400)
     page_session(request).sign_out()
     return redirect("/signin?reset=1")
+
+
+@router.get("/account/notifications")
+def channels_page(request: Request, db: DB, principal: MaybePrincipal, done: str = "") -> Response:
+    if principal is None or principal.user_id is None:
+        raise PageError(303, "Sign in", location="/signin?next=%2Faccount%2Fnotifications")
+    return render(request, "accounts/notification_channels.html",
+                  {"channels": preferences.channels(db, principal), "done": bool(done)})
+
+
+@router.post("/account/notifications")
+def set_channels(request: Request, db: DB, form: Form, principal: MaybePrincipal) -> Response:
+    if principal is None or principal.user_id is None:
+        raise PageError(303, "Sign in", location="/signin?next=%2Faccount%2Fnotifications")
+    preferences.do_set_channels(db, principal, email=form.get("email") == "on", sms=form.get("sms") == "on")
+    return redirect("/account/notifications?done=1")
+
+
+@router.get("/signup/confirm")
+def signup_confirm_page(request: Request, token: str = "") -> Response:
+    """The e-mailed link opens a page with one button (a mail scanner that opens links makes no account)."""
+    return render(request, "accounts/signup_confirm.html", {"token": token, "errors": {}})
+
+
+@router.post("/signup/confirm")
+def signup_confirm(request: Request, db: DB, form: Form, settings: SettingsDep) -> Response:
+    try:
+        user, sid = confirm_sign_up(db, str(form.get("token") or ""), settings.session_minutes)
+    except DomainError:
+        errors = {"form": i18n.gettext("This sign-up link is not valid: it was used already, has expired, or is "
+                                       "mistyped. Sign up again.")}
+        return render(request, "accounts/signup_confirm.html", {"token": "", "errors": errors}, status=400)
+    page_session(request).sign_in(user.id, sid)
+    return redirect("/my")

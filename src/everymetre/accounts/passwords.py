@@ -1,8 +1,9 @@
 """Password change, one-time reset links and deactivation: each ends every session of the account, audited.
 
 A reset link is made by `do_request_password_reset` (the token is returned once and only its SHA-256 is kept;
-single use, valid `password_reset_minutes`, 1 h by default). The notifications outbox sends it to the account's
-e-mail; until then an operator prints one with `everymetre users reset-password EMAIL`.
+single use, valid `password_reset_minutes`, 1 h by default). The notifications outbox e-mails the link to the
+account's address (`notifications.account`); with no SMTP configured an operator prints one with
+`everymetre users reset-password EMAIL`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from everymetre.accounts.sessions import revoke_all
 from everymetre.audit.record import record, user_chain
 from everymetre.config import Settings
 from everymetre.kernel.errors import ErrorCode, NotFound, ValidationFailed
+from everymetre.notifications.account import enqueue_account_mail, site_url
 from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
 
@@ -83,6 +85,11 @@ def do_request_password_reset(session: Session, settings: Settings, acting: Prin
                                   expires_at=now + timedelta(minutes=settings.password_reset_minutes)))
         record(session, user_chain(user.id), "user.password_reset_requested", acting.user_id if acting else None,
                {"expires_in_minutes": settings.password_reset_minutes}, at=now)
+        if acting is None:  # the person asked: the link goes to their address (an operator's link is printed)
+            enqueue_account_mail(session, key=f"reset:{_digest(token)}", kind="password_reset", email=user.email,
+                                 language=user.locale, user_id=user.id, now=now,
+                                 params={"url": site_url(f"{RESET_PATH}?token={token}"),
+                                         "minutes": settings.password_reset_minutes})
     return token
 
 

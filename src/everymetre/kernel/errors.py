@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     TOO_LARGE = "too_large"
     TOO_MANY_ATTEMPTS = "too_many_attempts"  # params: retry_after (seconds)
     RESET_LINK_INVALID = "reset_link_invalid"  # a password-reset link unknown, used or expired
+    SIGNUP_LINK_INVALID = "signup_link_invalid"  # a sign-up confirmation link unknown, used or expired
     UNSUPPORTED_MEDIA = "unsupported_media"
     # segregation of duties (accounts.permissions.Segregation)
     SEGREGATION_INSPECTED = "segregation_inspected"  # you inspected it; someone else decides

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from everymetre.accounts import preferences
 from everymetre.api.deps import AuthDep
 from everymetre.api.problems import problem_responses
 from everymetre.notifications import views
@@ -38,6 +39,27 @@ class NotificationOut(BaseModel):
 def my_notifications(auth: AuthDep, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[NotificationOut]:
     """The signed-in person's in-app messages, newest first."""
     return [NotificationOut.model_validate(n) for n in views.inbox(auth.session, auth.principal, limit)]
+
+
+class ChannelsIO(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": True, "sms": False}]})
+
+    email: bool = Field(description="Send news of my claims by e-mail too", strict=True)
+    sms: bool = Field(description="Send news of my claims by SMS to the phone in the claim too", strict=True)
+
+
+@router.get("/me/notification-channels", response_model=ChannelsIO, responses=problem_responses({}))
+def my_channels(auth: AuthDep) -> ChannelsIO:
+    """The channels the signed-in person chose (the in-app inbox is always on)."""
+    c = preferences.channels(auth.session, auth.principal)
+    return ChannelsIO(email=c.email, sms=c.sms)
+
+
+@router.put("/me/notification-channels", response_model=ChannelsIO, responses=problem_responses({}))
+def set_my_channels(body: ChannelsIO, auth: AuthDep) -> ChannelsIO:
+    """Choose the channels for news of one's claims; audited on the account's trail."""
+    c = preferences.do_set_channels(auth.session, auth.principal, email=body.email, sms=body.sms)
+    return ChannelsIO(email=c.email, sms=c.sms)
 
 
 @router.get("/claims/{reference}/notifications", response_model=list[NotificationOut],

@@ -121,13 +121,14 @@ def _statement_intents(session: Session, key: str, payload: dict[str, Any]) -> l
 
 def recipients(session: Session, claim_ids: Iterable[int]) -> dict[int, Recipient]:
     """Who hears about each claim: the claimant who filed it (their account's e-mail and language, the
-    applicant's phone); for a claim filed for someone at a service centre, the applicant (their e-mail and
+    applicant's phone, each only if they chose that channel); for a claim filed for someone at a service centre, the applicant (their e-mail and
     phone as filed, in Ukrainian)."""
     ids = sorted(set(claim_ids))
     found: dict[int, Recipient] = {}
     for i in range(0, len(ids), 5000):
         rows = session.execute(
             select(Claim.id, Claim.ref_year, User.id.label("uid"), User.email.label("uemail"), User.locale, User.role,
+                   User.notify_email, User.notify_sms,
                    Person.id.label("pid"), Person.email.label("pemail"), Person.phone, Ownership.is_applicant)
             .select_from(Claim).outerjoin(User, User.id == Claim.submitted_by_id)
             .outerjoin(Ownership, Ownership.claim_id == Claim.id).outerjoin(Person, Person.id == Ownership.person_id)
@@ -136,8 +137,9 @@ def recipients(session: Session, claim_ids: Iterable[int]) -> dict[int, Recipien
             if r.id in found:  # the applicant (or the first owner) came first
                 continue
             ref = claim_reference(r.ref_year, r.id)
-            if r.uid is not None and r.role == "claimant":
-                found[r.id] = Recipient(ref, r.uid, r.pid, r.uemail, r.phone, r.locale or "uk")
+            if r.uid is not None and r.role == "claimant":  # the channels they chose (the inbox is always on)
+                found[r.id] = Recipient(ref, r.uid, r.pid, r.uemail if r.notify_email else None,
+                                        r.phone if r.notify_sms else None, r.locale or "uk")
             else:
                 found[r.id] = Recipient(ref, None, r.pid, r.pemail, r.phone, "uk")
     return found

@@ -84,6 +84,16 @@ def check_metrics_token(settings: Settings) -> Check:
     return Check("metrics token", True, "set: /metrics needs it as a bearer token", required=False)
 
 
+def check_mail(settings: Settings) -> Check:
+    if not settings.smtp_url:
+        return Check("e-mail", False, "EVERYMETRE_SMTP_URL is not set: password-reset links and sign-up confirmations "
+                     "cannot be sent, and a sign-up with a taken e-mail is told apart from a new one", required=False)
+    if not settings.confirms_signups:
+        return Check("e-mail", False, "EVERYMETRE_SIGNUP_CONFIRM=off: a sign-up shows whether an e-mail has an "
+                     "account", required=False)
+    return Check("e-mail", True, "SMTP configured; sign-ups confirmed by e-mail", required=False)
+
+
 def check_migrations(engine: Engine) -> Check:
     try:
         heads, current = migration_heads(engine)
@@ -119,7 +129,7 @@ def run_checks(settings: Settings, engine: Engine | None) -> list[Check]:
     """Every check, in the order `doctor` prints them. Without an engine (the database cannot be opened) the
     database checks fail saying so."""
     checks = [check_signing_key(settings), check_store(settings), check_public_url(settings),
-              check_metrics_token(settings)]
+              check_metrics_token(settings), check_mail(settings)]
     if engine is None:
         checks.append(Check("database", False, "cannot open the database at EVERYMETRE_DATABASE_URL"))
     else:

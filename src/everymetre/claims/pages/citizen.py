@@ -36,6 +36,7 @@ from everymetre.web.common import (
     client_address,
     redirect,
     render,
+    request_language,
     safe_next,
 )
 from everymetre.web.session import page_session
@@ -110,7 +111,7 @@ def signup(request: Request, db: DB, form: Form, settings: SettingsDep) -> Respo
     if not errors:
         try:
             made = sign_up(db, settings, values["email"], password, values["full_name"], client_address(request),
-                           settings.session_minutes)
+                           settings.session_minutes, locale=request_language(request))
         except TooManyAttempts as exc:
             return _too_many(request, "accounts/signup.html", {"values": values}, exc)
         except DomainError as exc:
@@ -119,7 +120,7 @@ def signup(request: Request, db: DB, form: Form, settings: SettingsDep) -> Respo
                         "email": i18n.gettext("Check the e-mail address.")}
             errors[field] = messages.get(field, exc.detail)
         else:
-            if made is None:  # the e-mail has an account: nothing is created, and nothing says so
+            if made is None:  # a link was mailed, or the e-mail has an account: nothing says which
                 return redirect("/signup/sent")
             user, sid = made
             page_session(request).sign_in(user.id, sid)
@@ -129,7 +130,7 @@ def signup(request: Request, db: DB, form: Form, settings: SettingsDep) -> Respo
 
 @router.get("/signup/sent")
 def signup_sent(request: Request) -> Response:
-    """What a sign-up with an e-mail that already has an account sees: neutral words, nothing revealed."""
+    """What every confirmed sign-up, and one with an e-mail that already has an account, sees: neutral words."""
     return render(request, "accounts/signup_sent.html")
 
 
