@@ -106,6 +106,10 @@ class Settings:
     # client address the sign-in throttle counts comes from them; "" believes nobody, "*" everybody (never in front
     # of the internet)
     forwarded_allow_ips: str = "127.0.0.1,::1"
+    # how long an idle keep-alive connection stays open: longer than any client's or proxy's own idle limit (httpx
+    # 5 s, nginx's upstream keepalive_timeout 60 s), so the client always closes first and never sends a request
+    # into a connection the server is closing (the soak's dropped connections)
+    keepalive_seconds: int = 75
     # notifications (everymetre.notifications): a channel whose URL is unset is off; the inbox is always on
     smtp_url: str | None = None
     smtp_from: str = "everymetre <noreply@everymetre.local>"
@@ -239,6 +243,7 @@ def get_settings() -> Settings:
         signin_lock_minutes=max(1, _int_env("EVERYMETRE_SIGNIN_LOCK_MINUTES", 15)),
         signup_confirm=_choice_env("EVERYMETRE_SIGNUP_CONFIRM", ("auto", "on", "off")),
         signup_confirm_hours=max(1, _int_env("EVERYMETRE_SIGNUP_CONFIRM_HOURS", 24)),
+        keepalive_seconds=max(1, _int_env("EVERYMETRE_KEEPALIVE_SECONDS", 75)),
         forwarded_allow_ips=os.environ.get("EVERYMETRE_FORWARDED_ALLOW_IPS", "127.0.0.1,::1").strip(),
         smtp_url=os.environ.get("EVERYMETRE_SMTP_URL") or None,
         smtp_from=os.environ.get("EVERYMETRE_SMTP_FROM") or "everymetre <noreply@everymetre.local>",

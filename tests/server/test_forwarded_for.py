@@ -29,3 +29,23 @@ def test_a_believed_proxy_gives_each_client_its_own_count_and_an_unknown_one_doe
     doubting = serve(EVERYMETRE_FORWARDED_ALLOW_IPS="", **LIMITS)  # nobody is believed: the header is ignored
     first = [_try(doubting.url, _ip()) for _ in range(3)]  # three "clients", one real address
     assert first[-1] == 429, first
+
+
+def test_an_idle_keep_alive_connection_outlives_the_clients_own_limit(serve) -> None:
+    """httpx drops an idle connection after 5 s, nginx's upstream after 60 s; uvicorn's default was 5 s, so a
+    client could send into a connection the server was closing (the soak's dropped connections). The server
+    keeps it EVERYMETRE_KEEPALIVE_SECONDS (75) instead: a request after 6 idle seconds is answered."""
+    import http.client
+    import time
+    from urllib.parse import urlsplit
+
+    server = serve()
+    conn = http.client.HTTPConnection("127.0.0.1", urlsplit(server.url).port, timeout=10)
+    try:
+        for pause in (0, 6):
+            time.sleep(pause)
+            conn.request("GET", "/api/v1/health/live")  # the same connection: RemoteDisconnected if it was closed
+            r = conn.getresponse()
+            assert r.status == 200 and r.read() and conn.sock is not None
+    finally:
+        conn.close()

@@ -59,6 +59,7 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     # no `server: uvicorn` header: which server we run is nobody's business
     uvicorn.run("everymetre.api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False, log_config=None, server_header=False,
+                timeout_keep_alive=get_settings().keepalive_seconds,
                 proxy_headers=bool(get_settings().forwarded_allow_ips),
                 forwarded_allow_ips=get_settings().forwarded_allow_ips or None)
 
