@@ -2,7 +2,7 @@
 
 Starts `everymetre serve` (faulthandler on, core dumps allowed) on a fresh database — PostgreSQL with 2 workers
 (database `everymetre_soak` on 127.0.0.1:5432 unless --pg-url) and SQLite with 1 worker — then drives it with
-concurrent clients doing a mix of: filing a claim (API), uploading a photo to it (API), the officer's work
+concurrent clients doing a mix of: saving a claim as a draft (API), uploading its close-up and wide photos and submitting it (API), the officer's work
 queue (page) and moving a claim (API: auto_checked -> assigned). Prints per store: requests/s, p50/p99 per kind,
 errors (any 5xx, exception or unexpected status), each worker's RSS after warm-up and at the end (target: 0
 errors, RSS growth under 10 %), and whether a worker died (a crash prints its Python stack to the log).
@@ -156,16 +156,24 @@ async def drive(url: str, tokens: dict[str, list[str]], seconds: float, clients:
         me = {"Authorization": f"Bearer {tokens['claimant'][n % len(tokens['claimant'])]}"}
         while time.monotonic() < stop:
             roll = rnd.random()
-            if roll < 0.35:
-                r = await timed("file", api.post("/api/v1/claims", json=claim_body(), headers=me), (201,))
+            if roll < 0.35:  # a draft, as the form saves it; its photos and submission follow
+                r = await timed("file", api.post("/api/v1/claims", json=claim_body(submit=False), headers=me), (201,))
                 if r is not None and r.status_code == 201:
-                    claim = r.json()
-                    to_move.append(claim)
-                    with_photo.append((claim["reference"], me))
+                    with_photo.append((r.json(), me, ["photo_closeup", "photo_wide"]))
             elif roll < 0.55 and with_photo:
-                ref, who = with_photo.popleft()
-                await timed("upload", api.post(f"/api/v1/claims/{ref}/evidence", headers=who,
-                                               files={"file": ("dom.jpg", photo(rnd), "image/jpeg")}), (201,))
+                claim, who, kinds = with_photo.popleft()
+                ref = claim["reference"]
+                if kinds:  # the photos the law asks for (a close-up and a wide view), one per turn
+                    await timed("upload", api.post(f"/api/v1/claims/{ref}/evidence", headers=who,
+                                                   data={"kind": kinds[0]},
+                                                   files={"file": ("dom.jpg", photo(rnd), "image/jpeg")}), (201,))
+                    with_photo.append((claim, who, kinds[1:]))
+                else:
+                    body = {"to": "submitted", "reason": "", "expected_version": claim["version"]}
+                    r = await timed("submit", api.post(f"/api/v1/claims/{ref}/transitions", json=body, headers=who),
+                                    (200,))
+                    if r is not None and r.status_code == 200:
+                        to_move.append(r.json())
             elif roll < 0.80:
                 await timed("queue page", page.get("/staff/queue"), (200,))
             elif to_move:
@@ -184,6 +192,25 @@ async def drive(url: str, tokens: dict[str, list[str]], seconds: float, clients:
     return done
 
 
+def api_tokens(url: str, ids: dict[str, list[int]]) -> dict[str, list[str]]:
+    """A bearer token per account, each naming a server-side API session (as `POST /api/v1/auth/token` makes)."""
+    from everymetre.accounts.sessions import API, open_session
+    from everymetre.api.security import make_token
+    from everymetre.config import get_settings
+    from everymetre.store.db import make_engine, session_factory
+    from everymetre.store.tx import atomic
+
+    settings = get_settings()
+    engine = make_engine(url)
+    out: dict[str, list[str]] = {}
+    with session_factory(engine)() as session, atomic(session):
+        for role, uids in ids.items():
+            out[role] = [make_token(settings, uid, open_session(session, uid, API, settings.token_minutes))
+                         for uid in uids]
+    engine.dispose()
+    return out
+
+
 def allow_core_dumps() -> None:
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
@@ -194,14 +221,13 @@ def allow_core_dumps() -> None:
 def soak(store: str, url: str, n_workers: int, minutes: float, clients: int) -> bool:
     tmp = Path(tempfile.mkdtemp(prefix=f"everymetre-soak-{store}-"))
     ids = prepare(url, tmp / "data")
-    from everymetre.api.security import make_token
     from everymetre.config import get_settings
 
     env = {**os.environ, "EVERYMETRE_DATABASE_URL": url, "EVERYMETRE_DATA_DIR": str(tmp / "data"),
            "PYTHONFAULTHANDLER": "1"}
     os.environ["EVERYMETRE_SECRET_KEY"] = env["EVERYMETRE_SECRET_KEY"] = "soak-secret-key-not-for-production-0123456789"
     get_settings.cache_clear()
-    tokens = {role: [make_token(get_settings(), uid) for uid in uids] for role, uids in ids.items()}
+    tokens = api_tokens(url, ids)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = tmp / "server.log"
