@@ -75,7 +75,7 @@ class ModelConfig:
 
     threshold: float = 0.9
     prior_recall: float = 0.8
-    u_max_pairs: float = 3e6
+    u_max_pairs: float = 1e6
     em_max_pairs: float | None = 2e6
     min_match_labels_for_training: int = 30
     seed: int = 42
@@ -115,8 +115,18 @@ def _crossed() -> cll.CustomLevel:
                            label_for_charts="the same as the other record's other name", base_dialect_str="duckdb")
 
 
-def build_comparisons() -> list[cl.CustomComparison]:
-    """The comparisons of the person model (each level named for the evidence shown to reviewers)."""
+#: comparison -> the feature columns it reads (a comparison none of whose columns any record carries is left
+#: out of a model trained on those records: it would only cost time in sampling, EM and prediction)
+COMPARISON_COLUMNS: dict[str, tuple[str, ...]] = {
+    "surname": ("surname_k",), "given_name": ("given_k",), "patronymic": ("patronymic_k",), "birth_date": ("dob",),
+    "rnokpp": ("rnokpp_n",), "phone": ("phone_n",), "iban": ("iban_n",), "home": ("addr_k", "registry_n", "bldg_k", "city_k"),
+}
+
+
+def build_comparisons(present: dict[str, float] | None = None) -> list[cl.CustomComparison]:
+    """The comparisons of the person model (each level named for the evidence shown to reviewers). With
+    ``present`` (column -> share of records carrying it), comparisons of fields nobody carries are left out
+    (the names are always kept)."""
     surname = cl.CustomComparison(
         output_column_name="surname",
         comparison_levels=[
@@ -195,7 +205,11 @@ def build_comparisons() -> list[cl.CustomComparison]:
     comparisons = [surname, given, patronymic, dob, rnokpp, phone, iban, home]
     for c, name in zip(comparisons, DEFAULT_M, strict=True):
         c.configure(m_probabilities=DEFAULT_M[name])
-    return comparisons
+    if present is None:
+        return comparisons
+    keep = [name for name, cols in COMPARISON_COLUMNS.items()
+            if name in ("surname", "given_name") or any(present.get(col, 1.0) > 0 for col in cols)]
+    return [c for c, name in zip(comparisons, DEFAULT_M, strict=True) if name in keep]
 
 
 def prediction_blocking_rules(extra: list[str] | None = None,
@@ -231,7 +245,7 @@ def build_settings(config: ModelConfig | None = None, present: dict[str, float] 
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=build_comparisons(),  # type: ignore[arg-type]
+        comparisons=build_comparisons(present),  # type: ignore[arg-type]
         blocking_rules_to_generate_predictions=prediction_blocking_rules(config.extra_blocking_rules, present),  # type: ignore[arg-type]
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=True,
