@@ -423,7 +423,7 @@ class PersonModel:
                 logger.info("EM on %s failed: %s", keys, exc)
         if match_labels is not None and match_labels.height >= self.config.min_match_labels_for_training:
             # labels name rows of the whole table: train m from them on a linker over all rows
-            full = Linker(self.input, linker.misc.save_model_to_json(), log_level=logging.WARNING)
+            full = Linker(self.input, linker.misc.save_model_to_json(), log_level=logging.WARNING, validate_settings=False)
             labels = match_labels.select(
                 pl.lit("__splink__input_table_0").alias("source_dataset_l"),
                 "unique_id_l",
@@ -436,7 +436,8 @@ class PersonModel:
             except Exception as exc:
                 plan.notes.append(f"m from reviewers' labels failed: {str(exc).strip().splitlines()[-1][:200]}")
         model = sanitise_model(linker.misc.save_model_to_json(), DEFAULT_M, u_floor=min(1e-4, 0.5 / max(u_pairs, 1)))
-        self.linker = Linker(self.input, model, log_level=logging.WARNING)
+        # the settings were validated by the training linker on the same columns
+        self.linker = Linker(self.input, model, log_level=logging.WARNING, validate_settings=False)
         self.plan = plan
         self.trained = True
         logger.info("person model: %s; %s", plan.describe(), "; ".join(plan.notes))
