@@ -128,3 +128,55 @@ def test_override_lifts_the_hold_with_a_reason_and_two_people_when_money_moves(d
     for c in one.claim_ids:
         flag = _state(db, c)[2]
         assert flag is None or flag != "linkage:" + one.kind
+
+
+def test_finding_page_in_ukrainian_with_the_override_form(db, linked, users):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from everymetre.api.app import create_app
+    from everymetre.linkage import labels
+    from everymetre.web.i18n import set_language, translations
+    from tests.conftest import PASSWORD, STAFF
+
+    csrf = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+    def browser(key: str) -> TestClient:
+        c = TestClient(create_app(get_settings()), base_url="http://testserver")
+        token = csrf.search(c.get("/signin").text).group(1)
+        r = c.post("/signin", data={"email": STAFF[key][0], "password": PASSWORD, "csrf_token": token},
+                   follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return c
+
+    uk = translations("uk")
+    set_language("uk")
+    # every kind, status, evidence key and coded value has a Ukrainian text
+    for table in (labels.KINDS, labels.STATUSES, labels.EVIDENCE, labels.VALUES, labels.FIELDS, labels.LEVELS):
+        for code, text in table.items():
+            assert uk.gettext(text) != text or text in ("IBAN",), (code, text)
+    from everymetre.linkage.findings import FINDING_KINDS
+
+    assert set(FINDING_KINDS) | {"duplicate_claim"} <= set(labels.KINDS)
+    db.rollback()
+    finding = next(f for f in db.scalars(select(LinkageFinding).where(LinkageFinding.last_run_id == linked.run_id))
+                   if f.kind == "duplicate_claim")
+    commission = browser("commission")
+    page = commission.get(f"/staff/findings/{finding.id}")
+    assert page.status_code == 200
+    assert uk.gettext(labels.KINDS["duplicate_claim"]) in page.text and "duplicate_claim" not in page.text.replace(
+        "linkage:duplicate_claim", "")
+    assert uk.gettext(labels.FIELDS["surname"]) in page.text and f"/staff/findings/{finding.id}/override" in page.text
+    token = csrf.search(page.text).group(1)
+    short = commission.post(f"/staff/findings/{finding.id}/override", data={"reason": "ok", "csrf_token": token},
+                            follow_redirects=False)
+    assert short.status_code == 400 and 'aria-invalid="true"' in short.text
+    done = commission.post(f"/staff/findings/{finding.id}/override",
+                           data={"reason": "repeat damage after the repair, act 12/2024", "csrf_token": token},
+                           follow_redirects=False)
+    assert done.status_code == 303
+    db.rollback()
+    assert db.get(LinkageFinding, finding.id).status == "overridden"
+    officer = browser("officer").get(f"/staff/findings/{finding.id}")
+    assert officer.status_code == 200 and "/override" not in officer.text  # officers do not override
