@@ -5,10 +5,12 @@ Kinds (added to :data:`.findings.FINDING_KINDS`):
 
 * ``household_same_loss`` — two or more *different* people (person clusters) who are plausibly one household
   file separate claims for the same home (property cluster: same address or registry object number) and the
-  same loss (the same damage date, or a date missing on one side). "One household" is any of: the same
+  same loss (the same damage date, or a date missing on one side) and the same kind of payment (two repair
+  claims, or two destroyed-housing claims; a damage report is not paid). "One household" is any of: the same
   surname family (Петренко / Петренкова, transliterations folded), a patronymic made from the other's given
   name (parent and child: Іван → Іванович / Іванівна), the same phone, the same bank account, or one of
-  them a co-owner named on the other's claim. A linked re-damage claim (its previous claim is the other) is
+  them a co-owner named on the other's claim. Co-owners each claiming their own share (the filers' shares add
+  up to at most the whole) split one award and are no finding. A linked re-damage claim (its previous claim is the other) is
   a new loss, not this finding.
 * ``conflicting_claim_categories`` — one home carries claims that must not both be paid: a repair claim and
   a destroyed-housing (certificate) claim for the same loss, or the same home claimed as a house in one claim
@@ -41,10 +43,12 @@ def household_same_loss(recs: pl.DataFrame) -> pl.DataFrame:
     rows of FINDINGS_SCHEMA's columns (record_ids, claim_refs, person_clusters, property_cluster, score and
     the evidence columns) before ``_finish``."""
     people = (
-        recs.filter(pl.col("property_cluster").is_not_null())
+        # claims that are paid (a damage report is not): a report followed by an application is the usual path
+        recs.filter(pl.col("property_cluster").is_not_null() & pl.col("claim_kind").is_in([_REPAIR, _DESTROYED]))
         .group_by("claim_ref", "person_cluster")
         .agg(
             pl.col("property_cluster").first(),
+            pl.col("claim_kind").first(),
             pl.col("record_id").sort(),
             pl.col("damage_date").first(),
             pl.col("previous_claim_ref").drop_nulls().first(),
@@ -66,7 +70,9 @@ def household_same_loss(recs: pl.DataFrame) -> pl.DataFrame:
     right = left.rename({c: f"{c}_r" for c in left.columns if c != "property_cluster"})
     pairs = (
         left.join(right, on="property_cluster", how="inner")
-        .filter((pl.col("claim_ref") < pl.col("claim_ref_r")) & (pl.col("person_cluster") != pl.col("person_cluster_r")))
+        .filter((pl.col("claim_ref") < pl.col("claim_ref_r")) & (pl.col("person_cluster") != pl.col("person_cluster_r"))
+                # the same kind of payment twice (a repair and a certificate: conflicting_claim_categories)
+                & (pl.col("claim_kind") == pl.col("claim_kind_r")))
         # the same loss: the same damage date, or no date on one side; a linked re-damage claim is a new loss
         .filter((pl.col("damage_date") == pl.col("damage_date_r")) | pl.col("damage_date").is_null()
                 | pl.col("damage_date_r").is_null())
@@ -110,8 +116,8 @@ def household_same_loss(recs: pl.DataFrame) -> pl.DataFrame:
             damage_dates=pl.col("damage_dates").cast(pl.List(pl.String)),
         )
     )
-    # the shares the filers declare: complementary shares (adding up to at most the whole) split one award, they
-    # do not double it; such a finding is shown to reviewers below the flag score (no payment hold)
+    # the shares the filers declare: complementary shares (adding up to at most the whole: co-owners each
+    # claiming their own share) split one award, they do not double it, and are no finding
     shares = (
         g.select("property_cluster", "person_clusters").explode("person_clusters")
         .join(people.group_by("property_cluster", "person_cluster").agg(pl.col("share_f").max()),
@@ -120,8 +126,8 @@ def household_same_loss(recs: pl.DataFrame) -> pl.DataFrame:
         .agg(shares_total=pl.when(pl.col("share_f").is_null().any()).then(None).otherwise(pl.col("share_f").sum().round(4)))
     )
     complementary = pl.col("shares_total").is_not_null() & (pl.col("shares_total") <= 1 + 1e-3)
-    g = g.join(shares, on="property_cluster", how="left").with_columns(score=pl.min_horizontal(
-        pl.when(complementary).then(0.5).otherwise(1.0),
+    g = g.join(shares, on="property_cluster", how="left").filter(~complementary).with_columns(score=pl.min_horizontal(
+        pl.lit(1.0),
         pl.when(pl.col("all_same_date")).then(0.7).otherwise(0.6)
         + 0.05 * (pl.col("household_ties").list.len() - 1) + 0.05 * (pl.col("claims") - 2)))
     return g
