@@ -42,9 +42,13 @@ def household_same_loss(recs: pl.DataFrame) -> pl.DataFrame:
     """``recs`` as for :func:`.findings.compute_findings` (plus given_k, patronymic_k, phone_n); returns
     rows of FINDINGS_SCHEMA's columns (record_ids, claim_refs, person_clusters, property_cluster, score and
     the evidence columns) before ``_finish``."""
+    # claims that are paid (a damage report is not): a report followed by an application is the usual path; only
+    # homes with two or more of them can hold a finding
+    paid = recs.filter(pl.col("property_cluster").is_not_null() & pl.col("claim_kind").is_in([_REPAIR, _DESTROYED]))
+    paid = paid.join(paid.group_by("property_cluster").agg(pl.col("claim_ref").n_unique().alias("_n"))
+                     .filter(pl.col("_n") >= 2).select("property_cluster"), on="property_cluster", how="semi")
     people = (
-        # claims that are paid (a damage report is not): a report followed by an application is the usual path
-        recs.filter(pl.col("property_cluster").is_not_null() & pl.col("claim_kind").is_in([_REPAIR, _DESTROYED]))
+        paid
         .group_by("claim_ref", "person_cluster")
         .agg(
             pl.col("property_cluster").first(),
@@ -169,7 +173,8 @@ def conflicting_categories(recs: pl.DataFrame) -> pl.DataFrame:
     conflicted = kinds.join(homes, on="property_cluster", how="full", coalesce=True)
     if conflicted.height == 0:
         return pl.DataFrame()
-    per_home = claims.group_by("property_cluster").agg(
+    per_home = claims.join(conflicted.select("property_cluster"), on="property_cluster", how="semi").group_by(
+        "property_cluster").agg(
         record_ids=pl.col("record_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
         person_clusters=pl.col("person_clusters").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
         claims_by_category=pl.concat_str([pl.col("claim_ref"), pl.col("claim_kind"), pl.col("property_kind").fill_null("")],
