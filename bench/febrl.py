@@ -183,13 +183,36 @@ def peer(rows: pl.DataFrame, with_rnokpp: bool, threshold: float = 0.9) -> tuple
     return found, time.perf_counter() - t
 
 
+def peer_process(rows: pl.DataFrame, with_rnokpp: bool, work: Path) -> tuple[set[tuple[str, str]], float, float]:
+    """The peer end to end in a process of its own, as ours runs: start, imports, read the rows, model, write
+    the pairs. (pairs, model seconds, wall seconds from process start to exit)."""
+    work.mkdir(parents=True, exist_ok=True)
+    rows.write_parquet(work / "peer-rows.parquet")
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, str(work / "peer-rows.parquet"), "1" if with_rnokpp else "0",
+                           str(work / "peer-pairs.csv")], capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        sys.exit(f"the peer failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    pairs = pl.read_csv(work / "peer-pairs.csv", infer_schema_length=0)
+    found = {(min(a, b), max(a, b)) for a, b in zip(pairs["a"], pairs["b"], strict=True)}
+    return found, float(proc.stdout.strip().splitlines()[-1]), wall
+
+
+def _peer_main(rows_path: str, with_rnokpp: str, out: str) -> None:
+    found, seconds = peer(pl.read_parquet(rows_path), with_rnokpp == "1")
+    pl.DataFrame({"a": [a for a, _ in found], "b": [b for _, b in found]}, schema={"a": pl.String, "b": pl.String}).write_csv(out)
+    print(f"{seconds:.3f}")
+
+
 def evaluate(sets: list[str], workdir: Path | None = None) -> list[dict[str, object]]:
     """Run every set and variant; print one line each and return the rows of the table."""
     logging.getLogger("splink").setLevel(logging.ERROR)
     base = workdir or Path(tempfile.mkdtemp(prefix="everymetre-febrl-"))
     table = []
     print(f"{'set':<8} {'variant':<10} {'records':>7}  {'ours P / R / F1':<24} {'link s':>6}  "
-          f"{'peer P / R / F1':<24} {'peer s':>6}  F1 ratio")
+          f"{'peer P / R / F1':<24} {'peer s':>6}  F1 ratio  time ratio  peer model s")
     for name in sets:
         rows = claims_csv(load_set(name))
         for with_rnokpp in (False, True):
@@ -198,12 +221,16 @@ def evaluate(sets: list[str], workdir: Path | None = None) -> list[dict[str, obj
             kept = rows.filter(pl.col("rec_id").is_in(sorted(imported)))
             truth = true_pairs(kept["rec_id"])
             us = score({p for p in found if p[0] in imported and p[1] in imported}, truth, t_link)
-            peer_found, t_peer = peer(kept, with_rnokpp)
+            peer_found, t_model, t_peer = peer_process(kept, with_rnokpp, base / f"{name}-{variant.replace(' ', '-')}")
             them = score(peer_found, truth, t_peer)
             ratio = us.f1 / them.f1 if them.f1 else float("inf")
             print(f"{name:<8} {variant:<10} {kept.height:>7,}  {us.precision:.4f} / {us.recall:.4f} / {us.f1:.4f}"
                   f"  {us.seconds:>6.1f}  {them.precision:.4f} / {them.recall:.4f} / {them.f1:.4f}  {them.seconds:>6.1f}"
-                  f"  {ratio:.3f}", flush=True)
+                  f"  {ratio:.3f}  {us.seconds / them.seconds:>6.2f}  {t_model:>6.1f}", flush=True)
             table.append({"set": name, "variant": variant, "records": kept.height, "ours": us, "peer": them,
-                          "ratio": ratio})
+                          "ratio": ratio, "time_ratio": us.seconds / them.seconds, "peer_model_s": t_model})
     return table
+
+
+if __name__ == "__main__":  # the peer in a process of its own: febrl.py ROWS.parquet 0|1 PAIRS.csv
+    _peer_main(*sys.argv[1:4])

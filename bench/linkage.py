@@ -3,6 +3,7 @@
     .venv/bin/python bench/linkage.py --records 100000                 # synthetic, then FEBRL 1, 2 and 4
     .venv/bin/python bench/linkage.py --records 0 --febrl febrl1       # one FEBRL set only
     .venv/bin/python bench/linkage.py --febrl none                     # synthetic only
+    .venv/bin/python bench/linkage.py --records 0 --febrl none --sizes 1000,10000,100000   # ours vs the peer, end to end
 
 Synthetic: pairwise precision, recall and F1 (of the person clusters against the true person ids, and of the
 home clusters against the true homes; targets P and R >= 0.98), the time of each stage, peak memory (getrusage
@@ -12,7 +13,11 @@ FEBRL (needs the optional extra `bench`: pip install 'everymetre[bench]'): each 
 `everymetre import claims` (bench/febrl/mapping.toml, and bench/febrl/mapping-rnokpp.toml with a taxpayer
 number made from soc_sec_id), linked with `everymetre link --retrain --pairs-out`, and scored against the
 set's truth; a Splink default-style peer model runs on the same rows (see bench/febrl.py). Prints both P/R/F1,
-their F1 ratio (target >= 1.0) and whether our precision is >= 0.99.
+their F1 ratio (target >= 1.0) and whether our precision is >= 0.99, and both times end to end (each in a
+process of its own: start, imports, read, model, write) with their ratio ours / peer (target <= 1.0).
+
+Sizes (``--sizes``, see bench/link_speed.py): demo stores of N claims; `everymetre link` and the peer, each in
+its own process on the same rows; wall and CPU time, their ratios, both F1s against the demo's truth.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ def main() -> None:
     parser.add_argument("--duckdb", default=":memory:", help='":memory:" or ":temporary:"')
     parser.add_argument("--febrl", default="febrl1,febrl2,febrl4", help='FEBRL sets to run, or "none"')
     parser.add_argument("--workdir", default=None, help="folder for the FEBRL stores (default: a temp dir)")
+    parser.add_argument("--sizes", default="none", help='store sizes (claims) for `everymetre link` against the peer end '
+                        'to end, e.g. "1000,10000,100000", or "none"')
+    parser.add_argument("--db", default=None, help="--sizes on this PostgreSQL database (emptied!) instead of SQLite")
     args = parser.parse_args()
     logging.getLogger("splink").setLevel(logging.ERROR)
     if args.records > 0:
@@ -50,6 +58,16 @@ def main() -> None:
         table = evaluate(sets, Path(args.workdir) if args.workdir else None)
         ok = all(r["ratio"] >= 1.0 and r["ours"].precision >= 0.99 for r in table)  # type: ignore[attr-defined, operator]
         print(f"FEBRL targets (F1 ratio >= 1.0 and precision >= 0.99 on every set and variant): {'met' if ok else 'NOT met'}")
+        slow = [f"{r['set']} {r['variant']}" for r in table if r["time_ratio"] > 1.0]  # type: ignore[operator]
+        print(f"FEBRL speed (ours / peer end to end <= 1.0): {'met' if not slow else 'NOT met on ' + ', '.join(slow)}")
+    sizes = [] if args.sizes == "none" else [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    if sizes:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from link_speed import compare
+
+        rows = compare(sizes, args.db, Path(args.workdir) if args.workdir else None)
+        ok = all(r["ratio"] <= 1.0 and r["f1_ratio"] >= 1.0 for r in rows)
+        print(f"speed targets (ours / peer end to end <= 1.0 and F1 ratio >= 1.0 at every size): {'met' if ok else 'NOT met'}")
 
 
 def synthetic(args: argparse.Namespace) -> None:

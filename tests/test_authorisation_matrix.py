@@ -131,6 +131,7 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", f"{API}/findings"): Entry(by_table(T.FINDING_READ, scoped_list=True), P(f"{API}/findings"), why="finding.read"),
         ("GET", f"{API}/findings/{{finding_id}}"): Entry(by_table(T.FINDING_READ), lambda w: f"{API}/findings/{w.finding_id}", why="finding.read"),
         ("POST", f"{API}/findings/{{finding_id}}/review"): Entry(by_table(T.FINDING_REVIEW), lambda w: f"{API}/findings/{w.finding_id}/review", lambda w, k: {"decision": "match", "note": "matrix"}, why="finding.review", readonly_403=True),
+        ("POST", f"{API}/findings/{{finding_id}}/override"): Entry(by_table(T.FINDING_OVERRIDE), lambda w: f"{API}/findings/{w.finding_id}/override", lambda w, k: {"reason": "matrix: repeat damage after repair"}, why="finding.override (409 once overridden)", readonly_403=True),
         # ---------------------------------------------------------------- payments
         ("GET", f"{API}/payment-batches"): Entry(by_table(T.BATCH_READ), P(f"{API}/payment-batches"), why="batch.read"),
         ("GET", f"{API}/payment-batches/{{batch_id}}"): Entry(by_table(T.BATCH_READ), lambda w: f"{API}/payment-batches/{w.batch_id}", why="batch.read"),
@@ -221,6 +222,7 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", "/staff/findings"): Entry(by_table(T.FINDING_READ, scoped_list=True), P("/staff/findings"), why="finding.read"),
         ("GET", "/staff/findings/{finding_id}"): Entry(by_table(T.FINDING_READ), lambda w: f"/staff/findings/{w.finding_id}", why="finding.read"),
         ("POST", "/staff/findings/{finding_id}/review"): Entry(by_table(T.FINDING_REVIEW), lambda w: f"/staff/findings/{w.finding_id}/review", lambda w, k: {"decision": "match", "note": "matrix"}, why="finding.review", readonly_403=True),
+        ("POST", "/staff/findings/{finding_id}/override"): Entry(by_table(T.FINDING_OVERRIDE), lambda w: f"/staff/findings/{w.finding_id}/override", lambda w, k: {"reason": "matrix: repeat damage after repair"}, why="finding.override (409 once overridden)", readonly_403=True),
         ("GET", "/staff/payments"): Entry(by_table(T.BATCH_READ), P("/staff/payments"), why="batch.read"),
         ("POST", "/staff/payments/build"): Entry(by_table(T.BATCH_BUILD), P("/staff/payments/build"), why="batch.build", readonly_403=True),
         ("GET", "/staff/payments/{batch_id}"): Entry(by_table(T.BATCH_READ), lambda w: f"/staff/payments/{w.batch_id}", why="batch.read"),

@@ -49,6 +49,7 @@ class Action(StrEnum):
     CERTIFICATE_REDEEM = "certificate.redeem"
     FINDING_READ = "finding.read"
     FINDING_REVIEW = "finding.review"
+    FINDING_OVERRIDE = "finding.override"  # let a legitimately repeated claim through a linkage hold, with a reason
     LINKAGE_RUN = "linkage.run"
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
@@ -118,6 +119,7 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.CERTIFICATE_REDEEM: _rule([R.PAYMENTS, R.SYSTEM]),
     Action.FINDING_READ: _rule(STAFF),
     Action.FINDING_REVIEW: _rule([R.OFFICER, R.COMMISSION]),
+    Action.FINDING_OVERRIDE: _rule([R.COMMISSION, R.ADMIN]),
     Action.LINKAGE_RUN: _rule([R.SYSTEM, R.ADMIN], Scope.NONE),
     Action.USER_MANAGE: _rule([R.ADMIN, R.SYSTEM], Scope.NONE),
     Action.AUDIT_READ: _rule([R.AUDITOR, R.ADMIN, R.SYSTEM], Scope.NONE),

@@ -167,35 +167,44 @@ def do_transition(session: Session, principal: Principal, reference: str, data: 
     """Move a claim to `data.to` if the lifecycle allows this principal to, recording why and what changed."""
     now = now or utcnow()
     with atomic(session):
-        claim = get_claim(session, principal, reference)
-        if claim.version != data.expected_version:
-            raise StaleVersion(
-                f"The claim is at version {claim.version}, not {data.expected_version}: someone changed it. "
-                "Reload it and try again.", current_version=claim.version)
-        request = MoveRequest(
-            target=data.to, suspension_documents=tuple(data.documents_requested), suspension_deadline=data.deadline,
-            has_inspection_act=data.inspection_act is not None, has_decision=data.decision is not None,
-            appeal_grounds=data.reason, duplicate_of=data.duplicate_of, inspection_date=data.inspection_date,
-        )
-        move = authorise(principal.actor, facts(principal, claim), request, now, policy())
-        source = claim.state
-        details = _apply(session, claim, principal, move, data, now)
-        if move.target is State.SUBMITTED:
-            events = _submit(session, claim, principal, now)
-        else:
-            claim.state = move.target.value
-            claim.state_changed_at = now
-            events = [NewEvent("claim.transition", {"from": source, "to": move.target.value, "reason": data.reason,
-                                                    **details}, principal.user_id, now)]
-        try:
-            session.flush()
-        except StaleDataError:
-            raise StaleVersion("Someone changed the claim while you were working on it. Reload it and try again.") from None
-        record_many(session, claim_chain(claim.id), events, claim_id=claim.id)
-        if move.target in DECIDED:
-            # the decision document (its SHA-256 on the claim's chain) and the award in the ledger, in this transaction
-            record_document(session, claim.id, move.target.value)
-            post_decision(session, claim, principal.user_id)
+        return apply_transition(session, principal, reference, data, now)
+
+
+def apply_transition(session: Session, principal: Principal, reference: str, data: TransitionIn,
+                     now: datetime) -> Claim:
+    """do_transition's work inside the caller's transaction: for an action of another feature that makes a
+    claim move as part of its own change (a reviewer confirming a duplicate: `linkage.review.do_review`).
+    The same checks (the reader's scope, the version, the lifecycle's move table and guards) and the same
+    audit event."""
+    claim = get_claim(session, principal, reference)
+    if claim.version != data.expected_version:
+        raise StaleVersion(
+            f"The claim is at version {claim.version}, not {data.expected_version}: someone changed it. "
+            "Reload it and try again.", current_version=claim.version)
+    request = MoveRequest(
+        target=data.to, suspension_documents=tuple(data.documents_requested), suspension_deadline=data.deadline,
+        has_inspection_act=data.inspection_act is not None, has_decision=data.decision is not None,
+        appeal_grounds=data.reason, duplicate_of=data.duplicate_of, inspection_date=data.inspection_date,
+    )
+    move = authorise(principal.actor, facts(principal, claim), request, now, policy())
+    source = claim.state
+    details = _apply(session, claim, principal, move, data, now)
+    if move.target is State.SUBMITTED:
+        events = _submit(session, claim, principal, now)
+    else:
+        claim.state = move.target.value
+        claim.state_changed_at = now
+        events = [NewEvent("claim.transition", {"from": source, "to": move.target.value, "reason": data.reason,
+                                                **details}, principal.user_id, now)]
+    try:
+        session.flush()
+    except StaleDataError:
+        raise StaleVersion("Someone changed the claim while you were working on it. Reload it and try again.") from None
+    record_many(session, claim_chain(claim.id), events, claim_id=claim.id)
+    if move.target in DECIDED:
+        # the decision document (its SHA-256 on the claim's chain) and the award in the ledger, in this transaction
+        record_document(session, claim.id, move.target.value)
+        post_decision(session, claim, principal.user_id)
     return claim
 
 

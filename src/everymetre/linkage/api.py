@@ -24,9 +24,11 @@ RESPONSES = problem_responses({403: "Not allowed for your role", 404: "No such f
 class FindingSummary(BaseModel):
     id: int
     kind: str = Field(description="person_multiple_destroyed_claims, home_claimed_by_unrelated, shares_do_not_add_up, "
-                                  "iban_shared_by_unrelated, repeat_damage_unlinked or duplicate_claim")
+                                  "iban_shared_by_unrelated, repeat_damage_unlinked, duplicate_claim, household_same_loss "
+                                  "(members of one household claiming one loss separately) or conflicting_claim_categories "
+                                  "(one home in claim categories that must not both be paid)")
     score: float = Field(description="0-1, higher is more suspicious; orders the queue, not a probability")
-    status: Literal["open", "confirmed", "dismissed"]
+    status: Literal["open", "confirmed", "dismissed", "override_requested", "overridden"]
     claim_refs: list[str]
     records: int
     created_at: datetime
@@ -90,6 +92,26 @@ class ReviewOut(BaseModel):
     pairs_decided: int
     flagged: int = 0
     cleared: int = 0
+    moved_to_duplicate: list[str] = Field(default_factory=list, description="Claims moved to `duplicate` (a confirmed "
+                                          "duplicate_claim or household_same_loss: every claim but the earliest)")
+    duplicate_of: str | None = None
+    not_moved: list[dict[str, str]] = Field(default_factory=list, description="Later claims left where they are, and why")
+
+
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
+        {"reason": "Second damage after the repair paid under EM-2023-0000412; inspection act of 12 May 2024."}]})
+
+    reason: str = Field(min_length=1, max_length=2000, description="Why the claims may be paid (kept with the override)")
+
+
+class OverrideOut(BaseModel):
+    finding_id: int
+    status: Literal["override_requested", "overridden"]
+    second_person_needed: bool = Field(description="Money would move: a second commission member or admin must "
+                                                   "override as well")
+    flagged: int = 0
+    cleared: int = 0
 
 
 def _summary(f: Any) -> FindingSummary:
@@ -100,7 +122,7 @@ def _summary(f: Any) -> FindingSummary:
 @router.get("/findings", response_model=FindingPage, responses=RESPONSES)
 def list_findings(
     auth: AuthDep,
-    status: Annotated[Literal["open", "confirmed", "dismissed"] | None, Query()] = None,
+    status: Annotated[Literal["open", "confirmed", "dismissed", "override_requested", "overridden"] | None, Query()] = None,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     include_past: Annotated[bool, Query(description="Also findings the latest run did not produce again")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -130,4 +152,20 @@ def review_finding(finding_id: IdPath, body: ReviewIn, auth: AuthDep) -> ReviewO
     claims' review flags follow at once and the decision holds in every later run."""
     out = service.do_review(auth.session, auth.principal, body.decision, finding_id=finding_id, note=body.note)
     return ReviewOut(finding_id=finding_id, status=out["status"], decision=body.decision,
-                     pairs_decided=len(out["pairs"]), flagged=out.get("flagged", 0), cleared=out.get("cleared", 0))
+                     pairs_decided=len(out["pairs"]), flagged=out.get("flagged", 0), cleared=out.get("cleared", 0),
+                     moved_to_duplicate=out.get("moved_to_duplicate", []), duplicate_of=out.get("duplicate_of"),
+                     not_moved=out.get("not_moved", []))
+
+
+@router.post("/findings/{finding_id}/override", response_model=OverrideOut,
+             responses=problem_responses({403: "Only commission members and admins, in their oblasts",
+                                          404: "No such finding that you can see",
+                                          409: "Nothing to override, or you asked for this override yourself",
+                                          422: "No reason given"}))
+def override_finding(finding_id: IdPath, body: OverrideIn, auth: AuthDep) -> OverrideOut:
+    """Let a legitimately repeated claim through the finding's hold (repeat damage after a repair, say), with a
+    reason; commission members and admins only. Audited. When one of the claims already carries an award, the
+    first override is a request and a second, different person must give it."""
+    out = service.do_override(auth.session, auth.principal, finding_id, body.reason)
+    return OverrideOut(finding_id=finding_id, status=out["status"], second_person_needed=out["second_person_needed"],
+                       flagged=out.get("flagged", 0), cleared=out.get("cleared", 0))

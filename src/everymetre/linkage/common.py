@@ -10,6 +10,7 @@ from everymetre.claims.lifecycle import Role
 
 __all__ = [
     "CHUNK",
+    "DUPLICATE_KINDS",
     "FLAG_PREFIX",
     "MAX_PAIRS_PER_FINDING",
     "PERSON_KINDS",
@@ -22,6 +23,8 @@ __all__ = [
 FLAG_PREFIX = "linkage:"
 #: kinds whose finding says "these records are one person": a review decides the person pairs as well
 PERSON_KINDS = frozenset({"person_multiple_destroyed_claims", "duplicate_claim"})
+#: kinds whose confirmed finding means the later claims duplicate the earliest (one loss claimed again)
+DUPLICATE_KINDS = frozenset({"duplicate_claim", "household_same_loss"})
 REVIEWER_ROLES = frozenset({Role.OFFICER, Role.COMMISSION})
 MAX_PAIRS_PER_FINDING = 50
 CHUNK = 1000  # ids per IN (...) list

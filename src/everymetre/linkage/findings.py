@@ -8,7 +8,9 @@ Kinds (:data:`FINDING_KINDS`):
   declares different shares in different claims;
 * ``iban_shared_by_unrelated`` — one bank account is given by people of two or more surname families;
 * ``repeat_damage_unlinked`` — a claim on a home that already has a claim for earlier damage, without a
-  (valid) link to it.
+  (valid) link to it;
+* ``household_same_loss`` and ``conflicting_claim_categories`` — see :mod:`.households` (members of one
+  household claiming one loss separately; one home in claim categories that must not both be paid).
 
 "Related" means sharing a surname family key (Петров/Петрова, transliterations and feminine forms folded), a
 deliberately simple rule: a spouse who kept another surname looks unrelated, and the reviewer decides.
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from everymetre.linkage.households import HOUSEHOLD_KINDS, conflicting_categories, household_same_loss
+
 __all__ = ["FINDINGS_SCHEMA", "FINDING_KINDS", "compute_findings"]
 
 FINDING_KINDS = (
@@ -27,6 +31,7 @@ FINDING_KINDS = (
     "shares_do_not_add_up",
     "iban_shared_by_unrelated",
     "repeat_damage_unlinked",
+    *HOUSEHOLD_KINDS,
 )
 
 FINDINGS_SCHEMA: dict[str, pl.DataType] = {
@@ -63,7 +68,8 @@ def compute_findings(records: pl.DataFrame, person_link_fields: pl.DataFrame | N
     """Compute all findings.
 
     ``records`` needs: record_id, claim_ref, person_cluster, property_cluster, surname_f (surname family key),
-    claim_kind, share_f (float), is_redamage, previous_claim_ref, damage_date, iban_n.
+    claim_kind, share_f (float), is_redamage, previous_claim_ref, damage_date, iban_n; with given_k, patronymic_k
+    and phone_n the household findings, with property_kind the category conflicts.
     ``person_link_fields`` (person_cluster, linked_by: list of field names) adds to the evidence which fields
     tied a person's records together.
     Returns a DataFrame with :data:`FINDINGS_SCHEMA`, most suspicious first.
@@ -89,6 +95,12 @@ def compute_findings(records: pl.DataFrame, person_link_fields: pl.DataFrame | N
         _iban_unrelated(recs),
         _repeat_unlinked(recs),
     ]
+    if {"given_k", "patronymic_k", "phone_n"} <= set(recs.columns):
+        parts.append(_finish(household_same_loss(recs), "household_same_loss",
+                             ["people", "claims", "household_ties", "damage_dates", "shares_total"]))
+    if "property_kind" in recs.columns:
+        parts.append(_finish(conflicting_categories(recs), "conflicting_claim_categories",
+                             ["conflicts", "claims_by_category"]))
     return pl.concat(parts).sort(["score", "kind", "finding_id"], descending=[True, False, False])
 
 

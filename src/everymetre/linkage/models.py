@@ -16,7 +16,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from everymetre.store.base import Base
 from everymetre.store.types import utcnow
 
-FINDING_STATUSES = ("open", "confirmed", "dismissed")
+#: override_requested: a commission member or admin asked to let the claims through (money would move: a second
+#: person must agree); overridden: let through, the finding no longer holds its claims (like dismissed)
+FINDING_STATUSES = ("open", "confirmed", "dismissed", "override_requested", "overridden")
+#: statuses of a finding that no longer holds its claims
+RELEASED_STATUSES = ("dismissed", "overridden")
 DECISIONS = ("match", "not_a_match")
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
@@ -48,7 +52,7 @@ class LinkageFinding(Base):
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)  # sha256(kind | sorted record ids)
     kind: Mapped[str] = mapped_column(String(40))
     score: Mapped[float] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open | confirmed | dismissed
+    status: Mapped[str] = mapped_column(String(20), default="open")  # FINDING_STATUSES
     claim_ids: Mapped[list[Any]] = mapped_column()
     claim_refs: Mapped[list[Any]] = mapped_column()
     record_ids: Mapped[list[Any]] = mapped_column()

@@ -228,8 +228,8 @@ class ClaimLinker:
         find_input = pl.concat(
             [
                 clusters.select("record_id", "claim_ref", "person_cluster", "property_cluster"),
-                df.select("claim_kind", "is_redamage", "previous_claim_ref", "damage_date"),
-                features.select("surname_f", "share_f", "iban_n"),
+                df.select("claim_kind", "is_redamage", "previous_claim_ref", "damage_date", "property_kind"),
+                features.select("surname_f", "share_f", "iban_n", "given_k", "patronymic_k", "phone_n"),
             ],
             how="horizontal",
         )

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal
+from everymetre.accounts.permissions import Action, Subject, allowed
 from everymetre.claims.lifecycle import STAFF_ROLES
 from everymetre.claims.models import Claim
 from everymetre.kernel.errors import Forbidden, NotFound
@@ -164,6 +165,8 @@ def finding_detail(session: Session, principal: Principal, finding_id: int) -> d
         "fields": [{"name": n, "compares": c} for n, c in COMPARE_FIELDS],
         "can_review": principal.role in REVIEWER_ROLES and all(r["in_scope"] for r in records),
         "person_kind": finding.kind in PERSON_KINDS,
+        "can_override": finding.status in ("open", "confirmed", "override_requested") and allowed(
+            principal.actor, Action.FINDING_OVERRIDE, Subject(oblasts=frozenset(r["oblast"] for r in records))),
         "reviewed_by": reviewers.get(finding.reviewed_by_id) if finding.reviewed_by_id else None,
         "reviewed_at": finding.reviewed_at, "review_note": finding.review_note,
     }

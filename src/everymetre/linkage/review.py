@@ -4,6 +4,7 @@ to the finding's status and its claims' flags, and used by every later run."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from everymetre.accounts.actions import Principal
 from everymetre.audit.record import NewEvent, append_bulk, record
 from everymetre.claims.models import Claim, Ownership
 from everymetre.kernel.errors import Forbidden, NotFound, ValidationFailed
-from everymetre.linkage.common import PERSON_KINDS, REVIEWER_ROLES, chunks
+from everymetre.linkage.common import DUPLICATE_KINDS, PERSON_KINDS, REVIEWER_ROLES, chunks
 from everymetre.linkage.extract import records_for_claims
 from everymetre.linkage.models import DECISIONS, LinkageReviewDecision
 from everymetre.linkage.queries import get_finding, latest_run, out_of_scope_claims
@@ -124,6 +125,8 @@ def do_review(session: Session, principal: Principal, decision: str, *, finding_
             record(session, f"finding:{finding.id}", "finding.reviewed", principal.user_id,
                    {"decision": decision, "before": before, "after": finding.status, "note": note, "pairs": stored}, at=now)
             result.update(finding_id=finding.id, status=finding.status)
+            if decision == "match" and finding.kind in DUPLICATE_KINDS:
+                result.update(_mark_duplicates(session, principal, finding.id, claim_ids, note, now))
         else:
             row_id = session.scalar(select(LinkageReviewDecision.id).where(
                 LinkageReviewDecision.record_id_a == stored[0]["a"], LinkageReviewDecision.record_id_b == stored[0]["b"]))
@@ -138,3 +141,39 @@ def do_review(session: Session, principal: Principal, decision: str, *, finding_
             append_bulk(conn, events, flags.pop("_claim_ids"), now)
             result.update(flagged=flags["flagged"], cleared=flags["cleared"])
     return result
+
+
+def _mark_duplicates(session: Session, principal: Principal, finding_id: int, claim_ids: list[int], note: str,
+                     now: datetime) -> dict[str, Any]:
+    """A confirmed duplicate: every later claim of the finding moves to ``duplicate`` of the earliest (by
+    submission, then creation, then id) through the claims' own move (claims.actions.apply_transition: the
+    lifecycle's move table and guards, the claim's audit event with the reviewer as actor), in the review's
+    transaction. A claim the move table does not let this reviewer move from its state (already decided,
+    withdrawn, or a commission member reviewing: officers mark duplicates) stays where it is; the answer says
+    which and why."""
+    from everymetre.claims.actions import apply_transition
+    from everymetre.claims.lifecycle import MOVES, State
+    from everymetre.claims.schemas import TransitionIn
+
+    claims = sorted(session.scalars(select(Claim).where(Claim.id.in_(claim_ids))).all(),
+                    key=lambda c: (c.submitted_at or c.created_at, c.created_at, c.id))
+    moved: list[str] = []
+    kept: list[dict[str, str]] = []
+    if len(claims) < 2:
+        return {"moved_to_duplicate": moved, "not_moved": kept}
+    original = claims[0]
+    for claim in claims[1:]:
+        move = MOVES.get((State(claim.state), State.DUPLICATE))
+        if claim.state == State.DUPLICATE.value:
+            kept.append({"claim": claim.reference, "why": "already a duplicate"})
+        elif move is None:
+            kept.append({"claim": claim.reference, "why": f"a claim in state {claim.state} cannot be marked a duplicate"})
+        elif principal.role not in move.roles:
+            kept.append({"claim": claim.reference, "why": f"an officer marks duplicates, not a {principal.role.value}"})
+        else:
+            reason = f"duplicate of {original.reference} (linkage finding {finding_id})" + (f": {note}" if note else "")
+            apply_transition(session, principal, claim.reference, TransitionIn(
+                to=State.DUPLICATE, reason=reason[:5000], expected_version=claim.version,
+                duplicate_of=original.reference), now)
+            moved.append(claim.reference)
+    return {"moved_to_duplicate": moved, "duplicate_of": original.reference, "not_moved": kept}

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from everymetre.audit.record import NewEvent, append_bulk, claim_chain
 from everymetre.claims.models import Claim
 from everymetre.linkage.common import FLAG_PREFIX, MAX_PAIRS_PER_FINDING, chunks
-from everymetre.linkage.models import LinkageFinding, LinkageFindingClaim
+from everymetre.linkage.models import RELEASED_STATUSES, LinkageFinding, LinkageFindingClaim
 from everymetre.store.types import utcnow
 
 __all__ = ["finding_pairs", "fingerprint", "reflag", "write_findings"]
@@ -98,11 +98,11 @@ def write_findings(engine: Engine, run_id: int, findings: pl.DataFrame, pairs: p
 def reflag(conn: Connection, run_id: int, flag_score: float,
             events: dict[str, list[NewEvent]], now: datetime,
             only_claims: list[int] | None = None, actor: int | None = None, reason: str = "linkage run") -> dict[str, Any]:
-    """Set "linkage:<kind>" on claims in a current, not dismissed finding scoring >= flag_score (the highest
+    """Set "linkage:<kind>" on claims in a current, not dismissed or overridden finding scoring >= flag_score (the highest
     scoring kind wins); clear linkage flags no finding supports any more. Other flags are left alone."""
     f, fc = LinkageFinding, LinkageFindingClaim
     stmt = (select(fc.claim_id, f.kind, f.score, f.id).join(f, f.id == fc.finding_id)
-            .where(f.last_run_id == run_id, f.status != "dismissed", f.score >= flag_score))
+            .where(f.last_run_id == run_id, f.status.not_in(RELEASED_STATUSES), f.score >= flag_score))
     flag_rows: list[Any] = []
     for part in ([only_claims] if only_claims is None else list(chunks(only_claims))):
         s = stmt if part is None else stmt.where(fc.claim_id.in_(part))
