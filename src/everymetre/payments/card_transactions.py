@@ -132,13 +132,13 @@ def parse(data: bytes) -> tuple[pl.DataFrame, list[Reject]]:
     df = pl.DataFrame({name: col for name, col in zip(("row_no", *HEADER), cols, strict=True)},
                       schema={"row_no": pl.Int64, **{h: pl.String for h in HEADER}})
     amount = pl.col("amount").str.strip_chars()
-    whole = amount.str.extract(r"^(\d{1,13})(?:\.\d{1,2})?$", 1)
-    frac = amount.str.extract(r"^\d{1,13}\.(\d{1,2})$", 1).fill_null("0").str.pad_end(2, "0")
+    whole = amount.str.extract(r"^([0-9]{1,13})(?:\.[0-9]{1,2})?$", 1)
+    frac = amount.str.extract(r"^[0-9]{1,13}\.([0-9]{1,2})$", 1).fill_null("0").str.pad_end(2, "0")
     df = df.with_columns(
         txid=pl.col("transaction_id").str.strip_chars(),
         account=pl.col("account").str.replace_all(r"\s", "").str.to_uppercase(),
         booked_on=pl.col("date").str.strip_chars().str.strptime(pl.Date, "%Y-%m-%d", strict=False),
-        amount=whole.cast(pl.Int64) * 100 + frac.cast(pl.Int64),
+        amount=whole.cast(pl.Int64, strict=False) * 100 + frac.cast(pl.Int64, strict=False),  # ASCII digits only
         mcc=pl.col("mcc").str.strip_chars(),
         merchant=pl.col("merchant").str.strip_chars().str.slice(0, 140),
     )
@@ -149,7 +149,7 @@ def parse(data: bytes) -> tuple[pl.DataFrame, list[Reject]]:
               .when(pl.col("booked_on").is_null()).then(pl.lit("bad date: YYYY-MM-DD expected"))
               .when(pl.col("amount").is_null()).then(pl.lit("bad amount: hryvnias with up to two decimals expected, e.g. 1234.56"))
               .when(pl.col("amount") <= 0).then(pl.lit("bad amount: must be more than zero"))
-              .when(~pl.col("mcc").str.contains(r"^\d{4}$")).then(pl.lit("bad merchant category code: 4 digits expected"))
+              .when(~pl.col("mcc").str.contains(r"^[0-9]{4}$")).then(pl.lit("bad merchant category code: 4 digits expected"))
               .otherwise(None))
     df = df.with_columns(reason=reason)
     bad = df.filter(pl.col("reason").is_not_null())
