@@ -108,6 +108,8 @@ def do_file_repair_report(session: Session, principal: Principal, reference: str
     if len(note) > 2000:
         raise ValidationFailed("The note is longer than 2,000 characters.", field="note")
     on = on or today_utc()
+    claim = get_claim(session, principal, reference)  # who may file is settled before a byte of the files is read
+    require(principal.actor, Action.PAYOUT_REPORT, claim_subject(principal, claim))
     checked = _checked(kind, files)
     with atomic(session):
         payout, claim = payout_for(session, principal, reference, Action.PAYOUT_REPORT)
