@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from starlette.datastructures import UploadFile
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal
