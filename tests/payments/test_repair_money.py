@@ -169,7 +169,7 @@ def test_same_file_twice_counts_once(db, users, principal, tmp_path):
 
 
 def test_spending_over_the_balance_or_outside_the_window_is_not_counted(db, users, principal, tmp_path):
-    claim, pay = paid(db, users, principal, tmp_path, 1_000_000)  # UAH 10,000
+    _claim, pay = paid(db, users, principal, tmp_path, 1_000_000)  # UAH 10,000
     e2e = pay.end_to_end_id
     r = card_transactions.do_import_card_transactions(db, SYSTEM, csv_file(
         f"W1,{e2e},2026-02-01,1.00,5211,до переказу", f"W2,{e2e},2026-03-01,6000.00,5211,М", f"W3,{e2e},2026-03-02,6000.00,5211,М",

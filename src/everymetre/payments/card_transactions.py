@@ -129,8 +129,8 @@ def parse(data: bytes) -> tuple[pl.DataFrame, list[Reject]]:
         cols[0].append(row_no)
         for i, v in enumerate(fields):
             cols[i + 1].append(v)
-    df = pl.DataFrame({name: col for name, col in zip(("row_no", *HEADER), cols, strict=True)},
-                      schema={"row_no": pl.Int64, **{h: pl.String for h in HEADER}})
+    df = pl.DataFrame(dict(zip(("row_no", *HEADER), cols, strict=True)),
+                      schema={"row_no": pl.Int64, **dict.fromkeys(HEADER, pl.String)})
     amount = pl.col("amount").str.strip_chars()
     whole = amount.str.extract(r"^([0-9]{1,13})(?:\.[0-9]{1,2})?$", 1)
     frac = amount.str.extract(r"^[0-9]{1,13}\.([0-9]{1,2})$", 1).fill_null("0").str.pad_end(2, "0")
@@ -166,16 +166,15 @@ def _stage(session: Session, rows: pl.DataFrame) -> None:
     STAGE.create(conn)
     if not rows.height:
         return
+    raw: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         buf = io.BytesIO()
         rows.select(*_STAGED).write_csv(buf, include_header=False)
-        raw = conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY card_tx_stage ({', '.join(_STAGED)}) FROM STDIN (FORMAT csv)") as copy:
             copy.write(buf.getbuffer())
     else:
         values = rows.select(pl.col("row_no"), "txid", "account", pl.col("booked_on").cast(pl.String), "amount", "mcc",
                              "merchant").rows()
-        raw = conn.connection.driver_connection
         raw.executemany(f"INSERT INTO card_tx_stage ({', '.join(_STAGED)}) VALUES (?, ?, ?, ?, ?, ?, ?)", values)
 
 
@@ -226,8 +225,8 @@ def do_import_card_transactions(session: Session, principal: Principal, data: by
         _stage(session, good.filter(~pl.col("dup")))
         report.seconds["stage"] = perf_counter() - t
         t = perf_counter()
-        seen = session.execute(delete(STAGE).where(s.txid.in_(select(CardTransaction.bank_transaction_id)))).rowcount
-        report.already = dups + int(seen or 0)
+        seen: Any = session.execute(delete(STAGE).where(s.txid.in_(select(CardTransaction.bank_transaction_id))))
+        report.already = dups + int(seen.rowcount or 0)
         rejects += _resolve(session)
         if session.connection().dialect.name == "postgresql":  # SQLite: atomic holds the write lock already
             session.execute(select(RepairPayout.id).where(RepairPayout.id.in_(select(s.payout_id).distinct())).with_for_update())

@@ -49,9 +49,9 @@ def _years(session: Session, claim_ids: Iterable[int]) -> dict[int, int]:
     return out
 
 
-def _awards(session: Session, claim_ids: Iterable[int]) -> dict[int, int]:
+def _awards(session: Session, claim_ids: Iterable[int]) -> dict[int, int | None]:
     ids = sorted(claim_ids)
-    out: dict[int, int] = {}
+    out: dict[int, int | None] = {}
     for start in range(0, len(ids), 5000):
         out.update(session.execute(select(Claim.id, Claim.awarded_amount_kopiykas)
                                    .where(Claim.id.in_(ids[start:start + 5000]))).tuples().all())

@@ -95,7 +95,7 @@ def downgrade() -> None:
         batch_op.drop_column("interim_accepted_on")
         batch_op.drop_column("awarded_kopiykas")
     with op.batch_alter_table("payments", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_payments_tranche", type_="check")
+        batch_op.drop_constraint(op.f("ck_payments_tranche"), type_="check")
         batch_op.drop_index("uq_payments_live_repair_tranche", sqlite_where=sa.text(LIVE_REPAIR), postgresql_where=sa.text(LIVE_REPAIR))
         batch_op.create_index("uq_payments_live_repair", ["claim_id"], unique=True,
                               sqlite_where=sa.text(LIVE_REPAIR), postgresql_where=sa.text(LIVE_REPAIR))
