@@ -85,7 +85,7 @@ STAGE = Table(
     Column("refusal", String(20)),
     prefixes=["TEMPORARY"],
 )
-_STAGED = ("row_no", "txid", "account", "booked_on", "amount", "mcc", "merchant")
+_STAGED = ("row_no", "txid", "account", "booked_on", "amount", "mcc", "merchant", "payout_id", "claim_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +155,7 @@ def parse(data: bytes) -> tuple[pl.DataFrame, list[Reject]]:
     bad = df.filter(pl.col("reason").is_not_null())
     rejects += [Reject(r, t[:64], why) for r, t, why in bad.select("row_no", "transaction_id", "reason").iter_rows()]
     rejects.sort(key=lambda r: r.row)
-    good = df.filter(pl.col("reason").is_null()).select(*_STAGED)
+    good = df.filter(pl.col("reason").is_null()).select("row_no", "txid", "account", "booked_on", "amount", "mcc", "merchant")
     good = good.with_columns(dup=pl.col("txid").is_first_distinct().not_())
     return good, rejects
 
@@ -174,27 +174,36 @@ def _stage(session: Session, rows: pl.DataFrame) -> None:
             copy.write(buf.getbuffer())
     else:
         values = rows.select(pl.col("row_no"), "txid", "account", pl.col("booked_on").cast(pl.String), "amount", "mcc",
-                             "merchant").rows()
-        raw.executemany(f"INSERT INTO card_tx_stage ({', '.join(_STAGED)}) VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+                             "merchant", "payout_id", "claim_id").rows()
+        raw.executemany(f"INSERT INTO card_tx_stage ({', '.join(_STAGED)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
 
 
-def _resolve(session: Session) -> list[Reject]:
-    """Each staged row's payout, by the funding payment's end-to-end id or the account's IBAN; the rest rejected."""
-    s = STAGE.c
-    by_e2e = (select(Payment.end_to_end_id.label("acct"), RepairPayout.id.label("pid"), RepairPayout.claim_id.label("cid"))
-              .join(RepairPayout, RepairPayout.claim_id == Payment.claim_id).where(Payment.purpose == "repair")
-              .subquery("by_e2e"))
-    session.execute(update(STAGE).where(s.account == by_e2e.c.acct).values(payout_id=by_e2e.c.pid, claim_id=by_e2e.c.cid))
-    funding = (select(Payment.creditor_iban.label("acct"), func.max(RepairPayout.id).label("pid"))
-               .join(RepairPayout, RepairPayout.payment_id == Payment.id).group_by(Payment.creditor_iban).subquery("by_iban"))
-    by_iban = (select(funding.c.acct, funding.c.pid, RepairPayout.claim_id.label("cid"))
-               .join(RepairPayout, RepairPayout.id == funding.c.pid).subquery("by_iban_claim"))
-    session.execute(update(STAGE).where(s.payout_id.is_(None), s.account == by_iban.c.acct)
-                    .values(payout_id=by_iban.c.pid, claim_id=by_iban.c.cid))
-    unknown = session.execute(select(s.row_no, s.txid).where(s.payout_id.is_(None))).all()
-    if unknown:
-        session.execute(delete(STAGE).where(s.payout_id.is_(None)))
-    return [Reject(r, t, "unknown card or account: no repair payout was paid to it") for r, t in unknown]
+def _resolve(session: Session, rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
+    """Each row's payout, by the funding payment's end-to-end id (an indexed lookup per chunk of the file's distinct
+    accounts) or the account's IBAN (the latest payout paid to it); the rest are rejected."""
+    accounts = rows["account"].unique().to_list()
+    found: dict[str, tuple[int, int]] = {}
+    e2e = [a for a in accounts if a.startswith(("EMP-", "EMS-"))]
+    for i in range(0, len(e2e), 5000):
+        found.update({acct: (pid, cid) for acct, pid, cid in session.execute(
+            select(Payment.end_to_end_id, RepairPayout.id, RepairPayout.claim_id)
+            .join(RepairPayout, RepairPayout.claim_id == Payment.claim_id)
+            .where(Payment.purpose == "repair", Payment.end_to_end_id.in_(e2e[i:i + 5000]))).tuples()})
+    wanted = {a for a in accounts if a not in found}
+    if wanted:  # one pass over the repair payouts (payments.creditor_iban has no index of its own)
+        for iban, pid, cid in session.execute(select(Payment.creditor_iban, RepairPayout.id, RepairPayout.claim_id)
+                                              .join(RepairPayout, RepairPayout.payment_id == Payment.id)
+                                              .order_by(RepairPayout.id)).tuples():
+            if iban in wanted:
+                found[iban] = (pid, cid)  # the latest payout paid to the account wins
+    keys = pl.DataFrame({"account": list(found), "payout_id": [v[0] for v in found.values()],
+                         "claim_id": [v[1] for v in found.values()]},
+                        schema={"account": pl.String, "payout_id": pl.Int64, "claim_id": pl.Int64})
+    joined = rows.join(keys, on="account", how="left")
+    unknown = joined.filter(pl.col("payout_id").is_null())
+    rejects = [Reject(r, t, "unknown card or account: no repair payout was paid to it")
+               for r, t in unknown.select("row_no", "txid").iter_rows()]
+    return joined.filter(pl.col("payout_id").is_not_null()), rejects
 
 
 def _refuse(session: Session, mccs: Iterable[str]) -> None:
@@ -222,12 +231,13 @@ def do_import_card_transactions(session: Session, principal: Principal, data: by
     with atomic(session):
         t = perf_counter()
         dups = int(good["dup"].sum()) if good.height else 0
-        _stage(session, good.filter(~pl.col("dup")))
+        known, unknown = _resolve(session, good.filter(~pl.col("dup")))
+        rejects += unknown
+        _stage(session, known)
         report.seconds["stage"] = perf_counter() - t
         t = perf_counter()
         seen: Any = session.execute(delete(STAGE).where(s.txid.in_(select(CardTransaction.bank_transaction_id))))
         report.already = dups + int(seen.rowcount or 0)
-        rejects += _resolve(session)
         if session.connection().dialect.name == "postgresql":  # SQLite: atomic holds the write lock already
             session.execute(select(RepairPayout.id).where(RepairPayout.id.in_(select(s.payout_id).distinct())).with_for_update())
         _refuse(session, get_settings().repair_counted_mccs)
