@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from everymetre.accounts.actions import SYSTEM
 from everymetre.claims.models import Claim
-from everymetre.payments import card_transactions, ledger, payouts, reconcile
+from everymetre.payments import card_transactions, ledger, payouts, queries, reconcile
 from everymetre.payments.models import CardTransaction, LedgerPosting, Payment, RepairPayout
 from tests.payments.store_helpers import decided_claim, photo
 from tests.payments.test_store_batches import run_batch, statement
@@ -88,6 +88,9 @@ def test_tier_b_life_through_the_api(db, users, principal, client, auth, tmp_pat
     r = client.post(f"/api/v1/claims/{ref}/repair-reports/{again['id']}/decision", headers=auth("officer"), json={"accept": True})
     assert r.status_code == 200 and r.json()["state"] == "accepted"
     assert payout_of(db, claim).state == "interim_accepted"
+    seen = client.get(f"/api/v1/claims/{ref}/payout", headers=auth("citizen"))
+    assert seen.status_code == 200 and seen.json()["repair"]["state"] == "interim_accepted"
+    assert seen.json()["repair"]["final_report_due"] == "2027-08-23"
     # the final report waits for the second payment
     r = report(client, auth, ref, "final")
     assert r.status_code == 409 and r.json()["code"] == "second_payment_pending"
@@ -111,6 +114,7 @@ def test_tier_b_life_through_the_api(db, users, principal, client, auth, tmp_pat
     assert (p.state, p.spent_kopiykas, p.returned_kopiykas) == ("closed", 17_000_000, 13_000_000)
     status = client.get(f"/api/v1/claims/{ref}/payout", headers=auth("citizen")).json()
     assert status["repair"]["state"] == "closed"
+    assert [(p["tranche"], p["amount_kopiykas"]) for p in status["payments"]] == [(1, 21_000_000), (2, 9_000_000)]
     # spending after the close is recorded as not counted
     body = upload(client, auth, csv_file(f"T9,{e2e},2026-06-01,1.00,5211,Епіцентр")).json()
     assert (body["counted"], body["not_counted"]) == (0, 1)
@@ -193,6 +197,7 @@ def test_repeat_damage_closes_the_earlier_card(db, users, principal, tmp_path):
     assert payouts.do_sweep(db, SYSTEM, BOOKED_ON + timedelta(days=61)).payouts_redamaged == 0  # once
     p = payout_of(db, claim)
     assert (p.state, p.returned_kopiykas) == ("redamaged", 7_500_000)
+    assert queries.payout_status(db, principal("citizen"), claim.reference)["repair"]["state"] == "redamaged"
     r2 = card_transactions.do_import_card_transactions(db, SYSTEM, csv_file(f"D2,{pay.end_to_end_id},2026-04-10,1.00,5211,М"))
     assert (r2.counted, r2.refused) == (0, 1)
     assert ledger.ledger_violations(db) == []
