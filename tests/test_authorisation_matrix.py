@@ -215,6 +215,7 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", "/staff/queue"): Entry(STAFF_KEYS, P("/staff/queue"), why="staff (scoped list)"),
         ("GET", "/staff/claims/{reference}"): Entry(claim_readers - CLAIMANTS, lambda w: f"/staff/claims/{w.own}", why="claim.read, staff"),
         ("POST", "/staff/claims/{reference}/move"): Entry(frozenset({"officer"}), lambda w: f"/staff/claims/{w.moving['staff']}/move", move_body("assigned", "staff"), why="lifecycle", readonly_403=True),
+        ("GET", "/staff/repair-reports"): Entry(STAFF_KEYS, P("/staff/repair-reports"), why="staff: a list scoped to their oblasts"),
         ("GET", "/staff/claims/{reference}/repair-reports"): Entry(by_table(T.PAYOUT_READ) - CLAIMANTS, lambda w: f"/staff/claims/{w.repair_claim}/repair-reports", why="payout.read, staff"),
         ("POST", "/staff/claims/{reference}/repair-reports/{report_id}"): Entry(by_table(T.PAYOUT_VERIFY), lambda w: f"/staff/claims/{w.repair_claim}/repair-reports/{w.repair_report}", lambda w, k: {"decision": "return", "reason": "matrix"}, why="payout.verify (409 page once answered)"),
         ("GET", "/staff/claims/{reference}/act"): Entry(claim_readers - CLAIMANTS, lambda w: f"/staff/claims/{w.own}/act", why="staff who see it (409 page: no act possible now)"),

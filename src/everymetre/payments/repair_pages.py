@@ -196,6 +196,22 @@ def report_send(request: Request, reference: str, db: DB, principal: Claimant, f
 # ------------------------------------------------------------------------------------------------ the officer's check
 
 
+@router.get("/staff/repair-reports")
+def officer_queue(request: Request, db: DB, principal: Staff) -> Response:
+    """Repair reports waiting for a check, oldest first, in the staff member's oblasts (all for national roles)."""
+    from everymetre.kernel.identifiers import claim_reference
+    from everymetre.payments.models import RepairReport
+
+    stmt = (select(RepairReport.id, RepairReport.kind, RepairReport.filed_on, Claim.id, Claim.ref_year, Claim.oblast)
+            .join(Claim, Claim.id == RepairReport.claim_id).where(RepairReport.state == "filed")
+            .order_by(RepairReport.filed_on, RepairReport.id).limit(200))
+    if not principal.all_oblasts:
+        stmt = stmt.where(Claim.oblast.in_(sorted(principal.oblasts)))
+    rows = [{"reference": claim_reference(year, cid), "kind_words": _w(REPORT_KIND_WORDS, kind), "filed_on": filed}
+            for _rid, kind, filed, cid, year, _oblast in db.execute(stmt)]
+    return render(request, "payments/repair_queue.html", {"reports": rows})
+
+
 @router.get("/staff/claims/{reference}/repair-reports")
 def officer_page(request: Request, reference: str, db: DB, principal: Staff, done: str = "") -> Response:
     return _officer(request, db, principal, reference, done, {})

@@ -49,7 +49,11 @@ def test_repair_pages_accessible_at_360px(open_page, db, users, principal, tmp_p
 
     officer = open_page()
     sign_in(officer, "officer")
-    officer.goto(f"/staff/claims/{ref}/repair-reports")
+    officer.page.get_by_role("link", name="Звіти про ремонт").click()  # the menu: reports waiting for a check
+    officer.page.wait_for_url("**/staff/repair-reports")
+    officer.check()
+    officer.page.get_by_role("link", name=ref).click()
+    officer.page.wait_for_url(f"**/staff/claims/{ref}/repair-reports")
     officer.check()
     officer.page.get_by_label("Повернути власникові").check()
     officer.page.get_by_label("Чому повернуто").fill("Немає фото даху")
