@@ -26,8 +26,7 @@ from everymetre.payments.batches import (
 from everymetre.payments.certificates import find_certificate
 from everymetre.payments.common import claim_subject
 from everymetre.payments.models import Certificate, Payment, PaymentBatch, RepairPayout
-from everymetre.payments.schedule import final_report_due
-from everymetre.payments.schedule import reservation_lapse_date
+from everymetre.payments.schedule import final_report_due, reservation_lapse_date
 from everymetre.payments.states import (
     COMMITTED_CLAIMS,
     DESTROYED,
