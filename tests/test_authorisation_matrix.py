@@ -86,6 +86,8 @@ class World:
     batch_total: int = 0
     certificate: str = ""
     certificate_claim: str = ""
+    repair_claim: str = ""  # citizen's, with a tier B repair payout whose interim report is filed
+    repair_report: int = 0
     discard_draft: int = 0
     versions: dict[str, int] = field(default_factory=dict)
 
@@ -145,6 +147,12 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", f"{API}/claims/{{reference}}/inspectors"): Entry(by_table(T.INSPECTOR_ASSIGN), lambda w: f"{API}/claims/{w.own}/inspectors", why="inspector.assign"),
         ("POST", f"{API}/claims/{{reference}}/inspector"): Entry(by_table(T.INSPECTOR_ASSIGN), lambda w: f"{API}/claims/{w.own}/inspector", lambda w, k: {"inspector": "inspector@test.org", "expected_version": _v(w, w.own)}, why="inspector.assign (409: the claim is not waiting for an inspection)", readonly_403=True),
         ("GET", f"{API}/inspections"): Entry(by_table(T.INSPECTIONS_READ, scoped_list=True), P(f"{API}/inspections"), why="inspections.read"),
+        # ---------------------------------------------------------------- repair money after it lands
+        ("POST", f"{API}/card-transactions"): Entry(by_table(T.CARD_TRANSACTIONS_IMPORT), P(f"{API}/card-transactions"), files=True, why="card_transactions.import (422: a photo is not the bank's file)", readonly_403=True),
+        ("GET", f"{API}/claims/{{reference}}/card-transactions"): Entry(by_table(T.PAYOUT_READ), lambda w: f"{API}/claims/{w.repair_claim}/card-transactions", why="payout.read"),
+        ("GET", f"{API}/claims/{{reference}}/repair-reports"): Entry(by_table(T.PAYOUT_READ), lambda w: f"{API}/claims/{w.repair_claim}/repair-reports", why="payout.read"),
+        ("POST", f"{API}/claims/{{reference}}/repair-reports"): Entry(by_table(T.PAYOUT_REPORT), lambda w: f"{API}/claims/{w.repair_claim}/repair-reports", lambda w, k: {"kind": "final"}, files=True, why="payout.report (409: the interim report is with the officer)", readonly_403=True),
+        ("POST", f"{API}/claims/{{reference}}/repair-reports/{{report_id}}/decision"): Entry(by_table(T.PAYOUT_VERIFY), lambda w: f"{API}/claims/{w.repair_claim}/repair-reports/{w.repair_report}/decision", lambda w, k: {"accept": False, "reason": "matrix"}, why="payout.verify (the second one: 409, already returned)", readonly_403=True),
         ("POST", f"{API}/payment-batches/{{batch_id}}/approve"): Entry(by_table(T.BATCH_APPROVE), lambda w: f"{API}/payment-batches/{w.batch_id}/approve", lambda w, k: {"expected_total_kopiykas": w.batch_total}, why="batch.approve", readonly_403=True),
     }
     # ---------------------------------------------------------------- public data and operations: the same for everyone
@@ -197,6 +205,8 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", "/my"): Entry(CLAIMANTS, P("/my"), why="claimants"),
         ("GET", "/my/claims/{reference}"): Entry(frozenset({"citizen"}), lambda w: f"/my/claims/{w.own}", why="own claim"),
         ("POST", "/my/claims/{reference}/move"): Entry(frozenset({"citizen"}), lambda w: f"/my/claims/{w.moving['my']}/move", move_body("withdrawn", "my"), why="own claim (lifecycle)"),
+        ("GET", "/my/claims/{reference}/repair-report"): Entry(frozenset({"citizen"}), lambda w: f"/my/claims/{w.repair_claim}/repair-report", why="own claim's repair payout"),
+        ("POST", "/my/claims/{reference}/repair-report"): Entry(frozenset({"citizen"}), lambda w: f"/my/claims/{w.repair_claim}/repair-report", lambda w, k: {"note": "matrix"}, files=True, why="own claim (payout.report)"),
         ("POST", "/my/claims/{reference}/evidence"): Entry(frozenset({"citizen"}), lambda w: f"/my/claims/{w.own}/evidence", lambda w, k: {"kind": "photo"}, files=True, why="own claim"),
         ("GET", "/apply"): Entry(CLAIMANTS, P("/apply"), why="claimants"),
         ("POST", "/apply"): Entry(CLAIMANTS, P("/apply"), why="claimants"),
@@ -212,6 +222,9 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", "/staff/queue"): Entry(STAFF_KEYS, P("/staff/queue"), why="staff (scoped list)"),
         ("GET", "/staff/claims/{reference}"): Entry(claim_readers - CLAIMANTS, lambda w: f"/staff/claims/{w.own}", why="claim.read, staff"),
         ("POST", "/staff/claims/{reference}/move"): Entry(frozenset({"officer"}), lambda w: f"/staff/claims/{w.moving['staff']}/move", move_body("assigned", "staff"), why="lifecycle", readonly_403=True),
+        ("GET", "/staff/repair-reports"): Entry(STAFF_KEYS, P("/staff/repair-reports"), why="staff: a list scoped to their oblasts"),
+        ("GET", "/staff/claims/{reference}/repair-reports"): Entry(by_table(T.PAYOUT_READ) - CLAIMANTS, lambda w: f"/staff/claims/{w.repair_claim}/repair-reports", why="payout.read, staff"),
+        ("POST", "/staff/claims/{reference}/repair-reports/{report_id}"): Entry(by_table(T.PAYOUT_VERIFY), lambda w: f"/staff/claims/{w.repair_claim}/repair-reports/{w.repair_report}", lambda w, k: {"decision": "return", "reason": "matrix"}, why="payout.verify (409 page once answered)"),
         ("GET", "/staff/claims/{reference}/act"): Entry(claim_readers - CLAIMANTS, lambda w: f"/staff/claims/{w.own}/act", why="staff who see it (409 page: no act possible now)"),
         ("POST", "/staff/claims/{reference}/act"): Entry(claim_readers - CLAIMANTS, lambda w: f"/staff/claims/{w.own}/act", lambda w, k: {"action": "recalculate"}, why="staff who see it (filing needs the lifecycle)"),
         ("GET", "/files/{reference}/{evidence_id}/preview"): Entry(by_table(T.EVIDENCE_READ), lambda w: f"/files/{w.own}/{w.evidence_id}/preview", why="evidence.read"),
@@ -355,6 +368,7 @@ def world(db, users, principal):
                                submitted_by=users["citizen"], owners=[("Коваль Іван", 1, 1)])
     w.certificate = certificates.do_issue_certificate(db, principal("payments"), cert_claim.reference).number
     w.certificate_claim = cert_claim.reference
+    w.repair_claim, w.repair_report = repair_world(db, users)
     browsers: dict[str, Browser] = {}
     for k in ROLES:
         b = Browser(app)
@@ -364,6 +378,35 @@ def world(db, users, principal):
     yield w, app, settings, tokens, browsers
     for b in browsers.values():
         b.close()
+
+
+def repair_world(db, users) -> tuple[str, int]:
+    """A tier B repair payout on a claim of citizen's (paid through a sent batch of its own), its interim report filed."""
+    from datetime import date
+
+    from everymetre.payments.models import Payment, PaymentBatch, RepairPayout, RepairReport
+    from tests.payments.store_helpers import decided_claim, ensure_user
+
+    builder = ensure_user(db, "payments.builder@test.org", "payments", ["kharkivska"])
+    claim = decided_claim(db, users["commission"], 30_000_000, submitted_by=users["citizen"])
+    batch = PaymentBatch(message_id="EMPAY-MATRIX-REPAIR", state="sent", created_by_id=builder, approved_by_id=users["payments"],
+                         requested_on=date(2026, 2, 1), count=1, total_kopiykas=21_000_000)
+    db.add(batch)
+    db.flush()
+    pay = Payment(end_to_end_id=f"EMP-{claim.id:012d}-01", purpose="repair", tranche=1, claim_id=claim.id, amount_kopiykas=21_000_000,
+                  creditor_name="Шевченко Олена Петрівна", creditor_iban=claim.owners[0].person.iban, state="booked", batch_id=batch.id)
+    db.add(pay)
+    db.flush()
+    payout = RepairPayout(claim_id=claim.id, payment_id=pay.id, tier="B", amount_kopiykas=21_000_000, awarded_kopiykas=30_000_000,
+                          transferred_on=date.today(), window_end=date(2099, 1, 1), state="interim_reported",
+                          interim_reported_on=date.today())
+    db.add(payout)
+    db.flush()
+    report = RepairReport(payout_id=payout.id, claim_id=claim.id, kind="interim", state="filed", filed_on=date.today(),
+                          filed_by_id=users["citizen"], evidence_ids=[])
+    db.add(report)
+    db.commit()
+    return claim.reference, report.id
 
 
 def _refused_api(r: Any) -> bool:
@@ -411,7 +454,8 @@ def test_every_role_on_every_route(world, db):
                     if method == "GET":
                         r = api.get(url, headers=headers)
                     elif entry.files:
-                        r = api.post(url, headers=headers, data=body, files={"file": ("home.jpg", jpeg_with_exif(), "image/jpeg")})
+                        name = "files" if template.endswith("/repair-reports") else "file"
+                        r = api.post(url, headers=headers, data=body, files={name: ("home.jpg", jpeg_with_exif(), "image/jpeg")})
                     elif template in (f"{API}/auth/token",):
                         r = api.post(url, headers=headers, data={"username": f"{k}@nowhere.test", "password": "wrong"})
                     else:  # POST, PUT, PATCH, DELETE

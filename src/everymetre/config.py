@@ -75,6 +75,13 @@ class Settings:
     payer_iban: str | None = None  # None: a demo account (payments.batches.debtor_account)
     payer_name: str = "eRecovery programme account"
     crash_at: str | None = None  # crash tests: the step at which `pay` commands kill themselves
+    # repair money (payments.card_transactions, payments.repair_reports): the merchant categories whose card
+    # spending counts (building materials, paint and wallpaper, contractors), tier B's first payment's share,
+    # the photos a repair report may hold and the largest card-transaction file the API accepts
+    repair_counted_mccs: tuple[str, ...] = ("5211", "5231", "1520")
+    repair_first_tranche_percent: int = 70
+    repair_report_max_files: int = 10
+    card_transactions_max_bytes: int = 256 * 1024 * 1024
     # operations (ops/): production mode, the public address, the metrics token, log format
     env: str = "development"
     public_url: str | None = None
@@ -229,6 +236,11 @@ def get_settings() -> Settings:
         payer_iban=os.environ.get("EVERYMETRE_PAYER_IBAN") or None,
         payer_name=os.environ.get("EVERYMETRE_PAYER_NAME") or "eRecovery programme account",
         crash_at=os.environ.get("EVERYMETRE_CRASH_AT") or None,
+        repair_counted_mccs=tuple(m.strip() for m in (os.environ.get("EVERYMETRE_REPAIR_COUNTED_MCCS") or "5211,5231,1520")
+                                  .split(",") if m.strip()),
+        repair_first_tranche_percent=min(100, max(1, _int_env("EVERYMETRE_REPAIR_FIRST_TRANCHE_PERCENT", 70))),
+        repair_report_max_files=max(1, _int_env("EVERYMETRE_REPAIR_REPORT_MAX_FILES", 10)),
+        card_transactions_max_bytes=max(1024, _int_env("EVERYMETRE_CARD_TRANSACTIONS_MAX_BYTES", 256 * 1024 * 1024)),
         env=_choice_env("EVERYMETRE_ENV", ("development", "production")),
         public_url=os.environ.get("EVERYMETRE_PUBLIC_URL") or None,
         metrics_token=os.environ.get("EVERYMETRE_METRICS_TOKEN") or None,

@@ -68,3 +68,16 @@ def approval_limit():
     else:
         os.environ[LIMIT] = old
     get_settings.cache_clear()
+
+
+def photo(name: str = "works.jpg", size: tuple[int, int] = (64, 48), fmt: str = "JPEG"):
+    """A small real photo (JPEG by default) as a repair report's upload."""
+    import io
+
+    from PIL import Image
+
+    from everymetre.payments.repair_reports import Upload
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, (120, 90, 60)).save(buf, fmt)
+    return Upload(name, buf.getvalue())

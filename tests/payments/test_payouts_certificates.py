@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from everymetre.accounts.actions import SYSTEM, load_principal
 from everymetre.kernel.errors import Conflict, GuardFailed, InvalidTransition, NotFound
 from everymetre.kernel.iban import make_ua_iban
-from everymetre.payments import certificates, ledger, payouts, queries, reconcile
+from everymetre.payments import certificates, ledger, payouts, queries, reconcile, repair_reports
 from everymetre.payments.certificate_number import validate_certificate_number
 from everymetre.payments.models import Certificate, LedgerPosting, Payment, RepairPayout
-from tests.payments.store_helpers import decided_claim
+from tests.payments.store_helpers import decided_claim, photo
 from tests.payments.test_store_batches import run_batch, statement
 
 DESTROYED = "destroyed_housing_application"
@@ -30,32 +30,39 @@ def paid_repair(db, users, principal, tmp_path, amount):
 
 
 def test_repair_lifecycle_closes_and_returns_unspent(db, users, principal, tmp_path):
-    claim = paid_repair(db, users, principal, tmp_path, 30_000_000)  # tier B: 18 months, interim report
+    claim = paid_repair(db, users, principal, tmp_path, 30_000_000)  # tier B: 18 months, 70 % now, interim report
     ref = claim.reference
     payouts.do_record_spending(db, SYSTEM, ref, 20_000_000, BOOKED_ON + timedelta(days=30))
     with pytest.raises(InvalidTransition, match="interim"):
-        payouts.do_final_report(db, principal("citizen"), ref, BOOKED_ON + timedelta(days=40))
-    payouts.do_interim_report(db, principal("citizen"), ref, BOOKED_ON + timedelta(days=60))
-    payouts.do_record_spending(db, SYSTEM, ref, 5_000_000, BOOKED_ON + timedelta(days=90))
-    payouts.do_final_report(db, principal("citizen"), ref, BOOKED_ON + timedelta(days=100))
+        repair_reports.do_file_repair_report(db, principal("citizen"), ref, "final", [photo()], on=BOOKED_ON + timedelta(days=40))
+    interim = repair_reports.do_file_repair_report(db, principal("citizen"), ref, "interim", [photo()],
+                                                   on=BOOKED_ON + timedelta(days=60))
     with pytest.raises(NotFound):  # another claimant cannot even see it
-        payouts.do_verify_payout(db, principal("citizen2"), ref)
-    payouts.do_verify_payout(db, principal("officer"), ref, BOOKED_ON + timedelta(days=110))
-    payout = payouts.do_close_payout(db, principal("payments"), ref, BOOKED_ON + timedelta(days=111))
-    assert (payout.state, payout.spent_kopiykas, payout.returned_kopiykas) == ("closed", 25_000_000, 5_000_000)
+        repair_reports.do_decide_repair_report(db, principal("citizen2"), ref, interim.id, True)
+    repair_reports.do_decide_repair_report(db, principal("officer"), ref, interim.id, True, on=BOOKED_ON + timedelta(days=61))
+    run_batch(db, principal("payments"), tmp_path / "b2.xml")  # the second 30 %
+    reconcile.do_reconcile(db, SYSTEM, statement(tmp_path / "b2.xml", booking=BOOKED_ON + timedelta(days=70)))
+    payouts.do_record_spending(db, SYSTEM, ref, 5_000_000, BOOKED_ON + timedelta(days=90))
+    final = repair_reports.do_file_repair_report(db, principal("citizen"), ref, "final", [photo()], on=BOOKED_ON + timedelta(days=100))
+    report = repair_reports.do_decide_repair_report(db, principal("officer"), ref, final.id, True, on=BOOKED_ON + timedelta(days=110))
+    payout = db.scalar(select(RepairPayout).where(RepairPayout.claim_id == claim.id))
+    assert report.state == "accepted"
+    assert (payout.state, payout.amount_kopiykas, payout.spent_kopiykas, payout.returned_kopiykas) == ("closed", 30_000_000, 25_000_000, 5_000_000)
     status = queries.payout_status(db, principal("citizen"), ref)
     assert status["repair"]["state"] == "closed" and status["repair"]["spend_by"] == date(2027, 8, 2)
     assert ledger.ledger_violations(db) == []
 
 
-def test_sweep_returns_unspent_balance_when_window_lapses(db, users, principal, tmp_path):
+def test_sweep_returns_unspent_balance_when_the_final_report_is_late(db, users, principal, tmp_path):
     claim = paid_repair(db, users, principal, tmp_path, 10_000_000)  # tier A: 12 months
     payouts.do_record_spending(db, SYSTEM, claim.reference, 4_000_000, BOOKED_ON + timedelta(days=10))
     window_end = date(2027, 2, 2)
-    assert payouts.do_sweep(db, SYSTEM, window_end).payouts_expired == 0  # the last day is still in time
-    r = payouts.do_sweep(db, SYSTEM, window_end + timedelta(days=1))
+    report_due = date(2027, 2, 23)  # 15 working days after the window's end
+    assert payouts.do_sweep(db, SYSTEM, window_end + timedelta(days=1)).payouts_expired == 0  # the report is still due
+    assert payouts.do_sweep(db, SYSTEM, report_due).payouts_expired == 0  # the last day is still in time
+    r = payouts.do_sweep(db, SYSTEM, report_due + timedelta(days=1))
     assert (r.payouts_expired, r.returned_kopiykas) == (1, 6_000_000)
-    assert payouts.do_sweep(db, SYSTEM, window_end + timedelta(days=2)).payouts_expired == 0  # once
+    assert payouts.do_sweep(db, SYSTEM, report_due + timedelta(days=2)).payouts_expired == 0  # once
     db.rollback()
     payout = db.scalar(select(RepairPayout).where(RepairPayout.claim_id == claim.id))
     assert (payout.state, payout.returned_kopiykas) == ("expired_balance_returned", 6_000_000)

@@ -43,6 +43,7 @@ class Action(StrEnum):
     PAYOUT_REPORT = "payout.report"  # the owner's interim and final repair reports
     PAYOUT_VERIFY = "payout.verify"
     PAYOUT_CLOSE = "payout.close"
+    CARD_TRANSACTIONS_IMPORT = "card_transactions.import"  # the bank's file of the special accounts' card spending
     CERTIFICATE_ISSUE = "certificate.issue"
     CERTIFICATE_RESERVE = "certificate.reserve"
     CERTIFICATE_RECORD = "certificate.record"  # ownership termination, purchase contract, seller's account
@@ -113,6 +114,7 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.PAYOUT_REPORT: _rule([R.CLAIMANT, R.OFFICER], Scope.PARTY_OR_OBLAST),
     Action.PAYOUT_VERIFY: _rule([R.OFFICER, R.COMMISSION]),
     Action.PAYOUT_CLOSE: _rule([R.PAYMENTS, R.SYSTEM]),
+    Action.CARD_TRANSACTIONS_IMPORT: _rule([R.PAYMENTS, R.SYSTEM], Scope.NONE),
     Action.CERTIFICATE_ISSUE: _rule([R.PAYMENTS], Scope.OBLAST, Segregation.NOT_DECIDER),
     Action.CERTIFICATE_RESERVE: _rule([R.PAYMENTS, R.SYSTEM]),
     Action.CERTIFICATE_RECORD: _rule([R.OFFICER, R.PAYMENTS]),

@@ -26,6 +26,9 @@ from everymetre.config import Settings
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and the form's small fields
 _API_UPLOAD = re.compile(r"^/api/v1/claims/[^/]+/evidence/?$")
+_API_REPAIR_REPORT = re.compile(r"^/api/v1/claims/[^/]+/repair-reports/?$")
+_PAGE_REPAIR_REPORT = re.compile(r"^/my/claims/[^/]+/repair-report/?$")
+_API_CARD_FILE = re.compile(r"^/api/v1/card-transactions/?$")
 _PAGE_UPLOAD = re.compile(r"^/(?:my/claims/[^/]+|apply/[^/]+)/evidence/?$")
 SESSION_KEY = "everymetre.web_session"  # web.session.SCOPE_KEY (the page session, loaded by PageSessions)
 
@@ -37,6 +40,10 @@ class BodyTooLarge(HTTPException):
 
 def _size(n: int) -> str:
     return f"{n / 1_048_576:.0f} MB" if n >= 1_048_576 else f"{n // 1024} KB"
+
+
+def _is_api(path: str) -> bool:
+    return path.startswith("/api/")
 
 
 def _is_page(path: str) -> bool:
@@ -55,6 +62,10 @@ class BodyLimits:
             return s.evidence_max_bytes + MULTIPART_OVERHEAD, "api"
         if method == "POST" and _PAGE_UPLOAD.match(path):
             return s.evidence_max_bytes * s.upload_max_files + MULTIPART_OVERHEAD, "page"
+        if method == "POST" and (_API_REPAIR_REPORT.match(path) or _PAGE_REPAIR_REPORT.match(path)):
+            return s.evidence_max_bytes * s.repair_report_max_files + MULTIPART_OVERHEAD, "api" if _is_api(path) else "page"
+        if method == "POST" and _API_CARD_FILE.match(path):
+            return s.card_transactions_max_bytes + MULTIPART_OVERHEAD, "api"
         return s.body_max_bytes, None
 
     def signed_in(self, scope: dict[str, Any], kind: str) -> bool:

@@ -17,6 +17,7 @@ from everymetre.importer.cli import import_app
 from everymetre.linkage.cli import link
 from everymetre.notifications.cli import notifications_app, worker
 from everymetre.ops.cli import doctor, restore_drill
+from everymetre.payments import repair_cli  # noqa: F401  (registers `pay card-transactions` on pay_app)
 from everymetre.payments.cli import ledger_app, pay_app
 from everymetre.transparency.cli import register as register_transparency
 

@@ -54,6 +54,8 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"  # the first request with the key is still being served
     INSPECTOR_UNSUITABLE = "inspector_unsuitable"  # params: reason (not_inspector | inactive | out_of_scope)
     NOT_AWAITING_INSPECTION = "not_awaiting_inspection"  # params: state; inspectors are named before the inspection
+    SECOND_PAYMENT_PENDING = "second_payment_pending"  # params: reference; tier B's 30 % has not reached the account
+    REPORT_NOT_FILED = "report_not_filed"  # params: report_id, state; only a filed repair report is checked
     EVIDENCE_MISSING = "evidence_missing"  # params: missing {kind: {"have": n, "need": m}}; photos needed to submit
 
 

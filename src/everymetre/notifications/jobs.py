@@ -42,7 +42,7 @@ def pay_sweep(session: Session, today: date) -> str:
     from everymetre.payments.payouts import do_sweep
 
     r = do_sweep(session, SYSTEM, today)
-    return (f"payouts expired {r.payouts_expired}, reservations lapsed {r.reservations_lapsed}, "
+    return (f"payouts expired {r.payouts_expired}, redamaged {r.payouts_redamaged}, reservations lapsed {r.reservations_lapsed}, "
             f"certificates expired {r.certificates_expired}")
 
 

@@ -29,6 +29,7 @@ RESPONSES = problem_responses({
 class PaymentOut(BaseModel):
     end_to_end_id: str = Field(description="The payment's id at the bank (EndToEndId in pain.001 and camt.053)")
     purpose: Literal["repair", "certificate"]
+    tranche: int = Field(1, description="A repair payment's part: 1 (all of tier A, or tier B's first 70 %), 2 (tier B's 30 %)")
     amount_kopiykas: int
     state: Literal["pending", "batched", "sent", "booked", "rejected", "cancelled"]
     batch_id: int | None
@@ -42,14 +43,17 @@ class PaymentOut(BaseModel):
 
 
 class RepairOut(BaseModel):
-    state: Literal["funds_transferred", "spending", "interim_reported", "final_reported", "verified", "closed",
-                   "expired_balance_returned"]
+    state: Literal["funds_transferred", "spending", "interim_reported", "interim_accepted", "final_reported", "verified",
+                   "closed", "expired_balance_returned", "redamaged"]
     tier: Literal["A", "B"]
     amount_kopiykas: int
     transferred_on: date
     spend_by: date = Field(description="Last day of the spending window (12 months for tier A, 18 for tier B)")
     interim_report_required: bool
     interim_reported_on: date | None
+    interim_accepted_on: date | None = Field(None, description="Tier B: the interim report was accepted; the second payment is due")
+    second_paid_on: date | None = Field(None, description="Tier B: the second payment (30 %) reached the account")
+    final_report_due: date | None = Field(None, description="Last day to file the final report (15 working days after spend_by)")
     final_reported_on: date | None
     verified_on: date | None
     closed_on: date | None

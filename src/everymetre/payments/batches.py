@@ -27,7 +27,7 @@ from everymetre.config import get_settings
 from everymetre.kernel.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from everymetre.kernel.iban import IBANError, make_ua_iban, validate_iban
 from everymetre.kernel.identifiers import claim_reference
-from everymetre.payments import ledger_rules
+from everymetre.payments import ledger_rules, tranches
 from everymetre.payments.common import (
     Checkpoint,
     batch_subject,
@@ -126,6 +126,7 @@ def do_build_batch(session: Session, principal: Principal, today: date | None = 
                         "total_kopiykas": report.synced.total_kopiykas})
             hold = _holder(report, principal)
             repairs = _payable_repairs(session, hold, report)
+            repairs += tranches.payable_second_payments(session, hold, lambda ids: _attempts(session, Payment.claim_id, ids))
             sellers = _payable_sellers(session, hold)
             pending = _pending_payments(session, hold)
             if not repairs and not sellers and not pending:
@@ -218,8 +219,9 @@ def _payable_repairs(session: Session, hold: Any, report: BuildReport) -> list[d
             report.held["payee has no IBAN"] += 1
             continue
         n = tries.get(c.id, 0) + 1
-        rows.append({"end_to_end_id": f"EMP-{c.id:012d}-{n:02d}", "purpose": "repair", "claim_id": c.id, "certificate_id": None,
-                     "decision_id": c.decision_id, "amount_kopiykas": int(c.awarded_amount_kopiykas),
+        rows.append({"end_to_end_id": f"EMP-{c.id:012d}-{n:02d}", "purpose": "repair", "tranche": 1, "claim_id": c.id,
+                     "certificate_id": None, "decision_id": c.decision_id,
+                     "amount_kopiykas": tranches.first_payment(int(c.awarded_amount_kopiykas)),
                      "creditor_name": name[:140], "creditor_iban": iban})
     return rows
 
@@ -236,7 +238,7 @@ def _payable_sellers(session: Session, hold: Any) -> list[dict[str, Any]]:
             continue
         n = tries.get(cert.id, 0) + 1
         rows.append({"end_to_end_id": f"EMC-{cert.id:012d}-{n:02d}", "purpose": "certificate", "claim_id": cert.claim_id,
-                     "certificate_id": cert.id, "decision_id": cert.decision_id, "amount_kopiykas": seller_amount(cert),
+                     "tranche": 1, "certificate_id": cert.id, "decision_id": cert.decision_id, "amount_kopiykas": seller_amount(cert),
                      "creditor_name": cert.seller_name, "creditor_iban": cert.seller_iban})
     return rows
 
@@ -407,12 +409,14 @@ def do_mark_sent(session: Session, principal: Principal, batch_id: int, checkpoi
         now = utcnow()
         rows = session.execute(
             select(Payment.id, Payment.end_to_end_id, Payment.purpose, Payment.amount_kopiykas, Payment.claim_id, Claim.ref_year,
-                   Payment.certificate_id, Certificate.number)
+                   Payment.certificate_id, Certificate.number, Payment.tranche)
             .join(Claim, Claim.id == Payment.claim_id).outerjoin(Certificate, Certificate.id == Payment.certificate_id)
             .where(Payment.batch_id == batch.id, Payment.state == sent.source)).all()
         posts = []
-        for pid, e2e, purpose, amount, cid, year, cert_id, number in rows:
-            if purpose == "repair":
+        for pid, e2e, purpose, amount, cid, year, cert_id, number, tranche in rows:
+            if purpose == "repair" and tranche == 2:
+                tx = ledger_rules.tranche_sent_transaction(f"SENT-{e2e}", claim_reference(year, cid), e2e, int(amount))
+            elif purpose == "repair":
                 tx = ledger_rules.payment_sent_transaction(f"SENT-{e2e}", claim_reference(year, cid), e2e, int(amount))
             else:
                 tx = ledger_rules.certificate_paid_transaction(f"CPD-{e2e}", number, e2e, int(amount))

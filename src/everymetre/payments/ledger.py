@@ -213,7 +213,8 @@ def ledger_violations(session: Session) -> list[ledger_rules.Violation]:
             out.append(ledger_rules.Violation("reservation_overdrawn",
                                               f"certificate reservation balance is {bal}: paid more than reserved", account=acct))
     # every payment that left (sent/booked) is posted exactly once; every returned one is reversed
-    sent_kinds = (ledger_rules.TransactionKind.PAYMENT_SENT.value, ledger_rules.TransactionKind.CERTIFICATE_PAID.value)
+    sent_kinds = (ledger_rules.TransactionKind.PAYMENT_SENT.value, ledger_rules.TransactionKind.CERTIFICATE_PAID.value,
+                  ledger_rules.TransactionKind.TRANCHE_SENT.value)
     posted = dict(session.execute(
         select(LedgerTransaction.payment_id, func.count()).where(LedgerTransaction.kind.in_(sent_kinds),
                                                                  LedgerTransaction.id.like("SENT-%") | LedgerTransaction.id.like("CPD-%"))

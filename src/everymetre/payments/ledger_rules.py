@@ -18,6 +18,9 @@ The standard transactions (:class:`TransactionKind`), each built by a helper bel
 * ``payment_sent``          Dr claim_payable:<claim>       Cr bank_clearing
 * ``payment_returned``      Dr bank_clearing               Cr claim_payable:<claim>   (bank returned it: the
   claim is owed again, e.g. after the IBAN is corrected)
+* ``tranche_sent``          Dr claim_payable:<claim>       Cr bank_clearing           (tier B's second repair
+  payment, 30 %, after the interim report is accepted; a claim has at most one outstanding)
+* ``tranche_returned``      Dr bank_clearing               Cr claim_payable:<claim>   (the bank returned it)
 * ``balance_returned``      Dr bank_clearing               Cr returned_funds          (unspent repair money)
 * ``returned_to_budget``    Dr returned_funds              Cr programme_budget
 * ``certificate_reserved``  Dr programme_budget            Cr certificate_reserved:<cert>
@@ -62,6 +65,8 @@ __all__ = [
     "programme_budget",
     "returned_funds",
     "returned_to_budget_transaction",
+    "tranche_returned_transaction",
+    "tranche_sent_transaction",
 ]
 
 
@@ -136,6 +141,8 @@ class TransactionKind(StrEnum):
     DECISION_REVISED = "decision_revised"
     PAYMENT_SENT = "payment_sent"
     PAYMENT_RETURNED = "payment_returned"
+    TRANCHE_SENT = "tranche_sent"
+    TRANCHE_RETURNED = "tranche_returned"
     BALANCE_RETURNED = "balance_returned"
     RETURNED_TO_BUDGET = "returned_to_budget"
     CERTIFICATE_RESERVED = "certificate_reserved"
@@ -265,6 +272,17 @@ def payment_returned_transaction(transaction_id: str, claim: str, payment_id: st
     )
 
 
+def tranche_sent_transaction(transaction_id: str, claim: str, payment_id: str, amount: int) -> Transaction:
+    """Tier B's second repair payment released to the bank: Dr claim_payable:<claim>, Cr bank_clearing."""
+    return _pair(transaction_id, TransactionKind.TRANCHE_SENT, claim_payable(claim), bank_clearing(), amount, claim=claim, payment_id=payment_id)
+
+
+def tranche_returned_transaction(transaction_id: str, claim: str, payment_id: str, amount: int, reason_code: str = "") -> Transaction:
+    """The bank returned tier B's second payment: Dr bank_clearing, Cr claim_payable:<claim> (owed again)."""
+    return _pair(transaction_id, TransactionKind.TRANCHE_RETURNED, bank_clearing(), claim_payable(claim), amount,
+                 claim=claim, payment_id=payment_id, memo=reason_code)
+
+
 def balance_returned_transaction(transaction_id: str, amount: int, claim: str | None = None) -> Transaction:
     """Unspent repair money came back from the claimant's special account: Dr bank_clearing, Cr returned_funds."""
     return _pair(transaction_id, TransactionKind.BALANCE_RETURNED, bank_clearing(), returned_funds(), amount, claim=claim)
@@ -335,6 +353,8 @@ class _ClaimAgg:
     balance: int = 0  # credits - debits on claim_payable:<claim>
     payments: list[str] = field(default_factory=list)
     returns: list[str] = field(default_factory=list)
+    tranches: list[str] = field(default_factory=list)  # tier B's second payments
+    tranche_returns: list[str] = field(default_factory=list)
 
 
 _DECISION_KINDS = {TransactionKind.DECISION.value, TransactionKind.DECISION_REVISED.value}
@@ -386,6 +406,14 @@ def check_ledger(rows: Iterable[LedgerRow], decided: Mapping[str, int] | None = 
             c.returned += row.credit - row.debit
             if row.credit:
                 c.returns.append(row.transaction_id)
+        elif row.kind == TransactionKind.TRANCHE_SENT:
+            c.paid += row.debit - row.credit
+            if row.debit:
+                c.tranches.append(row.transaction_id)
+        elif row.kind == TransactionKind.TRANCHE_RETURNED:
+            c.returned += row.credit - row.debit
+            if row.credit:
+                c.tranche_returns.append(row.transaction_id)
 
     known_kinds = {k.value for k in TransactionKind}
     for txid, tx in txs.items():
@@ -402,6 +430,11 @@ def check_ledger(rows: Iterable[LedgerRow], decided: Mapping[str, int] | None = 
     for claim, c in sorted(claims.items()):
         payable = claim_payable(claim)
         outstanding = len(c.payments) - len(c.returns)
+        second = len(c.tranches) - len(c.tranche_returns)
+        if second > 1:
+            out.append(Violation(
+                "paid_twice", f"claim has {second} second (tier B) payments outstanding "
+                f"(transactions: {', '.join(sorted(c.tranches))})", account=payable, claim=claim))
         if outstanding > 1:
             out.append(Violation(
                 "paid_twice",

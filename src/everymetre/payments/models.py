@@ -15,9 +15,11 @@ What the database itself guarantees, so "pay each loss exactly once" does not re
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -109,6 +111,8 @@ class Payment(Base):
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
     end_to_end_id: Mapped[str] = mapped_column(String(35), unique=True)
     purpose: Mapped[str] = mapped_column(String(12))  # repair | certificate
+    # a repair payment's part: 1 (the whole of tier A, or tier B's first 70 %), 2 (tier B's second 30 %)
+    tranche: Mapped[int] = mapped_column(SmallInteger, default=1, server_default=text("1"))
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), index=True)
     decision_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -125,12 +129,13 @@ class Payment(Base):
 
     __table_args__ = (
         CheckConstraint("amount_kopiykas > 0", name="positive"),
+        CheckConstraint("tranche IN (1, 2) AND (tranche = 1 OR purpose = 'repair')", name="tranche"),
         CheckConstraint("state IN ('pending', 'batched', 'sent', 'booked', 'rejected', 'cancelled')", name="state"),
         CheckConstraint("state = 'pending' OR state = 'cancelled' OR batch_id IS NOT NULL", name="batched"),
         CheckConstraint("(purpose = 'repair' AND certificate_id IS NULL) OR (purpose = 'certificate' AND certificate_id IS NOT NULL)",
                         name="purpose"),
         # pay each loss once: at most one live payment per claim (repair) and per certificate (seller)
-        Index("uq_payments_live_repair", "claim_id", unique=True,
+        Index("uq_payments_live_repair_tranche", "claim_id", "tranche", unique=True,
               sqlite_where=text(f"purpose = 'repair' AND {LIVE_PAYMENT}"),
               postgresql_where=text(f"purpose = 'repair' AND {LIVE_PAYMENT}")),
         Index("uq_payments_live_certificate", "certificate_id", unique=True,
@@ -159,6 +164,10 @@ class RepairPayout(Base):
     closed_on: Mapped[date | None] = mapped_column(Date)
     spent_kopiykas: Mapped[int] = mapped_column(BigInteger, default=0)
     returned_kopiykas: Mapped[int] = mapped_column(BigInteger, default=0)
+    # tier B: the whole award (the first payment is `amount_kopiykas` until the second one lands)
+    awarded_kopiykas: Mapped[int | None] = mapped_column(BigInteger)
+    interim_accepted_on: Mapped[date | None] = mapped_column(Date)
+    second_paid_on: Mapped[date | None] = mapped_column(Date)  # the second payment (30 %) booked by the bank
 
     __table_args__ = (
         CheckConstraint("spent_kopiykas >= 0 AND returned_kopiykas >= 0 "
@@ -220,3 +229,56 @@ class CertificateShare(Base):
     amount_kopiykas: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (CheckConstraint("amount_kopiykas >= 0", name="non_negative"),)
+
+
+class CardTransaction(Base):
+    """One transaction of the special account's card, from the bank's file (``payments.card_transactions``).
+
+    Keyed on the bank's transaction id: a row seen twice is stored once. ``counted`` rows were spent on repair
+    (the merchant category is one of the configured ones, inside the window, within the balance); the others are
+    kept with ``refusal`` saying why they were not counted.
+    """
+
+    __tablename__ = "card_transactions"
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    bank_transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
+    payout_id: Mapped[int] = mapped_column(ForeignKey("repair_payouts.id"), index=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    booked_on: Mapped[date] = mapped_column(Date)
+    amount_kopiykas: Mapped[int] = mapped_column(BigInteger)
+    mcc: Mapped[str] = mapped_column(String(4))
+    merchant: Mapped[str] = mapped_column(String(140), default="")
+    counted: Mapped[bool] = mapped_column(Boolean)
+    refusal: Mapped[str | None] = mapped_column(String(20))  # mcc | window | closed | balance
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("amount_kopiykas > 0", name="positive"),
+        CheckConstraint("(counted AND refusal IS NULL) OR (NOT counted AND refusal IN ('mcc', 'window', 'closed', 'balance'))",
+                        name="refusal"),
+    )
+
+
+class RepairReport(Base):
+    """The owner's interim (tier B) or final repair report with its photos and receipts, and the officer's check."""
+
+    __tablename__ = "repair_reports"
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    payout_id: Mapped[int] = mapped_column(ForeignKey("repair_payouts.id"), index=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # interim | final
+    state: Mapped[str] = mapped_column(String(10), default="filed")  # filed | accepted | returned
+    note: Mapped[str] = mapped_column(Text, default="")
+    redamaged: Mapped[bool] = mapped_column(Boolean, default=False)  # the owner ticked "re-damaged"
+    evidence_ids: Mapped[list[Any]] = mapped_column(default=list)
+    filed_on: Mapped[date] = mapped_column(Date)
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    return_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('interim', 'final')", name="kind"),
+        CheckConstraint("state IN ('filed', 'accepted', 'returned')", name="state"),
+        CheckConstraint("state <> 'returned' OR return_reason IS NOT NULL", name="returned_with_reason"),
+    )

@@ -23,7 +23,7 @@ from everymetre.claims.pages import forms
 from everymetre.kernel.errors import DomainError, ErrorCode
 from everymetre.payments import batches, queries
 from everymetre.payments.models import Certificate, CertificateShare
-from everymetre.payments.schedule import final_report_due
+from everymetre.payments.repair_pages import repair_view
 from everymetre.payments.states import BATCH
 from everymetre.web import i18n
 from everymetre.web.common import DB, Form, Staff, redirect, render
@@ -229,38 +229,14 @@ def payout_panel(db: Session, principal: Principal, claim: Claim) -> dict[str, A
                              "account details on the claim are correct.", reason=last["reason_code"] or "—"))
     elif stage == "awaiting_certificate":
         lines.append(gettext("Your housing certificate is being prepared."))
-    if repair is not None:
-        lines += _repair_lines(repair)
+    if repair is not None:  # the repair part of the panel: payments.repair_pages
+        repair = repair_view(db, principal, claim, repair)
+        lines += repair["lines"]
     if cert is not None:
         lines += _certificate_lines(cert)
     return {"kind": status["payout_kind"], "lines": lines, "repair": repair, "certificate": cert,
             "certificate_state": state_words(cert["state"]) if cert else "", "your_share": _your_share(db, principal, cert) if cert else None,
-            "report_due": final_report_due(repair["spend_by"]) if repair else None}
-
-
-def _repair_lines(r: dict[str, Any]) -> list[str]:
-    lines = [gettext("%(amount)s was transferred to your eRecovery account on %(date)s.", amount=money(r["amount_kopiykas"]),
-                     date=day(r["transferred_on"]))]
-    state = r["state"]
-    if state in ("funds_transferred", "spending", "interim_reported"):
-        months = 18 if r["tier"] == "B" else 12
-        lines.append(gettext("Spend it on the repairs by %(date)s (%(months)s months). Money not spent by then goes "
-                             "back to the budget.", date=day(r["spend_by"]), months=months))
-        if r["interim_report_required"] and r["interim_reported_on"] is None:
-            lines.append(gettext("Send an interim report (photos and receipts) while the works go on, before the "
-                                 "final report."))
-        lines.append(gettext("When the works are finished, send a final report with up to 10 photos within 15 "
-                             "working days, and no later than %(date)s.", date=day(final_report_due(r["spend_by"]))))
-    elif state == "final_reported":
-        lines.append(gettext("Your final report of %(date)s is being checked.", date=day(r["final_reported_on"])))
-    elif state == "verified":
-        lines.append(gettext("Your final report was checked and accepted on %(date)s.", date=day(r["verified_on"])))
-    elif state == "closed":
-        lines.append(gettext("The payment was closed on %(date)s.", date=day(r["closed_on"])))
-    elif state == "expired_balance_returned":
-        lines.append(gettext("The time to spend the money ended on %(date)s. %(amount)s that was not spent went back "
-                             "to the budget.", date=day(r["spend_by"]), amount=money(r["returned_kopiykas"])))
-    return lines
+            "report_due": repair["report_due"] if repair else None}
 
 
 def _certificate_lines(c: dict[str, Any]) -> list[str]:

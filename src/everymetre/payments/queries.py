@@ -26,7 +26,7 @@ from everymetre.payments.batches import (
 from everymetre.payments.certificates import find_certificate
 from everymetre.payments.common import claim_subject
 from everymetre.payments.models import Certificate, Payment, PaymentBatch, RepairPayout
-from everymetre.payments.schedule import reservation_lapse_date
+from everymetre.payments.schedule import final_report_due, reservation_lapse_date
 from everymetre.payments.states import (
     COMMITTED_CLAIMS,
     DESTROYED,
@@ -37,7 +37,8 @@ from everymetre.payments.states import (
 
 
 def _payment_view(p: Payment) -> dict[str, Any]:
-    return {"end_to_end_id": p.end_to_end_id, "purpose": p.purpose, "amount_kopiykas": p.amount_kopiykas, "state": p.state,
+    return {"end_to_end_id": p.end_to_end_id, "purpose": p.purpose, "tranche": p.tranche, "amount_kopiykas": p.amount_kopiykas,
+            "state": p.state,
             "batch_id": p.batch_id, "created_at": p.created_at, "sent_at": p.sent_at, "settled_on": p.settled_on,
             "reason_code": p.reason_code, "reason": p.reason,
             "creditor_name": p.creditor_name, "creditor_iban": mask(p.creditor_iban, 4) or None}
@@ -88,6 +89,8 @@ def payout_status(session: Session, principal: Principal, reference: str) -> dic
         out["repair"] = {"state": payout.state, "tier": payout.tier, "amount_kopiykas": payout.amount_kopiykas,
                          "transferred_on": payout.transferred_on, "spend_by": payout.window_end,
                          "interim_report_required": payout.tier == "B", "interim_reported_on": payout.interim_reported_on,
+                         "interim_accepted_on": payout.interim_accepted_on, "second_paid_on": payout.second_paid_on,
+                         "final_report_due": final_report_due(payout.window_end),
                          "final_reported_on": payout.final_reported_on, "verified_on": payout.verified_on,
                          "closed_on": payout.closed_on, "spent_kopiykas": payout.spent_kopiykas,
                          "left_kopiykas": payout.amount_kopiykas - payout.spent_kopiykas - payout.returned_kopiykas,

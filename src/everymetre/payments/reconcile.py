@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -48,6 +49,27 @@ def _years(session: Session, claim_ids: Iterable[int]) -> dict[int, int]:
     return out
 
 
+def _awards(session: Session, claim_ids: Iterable[int]) -> dict[int, int | None]:
+    ids = sorted(claim_ids)
+    out: dict[int, int | None] = {}
+    for start in range(0, len(ids), 5000):
+        out.update(session.execute(select(Claim.id, Claim.awarded_amount_kopiykas)
+                                   .where(Claim.id.in_(ids[start:start + 5000]))).tuples().all())
+    return out
+
+
+def _second_booked(session: Session, principal: Principal, p: Payment, on: date, ref: str) -> None:
+    """Tier B's second payment reached the account: the payout's money grows by it."""
+    payout = session.scalar(select(RepairPayout).where(RepairPayout.claim_id == p.claim_id).with_for_update())
+    if payout is None or payout.second_paid_on is not None:
+        return
+    payout.amount_kopiykas += p.amount_kopiykas
+    payout.second_paid_on = on
+    record(session, f"payout:{payout.id}", "payout.second_payment_booked", principal.user_id,
+           {"claim": ref, "end_to_end_id": p.end_to_end_id, "amount_kopiykas": p.amount_kopiykas, "on": on.isoformat()},
+           claim_id=p.claim_id)
+
+
 @dataclass
 class ReconcileReport:
     statement_id: str = ""
@@ -73,6 +95,7 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
             for row in session.scalars(select(Payment).where(Payment.end_to_end_id.in_(ids[start:start + 5000]))):
                 payments[row.end_to_end_id] = row
         years = _years(session, {p.claim_id for p in payments.values()})
+        awards = _awards(session, {p.claim_id for p in payments.values() if p.purpose == "repair" and p.tranche == 1})
         certs = {c.id: c for c in session.scalars(select(Certificate).where(
             Certificate.id.in_({p.certificate_id for p in payments.values() if p.certificate_id})))}
         posts: list[Post] = []
@@ -102,12 +125,16 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
                     p.state, p.settled_on = BOOK.target, on
                     booked_ids.append(p.end_to_end_id)
                     report.booked += 1
-                    if p.purpose == "repair":
-                        tier = tier_for_amount(p.amount_kopiykas)
-                        payouts.append({"claim_id": p.claim_id, "payment_id": p.id, "tier": tier.value, "amount_kopiykas": p.amount_kopiykas,
-                                            "transferred_on": on, "window_end": spending_window_end(on, tier),
-                                    "state": PayoutState.FUNDS_TRANSFERRED.value,
-                                            "spent_kopiykas": 0, "returned_kopiykas": 0})
+                    if p.purpose == "repair" and p.tranche == 2:
+                        _second_booked(session, principal, p, on, claim_reference(years[p.claim_id], p.claim_id))
+                    elif p.purpose == "repair":
+                        awarded = int(awards.get(p.claim_id) or p.amount_kopiykas)
+                        tier = tier_for_amount(awarded)  # by the award: tier B's first payment is only 70 % of it
+                        payouts.append({"claim_id": p.claim_id, "payment_id": p.id, "tier": tier.value,
+                                        "amount_kopiykas": p.amount_kopiykas, "awarded_kopiykas": awarded,
+                                        "transferred_on": on, "window_end": spending_window_end(on, tier),
+                                        "state": PayoutState.FUNDS_TRANSFERRED.value,
+                                        "spent_kopiykas": 0, "returned_kopiykas": 0})
                     else:
                         assert p.certificate_id is not None
                         cert = certs[p.certificate_id]
@@ -125,7 +152,10 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
                 rejected_ids.append(p.end_to_end_id)
                 report.rejected += 1
                 ref = claim_reference(years[p.claim_id], p.claim_id)
-                if p.purpose == "repair":
+                if p.purpose == "repair" and p.tranche == 2:
+                    tx = ledger_rules.tranche_returned_transaction(f"RTN-{p.end_to_end_id}", ref, p.end_to_end_id, p.amount_kopiykas,
+                                                                   p.reason_code)
+                elif p.purpose == "repair":
                     tx = ledger_rules.payment_returned_transaction(f"RTN-{p.end_to_end_id}", ref, p.end_to_end_id, p.amount_kopiykas, p.reason_code)
                 else:
                     assert p.certificate_id is not None

@@ -42,10 +42,12 @@ class PayoutState(StrEnum):
     FUNDS_TRANSFERRED = "funds_transferred"
     SPENDING = "spending"
     INTERIM_REPORTED = "interim_reported"
+    INTERIM_ACCEPTED = "interim_accepted"  # tier B: the second payment (30 %) is due
     FINAL_REPORTED = "final_reported"
     VERIFIED = "verified"
     CLOSED = "closed"
     EXPIRED_BALANCE_RETURNED = "expired_balance_returned"
+    REDAMAGED = "redamaged"  # the home was damaged again: the card is closed, the unspent balance returned
 
 
 class CertificateState(StrEnum):
@@ -63,6 +65,8 @@ class Needs(StrEnum):
     """What a move needs besides its source state."""
 
     TIER_A = "tier_a"  # a final report straight from spending: tier B files the interim report first
+    TIER_B = "tier_b"  # only tier B has an interim report
+    SECOND_PAID = "second_paid"  # tier B's final report once the second payment has reached the account
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,17 +143,29 @@ DEAD_PAYMENT = (P.REJECTED.value, P.CANCELLED.value)
 IN_FILE = (P.BATCHED.value, P.SENT.value, P.BOOKED.value, P.REJECTED.value)
 
 PO = PayoutState
-SPENDABLE = [PO.FUNDS_TRANSFERRED, PO.SPENDING, PO.INTERIM_REPORTED]
+# the card still pays (spending is counted) in these states
+SPENDABLE = [PO.FUNDS_TRANSFERRED, PO.SPENDING, PO.INTERIM_REPORTED, PO.INTERIM_ACCEPTED]
+# the payout is still open: a repeat damage closes it
+OPEN_PAYOUT = [*SPENDABLE, PO.FINAL_REPORTED]
 PAYOUT = Machine("payout", PayoutState, [
     *_moves([PO.FUNDS_TRANSFERRED, PO.SPENDING], PO.SPENDING, A.PAYOUT_SPEND, "record spending"),
     *_moves([PO.INTERIM_REPORTED], PO.INTERIM_REPORTED, A.PAYOUT_SPEND, "record spending"),
-    *_moves([PO.FUNDS_TRANSFERRED, PO.SPENDING], PO.INTERIM_REPORTED, A.PAYOUT_REPORT, "get an interim report"),
+    *_moves([PO.INTERIM_ACCEPTED], PO.INTERIM_ACCEPTED, A.PAYOUT_SPEND, "record spending"),
+    *_moves([PO.FUNDS_TRANSFERRED, PO.SPENDING], PO.INTERIM_REPORTED, A.PAYOUT_REPORT, "get an interim report", [Needs.TIER_B]),
+    *_moves([PO.INTERIM_REPORTED], PO.INTERIM_ACCEPTED, A.PAYOUT_VERIFY, "have its interim report accepted"),
+    *_moves([PO.INTERIM_REPORTED], PO.SPENDING, A.PAYOUT_VERIFY, "have its interim report returned"),
     *_moves([PO.FUNDS_TRANSFERRED, PO.SPENDING], PO.FINAL_REPORTED, A.PAYOUT_REPORT, "get a final report", [Needs.TIER_A]),
-    *_moves([PO.INTERIM_REPORTED], PO.FINAL_REPORTED, A.PAYOUT_REPORT, "get a final report"),
+    *_moves([PO.INTERIM_ACCEPTED], PO.FINAL_REPORTED, A.PAYOUT_REPORT, "get a final report", [Needs.SECOND_PAID]),
     *_moves([PO.FINAL_REPORTED], PO.VERIFIED, A.PAYOUT_VERIFY, "be verified"),
+    # a final report returned with a reason: back to spending (tier A) or to the accepted interim report (tier B)
+    *_moves([PO.FINAL_REPORTED], PO.SPENDING, A.PAYOUT_VERIFY, "have its final report returned", [Needs.TIER_A]),
+    *_moves([PO.FINAL_REPORTED], PO.INTERIM_ACCEPTED, A.PAYOUT_VERIFY, "have its final report returned", [Needs.TIER_B]),
     *_moves([PO.VERIFIED], PO.CLOSED, A.PAYOUT_CLOSE, "be closed"),
     *_moves(SPENDABLE, PO.EXPIRED_BALANCE_RETURNED, A.PAYMENTS_SWEEP, "expire"),
+    *_moves(OPEN_PAYOUT, PO.REDAMAGED, A.PAYMENTS_SWEEP, "be closed for a repeat damage"),
 ])
+# a payout whose money is settled: nothing moves it any more
+FINISHED_PAYOUT = (PO.CLOSED.value, PO.EXPIRED_BALANCE_RETURNED.value, PO.REDAMAGED.value)
 
 C = CertificateState
 CERTIFICATE = Machine("certificate", CertificateState, [
