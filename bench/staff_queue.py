@@ -116,13 +116,14 @@ def main() -> None:
         print(f"\n{'GET':52} {'median ms':>10} {'p95 ms':>8} {'x health':>9}")
         print(f"{'/api/v1/health':52} {base:10.1f} {p95(health):8.1f} {1.0:9.1f}")
         from sqlalchemy import select
+        from sqlalchemy.orm import Session
 
         from everymetre.accounts.models import User
-        from everymetre.api.security import make_token
+        from everymetre.api.security import issue_token
 
-        with engine.connect() as conn:
-            officer = conn.execute(select(User.id).where(User.email == "officer@demo.everymetre.org")).scalar_one()
-        bearer = {"Authorization": f"Bearer {make_token(get_settings(), officer)}"}
+        with Session(engine) as session:
+            officer = session.execute(select(User.id).where(User.email == "officer@demo.everymetre.org")).scalar_one()
+            bearer = {"Authorization": f"Bearer {issue_token(session, get_settings(), officer)}"}
         views = [] if args.only_search else list(VIEWS)
         for label, q in searches:
             views += [(f"/api/v1/claims?q={label}", f"/api/v1/claims?{urlencode({'q': q})}"),
