@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, Select, func, literal, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.roles import Role as AccountRole
@@ -90,9 +91,8 @@ def ordered_ids(principal: Principal, flt: QueueFilter, sort: str, limit: int, o
         base = base.where(Claim.id > after)
     oblasts, states = _partitions(principal, flt)
     simple = (principal.role is AccountRole.CLAIMANT or flt.q.strip() != ""
-              or len(oblasts) * len(states) > MAX_PARTITIONS
-              or (oblasts == [None] and not flt.states))
-    if simple:  # a claimant's own claims, a search (a few matches), or every claim nationally: one ordered scan
+              or len(oblasts) * len(states) > MAX_PARTITIONS)
+    if simple:  # a claimant's own claims, a search (a few matches), or very many partitions: one ordered scan
         stmt = filtered_claims(principal, flt, now)
         if after is not None:
             stmt = stmt.where(Claim.id > after)
@@ -118,14 +118,21 @@ def queue_page(session: Session, principal: Principal, flt: QueueFilter, sort: s
                per_page: int = PER_PAGE, now: datetime | None = None) -> QueuePage:
     page = max(1, page)
     ids = list(session.scalars(ordered_ids(principal, flt, sort, per_page + 1, (page - 1) * per_page, now=now)))
-    # Two steps: the page's ids from the indexes alone, then those claims with their homes and owners.
-    by_id = {c.id: c for c in session.scalars(select(Claim).where(Claim.id.in_(ids[:per_page])))} if ids else {}
-    rows = [by_id[i] for i in ids[:per_page] if i in by_id]
+    # Two steps: the page's ids from the indexes alone, then those claims with their homes.
+    rows = load_rows(session, ids[:per_page])
     total = capped_count(session, principal, flt, now)
     counts = state_counts(session, principal)
     return QueuePage(rows=rows, page=page, has_next=len(ids) > per_page, total=min(total, COUNT_CAP),
                      total_capped=total > COUNT_CAP, state_counts={s: min(n, COUNT_CAP) for s, n in counts.items()},
                      counts_capped={s for s, n in counts.items() if n > COUNT_CAP})
+
+
+def load_rows(session: Session, ids: list[int]) -> list[Claim]:
+    """These claims in this order, with their homes (a list shows no owners: they load only if asked for)."""
+    if not ids:
+        return []
+    by_id = {c.id: c for c in session.scalars(select(Claim).options(lazyload(Claim.owners)).where(Claim.id.in_(ids)))}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def capped_count(session: Session, principal: Principal, flt: QueueFilter, now: datetime | None = None) -> int:
@@ -137,13 +144,25 @@ def capped_count(session: Session, principal: Principal, flt: QueueFilter, now: 
 def state_counts(session: Session, principal: Principal) -> dict[str, int]:
     """How many claims the principal may see in each state, each counted up to COUNT_CAP + 1: one statement of
     a bounded index-only count per state (on (oblast, state, id) or (state, id))."""
+    if principal.role is AccountRole.CLAIMANT:
+        stmt = visible_claims(principal).with_only_columns(Claim.state, func.count()).group_by(Claim.state)
+        return dict(session.execute(stmt).tuples().all())
+    row = session.execute(_counts_statement(None if principal.all_oblasts else tuple(sorted(principal.oblasts)))).one()
+    return {s: n for s, n in zip(ALL_STATES, row, strict=True) if n}
+
+
+@lru_cache(maxsize=256)
+def _counts_statement(oblasts: tuple[str, ...] | None) -> Select:
+    """The per-state bounded counts for staff of these oblasts (None: every oblast), built once per scope (its
+    sixteen subqueries cost more to build than to run)."""
     counts = []
     for state in ALL_STATES:
-        sub = (visible_claims(principal).with_only_columns(Claim.id).where(Claim.state == state)
-               .limit(COUNT_CAP + 1).subquery())
+        stmt = select(Claim.id).where(Claim.state == state)
+        if oblasts is not None:
+            stmt = stmt.where(Claim.oblast.in_(oblasts))
+        sub = stmt.limit(COUNT_CAP + 1).subquery()
         counts.append(select(func.count()).select_from(sub).scalar_subquery().label(state))
-    row = session.execute(select(*counts)).one()
-    return {s: n for s, n in zip(ALL_STATES, row, strict=True) if n}
+    return select(*counts)
 
 
 def list_claims(session: Session, principal: Principal, flt: QueueFilter, cursor: str | None = None,
@@ -151,6 +170,5 @@ def list_claims(session: Session, principal: Principal, flt: QueueFilter, cursor
     """The API's list: oldest first, a page after the cursor (the last id of the page before), read like a queue."""
     after = decode_cursor(cursor) if cursor else None
     ids = list(session.scalars(ordered_ids(principal, flt, "oldest", limit + 1, after=after, now=now)))
-    by_id = {c.id: c for c in session.scalars(select(Claim).where(Claim.id.in_(ids[:limit])))} if ids else {}
-    rows = [by_id[i] for i in ids[:limit] if i in by_id]
+    rows = load_rows(session, ids[:limit])
     return rows, encode_cursor(ids[limit - 1]) if len(ids) > limit else None
