@@ -81,9 +81,9 @@ def test_overdue_filter_counts_and_pause(db, principal, client, auth, web):  # n
     from everymetre.claims.actions import do_create_claim, do_transition
     from everymetre.claims.schemas import ClaimCreate, TransitionIn
     from everymetre.sla.clock import for_claim
+    from everymetre.sla.due import kyiv_day
     from everymetre.sla.overdue import clear_cache, overdue_by_oblast
     from everymetre.store.types import utcnow
-    from everymetre.sla.due import kyiv_day
     from tests.factories import claim_body
 
     now = utcnow()

@@ -31,7 +31,7 @@ from everymetre.claims.models import Claim
 COUNT_CAP = 1_000
 PER_PAGE = 50
 SORTS = ("oldest", "newest", "waiting", "deadline")
-MAX_PARTITIONS = 64  # more (oblast, state) pairs than this: one plain ordered query instead of the union
+MAX_PARTITIONS = 64  # more (oblast, state) pairs than this: split by state alone
 ALL_STATES = [s.value for s in State]
 
 
@@ -71,6 +71,11 @@ def _order(sort: str, cols) -> list:
 
 def _partitions(principal: Principal, flt: QueueFilter) -> tuple[list[str | None], list[str]]:
     """The oblasts (None: not split by oblast) and states a queue is the union of."""
+    states = sorted(set(flt.states)) if flt.states else ALL_STATES
+    if flt.overdue:  # only claims whose clock runs have a due date
+        from everymetre.sla.due import RUNNING
+
+        states = [s for s in states if s in RUNNING]
     oblasts: list[str | None]
     if flt.oblasts:
         oblasts = sorted(set(flt.oblasts) if principal.all_oblasts else set(flt.oblasts) & principal.oblasts)
@@ -78,7 +83,9 @@ def _partitions(principal: Principal, flt: QueueFilter) -> tuple[list[str | None
         oblasts = sorted(principal.oblasts)
     else:
         oblasts = [None]
-    return oblasts, sorted(set(flt.states)) if flt.states else ALL_STATES
+    if len(oblasts) * len(states) > MAX_PARTITIONS:  # nearly national: split by state, the oblasts filtered
+        oblasts = [None]
+    return oblasts, states
 
 
 def ordered_ids(principal: Principal, flt: QueueFilter, sort: str, limit: int, offset: int = 0,
@@ -86,18 +93,16 @@ def ordered_ids(principal: Principal, flt: QueueFilter, sort: str, limit: int, o
     """SELECT of the ids of one page of the queue (`limit` rows after `offset`, or after the id `after` when
     sorted oldest first), read partition by partition from the indexes and merged in order."""
     cols = _sort_columns(sort)
-    base = filtered_claims(principal, replace(flt, states=[], oblasts=[]), now)
+    oblasts, states = _partitions(principal, flt)
+    base = filtered_claims(principal, replace(flt, states=[], oblasts=[] if oblasts != [None] else flt.oblasts), now)
     if after is not None:
         base = base.where(Claim.id > after)
-    oblasts, states = _partitions(principal, flt)
-    simple = (principal.role is AccountRole.CLAIMANT or flt.q.strip() != ""
-              or len(oblasts) * len(states) > MAX_PARTITIONS)
-    if simple:  # a claimant's own claims, a search (a few matches), or very many partitions: one ordered scan
+    if principal.role is AccountRole.CLAIMANT or flt.q.strip():  # own claims, or a search (few): one ordered scan
         stmt = filtered_claims(principal, flt, now)
         if after is not None:
             stmt = stmt.where(Claim.id > after)
         return stmt.with_only_columns(Claim.id).order_by(*_order(sort, cols)).offset(offset).limit(limit)
-    if not oblasts:
+    if not oblasts or not states:
         return select(Claim.id).where(literal(False))
     branches = []
     for oblast in oblasts:

@@ -16,6 +16,9 @@ from everymetre.sla.clock import DECIDED, KYIV
 
 # a decision stops the clock for good: these states come only after one
 STOPPED = DECIDED | {"appealed", "upheld", "revised"}
+# the states in which the clock runs: only claims in these have a due date (queues look nowhere else)
+RUNNING = frozenset({"submitted", "auto_checked", "assigned", "inspection_scheduled", "inspected", "remote_verified",
+                     "assessed"})
 
 
 def kyiv_day(at: datetime) -> date:
