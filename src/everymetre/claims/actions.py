@@ -31,7 +31,7 @@ from everymetre.claims.lifecycle import (
 )
 from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property
 from everymetre.claims.schemas import ClaimCreate, InspectionActIn, TransitionIn
-from everymetre.claims.search import index_claims
+from everymetre.claims.search import index_new_claim
 from everymetre.claims.values import parse_share
 from everymetre.config import get_settings
 from everymetre.documents.service import record_document
@@ -89,7 +89,7 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
         session.flush()
         events = [NewEvent("claim.created", {"after": _claim_snapshot(claim, data)}, principal.user_id, now), *submitted]
         record_many(session, claim_chain(claim.id), events, claim_id=claim.id, new_chain=True)
-        index_claims(session, [claim.id])
+        index_new_claim(session, claim)
         if (principal.role is Role.CLAIMANT and principal.person_id is None and applicant is not None
                 and not data.filed_as_representative):
             user = session.get(User, principal.user_id)
