@@ -111,8 +111,11 @@ def created_payload(ctx: _Context, damage: pl.Expr, kind: pl.Expr, oblast: pl.Ex
 def run_import(engine: Engine, path: Path, mapping: Mapping, source: str, fmt: str | None = None,
                rejects_path: Path | None = None, batch_size: int = 20_000, today: date | None = None,
                now: datetime | None = None, on_progress: Callable[[int], None] | None = None,
-               on_start: Callable[[int], None] | None = None, jobs: int = 2) -> ImportReport:
-    """Import `path`; `jobs` batches are written at once on PostgreSQL (each on its own connection)."""
+               on_start: Callable[[int], None] | None = None, jobs: int = 2,
+               defer_indexes: bool = False) -> ImportReport:
+    """Import `path`; `jobs` batches are written at once on PostgreSQL (each on its own connection). With
+    `defer_indexes` (PostgreSQL) the secondary indexes are dropped for the write and built after it
+    (importer.indexes)."""
     now = now or datetime.now(UTC)
     today = today or now.date()
     report = ImportReport(source=source, file=path.name)
@@ -165,6 +168,11 @@ def run_import(engine: Engine, path: Path, mapping: Mapping, source: str, fmt: s
         good = good.sort(pl.col("v_previous").is_in(list(in_file)).fill_null(False), maintain_order=True)
     starts = range(0, good.height, batch_size)
     if backend.parallel:
+        from everymetre.importer import indexes
+
+        indexes.restore(engine, jobs)  # any left out by an earlier run stopped before its rebuild
+        if defer_indexes:
+            indexes.drop(engine)
         _write_parallel(engine, good, starts, batch_size, jobs, ctx, prev_map, in_file, run_ids, timings, done)
     else:
         with backend:
@@ -176,6 +184,10 @@ def run_import(engine: Engine, path: Path, mapping: Mapping, source: str, fmt: s
     with engine.begin() as conn:
         index_missing(conn)
     report.timings["search_index"] = perf_counter() - t
+    if backend.parallel and defer_indexes:
+        t = perf_counter()
+        indexes.restore(engine, jobs)
+        report.timings["build_indexes"] = perf_counter() - t
     return report
 
 
