@@ -18,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, union_all
+from sqlalchemy import Select, func, literal, select, union_all
 from sqlalchemy.orm import Session, lazyload
 
 from everymetre.accounts.actions import Principal
@@ -52,7 +53,7 @@ class QueuePage:
     counts_capped: set[str] = field(default_factory=set)  # states with more than COUNT_CAP claims
 
 
-def _sort_columns(sort: str) -> list[ColumnElement]:
+def _sort_columns(sort: str) -> list[Any]:
     if sort == "waiting":
         return [Claim.state_changed_at, Claim.id]
     if sort == "deadline":
@@ -115,7 +116,7 @@ def ordered_ids(principal: Principal, flt: QueueFilter, sort: str, limit: int, o
         sub = branches[0]
     else:
         sub = union_all(*(select(*b.c) for b in branches)).subquery()
-    merged = [sub.c[c.key] for c in cols]
+    merged = [sub.c[str(c.key)] for c in cols]
     return select(sub.c.id).order_by(*_order(sort, merged)).offset(offset).limit(limit)
 
 
