@@ -79,9 +79,10 @@ def _partitions(principal: Principal, flt: QueueFilter) -> tuple[list[str | None
         states = [s for s in states if s in RUNNING]
     oblasts: list[str | None]
     if flt.oblasts:
-        oblasts = sorted(set(flt.oblasts) if principal.all_oblasts else set(flt.oblasts) & principal.oblasts)
+        chosen = set(flt.oblasts) if principal.all_oblasts else set(flt.oblasts) & principal.oblasts
+        oblasts = [o for o in sorted(chosen)]  # noqa: C416  (a list of str | None)
     elif not principal.all_oblasts:
-        oblasts = sorted(principal.oblasts)
+        oblasts = [o for o in sorted(principal.oblasts)]  # noqa: C416
     else:
         oblasts = [None]
     if len(oblasts) * len(states) > MAX_PARTITIONS:  # nearly national: split by state, the oblasts filtered
