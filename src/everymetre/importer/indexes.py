@@ -47,9 +47,10 @@ def drop(engine: Engine) -> list[Index]:
     return indexes
 
 
-def restore(engine: Engine, jobs: int = 2) -> int:
-    """Build every deferrable index that is missing, `jobs` at once (each on its own connection)."""
-    todo = missing(engine)
+def restore(engine: Engine, jobs: int = 2, skip: tuple[str, ...] = ()) -> int:
+    """Build every deferrable index that is missing (but those of the tables in `skip`), `jobs` at once (each on
+    its own connection)."""
+    todo = [i for i in missing(engine) if i.table is None or i.table.name not in skip]
 
     def build(index: Index) -> None:
         with engine.begin() as conn:
