@@ -178,16 +178,46 @@ end
 """
 
 
+# POSTs a valid claim with a fresh RNOKPP (check digit computed, birth date matching) and registry number on
+# every request; each wrk thread numbers its own requests (`setup` gives every thread its id).
+WRK_FRESH = """
+local counter = 0
+function setup(thread) counter = counter + 1; thread:set("tid", counter) end
+local i = 0
+local weights = {-1, 5, 7, 9, 4, 6, 10, 5, 7}
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+%s
+local template = [==[%s]==]
+request = function()
+  i = i + 1
+  local n = i * 8 + (tid or 0)
+  local days = 18263 + math.floor(n / 1000) %% 20000   -- born 1950-01-01 onwards
+  local born = os.date("!%%Y-%%m-%%d", days * 86400 - 2209075200)
+  local nine = string.format("%%05d%%03d%%d", days, n %% 1000, math.floor(n / 1000) %% 10)
+  local sum = 0
+  for k = 1, 9 do sum = sum + weights[k] * tonumber(nine:sub(k, k)) end
+  local rnokpp = nine .. tostring(sum %% 11 %% 10)
+  local body = template:gsub("@RNOKPP@", rnokpp):gsub("@BORN@", born):gsub("@REGISTRY@", string.format("%%013d", 1000000000000 + n))
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
 def wrk_phase(base: str, path: str, method: str, seconds: float, concurrency: int, token: str | None,
               bodies: list[dict]) -> tuple[float, float, float, int]:
     """Closed loop with wrk (C, light on the CPU we share with the server): rate, p50, p99 ms, errors."""
     import json
     import re
 
-    lua_bodies = ", ".join("[==[" + json.dumps(b, ensure_ascii=False) + "]==]" for b in bodies)
     auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-        fh.write(WRK_SCRIPT % (lua_bodies, method, auth))
+        if bodies:
+            body = dict(bodies[0], property={**bodies[0]["property"], "registry_number": "@REGISTRY@"},
+                        owners=[{**bodies[0]["owners"][0], "rnokpp": "@RNOKPP@", "birth_date": "@BORN@"}])
+            fh.write(WRK_FRESH % (auth, json.dumps(body, ensure_ascii=False)))
+        else:
+            fh.write(WRK_SCRIPT % ("", method, auth))
     res = subprocess.run(["wrk", "-t2", f"-c{concurrency}", f"-d{seconds:.0f}s", "--latency", "-s", fh.name, base + path],
                          capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", res).group(1))
@@ -227,7 +257,7 @@ async def run(args: argparse.Namespace, base: str, token: str) -> None:
         ok, err, lat = await open_loop(client, "/api/v1/claims", paced, args.seconds, headers, bodies)
         print(f"POST /claims @ {paced:5.0f}/s (70 % of {'target' if args.target <= max_rate else 'max reached'}): "
               f"p50 {pct(lat, 50):6.1f} ms  p99 {pct(lat, 99):6.1f} ms  errors {err}  sent {ok + err}")
-        print(f"ratio submissions/health ceiling: {max_rate / health_rate:.3f}")
+        print(f"ratio submissions/health ceiling: {max_rate / health_rate:.3f} (target at least 0.3)")
         print(f"target 1,000 submissions/s: {'met' if max_rate >= args.target else f'not met ({max_rate / args.target:.0%} of it)'}; "
               f"p99 < 100 ms at 70 %: {'met' if pct(lat, 99) < 100 else 'not met'}")
 
@@ -239,6 +269,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--target", type=float, default=1000)
+    ap.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
     ap.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
                     help="closed-loop load generator: wrk (Debian package, default when installed) or Python httpx")
     args = ap.parse_args()
@@ -246,11 +277,13 @@ def main() -> None:
     prepare_database(args.database_url)
     data_dir = tempfile.mkdtemp(prefix="everymetre-bench-")
     env = {**os.environ, "EVERYMETRE_DATABASE_URL": args.database_url, "EVERYMETRE_DATA_DIR": data_dir,
-           "EVERYMETRE_SECRET_KEY": "bench-secret-key-0123456789-0123456789"}
+           "EVERYMETRE_SECRET_KEY": "bench-secret-key-0123456789-0123456789",
+           # the filing itself is measured: the photos the law asks for are uploads of their own before it
+           "EVERYMETRE_PHOTOS_CLOSEUP_REQUIRED": "0", "EVERYMETRE_PHOTOS_WIDE_REQUIRED": "0"}
     everymetre = str(Path(sys.executable).with_name("everymetre"))
     subprocess.run([everymetre, "users", "add", "bench@example.org", "--role", "claimant", "--password-stdin"],
                    input="bench password 123\n", text=True, env=env, check=True, capture_output=True)
-    port = free_port()
+    port = args.port or free_port()
     server = subprocess.Popen([everymetre, "serve", "--port", str(port), "--workers", str(args.workers)], env=env)
     base = f"http://127.0.0.1:{port}"
     try:

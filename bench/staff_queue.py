@@ -15,6 +15,13 @@ a common surname in Cyrillic and in Latin, a full name, an address and a registr
 and prints median and p95 in ms, and each as a multiple of the health check's median.
 
     .venv/bin/python bench/staff_queue.py [--claims 100000] [--runs 30] [--db PATH | --url postgresql+psycopg://...]
+
+With `--store postgresql` the database is `bench_queue` on 127.0.0.1 (more than 100,000 claims: 100,000 are
+generated and copied by SQL, see --replicate). With `--users N` the views are timed under load instead: the app
+is served by `everymetre serve --workers 2` and `wrk` (N connections, one view at a time for --seconds) reports
+each view's rate, median and p95 beside GET /api/v1/health's.
+
+    .venv/bin/python bench/staff_queue.py --store postgresql --claims 1000000 --users 16
 """
 
 from __future__ import annotations
@@ -39,9 +46,18 @@ sys.path.insert(0, str(ROOT / "src"))
 VIEWS = (
     "/staff/queue",
     "/staff/queue?view=all&sort=waiting",
+    "/staff/queue?view=all&sort=newest",
     "/staff/queue?state=assigned&priority=combatant",
     "/staff/queue?view=all&sort=deadline",
+    "/staff/queue?view=all&page=50",
     "/staff/queue?view=all&page=500",
+    "/staff/queue?view=all&overdue=1",
+    "/staff/queue?view=all&oblast=kyivska&sort=waiting",
+    "/api/v1/claims",
+    "/api/v1/claims?state=assigned",
+    "/api/v1/claims?oblast=kyivska",
+    "/api/v1/claims?overdue=true&oblast=kharkivska",
+    "/api/v1/claims?kind=destroyed_housing_application&priority=disability",
 )
 
 
@@ -67,10 +83,22 @@ def main() -> None:
     parser.add_argument("--db", help="reuse this SQLite file (generated on first use)")
     parser.add_argument("--url", help="a database URL instead (e.g. PostgreSQL; generated on first use)")
     parser.add_argument("--only-search", action="store_true", help="time only the search views")
-    parser.add_argument("--replicate", type=int, default=1,
+    parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--users", type=int, default=0, help="concurrent users (wrk connections) against a served app")
+    parser.add_argument("--workers", type=int, default=2, help="with --users: server worker processes")
+    parser.add_argument("--seconds", type=float, default=5, help="with --users: seconds per view")
+    parser.add_argument("--port", type=int, default=8060, help="with --users: the server's port")
+    parser.add_argument("--replicate", type=int, default=0,
                         help="PostgreSQL: copy the generated claims (homes, owners, search keys) by SQL until there are "
                              "this many times as many (quicker than generating them; copies share names and numbers)")
     args = parser.parse_args()
+    if args.store == "postgresql" and not args.url:
+        args.url = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_queue"
+    generate_n = args.claims
+    if not args.replicate:
+        args.replicate = 1
+        if args.url and args.url.startswith("postgresql") and args.claims > 100_000:
+            generate_n, args.replicate = 100_000, -(-args.claims // 100_000)
 
     tmp = Path(tempfile.mkdtemp(prefix="everymetre-bench-queue-"))
     db = Path(args.db) if args.db else tmp / "queue.db"
@@ -90,9 +118,13 @@ def main() -> None:
     upgrade(engine)
     if not has_claims(engine):
         t = time.perf_counter()
-        generate(engine, args.claims)
-        print(f"loaded {args.claims:,} demo claims into {args.url or db} in {time.perf_counter() - t:.1f} s")
-    if args.replicate > 1:
+        generate(engine, generate_n)
+        print(f"loaded {generate_n:,} demo claims into {args.url or db} in {time.perf_counter() - t:.1f} s")
+    with engine.connect() as conn:
+        from sqlalchemy import text as sql_text
+
+        have = conn.execute(sql_text("SELECT count(*) FROM claims")).scalar_one()
+    if args.replicate > 1 and have < args.claims:
         t = time.perf_counter()
         replicate(engine, args.replicate)
         print(f"replicated the claims to {args.replicate}x in {time.perf_counter() - t:.1f} s")
@@ -104,6 +136,9 @@ def main() -> None:
         conn.commit()
         searches = search_urls(conn)
     print(f"claims in the store: {n:,}")
+    if args.users:
+        load(args, searches)
+        return
 
     with TestClient(create_app(get_settings())) as client:
         page = client.get("/signin").text
@@ -116,13 +151,14 @@ def main() -> None:
         print(f"\n{'GET':52} {'median ms':>10} {'p95 ms':>8} {'x health':>9}")
         print(f"{'/api/v1/health':52} {base:10.1f} {p95(health):8.1f} {1.0:9.1f}")
         from sqlalchemy import select
+        from sqlalchemy.orm import Session
 
         from everymetre.accounts.models import User
-        from everymetre.api.security import make_token
+        from everymetre.api.security import issue_token
 
-        with engine.connect() as conn:
-            officer = conn.execute(select(User.id).where(User.email == "officer@demo.everymetre.org")).scalar_one()
-        bearer = {"Authorization": f"Bearer {make_token(get_settings(), officer)}"}
+        with Session(engine) as session:
+            officer = session.execute(select(User.id).where(User.email == "officer@demo.everymetre.org")).scalar_one()
+            bearer = {"Authorization": f"Bearer {issue_token(session, get_settings(), officer)}"}
         views = [] if args.only_search else list(VIEWS)
         for label, q in searches:
             views += [(f"/api/v1/claims?q={label}", f"/api/v1/claims?{urlencode({'q': q})}"),
@@ -132,6 +168,71 @@ def main() -> None:
             values = timings(client, url, args.runs, bearer if url.startswith("/api/") else None)
             med = statistics.median(values)
             print(f"{label:52} {med:10.1f} {p95(values):8.1f} {med / base:9.1f}")
+
+
+WRK_SCRIPT = """
+wrk.headers["Accept"] = "text/html,application/json"
+%s
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%.3f %%.3f %%d\\n", summary.requests, summary.duration,
+                         latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+                         summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+end
+"""
+
+
+def load(args, searches: list[tuple[str, str]]) -> None:
+    """Serve the app (`everymetre serve --workers N`) and time each view with wrk, N users at once."""
+    import subprocess
+
+    import httpx
+
+    env = {**os.environ}
+    everymetre = str(Path(sys.executable).with_name("everymetre"))
+    server = subprocess.Popen([everymetre, "serve", "--port", str(args.port), "--workers", str(args.workers)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{base}/api/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        from everymetre.demo.generate import DEMO_PASSWORD
+
+        with httpx.Client(base_url=base) as c:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/signin").text).group(1)
+            r = c.post("/signin", data={"email": "officer@demo.everymetre.org", "password": DEMO_PASSWORD,
+                                        "csrf_token": token}, follow_redirects=False)
+            assert r.status_code == 303, r.text
+            cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
+            bearer = c.post("/api/v1/auth/token", data={"username": "officer@demo.everymetre.org",
+                                                        "password": DEMO_PASSWORD}).json()["access_token"]
+        views = [] if args.only_search else [(v, v) for v in VIEWS]
+        for label, q in searches:
+            views += [(f"/api/v1/claims?q={label}", f"/api/v1/claims?{urlencode({'q': q})}"),
+                      (f"/staff/queue?q={label}", f"/staff/queue?{urlencode({'q': q})}")]
+        print(f"\n{args.users} users (wrk connections), {args.workers} server workers, {args.seconds:.0f} s per view, "
+              f"load before: {os.getloadavg()[0]:.2f}")
+        print(f"{'GET':52} {'req/s':>7} {'median ms':>10} {'p95 ms':>8} {'x health':>9} {'errors':>6}")
+        base_med = None
+        for label, url in [("/api/v1/health", "/api/v1/health"), *views]:
+            header = (f'wrk.headers["Authorization"] = "Bearer {bearer}"' if url.startswith("/api/")
+                      else f'wrk.headers["Cookie"] = "{cookie}"')
+            with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+                fh.write(WRK_SCRIPT % header)
+            out = subprocess.run(["nice", "wrk", "-t2", f"-c{args.users}", f"-d{args.seconds:.0f}s", "--timeout", "10s",
+                                  "-s", fh.name, base + url], capture_output=True, text=True, check=True).stdout
+            m = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)", out)
+            assert m, out
+            n, dur, med, p95_ms, errors = int(m[1]), int(m[2]), float(m[3]), float(m[4]), int(m[5])
+            base_med = base_med or med
+            print(f"{label:52} {n / (dur / 1e6):7.0f} {med:10.1f} {p95_ms:8.1f} {med / base_med:9.1f} {errors:6d}")
+        print(f"load after: {os.getloadavg()[0]:.2f}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def replicate(engine, times: int) -> None:

@@ -66,3 +66,22 @@ def test_search_follows_a_changed_draft(client, auth):
     c = file(client, auth, submit=False)
     assert found(client, auth, "Шевченко", "citizen") == [c["reference"]]
     assert client.get(f"{API}/claims", params={"q": "x" * 201}, headers=auth("officer")).status_code == 422
+
+
+def test_keys_written_at_filing_are_the_reindexed_keys(db, client, auth):
+    """Filing writes the keys from the objects in hand (claims.search.index_new_claim); they are the keys a
+    re-index reads back from the store (index_claims), owners, names in both spellings and address alike."""
+    from sqlalchemy import select
+
+    from everymetre.claims.models import ClaimSearch
+    from everymetre.claims.search import _rows
+
+    body = claim_body(owners=[owner("Шевченко Олена Петрівна", share="1/2", is_applicant=True),
+                              owner("Шевченко Іван Андрійович", date(1978, 11, 2), True, share="1/2")])
+    body["property"]["registry_number"] = "0012345678901"
+    r = client.post("/api/v1/claims", json=body, headers=auth("citizen"))
+    assert r.status_code == 201, r.text
+    stored = dict(db.execute(select(ClaimSearch.claim_id, ClaimSearch.keys)).tuples().all())
+    assert len(stored) == 1
+    (cid, keys), = stored.items()
+    assert keys == _rows(db, [cid])[0]["keys"] and " 12345678901 " in keys

@@ -82,6 +82,7 @@ class QueueFilter:
     deadline_within_days: int | None = None
     review_flagged: bool | None = None
     assigned_to_me: bool = False
+    overdue: bool = False  # past the decision clock (sla.due: paused while suspended, stopped by a decision)
     q: str = ""  # search text: reference, RNOKPP, name (any spelling), address, registry number
 
 
@@ -157,6 +158,10 @@ def filtered_claims(principal: Principal, flt: QueueFilter, now: datetime | None
         stmt = stmt.where(Claim.review_flag.is_not(None) if flt.review_flagged else Claim.review_flag.is_(None))
     if flt.assigned_to_me:
         stmt = stmt.where(Claim.assignee_id == principal.user_id)
+    if flt.overdue:
+        from everymetre.sla.due import kyiv_day
+
+        stmt = stmt.where(Claim.decision_due_on < kyiv_day(now))
     if flt.q.strip():
         from everymetre.claims.search import condition
 

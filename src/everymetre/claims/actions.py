@@ -31,13 +31,15 @@ from everymetre.claims.lifecycle import (
 )
 from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property
 from everymetre.claims.schemas import ClaimCreate, InspectionActIn, TransitionIn
-from everymetre.claims.search import index_claims
+from everymetre.claims.search import index_new_claim
 from everymetre.claims.values import parse_share
+from everymetre.config import get_settings
 from everymetre.documents.service import record_document
 from everymetre.kernel.errors import StaleVersion, ValidationFailed
 from everymetre.kernel.identifiers import claim_reference, mask, rnokpp_birth_date
 from everymetre.kernel.translit import translit_uk
 from everymetre.payments.ledger import post_decision
+from everymetre.sla.due import after_move
 from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
 
@@ -87,7 +89,7 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
         session.flush()
         events = [NewEvent("claim.created", {"after": _claim_snapshot(claim, data)}, principal.user_id, now), *submitted]
         record_many(session, claim_chain(claim.id), events, claim_id=claim.id, new_chain=True)
-        index_claims(session, [claim.id])
+        index_new_claim(session, claim)
         if (principal.role is Role.CLAIMANT and principal.person_id is None and applicant is not None
                 and not data.filed_as_representative):
             user = session.get(User, principal.user_id)
@@ -122,6 +124,8 @@ def _submit(session: Session, claim: Claim, principal: Principal, now: datetime)
         claim.review_flag = "possible_duplicate"
     claim.state = State.AUTO_CHECKED.value
     claim.state_changed_at = now
+    claim.decision_due_on, claim.decision_paused_days = after_move(
+        "draft", "submitted", now, now, None, 0, get_settings().decision_due_days)
     return [
         NewEvent("claim.transition", {"from": "draft", "to": "submitted", "channel": claim.channel}, principal.user_id, now),
         NewEvent("claim.transition", {"from": "submitted", "to": "auto_checked", "checks": checks}, None, now),
@@ -192,6 +196,9 @@ def apply_transition(session: Session, principal: Principal, reference: str, dat
     if move.target is State.SUBMITTED:
         events = _submit(session, claim, principal, now)
     else:
+        claim.decision_due_on, claim.decision_paused_days = after_move(
+            source, move.target.value, now, claim.submitted_at, claim.state_changed_at,
+            claim.decision_paused_days or 0, get_settings().decision_due_days)
         claim.state = move.target.value
         claim.state_changed_at = now
         events = [NewEvent("claim.transition", {"from": source, "to": move.target.value, "reason": data.reason,

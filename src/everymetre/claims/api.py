@@ -11,7 +11,7 @@ from sqlalchemy import select
 from everymetre.accounts.actions import Principal
 from everymetre.api.deps import AuthDep, IdPath
 from everymetre.api.problems import problem_responses
-from everymetre.claims import access
+from everymetre.claims import access, queue
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.claims.lifecycle import ClaimKind, State
@@ -85,6 +85,8 @@ def list_claims(
     deadline_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
     review_flagged: bool | None = None,
     assigned_to_me: bool = False,
+    overdue: Annotated[bool, Query(description="Only claims past their decision deadline (the clock pauses while a "
+                                               "claim is suspended and stops at the decision)")] = False,
     q: Annotated[str, Query(max_length=200, description="Search: reference, RNOKPP, owner's name (Cyrillic or Latin, "
                                                         "any spelling), address or registry number")] = "",
     cursor: Annotated[str | None, Query(max_length=100, json_schema_extra={"pattern": access.CURSOR_PATTERN},
@@ -101,8 +103,8 @@ def list_claims(
     flt = access.QueueFilter(states=[s.value for s in state], oblasts=oblast, kinds=[k.value for k in kind],
                                      priority=list(priority), min_days_waiting=min_days_waiting,
                                      deadline_within_days=deadline_within_days, review_flagged=review_flagged,
-                                     assigned_to_me=assigned_to_me, q=q)
-    rows, next_cursor = access.list_claims(auth.session, auth.principal, flt, cursor, limit)
+                                     assigned_to_me=assigned_to_me, overdue=overdue, q=q)
+    rows, next_cursor = queue.list_claims(auth.session, auth.principal, flt, cursor, limit)
     return ClaimPage(items=[summary(c) for c in rows], next_cursor=next_cursor)
 
 

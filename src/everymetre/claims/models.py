@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -102,6 +103,10 @@ class Claim(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column()
     state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the decision clock (sla.due): the last day for a decision while it runs (NULL: suspended, not submitted
+    # or decided), and the days spent suspended so far
+    decision_due_on: Mapped[date | None] = mapped_column(Date)
+    decision_paused_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     home: Mapped[Property] = relationship(lazy="joined", innerjoin=True)  # the damaged property
     owners: Mapped[list[Ownership]] = relationship(back_populates="claim", cascade="all, delete-orphan", lazy="selectin")
@@ -112,6 +117,14 @@ class Claim(Base):
         Index("ix_claims_state_id", "state", "id"),
         Index("ix_claims_waiting", "state_changed_at", "id"),  # staff queue sorted by "waiting longest"
         Index("ix_claims_deadline", "suspension_deadline", "submitted_at", "id"),  # ... by "nearest deadline"
+        # one ordered range per (oblast, state) partition of a queue, for each sort (claims.queue)
+        Index("ix_claims_queue_waiting", "oblast", "state", "state_changed_at", "id"),
+        Index("ix_claims_queue_deadline", "oblast", "state", "suspension_deadline", "submitted_at", "id"),
+        Index("ix_claims_state_waiting", "state", "state_changed_at", "id"),
+        Index("ix_claims_state_deadline", "state", "suspension_deadline", "submitted_at", "id"),
+        # overdue claims per oblast (sla.due): only claims whose clock runs are in it
+        Index("ix_claims_overdue", "oblast", "decision_due_on", postgresql_where=text("decision_due_on IS NOT NULL"),
+              sqlite_where=text("decision_due_on IS NOT NULL")),
         UniqueConstraint("source", "source_record_id", name="uq_claims_source_record"),
     )
 

@@ -29,6 +29,7 @@ from everymetre.audit.record import claim_chain
 from everymetre.claims.models import Claim, Ownership, Person, Property
 from everymetre.claims.search import index_claims
 from everymetre.kernel.identifiers import claim_reference
+from everymetre.sla.due import kyiv_day
 from everymetre.store.db import advance_sequences
 
 SOURCE = "synthetic"
@@ -117,7 +118,8 @@ def load_fraud_population(engine: Engine, n_claims: int, seed: int = 2022, data_
                 is_redamage=bool(r["is_redamage"]), previous_claim_id=None, duplicate_of_id=None, assignee_id=None,
                 inspector_id=None, decided_by_id=None, decided_at=None, assessed_amount_kopiykas=None,
                 awarded_amount_kopiykas=None, suspension_deadline=None, documents_requested=None, inspection_date=None,
-                review_flag=None, created_at=created, submitted_at=created, state_changed_at=created))
+                review_flag=None, created_at=created, submitted_at=created, state_changed_at=created,
+                decision_due_on=kyiv_day(created) + timedelta(days=30)))
             if prev is not None:
                 links.append((cid, prev))
             owners.append(dict(id=oid, claim_id=cid, person_id=pid, share_numerator=num, share_denominator=den,

@@ -28,6 +28,7 @@ from everymetre.demo import vocab
 from everymetre.kernel.geography import OBLASTS
 from everymetre.kernel.iban import make_ua_iban
 from everymetre.kernel.identifiers import claim_reference, make_rnokpp
+from everymetre.sla.due import from_moves
 from everymetre.store.db import advance_sequences
 
 DEMO_PASSWORD = "everymetre-demo"
@@ -258,6 +259,8 @@ class _Generator:
                 review_flag=None, created_at=created, submitted_at=step_times[1] if len(path) > 1 else None,
                 state_changed_at=step_times[-1],
             )
+            claim["decision_due_on"], claim["decision_paused_days"] = from_moves(
+                zip(step_times[1:], path, path[1:], strict=False), 30)
             if submitter is not None and self.citizen_person is None:
                 self.citizen_person = self.citizen_person_new = owners[0][0]
             for pid, num, den in owners:

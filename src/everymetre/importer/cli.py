@@ -33,6 +33,9 @@ def import_claims(
     fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or parquet (default: from the extension)")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=1_000_000, help="Rows per transaction")] = 20_000,
     jobs: Annotated[int, typer.Option(min=1, max=16, help="Batches written at once (PostgreSQL; SQLite has one writer)")] = 2,
+    defer_indexes: Annotated[bool, typer.Option(help="PostgreSQL: drop the secondary indexes for the import and build "
+                                                     "them after it (much quicker for a large first load; queues and "
+                                                     "search are slow meanwhile)")] = False,
 ) -> None:
     from everymetre.cli.common import engine, err, fail, out, progress, require_schema
     from everymetre.importer import InputError, MappingError, load_mapping, run_import
@@ -57,7 +60,7 @@ def import_claims(
         with progress() as bar:
             task = bar.add_task("importing claims", total=None)
             report = run_import(eng, file, m, name, fmt=fmt, rejects_path=rejects, batch_size=batch_size, jobs=jobs,
-                                on_start=lambda n: bar.update(task, total=n),
+                                defer_indexes=defer_indexes, on_start=lambda n: bar.update(task, total=n),
                                 on_progress=lambda n: bar.advance(task, n))
     except MappingError as exc:
         fail(str(exc))

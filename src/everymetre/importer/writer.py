@@ -35,6 +35,7 @@ from everymetre.importer.mapping import Mapping
 from everymetre.importer.readers import ROW, detect_format, read_input
 from everymetre.importer.validate import REJECT_SCHEMA, Validated, reject_rows, validate
 from everymetre.kernel.identifiers import parse_claim_reference
+from everymetre.sla.due import after_move
 
 COLUMNS = {
     "persons": ("id", "full_name", "full_name_latin", "birth_date", "rnokpp", "phone", "iban", "created_at"),
@@ -42,7 +43,7 @@ COLUMNS = {
                    "total_area_m2", "heritage"),
     "claims": ("id", "ref_year", "kind", "state", "version", "oblast", "property_id", "filed_as_representative",
                "channel", "source", "source_record_id", "damage_date", "description", "priority_mask", "is_redamage",
-               "previous_claim_id", "created_at", "submitted_at", "state_changed_at"),
+               "previous_claim_id", "created_at", "submitted_at", "state_changed_at", "decision_due_on"),
     "ownerships": ("claim_id", "person_id", "share_numerator", "share_denominator", "is_applicant"),
     "audit_events": ("chain", "seq", "claim_id", "action", "at", "payload", "prev_hash", "hash"),
     "audit_chains": ("chain", "last_seq", "last_hash"),
@@ -77,6 +78,7 @@ class _Context:
     ref_year: int
     payload_submitted: str
     created_parts: tuple[str, ...]  # the claim.created payload around its five per-row values
+    due_on: date  # the decision clock starts with the submission (sla.due)
 
 
 def _context(source: str, file: str, now: datetime) -> _Context:
@@ -93,6 +95,7 @@ def _context(source: str, file: str, now: datetime) -> _Context:
         payload_submitted=canonical_json({"from": "draft", "to": "submitted", "channel": "import", "source": source,
                                           "file": file}),
         created_parts=tuple(parts),
+        due_on=after_move("draft", "submitted", now, now, None, 0, get_settings().decision_due_days)[0] or now.date(),
     )
 
 
@@ -108,8 +111,11 @@ def created_payload(ctx: _Context, damage: pl.Expr, kind: pl.Expr, oblast: pl.Ex
 def run_import(engine: Engine, path: Path, mapping: Mapping, source: str, fmt: str | None = None,
                rejects_path: Path | None = None, batch_size: int = 20_000, today: date | None = None,
                now: datetime | None = None, on_progress: Callable[[int], None] | None = None,
-               on_start: Callable[[int], None] | None = None, jobs: int = 2) -> ImportReport:
-    """Import `path`; `jobs` batches are written at once on PostgreSQL (each on its own connection)."""
+               on_start: Callable[[int], None] | None = None, jobs: int = 2,
+               defer_indexes: bool = False) -> ImportReport:
+    """Import `path`; `jobs` batches are written at once on PostgreSQL (each on its own connection). With
+    `defer_indexes` (PostgreSQL) the secondary indexes are dropped for the write and built after it
+    (importer.indexes)."""
     now = now or datetime.now(UTC)
     today = today or now.date()
     report = ImportReport(source=source, file=path.name)
@@ -162,6 +168,11 @@ def run_import(engine: Engine, path: Path, mapping: Mapping, source: str, fmt: s
         good = good.sort(pl.col("v_previous").is_in(list(in_file)).fill_null(False), maintain_order=True)
     starts = range(0, good.height, batch_size)
     if backend.parallel:
+        from everymetre.importer import indexes
+
+        indexes.restore(engine, jobs)  # any left out by an earlier run stopped before its rebuild
+        if defer_indexes:
+            indexes.drop(engine)
         _write_parallel(engine, good, starts, batch_size, jobs, ctx, prev_map, in_file, run_ids, timings, done)
     else:
         with backend:
@@ -169,10 +180,18 @@ def run_import(engine: Engine, path: Path, mapping: Mapping, source: str, fmt: s
                 batch = good.slice(start, batch_size)
                 done(backend.write_batch(batch, ctx, prev_map, in_file, run_ids, timings), batch.height)
     report.timings["write"] = perf_counter() - t
+    if backend.parallel and defer_indexes:  # the search keys read ownerships by claim: its index first
+        t = perf_counter()
+        indexes.restore(engine, jobs, skip=("claim_search",))
+        report.timings["build_indexes"] = perf_counter() - t
     t = perf_counter()
     with engine.begin() as conn:
         index_missing(conn)
     report.timings["search_index"] = perf_counter() - t
+    if backend.parallel and defer_indexes:  # the trigram index, built once over all the keys
+        t = perf_counter()
+        indexes.restore(engine, jobs)
+        report.timings["build_search_index"] = perf_counter() - t
     return report
 
 
@@ -327,7 +346,7 @@ def _frames(batch: pl.DataFrame, person_ids: list[int], property_ids: list[int],
         pl.lit(0).alias("priority_mask"),
         (pl.col("v_is_redamage") | pl.col("previous_claim_id").is_not_null()).alias("is_redamage"),
         pl.col("previous_claim_id"), pl.lit(created).alias("created_at"), pl.lit(created).alias("submitted_at"),
-        pl.lit(created).alias("state_changed_at"))
+        pl.lit(created).alias("state_changed_at"), pl.lit(ctx.due_on).cast(date_t).alias("decision_due_on"))
     ownerships = b.select(
         pl.col("claim_id"), pl.col("person_id"), col("share_num", 1, pl.Int64).alias("share_numerator"),
         col("share_den", 1, pl.Int64).alias("share_denominator"), pl.lit(True).alias("is_applicant"))

@@ -142,6 +142,7 @@ def core_gauges(engine: Engine, decision_due_days: int = 30) -> Iterator[StoreGa
     from everymetre.claims.models import Claim
     from everymetre.linkage.models import LinkageRun
     from everymetre.payments.models import PaymentBatch
+    from everymetre.sla.overdue import overdue_by_oblast
     from everymetre.store.types import utcnow
 
     due = utcnow() - timedelta(days=decision_due_days)
@@ -149,6 +150,7 @@ def core_gauges(engine: Engine, decision_due_days: int = 30) -> Iterator[StoreGa
         by_state = conn.execute(select(Claim.state, func.count()).group_by(Claim.state)).all()
         overdue = conn.execute(select(func.count()).select_from(Claim).where(
             Claim.state.in_(PENDING_STATES), Claim.submitted_at < due)).scalar_one()
+        by_oblast = overdue_by_oblast(conn, cached=False)  # (this scrape's own cache covers it)
         batches = conn.execute(select(PaymentBatch.state, func.count()).group_by(PaymentBatch.state)).all()
         last_run = conn.execute(select(LinkageRun.started_at, LinkageRun.finished_at)
                                 .where(LinkageRun.finished_at.is_not(None))
@@ -157,6 +159,9 @@ def core_gauges(engine: Engine, decision_due_days: int = 30) -> Iterator[StoreGa
                      [((str(s),), float(n)) for s, n in by_state])
     yield StoreGauge("everymetre_claims_overdue", f"Claims submitted more than {decision_due_days} days ago and "
                      "not yet decided", (), [((), float(overdue))])
+    yield StoreGauge("everymetre_claims_overdue_by_oblast", "Claims past their decision deadline today (the clock "
+                     "paused while suspended), by commission (oblast)", ("oblast",),
+                     [((o,), float(n)) for o, n in sorted(by_oblast.items())])
     yield StoreGauge("everymetre_payment_batches", "Payment batches by state", ("state",),
                      [((str(s),), float(n)) for s, n in batches])
     if last_run is not None:

@@ -28,13 +28,14 @@ from everymetre.claims.values import PriorityGroup
 from everymetre.kernel.errors import DomainError, NotFound
 from everymetre.kernel.geography import BY_CODE
 from everymetre.sla.clock import for_claim as sla_clock
+from everymetre.sla.overdue import overdue_by_oblast
 from everymetre.store.types import utcnow
 from everymetre.web import i18n
 from everymetre.web.common import DB, Form, MaybePrincipal, PageError, SettingsDep, Staff, redirect, render
 from everymetre.workload.pages import workload_panel
 
 router = APIRouter(include_in_schema=False)
-FILTER_KEYS = ("state", "kind", "oblast", "priority", "waiting", "deadline", "sort", "mine", "q")
+FILTER_KEYS = ("state", "kind", "oblast", "priority", "waiting", "deadline", "sort", "mine", "overdue", "q")
 
 
 def _int(value: str | None, low: int, high: int) -> int | None:
@@ -72,8 +73,12 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
         states = []  # a search looks through every status unless the user picks some
         default_view = False
     flt = QueueFilter(states=states, oblasts=oblasts, kinds=kinds, priority=priority, min_days_waiting=waiting,
-                      deadline_within_days=deadline, assigned_to_me=q.get("mine") == "1", q=search)
+                      deadline_within_days=deadline, assigned_to_me=q.get("mine") == "1",
+                      overdue=q.get("overdue") == "1", q=search)
     result = queue_page(db, principal, flt, sort=sort, page=page)
+    overdue = overdue_by_oblast(db)
+    scope_codes = sorted(principal.oblasts) if not principal.all_oblasts else list(BY_CODE)
+    overdue_rows = [(code, text.oblast_name(code), overdue[code]) for code in scope_codes if overdue.get(code)]
     today = date.today()
     rows = []
     for c in result.rows:
@@ -85,8 +90,10 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
     base = [(k, v) for k, v in q.multi_items() if k != "page"]
     if default_view:
         base = [("state", s) for s in states] + base
-    scope = sorted(principal.oblasts) if not principal.all_oblasts else list(BY_CODE)
-    ctx = {"rows": rows, "result": result, "cap": COUNT_CAP, "states": states, "oblasts": oblasts, "kinds": kinds,
+    scope = scope_codes
+    ctx = {"overdue": flt.overdue, "overdue_rows": overdue_rows, "counts_capped": result.counts_capped,
+           "overdue_url": lambda o: "?" + urlencode([("view", "all"), ("oblast", o), ("overdue", "1")]),
+           "rows": rows, "result": result, "cap": COUNT_CAP, "states": states, "oblasts": oblasts, "kinds": kinds,
            "priority": priority, "waiting": waiting, "deadline": deadline, "sort": sort, "mine": q.get("mine") == "1",
            "all_states": [s.value for s in State], "scope": text.oblast_choices(scope), "q": search,
            "work_states": work_states(principal.role), "counts": result.state_counts,
