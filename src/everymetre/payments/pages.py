@@ -224,6 +224,16 @@ def payout_panel(db: Session, principal: Principal, claim: Claim) -> dict[str, A
         else:
             lines.append(gettext("%(amount)s is in a payment batch and will be sent to the bank soon.",
                                  amount=money(last["amount_kopiykas"])))
+    elif stage == "needs_account":
+        lines.append(gettext("The bank returned the payment of %(amount)s: the account number was not accepted "
+                             "(%(reason)s). Nothing is sent until you give a new account. Open the special eRecovery "
+                             "account at one of the participating banks and enter its IBAN below; the money is then "
+                             "sent with the next payment batch.", amount=money(status["decided_amount_kopiykas"]),
+                             reason=(last["reason"] if last else None) or "—"))
+    elif stage == "account_missing":
+        lines.append(gettext("We do not have your bank account yet, so the payment of %(amount)s cannot be sent. "
+                             "Enter the IBAN of your special eRecovery account below.",
+                             amount=money(status["decided_amount_kopiykas"])))
     elif stage == "payment_returned" and last is not None:
         lines.append(gettext("The bank returned the payment (%(reason)s). We will send it again; check that your bank "
                              "account details on the claim are correct.", reason=last["reason_code"] or "—"))
@@ -234,6 +244,7 @@ def payout_panel(db: Session, principal: Principal, claim: Claim) -> dict[str, A
     if cert is not None:
         lines += _certificate_lines(cert)
     return {"kind": status["payout_kind"], "lines": lines, "repair": repair, "certificate": cert,
+            "needs_account": stage in ("needs_account", "account_missing"), "claim_reference": claim.reference,
             "certificate_state": state_words(cert["state"]) if cert else "", "your_share": _your_share(db, principal, cert) if cert else None,
             "report_due": final_report_due(repair["spend_by"]) if repair else None}
 

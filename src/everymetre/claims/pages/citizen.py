@@ -21,7 +21,9 @@ from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, STAFF_ROLES, State
 from everymetre.claims.models import Claim, ClaimDraft
 from everymetre.claims.pages import forms, text, views
 from everymetre.claims.schemas import TransitionIn
+from everymetre.config import get_settings
 from everymetre.kernel.errors import DomainError, ErrorCode, TooManyAttempts
+from everymetre.kernel.iban import mask_iban
 from everymetre.notifications.views import inbox
 from everymetre.payments.pages import payout_panel
 from everymetre.sla.clock import for_claim as sla_clock
@@ -250,6 +252,7 @@ def _step_page(request: Request, db: DB, principal: Any, draft: ClaimDraft, step
                            "errors": errors or {}, "claim": claim, "oblasts": text.oblast_choices(),
                            "answers": answers if answers is not None else draft.data.get(step, {}),
                            "today": date.today().isoformat()}
+    ctx["banks"], ctx["mask_iban"] = list(get_settings().payout_banks), mask_iban
     if step == "owners" and not ctx["answers"].get("rows"):
         me = principal.full_name
         ctx["answers"] = {"rows": [{"full_name": me, "share": "1"}], "representative": False}
