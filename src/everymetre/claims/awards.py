@@ -128,6 +128,7 @@ def do_review_award(session: Session, principal: Principal, reference: str, appr
     now = now or utcnow()
     with atomic(session):
         claim = get_claim(session, principal, reference)
+        require(principal.actor, Action.AWARD_APPROVE, Subject(oblasts=frozenset({claim.oblast})))  # the role first
         decision = pending_decision(session, claim.id)
         if decision is None:
             raise Conflict(f"No award on claim {claim.reference} waits for approval.", ErrorCode.NO_AWARD_PENDING,
