@@ -22,7 +22,7 @@ from everymetre.claims.api import evidence_file_response
 from everymetre.claims.lifecycle import ClaimKind, State
 from everymetre.claims.models import Claim
 from everymetre.claims.pages import forms, text, views
-from everymetre.claims.pages.forms import WORDS, words_for
+from everymetre.claims.pages.forms import words_for
 from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
 from everymetre.claims.schemas import DecisionIn, InspectionActIn, TransitionIn, WorkItem
 from everymetre.claims.values import PriorityGroup
@@ -172,6 +172,9 @@ def transition_from_form(form: FormData, errors: dict[str, str]) -> TransitionIn
         return None
 
 
+AWARD_CODES = (ErrorCode.AWARD_REASON_NEEDED, ErrorCode.AWARD_PENDING)  # refusals worded by their code
+
+
 @router.post("/staff/claims/{reference}/move")
 def staff_move(request: Request, reference: str, db: DB, principal: Staff, settings: SettingsDep, form: Form) -> Response:
     claim = access.get_claim(db, principal, reference)
@@ -184,7 +187,7 @@ def staff_move(request: Request, reference: str, db: DB, principal: Staff, setti
         except DomainError as exc:
             db.rollback()
             field = "decision_amount_reason" if exc.code is ErrorCode.AWARD_REASON_NEEDED else (getattr(exc, "field", None) or "move")
-            errors[field] = words_for(exc) if exc.code in WORDS else forms.translate_domain(exc.detail)
+            errors[field] = words_for(exc) if exc.code in AWARD_CODES else forms.translate_domain(exc.detail)
             status = exc.status if exc.status in (403, 409) else 400  # a refusal is a refusal, not bad input
         else:
             pending = moved.state != data.to.value and awards.pending_decision(db, moved.id) is not None
