@@ -12,12 +12,12 @@ from starlette.datastructures import UploadFile
 from everymetre.accounts.sessions import PAGE, revoke
 from everymetre.accounts.signin import sign_in, sign_up
 from everymetre.api.deps import IdPath
-from everymetre.claims import access, evidence_rules
+from everymetre.claims import access, evidence_rules, payout_accounts
 from everymetre.claims import actions as claims_service
 from everymetre.claims import drafts as drafts_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.claims.access import QueueFilter
-from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, STAFF_ROLES, State
+from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, STAFF_ROLES, ClaimKind, State
 from everymetre.claims.models import Claim, ClaimDraft
 from everymetre.claims.pages import forms, text, views
 from everymetre.claims.schemas import TransitionIn
@@ -174,6 +174,8 @@ def _claim_page(request: Request, db: DB, principal: Any, claim: Claim, settings
         "assessment": views.assessment(db, claim), "draft": draft, "errors": errors or {}, "done": done,
         "can_upload": State(claim.state) in ACCEPTS_EVIDENCE,
         "payout": payout_panel(db, principal, claim), "sla": sla_clock(db, claim.id, settings.decision_due_days),
+        "payout_account": None if claim.kind == ClaimKind.DESTROYED_HOUSING_APPLICATION.value or claim.state == State.DRAFT.value
+        else payout_accounts.account_status(db, claim),
     }, status=status)
 
 
