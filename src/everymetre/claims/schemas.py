@@ -146,7 +146,7 @@ CLAIM_EXAMPLE: dict[str, Any] = {
     },
     "owners": [
         {"full_name": "Шевченко Олена Петрівна", "birth_date": "1980-05-17", "rnokpp": "2935745002",
-         "phone": "+380501234567", "share": "1/2", "is_applicant": True},
+         "phone": "+380501234567", "share": "1/2", "is_applicant": True, "iban": "UA743052990000026007233566001", "bank_code": "305299"},
         {"full_name": "Шевченко Іван Андрійович", "birth_date": "1978-11-02", "rnokpp": "2879511257", "share": "1/2"},
     ],
     "submit": True,
@@ -216,11 +216,17 @@ class DecisionIn(_In):
 
 
 class AwardReviewIn(_In):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"approve": True, "reason": "Кошторис перевірено: заміна покрівлі обґрунтована."}]})
+
     approve: StrictBool = Field(description="true approves the waiting award, false refuses it")
     reason: Lines = Field(min_length=1, max_length=5000)
 
 
 class PayoutAccountIn(_In):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"iban": "UA743052990000026007233566001", "bank_code": "305299", "reason": "Новий рахунок єВідновлення"}]})
+
     iban: Line = Field(max_length=40, description="A Ukrainian IBAN (29 characters) at a participating bank")
     bank_code: Line | None = Field(None, pattern=r"^[0-9]{6}$", description="The chosen bank's MFO; must agree with the IBAN")
     owner_rnokpp: Line | None = Field(None, description="Whose account (an owner's taxpayer number); default: the payee")
