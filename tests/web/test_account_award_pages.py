@@ -98,7 +98,8 @@ def test_claimant_sees_the_returned_payment_and_gives_a_new_account(web, db, use
     r = b.post(url, {"bank_code": "300465", "iban": new.lower()[:10] + " " + new[10:]}, token_from=url)
     assert r.status_code == 303 and r.headers["location"] == f"/my/claims/{ref}?done=account"
     page = b.get(f"/my/claims/{ref}?done=account").text
-    assert "Рахунок збережено" in page and "Банк повернув платіж" not in page
+    assert "Рахунок збережено" in page and "Вказати новий рахунок" not in page  # the trail keeps what happened
+    assert "Змінено рахунок для виплати" in page and "Банк повернув платіж: потрібен новий рахунок" in page
     assert web("citizen2").get(url).status_code == 404
     db.expire_all()
     event = json.loads(db.scalar(select(AuditEvent.payload).where(AuditEvent.action == "claim.payout_account_set")))
