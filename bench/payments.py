@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="directory for the written file (default: a temporary one)")
     ap.add_argument("--claims", type=int, default=100_000, help="approved claims for the store part (default 100,000; 0 skips)")
     ap.add_argument("--db-url", default=None, help="database for the store part (default: a temporary SQLite file)")
+    ap.add_argument("--accounts", action="store_true", help="run the store part twice: claims with only the person's "
+                    "IBAN (the baseline), then with a payout account per claim (claims.payout_accounts); print the ratios")
     args = ap.parse_args(argv)
     n = args.payments
     if n < 1:
@@ -125,14 +127,19 @@ def main(argv: list[str] | None = None) -> int:
     t_parse, statement = best_of(args.repeat, lambda: parse_camt053(camt))
     report("camt.053 parse + checks", t_parse, n, f"{len(statement.entries):,} entries")
     if args.claims:
-        store_bench(args.claims, args.db_url, args.out)
+        base = store_bench(args.claims, args.db_url, args.out)
+        if args.accounts:
+            with_accounts = store_bench(args.claims, args.db_url, args.out, accounts=True)
+            print("\nwith a payout account per claim / person's IBAN only (same run):")
+            for name in ("build batch", "reconcile camt.053"):
+                print(f"{name:<26} {with_accounts[name] / base[name]:8.2f}x")
     return 0
 
 
-def _insert_claims(engine, n: int, decider: int, chunk: int = 10_000) -> None:
+def _insert_claims(engine, n: int, decider: int, chunk: int = 10_000, accounts: bool = False) -> None:
     from sqlalchemy import insert
 
-    from everymetre.claims.models import Claim, Decision, Ownership, Person, Property
+    from everymetre.claims.models import Claim, Decision, Ownership, PayoutAccount, Person, Property
 
     rng = random.Random(7)
     now = datetime.now(UTC)
@@ -153,12 +160,16 @@ def _insert_claims(engine, n: int, decider: int, chunk: int = 10_000) -> None:
             owners.append({"id": i, "claim_id": i, "person_id": i, "share_numerator": 1, "share_denominator": 1, "is_applicant": True})
             decisions.append({"id": i, "claim_id": i, "stage": "first", "outcome": "approved", "amount_kopiykas": amount,
                                   "reasons": "bench", "decided_by_id": decider, "decided_at": now})
+        tables = [(Person, persons), (Property, props), (Claim, claims), (Ownership, owners), (Decision, decisions)]
+        if accounts:
+            tables.append((PayoutAccount, [{"id": p["id"], "claim_id": p["id"], "person_id": p["id"], "iban": p["iban"],
+                                            "bank_code": p["iban"][4:10], "state": "active", "created_at": now} for p in persons]))
         with engine.begin() as conn:
-            for model, rows in ((Person, persons), (Property, props), (Claim, claims), (Ownership, owners), (Decision, decisions)):
+            for model, rows in tables:
                 conn.execute(insert(model), rows)
 
 
-def store_bench(n: int, db_url: str | None, out: Path | None) -> None:
+def store_bench(n: int, db_url: str | None, out: Path | None, accounts: bool = False) -> dict[str, float]:
     import os
 
     os.environ.setdefault("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", str(100_000_000))
@@ -179,20 +190,23 @@ def store_bench(n: int, db_url: str | None, out: Path | None) -> None:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
     upgrade(engine)
-    print(f"\nstore: {n:,} approved claims on {engine.dialect.name}")
+    print(f"\nstore: {n:,} approved claims on {engine.dialect.name}{', each with a payout account' if accounts else ''}")
     sessions = session_factory(engine)
     with sessions() as session:
         decider = do_create_user(session, None, "commission@bench.org", "bench-password", "commission", all_oblasts=True).id
         pay1 = do_create_user(session, None, "pay1@bench.org", "bench-password", "payments", all_oblasts=True).id
         pay2 = do_create_user(session, None, "pay2@bench.org", "bench-password", "payments", all_oblasts=True).id
     t0 = time.perf_counter()
-    _insert_claims(engine, n, decider)
+    _insert_claims(engine, n, decider, accounts=accounts)
     print(f"{'insert claims':<26} {time.perf_counter() - t0:8.3f} s  (set-up, not part of the pipeline)")
+
+    timings: dict[str, float] = {}
 
     def step(name: str, fn: Callable[[], T]) -> T:
         t = time.perf_counter()
         result = fn()
-        report(name, time.perf_counter() - t, n)
+        timings[name] = time.perf_counter() - t
+        report(name, timings[name], n)
         return result
 
     out_dir = out or Path(tmp.name)
@@ -219,6 +233,7 @@ def store_bench(n: int, db_url: str | None, out: Path | None) -> None:
         print(f"{'':<26} {len(violations)} violation(s)")
     engine.dispose()
     tmp.cleanup()
+    return timings
 
 
 if __name__ == "__main__":

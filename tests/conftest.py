@@ -43,6 +43,7 @@ STAFF = {
     "inspector": ("inspector@test.org", "inspector", ["kharkivska", "kyivska"]),
     "commission": ("commission@test.org", "commission", ["kharkivska", "kyivska"]),
     "commission2": ("commission2@test.org", "commission", ["kharkivska", "kyivska"]),
+    "commission3": ("commission3@test.org", "commission", ["kharkivska", "kyivska"]),
     "payments": ("payments@test.org", "payments", ["kharkivska"]),
     "auditor": ("auditor@test.org", "auditor", []),
     "admin": ("admin@test.org", "admin", []),

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from everymetre.accounts.permissions import PERMISSIONS, Action, Scope
 from everymetre.accounts.roles import Role
+from everymetre.kernel.iban import make_ua_iban
 from tests.conftest import STAFF
 from tests.factories import claim_body, jpeg_with_exif
 
@@ -101,6 +102,7 @@ def move_body(to: str, which: str) -> Callable[[World, str], dict[str, Any]]:
 
 
 FILE = {"kind": "photo"}
+MATRIX_IBAN = make_ua_iban("305299", 26_000_777)
 P = lambda path: (lambda w: path)  # noqa: E731
 
 
@@ -129,6 +131,9 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", f"{API}/claims/{{reference}}/evidence/{{evidence_id}}"): Entry(by_table(T.EVIDENCE_READ), lambda w: f"{API}/claims/{w.own}/evidence/{w.evidence_id}", why="evidence.read"),
         ("GET", f"{API}/claims/{{reference}}/payout"): Entry(by_table(T.PAYOUT_READ), lambda w: f"{API}/claims/{w.certificate_claim}/payout", why="payout.read"),
         ("GET", f"{API}/certificates/{{number}}"): Entry(by_table(T.PAYOUT_READ), lambda w: f"{API}/certificates/{w.certificate}", why="payout.read"),
+        ("GET", f"{API}/claims/{{reference}}/payout-account"): Entry(claim_readers, lambda w: f"{API}/claims/{w.own}/payout-account", why="claim.read (masked)"),
+        ("PUT", f"{API}/claims/{{reference}}/payout-account"): Entry(by_table(T.PAYOUT_ACCOUNT_SET), lambda w: f"{API}/claims/{w.own}/payout-account", lambda w, k: {"iban": MATRIX_IBAN, "bank_code": "305299"}, why="payout_account.set", readonly_403=True),
+        ("POST", f"{API}/claims/{{reference}}/award-approval"): Entry(by_table(T.AWARD_APPROVE), lambda w: f"{API}/claims/{w.own}/award-approval", lambda w, k: {"approve": True, "reason": "matrix"}, why="award.approve (409: no award waits)", readonly_403=True),
         # ---------------------------------------------------------------- linkage
         ("GET", f"{API}/findings"): Entry(by_table(T.FINDING_READ, scoped_list=True), P(f"{API}/findings"), why="finding.read"),
         ("GET", f"{API}/findings/{{finding_id}}"): Entry(by_table(T.FINDING_READ), lambda w: f"{API}/findings/{w.finding_id}", why="finding.read"),
@@ -208,6 +213,8 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", "/my/claims/{reference}/repair-report"): Entry(frozenset({"citizen"}), lambda w: f"/my/claims/{w.repair_claim}/repair-report", why="own claim's repair payout"),
         ("POST", "/my/claims/{reference}/repair-report"): Entry(frozenset({"citizen"}), lambda w: f"/my/claims/{w.repair_claim}/repair-report", lambda w, k: {"note": "matrix"}, files=True, why="own claim (payout.report)"),
         ("POST", "/my/claims/{reference}/evidence"): Entry(frozenset({"citizen"}), lambda w: f"/my/claims/{w.own}/evidence", lambda w, k: {"kind": "photo"}, files=True, why="own claim"),
+        ("GET", "/my/claims/{reference}/payout-account"): Entry(frozenset({"citizen"}), lambda w: f"/my/claims/{w.own}/payout-account", why="own claim"),
+        ("POST", "/my/claims/{reference}/payout-account"): Entry(frozenset({"citizen"}), lambda w: f"/my/claims/{w.own}/payout-account", lambda w, k: {"iban": MATRIX_IBAN, "bank_code": "305299"}, why="own claim (payout_account.set)"),
         ("GET", "/apply"): Entry(CLAIMANTS, P("/apply"), why="claimants"),
         ("POST", "/apply"): Entry(CLAIMANTS, P("/apply"), why="claimants"),
         ("GET", "/apply/{draft_id}/{step}"): Entry(frozenset({"citizen"}), lambda w: f"/apply/{w.draft_id}/home", why="own draft"),
@@ -225,6 +232,9 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", "/staff/repair-reports"): Entry(STAFF_KEYS, P("/staff/repair-reports"), why="staff: a list scoped to their oblasts"),
         ("GET", "/staff/claims/{reference}/repair-reports"): Entry(by_table(T.PAYOUT_READ) - CLAIMANTS, lambda w: f"/staff/claims/{w.repair_claim}/repair-reports", why="payout.read, staff"),
         ("POST", "/staff/claims/{reference}/repair-reports/{report_id}"): Entry(by_table(T.PAYOUT_VERIFY), lambda w: f"/staff/claims/{w.repair_claim}/repair-reports/{w.repair_report}", lambda w, k: {"decision": "return", "reason": "matrix"}, why="payout.verify (409 page once answered)"),
+        ("GET", "/staff/claims/{reference}/payout-account"): Entry(claim_readers - CLAIMANTS, lambda w: f"/staff/claims/{w.own}/payout-account", why="claim.read, staff (masked)"),
+        ("POST", "/staff/claims/{reference}/payout-account"): Entry(by_table(T.PAYOUT_ACCOUNT_SET) - CLAIMANTS, lambda w: f"/staff/claims/{w.own}/payout-account", lambda w, k: {"iban": MATRIX_IBAN, "bank_code": "305299"}, why="payout_account.set", readonly_403=True),
+        ("POST", "/staff/claims/{reference}/award-approval"): Entry(by_table(T.AWARD_APPROVE), lambda w: f"/staff/claims/{w.own}/award-approval", lambda w, k: {"award": "approve", "approval_reason": "matrix"}, why="award.approve (409 page: no award waits)", readonly_403=True),
         ("GET", "/staff/claims/{reference}/act"): Entry(claim_readers - CLAIMANTS, lambda w: f"/staff/claims/{w.own}/act", why="staff who see it (409 page: no act possible now)"),
         ("POST", "/staff/claims/{reference}/act"): Entry(claim_readers - CLAIMANTS, lambda w: f"/staff/claims/{w.own}/act", lambda w, k: {"action": "recalculate"}, why="staff who see it (filing needs the lifecycle)"),
         ("GET", "/files/{reference}/{evidence_id}/preview"): Entry(by_table(T.EVIDENCE_READ), lambda w: f"/files/{w.own}/{w.evidence_id}/preview", why="evidence.read"),

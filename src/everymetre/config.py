@@ -7,6 +7,10 @@ EVERYMETRE_THREADS       threads per server worker for requests that use the dat
 EVERYMETRE_PHOTOS_CLOSEUP_REQUIRED / EVERYMETRE_PHOTOS_WIDE_REQUIRED  photos needed to submit (default 1 each)
 EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS  payment batches above this total need two approvals (default 100000000)
 EVERYMETRE_PAYER_IBAN / EVERYMETRE_PAYER_NAME  the programme's paying account in pain.001 files (a demo account)
+EVERYMETRE_PAYOUT_BANKS  the banks where a claimant may hold the eRecovery payout account, "MFO=Name;MFO=Name"
+                         (the IBAN's characters 5-10 are the MFO; default: DEFAULT_PAYOUT_BANKS below)
+EVERYMETRE_AWARD_SECOND_APPROVAL_ABOVE_KOPIYKAS  any award above this needs a second commission member's approval
+                         (default 30000000, UAH 300,000); so does any award above the computed amount or the tier cap
 EVERYMETRE_CRASH_AT      crash tests only: `pay` commands die at this step (see payments.cli)
 EVERYMETRE_ENV           development (default) or production: production refuses to start when unsafe (ops.checks)
 EVERYMETRE_PUBLIC_URL    the https address citizens use (e.g. https://everymetre.example.gov.ua); https turns on HSTS
@@ -42,6 +46,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+# Banks taking part in eRecovery (their IBAN bank code, the MFO, and name). Public lists change; replace it
+# with the programme's own through EVERYMETRE_PAYOUT_BANKS.
+DEFAULT_PAYOUT_BANKS: tuple[tuple[str, str], ...] = (
+    ("305299", "ПриватБанк"),
+    ("300465", "Ощадбанк"),
+    ("322001", "Універсал Банк (monobank)"),
+    ("380805", "Райффайзен Банк"),
+    ("320478", "Укргазбанк"),
+    ("334851", "ПУМБ"),
+    ("307770", "А-Банк"),
+    ("300346", "Сенс Банк"),
+    ("322313", "Укрексімбанк"),
+)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -74,6 +92,8 @@ class Settings:
     second_approval_above_kopiykas: int = 100_000_000  # UAH 1,000,000.00
     payer_iban: str | None = None  # None: a demo account (payments.batches.debtor_account)
     payer_name: str = "eRecovery programme account"
+    payout_banks: tuple[tuple[str, str], ...] = DEFAULT_PAYOUT_BANKS  # (MFO, name) where payout accounts may be
+    award_second_approval_above_kopiykas: int = 30_000_000  # UAH 300,000.00 (claims.awards)
     crash_at: str | None = None  # crash tests: the step at which `pay` commands kill themselves
     # repair money (payments.card_transactions, payments.repair_reports): the merchant categories whose card
     # spending counts (building materials, paint and wallpaper, contractors), tier B's first payment's share,
@@ -205,6 +225,24 @@ def _score_env(name: str, default: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise SystemExit(f"error: {name}={raw!r} is not between 0 and 1")
     return value
+def _banks_env(name: str) -> tuple[tuple[str, str], ...]:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return DEFAULT_PAYOUT_BANKS
+    banks = []
+    for part in raw.split(";"):
+        code, _, bank = part.partition("=")
+        code, bank = code.strip(), bank.strip()
+        if not part.strip():
+            continue
+        if len(code) != 6 or not code.isdigit() or not bank:
+            raise SystemExit(f"error: {name}: {part.strip()!r} is not MFO=Name (a 6-digit bank code, then the name)")
+        banks.append((code, bank))
+    if not banks:
+        raise SystemExit(f"error: {name} names no bank")
+    return tuple(banks)
+
+
 def _float_env(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -235,6 +273,8 @@ def get_settings() -> Settings:
         second_approval_above_kopiykas=_int_env("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", 100_000_000),
         payer_iban=os.environ.get("EVERYMETRE_PAYER_IBAN") or None,
         payer_name=os.environ.get("EVERYMETRE_PAYER_NAME") or "eRecovery programme account",
+        payout_banks=_banks_env("EVERYMETRE_PAYOUT_BANKS"),
+        award_second_approval_above_kopiykas=max(0, _int_env("EVERYMETRE_AWARD_SECOND_APPROVAL_ABOVE_KOPIYKAS", 30_000_000)),
         crash_at=os.environ.get("EVERYMETRE_CRASH_AT") or None,
         repair_counted_mccs=tuple(m.strip() for m in (os.environ.get("EVERYMETRE_REPAIR_COUNTED_MCCS") or "5211,5231,1520")
                                   .split(",") if m.strip()),

@@ -35,6 +35,13 @@ def claim_life(client, auth) -> tuple[dict, dict]:
     c = move(client, auth, "commission", c, "approved", decision={"reasons": "Пошкодження підтверджено"})
     assert client.get(f"{API}/claims/{ref}/payout", headers=auth("citizen")).status_code == 200
     c = move(client, auth, "citizen", c, "appealed", reason="Сума замала")
-    c = move(client, auth, "commission2", c, "revised", decision={"reasons": "Враховано двері", "amount_kopiykas": 4_937_513})
+    # above the computed amount: a reason, and a third member's approval (claims.awards)
+    c = move(client, auth, "commission2", c, "revised", decision={"reasons": "Враховано двері", "amount_kopiykas": 4_937_513,
+                                                                  "amount_reason": "Двері не увійшли до кошторису"})
+    assert c["state"] == "appealed" and c["pending_award"]["second_approval_because"] == ["above_computed"]
+    r = client.post(f"{API}/claims/{c['reference']}/award-approval", json={"approve": True, "reason": "Перевірено"},
+                    headers=auth("commission3"))
+    assert r.status_code == 200, r.text
+    c = r.json()
     assert client.get(f"{API}/claims/{ref}/events", headers=auth("auditor")).status_code == 200
     return c, {"rnokpp": applicant["rnokpp"], "iban": IBAN, "phone": PHONE, "email": applicant["email"]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from everymetre.kernel.iban import make_ua_iban
 from everymetre.payments import batches, certificates
 from tests.payments.store_helpers import decided_claim, ensure_user
 from tests.store.test_claims_api import ACT, file_claim, move
@@ -21,7 +22,13 @@ def test_payout_status_after_approval_through_the_api(client, auth, db, principa
     ref = c["reference"]
     r = client.get(f"{API}/claims/{ref}/payout", headers=auth("citizen"))
     assert r.status_code == 200, r.text
-    assert r.json()["stage"] in ("awaiting_payment", "on_hold") and r.json()["payout_kind"] == "repair"
+    # filed through the API without an account: the claimant is asked for one, not told it goes out next batch
+    assert r.json()["stage"] == "account_missing" and r.json()["payout_kind"] == "repair"
+    r = client.put(f"{API}/claims/{ref}/payout-account", json={"iban": make_ua_iban("305299", 77), "bank_code": "305299"},
+                   headers=auth("citizen"))
+    assert r.status_code == 200, r.text
+    r = client.get(f"{API}/claims/{ref}/payout", headers=auth("citizen"))
+    assert r.json()["stage"] in ("awaiting_payment", "on_hold")
     assert client.get(f"{API}/claims/{ref}/payout", headers=auth("citizen2")).status_code == 404
     assert client.get(f"{API}/claims/{ref}/payout", headers=auth("officer_lviv")).status_code == 404
     assert client.get(f"{API}/claims/{ref}/payout").status_code == 401

@@ -9,7 +9,9 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from everymetre.accounts.actions import SYSTEM
+from everymetre.claims import payout_accounts
 from everymetre.kernel.errors import Forbidden, GuardFailed
+from everymetre.kernel.iban import make_ua_iban
 from everymetre.payments import batches, ledger, queries, reconcile
 from everymetre.payments.camt053 import EntryStatus, StatementEntry, build_camt053
 from everymetre.payments.iso20022 import read_pain001, validate_pain001
@@ -166,10 +168,15 @@ def test_reconcile_booked_and_rejected(db, users, principal, tmp_path):
     payout = db.scalar(select(RepairPayout).where(RepairPayout.claim_id == a.id))
     assert payout.state == "funds_transferred" and payout.tier == "A" and payout.window_end == date(2027, 2, 2)
     assert ledger.ledger_violations(db) == []
-    # the rejected claim is owed again: the next batch pays it (a new payment id), and only it
+    # the rejected claim needs a new account first (claims.payout_accounts): no batch takes it until one is given
+    assert queries.payout_status(db, principal("payments"), b.reference)["stage"] == "needs_account"
+    assert batches.do_build_batch(db, principal("payments")).held["needs a new account"] == 1
+    new_iban = make_ua_iban("305299", 4242)
+    payout_accounts.do_set_payout_account(db, principal("officer"), b.reference, new_iban, "305299", reason="новий рахунок")
+    # then it is owed again: the next batch pays it (a new payment id) to the new account, and only it
     _, batch2 = run_batch(db, principal("payments"), tmp_path / "b2.xml")
     again = db.scalars(select(Payment).where(Payment.batch_id == batch2.id)).all()
-    assert [(p.claim_id, p.end_to_end_id.endswith("-02")) for p in again] == [(b.id, True)]
+    assert [(p.claim_id, p.end_to_end_id.endswith("-02"), p.creditor_iban) for p in again] == [(b.id, True, new_iban)]
     assert ledger.ledger_violations(db) == []
     status = queries.payout_status(db, principal("payments"), b.reference)
     assert status["stage"] == "payment_in_progress" and [p["state"] for p in status["payments"]] == ["rejected", "sent"]

@@ -49,7 +49,14 @@ def test_whole_lifecycle_by_each_role(client, auth):
     assert c["awarded_amount_kopiykas"] == 3_737_513
     c = move(client, auth, "citizen", c, "appealed", reason="Сума замала: не враховано двері")
     move(client, auth, "commission", c, "revised", expect=409, decision={"reasons": "same member"})
-    c = move(client, auth, "commission2", c, "revised", decision={"reasons": "Враховано двері", "amount_kopiykas": 4_937_513})
+    # above the computed amount: a reason, and a third member's approval (claims.awards)
+    c = move(client, auth, "commission2", c, "revised", decision={"reasons": "Враховано двері", "amount_kopiykas": 4_937_513,
+                                                                  "amount_reason": "Двері не увійшли до кошторису"})
+    assert c["state"] == "appealed" and c["pending_award"]["second_approval_because"] == ["above_computed"]
+    r = client.post(f"{API}/claims/{c['reference']}/award-approval", json={"approve": True, "reason": "Перевірено"},
+                    headers=auth("commission3"))
+    assert r.status_code == 200, r.text
+    c = r.json()
     assert c["state"] == "revised" and c["awarded_amount_kopiykas"] == 4_937_513 and c["available_moves"] == []
 
     events = client.get(f"{API}/claims/{c['reference']}/events", headers=auth("auditor")).json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from everymetre.kernel.iban import make_ua_iban
 from everymetre.kernel.identifiers import make_rnokpp
 from tests.factories import MINIMAL_PDF, jpeg_with_exif
 
@@ -16,7 +17,12 @@ HOME = {"kind": "house", "oblast": "kharkivska", "hromada": "Харків", "str
 def owner_fields(i: int, name: str, born: date, serial: int, share: str) -> dict[str, str]:
     return {f"owners-{i}-full_name": name, f"owners-{i}-birth_date": born.isoformat(),
             f"owners-{i}-rnokpp": make_rnokpp(born, serial, False), f"owners-{i}-share": share,
-            f"owners-{i}-phone": "", f"owners-{i}-email": ""}
+            f"owners-{i}-phone": "", f"owners-{i}-email": "",
+            # the payout account: the first owner's is paid (claims.payout_accounts)
+            f"owners-{i}-bank_code": "305299" if i == 0 else "", f"owners-{i}-iban": OWNER_IBAN if i == 0 else ""}
+
+
+OWNER_IBAN = make_ua_iban("305299", 26_007_233_566_001)
 
 
 def start_form(b) -> str:

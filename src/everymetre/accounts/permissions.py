@@ -56,6 +56,8 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"
     INSPECTOR_ASSIGN = "inspector.assign"  # an officer names the inspector of a claim
     INSPECTIONS_READ = "inspections.read"  # the day list of inspections, with the owners' phones
+    PAYOUT_ACCOUNT_SET = "payout_account.set"  # give or correct the account a claim's money is paid to
+    AWARD_APPROVE = "award.approve"  # the second commission member's approval (or refusal) of an award
 
 
 class Scope(StrEnum):
@@ -73,6 +75,7 @@ class Segregation(StrEnum):
     NOT_BUILDER = "not_builder"  # whoever built a payment batch does not release it
     NOT_FIRST_APPROVER = "not_first_approver"  # a batch's two approvals come from two people
     NOT_FILER = "not_filer"  # whoever filed a claim for someone does not verify it
+    NOT_PROPOSER = "not_proposer"  # an award needing a second approval is approved by another commission member
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +130,9 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.AUDIT_READ: _rule([R.AUDITOR, R.ADMIN, R.SYSTEM], Scope.NONE),
     Action.INSPECTOR_ASSIGN: _rule([R.OFFICER]),
     Action.INSPECTIONS_READ: _rule([R.OFFICER, R.INSPECTOR]),
+    Action.PAYOUT_ACCOUNT_SET: _rule([R.CLAIMANT, R.OFFICER], Scope.PARTY_OR_OBLAST),
+    # the second member is neither the member who proposed the award (the first decider) nor the claim's inspector
+    Action.AWARD_APPROVE: _rule([R.COMMISSION], Scope.OBLAST, Segregation.NOT_INSPECTOR, Segregation.NOT_PROPOSER),
 }
 
 
@@ -143,6 +149,7 @@ class Subject:
     built_by_id: int | None = None
     approved_by_id: int | None = None  # who gave a batch's first approval
     filed_by_id: int | None = None  # a staff member who filed the claim for the applicant
+    proposed_by_id: int | None = None  # the commission member whose award awaits a second approval
 
 
 def segregation_problem(actor: Actor, rule: Segregation, subject: Subject) -> GuardFailed | None:
@@ -169,6 +176,9 @@ def segregation_problem(actor: Actor, rule: Segregation, subject: Subject) -> Gu
     if rule is Segregation.NOT_FILER and me == subject.filed_by_id:
         return GuardFailed("Segregation of duties: you filed this claim for the applicant, so another officer must "
                            "verify it.", ErrorCode.SEGREGATION_FILED)
+    if rule is Segregation.NOT_PROPOSER and me == subject.proposed_by_id:
+        return GuardFailed("Segregation of duties: you made this award, so a second, different commission member must "
+                           "approve or refuse it.", ErrorCode.SEGREGATION_PROPOSED)
     return None
 
 

@@ -18,10 +18,12 @@ from everymetre.accounts.models import User
 from everymetre.accounts.permissions import Action, Subject, require
 from everymetre.audit.record import NewEvent, claim_chain, record, record_many, user_chain
 from everymetre.claims.access import facts, get_claim, policy
+from everymetre.claims.awards import check_award, refuse_if_pending, require_reason
 from everymetre.claims.evidence_rules import check_photos
 from everymetre.claims.lifecycle import (
     DECIDED,
     OPEN,
+    AwardState,
     Move,
     MoveRequest,
     Role,
@@ -30,6 +32,7 @@ from everymetre.claims.lifecycle import (
     damage_date_problem,
 )
 from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property
+from everymetre.claims.payout_accounts import check_account, open_account, trail_view
 from everymetre.claims.schemas import ClaimCreate, InspectionActIn, TransitionIn
 from everymetre.claims.search import index_new_claim
 from everymetre.claims.values import parse_share
@@ -84,9 +87,12 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
             description=data.description, priority_mask=data.priority_mask, is_redamage=previous_id is not None,
             previous_claim_id=previous_id, created_at=now, state_changed_at=now, owners=owners,
         )
+        accounts = [(i, check_account(o.iban, o.bank_code, field=f"owners[{i}].iban")) for i, o in enumerate(data.owners) if o.iban]
         session.add(claim)
         submitted = _submit(session, claim, principal, now) if data.submit else []
         session.flush()
+        for i, (iban, bank) in accounts:
+            open_account(session, claim.id, owners[i].person, iban, bank, principal.user_id, now)
         events = [NewEvent("claim.created", {"after": _claim_snapshot(claim, data)}, principal.user_id, now), *submitted]
         record_many(session, claim_chain(claim.id), events, claim_id=claim.id, new_chain=True)
         index_new_claim(session, claim)
@@ -105,6 +111,8 @@ def _claim_snapshot(claim: Claim, data: ClaimCreate) -> dict[str, Any]:
     body = data.model_dump(mode="json", exclude={"submit"})
     for owner in body["owners"]:
         owner["rnokpp"] = mask_rnokpp(owner["rnokpp"])  # the trail proves what was filed without spreading IDs
+        if iban := owner.pop("iban", None):  # the account masked, with its SHA-256 to prove which it was
+            owner.update(trail_view(iban, iban[4:10]))
     return {"reference": claim.reference, **body}
 
 
@@ -193,8 +201,14 @@ def apply_transition(session: Session, principal: Principal, reference: str, dat
     move = authorise(principal.actor, facts(principal, claim), request, now, policy())
     source = claim.state
     details = _apply(session, claim, principal, move, data, now)
+    pending_award = details.pop("pending_award", False)
     if move.target is State.SUBMITTED:
         events = _submit(session, claim, principal, now)
+    elif pending_award:
+        # the award waits for a second commission member (claims.awards): the claim stays where it is
+        claim.state_changed_at = now
+        events = [NewEvent("claim.award_proposed", {"from": source, "to": move.target.value, "reason": data.reason,
+                                                    **details}, principal.user_id, now)]
     else:
         claim.decision_due_on, claim.decision_paused_days = after_move(
             source, move.target.value, now, claim.submitted_at, claim.state_changed_at,
@@ -208,7 +222,7 @@ def apply_transition(session: Session, principal: Principal, reference: str, dat
     except StaleDataError:
         raise StaleVersion("Someone changed the claim while you were working on it. Reload it and try again.") from None
     record_many(session, claim_chain(claim.id), events, claim_id=claim.id)
-    if move.target in DECIDED:
+    if move.target in DECIDED and not pending_award:
         # the decision document (its SHA-256 on the claim's chain) and the award in the ledger, in this transaction
         record_document(session, claim.id, move.target.value)
         post_decision(session, claim, principal.user_id)
@@ -281,8 +295,13 @@ def _inspection_act(claim: Claim, inspector_id: int, act_in: InspectionActIn | N
 
 
 def _decide(session: Session, claim: Claim, uid: int, target: State, data: TransitionIn, now: datetime) -> dict[str, Any]:
+    """Record the decision. An award other than the computed amount needs its reason; one above the computed
+    amount, the tier cap or the configured amount waits for a second member (claims.awards): then the decision
+    is `pending`, the claim does not move and the result says so ("pending_award")."""
     assert data.decision is not None
+    refuse_if_pending(session, claim)
     stage = "appeal" if target in (State.UPHELD, State.REVISED) else "first"
+    award = None
     if target is State.REJECTED:
         amount = None
     elif target is State.UPHELD:
@@ -291,16 +310,27 @@ def _decide(session: Session, claim: Claim, uid: int, target: State, data: Trans
         amount = data.decision.amount_kopiykas if data.decision.amount_kopiykas is not None else claim.assessed_amount_kopiykas
         if amount is None:
             raise ValidationFailed("Give the amount awarded: the claim has no assessed amount.", field="decision.amount_kopiykas")
+        award = check_award(claim, amount, now.date())
+        require_reason(award, data.decision.amount_reason)
     from everymetre.claims.assessment import decision_record
 
     rules = decision_record(session, claim)
+    pending = award is not None and bool(award.second_approval_because)
     decision = Decision(claim_id=claim.id, stage=stage, outcome=target.value, amount_kopiykas=amount,
-                        reasons=data.decision.reasons, decided_by_id=uid, decided_at=now, **rules)
+                        reasons=data.decision.reasons, decided_by_id=uid, decided_at=now,
+                        computed_amount_kopiykas=claim.assessed_amount_kopiykas,
+                        amount_reason=data.decision.amount_reason or None,
+                        approval=AwardState.PENDING.value if pending else AwardState.FINAL.value,
+                        approval_needed_because=list(award.second_approval_because) if pending and award else None, **rules)
     session.add(decision)
+    summary = {"stage": stage, "outcome": target.value, "amount_kopiykas": amount,
+               "computed_amount_kopiykas": claim.assessed_amount_kopiykas, "amount_reason": data.decision.amount_reason,
+               "reasons": data.decision.reasons, "ruleset_hash": rules.get("ruleset_hash")}
+    if pending and award is not None:
+        return {"pending_award": True, "decision": {**summary, **award.as_dict(), "approval": AwardState.PENDING.value}}
     claim.awarded_amount_kopiykas = amount
     claim.decided_by_id, claim.decided_at = uid, now
-    return {"decision": {"stage": stage, "outcome": target.value, "amount_kopiykas": amount,
-                         "reasons": data.decision.reasons, "ruleset_hash": rules.get("ruleset_hash")}}
+    return {"decision": summary}
 
 
 def do_lapse_suspensions(session: Session, today: date | None = None) -> list[str]:

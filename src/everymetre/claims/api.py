@@ -11,12 +11,13 @@ from sqlalchemy import select
 from everymetre.accounts.actions import Principal
 from everymetre.api.deps import AuthDep, IdPath
 from everymetre.api.problems import problem_responses
-from everymetre.claims import access, queue
+from everymetre.claims import access, awards, payout_accounts, queue
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.claims.lifecycle import ClaimKind, State
 from everymetre.claims.models import Claim, Evidence
 from everymetre.claims.schemas import (
+    AwardReviewIn,
     ClaimCreate,
     ClaimPage,
     ClaimPublic,
@@ -25,6 +26,8 @@ from everymetre.claims.schemas import (
     EvidencePublic,
     MovePublic,
     OwnerPublic,
+    PayoutAccountIn,
+    PayoutAccountPublic,
     PropertyPublic,
     TransitionIn,
 )
@@ -63,6 +66,7 @@ def public(session, principal: Principal, claim: Claim) -> ClaimPublic:
         available_moves=[MovePublic(to=m.target.value, label_en=m.label_en, label_uk=m.label_uk,
                                     needs=sorted(n.value for n in m.needs))
                          for m in access.moves_for(principal, claim)],
+        pending_award=awards.pending_award_view(session, principal, claim),
     )
 
 
@@ -119,6 +123,37 @@ def transition(reference: str, body: TransitionIn, auth: AuthDep) -> ClaimPublic
     Suspension needs `documents_requested` (deadline defaults to 30 days); inspected / remote_verified need
     `inspection_act`; approved / rejected / upheld / revised need `decision`; appealed needs `reason`."""
     claim = claims_service.do_transition(auth.session, auth.principal, reference, body)
+    return public(auth.session, auth.principal, claim)
+
+
+@router.get("/claims/{reference}/payout-account", response_model=PayoutAccountPublic, tags=["claims", "payments"],
+            responses=PROBLEM_RESPONSES)
+def get_payout_account(reference: str, auth: AuthDep) -> PayoutAccountPublic:
+    """The accounts the claim's money is paid to, masked (`UA21 **** **** 1234`), whose is paid, and
+    `needs_account`: `returned` when the bank returned a payment (give a new account), `missing` when none was
+    given; the participating banks to choose from."""
+    claim = access.get_claim(auth.session, auth.principal, reference)
+    return PayoutAccountPublic(**payout_accounts.account_status(auth.session, claim))
+
+
+@router.put("/claims/{reference}/payout-account", response_model=PayoutAccountPublic, tags=["claims", "payments"],
+            responses=PROBLEM_RESPONSES)
+def put_payout_account(reference: str, body: PayoutAccountIn, auth: AuthDep) -> PayoutAccountPublic:
+    """Give or correct the payout account (the claimant, or an officer of the claim's oblast): a Ukrainian IBAN at
+    a participating bank; `bank_code`, if given, must be the IBAN's. The old account is kept (replaced) and the
+    change audited. After a returned payment, the next payment batch pays the new account."""
+    payout_accounts.do_set_payout_account(auth.session, auth.principal, reference, body.iban, body.bank_code,
+                                          body.owner_rnokpp, body.reason)
+    claim = access.get_claim(auth.session, auth.principal, reference)
+    return PayoutAccountPublic(**payout_accounts.account_status(auth.session, claim))
+
+
+@router.post("/claims/{reference}/award-approval", response_model=ClaimPublic, tags=["claims"], responses=PROBLEM_RESPONSES)
+def review_award(reference: str, body: AwardReviewIn, auth: AuthDep) -> ClaimPublic:
+    """A second commission member approves (`approve: true`: the claim moves to the decision with this award) or
+    refuses (the claim is decided again) an award waiting for them (`pending_award` on the claim). Not the member
+    who made it, nor the claim's inspector (409 with the segregation code)."""
+    claim = awards.do_review_award(auth.session, auth.principal, reference, body.approve, body.reason)
     return public(auth.session, auth.principal, claim)
 
 

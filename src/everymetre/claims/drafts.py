@@ -12,7 +12,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal
@@ -21,7 +21,8 @@ from everymetre.audit.record import NewEvent, claim_chain, record_many
 from everymetre.claims import access
 from everymetre.claims import actions as claims_service
 from everymetre.claims.lifecycle import Role, State
-from everymetre.claims.models import Claim, ClaimDraft, Ownership, Person
+from everymetre.claims.models import Claim, ClaimDraft, Ownership, PayoutAccount, Person
+from everymetre.claims.payout_accounts import check_account, open_account
 from everymetre.claims.schemas import ClaimCreate
 from everymetre.claims.search import index_claims
 from everymetre.claims.values import parse_share
@@ -146,7 +147,12 @@ def do_update_draft_claim(session: Session, principal: Principal, reference: str
             claim.is_redamage = True
         else:
             claim.previous_claim_id, claim.is_redamage = None, False
+        # a draft's payout accounts follow its answers (nothing was ever paid to them: they are simply replaced)
+        accounts = [(i, check_account(o.iban, o.bank_code, field=f"owners[{i}].iban")) for i, o in enumerate(data.owners) if o.iban]
+        session.execute(delete(PayoutAccount).where(PayoutAccount.claim_id == claim.id))
         _replace_owners(session, principal, claim, data, now)
+        for i, (iban, bank) in accounts:
+            open_account(session, claim.id, claim.owners[i].person, iban, bank, principal.user_id, now)
         session.flush()
         index_claims(session, [claim.id])
         body = claims_service._claim_snapshot(claim, data)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from everymetre.accounts.permissions import Segregation, Subject, segregation_problem
 from everymetre.accounts.roles import STAFF_ROLES, Actor, Role
@@ -271,3 +272,47 @@ def damage_date_problem(damage: date, today: date) -> str | None:
     if damage > today:
         return "The damage date cannot be in the future."
     return None
+
+
+# --------------------------------------------------------------------- the payout account and the award
+
+class AccountState(StrEnum):
+    """A claim owner's payout account (claims.models.PayoutAccount)."""
+
+    ACTIVE = "active"  # the account the next payment goes to
+    RETURNED = "returned"  # the bank returned a payment to it: the claim needs a new account, nothing is paid
+    REPLACED = "replaced"  # corrected: a newer account took its place (kept, so the trail proves what was used)
+
+
+class AwardState(StrEnum):
+    """A decision's award (claims.models.Decision.approval; claims.awards says when a second approval is needed)."""
+
+    FINAL = "final"  # no second approval needed: the decision stands as made
+    PENDING = "pending"  # waits for a second commission member; the claim stays where it was
+    APPROVED = "approved"  # the second member approved: the claim moved on with this award
+    REFUSED = "refused"  # the second member refused: the claim is decided again
+
+
+# (source, target) -> the accounts.permissions action that authorises the move
+ACCOUNT_MOVES: dict[tuple[AccountState, AccountState], str] = {
+    (AccountState.ACTIVE, AccountState.RETURNED): "statement.reconcile",
+    (AccountState.ACTIVE, AccountState.REPLACED): "payout_account.set",
+    (AccountState.RETURNED, AccountState.REPLACED): "payout_account.set",
+}
+AWARD_MOVES: dict[tuple[AwardState, AwardState], str] = {
+    (AwardState.PENDING, AwardState.APPROVED): "award.approve",
+    (AwardState.PENDING, AwardState.REFUSED): "award.approve",
+}
+# decisions that stand (the ledger and the payments follow these, never a pending or refused one)
+STANDING_AWARDS = (AwardState.FINAL.value, AwardState.APPROVED.value)
+
+
+def side_move(table: dict[tuple[Any, Any], str], noun: str, source: str, target: str) -> str:
+    """The action that authorises `source -> target` in `table`, or InvalidTransition naming the allowed sources."""
+    for (s, t), action in table.items():
+        if s.value == source and t.value == target:
+            return action
+    allowed = [s.value for (s, t) in table if t.value == target]
+    raise InvalidTransition(f"The {noun} is {source}; only a {noun} that is {' or '.join(allowed) or 'nothing'} can "
+                            f"become {target}.", ErrorCode.INVALID_TRANSITION, machine=noun, state=source, target=target,
+                            allowed=allowed)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     Float,
     ForeignKey,
@@ -195,6 +196,46 @@ class Decision(Base):
     ruleset_hash: Mapped[str | None] = mapped_column(String(64))
     rule_inputs: Mapped[dict[str, Any] | None] = mapped_column()
     rule_result: Mapped[dict[str, Any] | None] = mapped_column()
+    # award controls (claims.awards, migration 0008): the rules' amount beside the award, why they differ, and the
+    # second commission member's approval when one is needed (states: claims.lifecycle.AwardState)
+    computed_amount_kopiykas: Mapped[int | None] = mapped_column(BigInteger)
+    amount_reason: Mapped[str | None] = mapped_column(Text)
+    approval: Mapped[str] = mapped_column(String(12), default="final", server_default="final")
+    approval_needed_because: Mapped[list[Any] | None] = mapped_column()
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column()
+    approval_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("approval IN ('final', 'pending', 'approved', 'refused')", name="approval"),
+        CheckConstraint("approved_by_id IS NULL OR approved_by_id <> decided_by_id", name="approved_by_another"),
+    )
+
+
+class PayoutAccount(Base):
+    """The account a claim owner's money is paid to (for repair money the special eRecovery account at a
+    participating bank). Corrections add a row and mark the old one replaced, so the trail and the payments
+    (Payment.creditor_iban) prove which account was used. States and moves: claims.lifecycle.AccountState."""
+
+    __tablename__ = "payout_accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    iban: Mapped[str] = mapped_column(String(34))
+    bank_code: Mapped[str] = mapped_column(String(6))  # the MFO, IBAN characters 5-10
+    state: Mapped[str] = mapped_column(String(12), default="active")
+    returned_payment: Mapped[str | None] = mapped_column(String(35))  # the end-to-end id the bank returned
+    returned_reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    replaced_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        CheckConstraint("state IN ('active', 'returned', 'replaced')", name="state"),
+        # one current (not replaced) account per owner of a claim
+        Index("uq_payout_accounts_current", "claim_id", "person_id", unique=True,
+              sqlite_where=text("state <> 'replaced'"), postgresql_where=text("state <> 'replaced'")),
+    )
 
 
 class RuleSetRecord(Base):

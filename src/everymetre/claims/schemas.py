@@ -65,7 +65,10 @@ class OwnerIn(_In):
                          json_schema_extra={"pattern": r"^[0-9]{10}$"})
     phone: Line | None = Field(None, pattern=r"^\+?[0-9 ()-]{7,20}$")
     email: Line | None = Field(None, max_length=254)
-    iban: Line | None = Field(None, max_length=40)
+    iban: Line | None = Field(None, max_length=40, description="The owner's payout account (for repair money the "
+                              "special eRecovery account at a participating bank): a Ukrainian IBAN, 29 characters")
+    bank_code: Line | None = Field(None, pattern=r"^[0-9]{6}$", description="The bank chosen for the account (its "
+                                   "MFO, IBAN characters 5-10), from the participating banks; must agree with the IBAN")
     share: Line = Field("1", description="Ownership share as a fraction, e.g. 1/2")
     is_applicant: StrictBool = False
 
@@ -143,7 +146,7 @@ CLAIM_EXAMPLE: dict[str, Any] = {
     },
     "owners": [
         {"full_name": "Шевченко Олена Петрівна", "birth_date": "1980-05-17", "rnokpp": "2935745002",
-         "phone": "+380501234567", "share": "1/2", "is_applicant": True},
+         "phone": "+380501234567", "share": "1/2", "is_applicant": True, "iban": "UA743052990000026007233566001", "bank_code": "305299"},
         {"full_name": "Шевченко Іван Андрійович", "birth_date": "1978-11-02", "rnokpp": "2879511257", "share": "1/2"},
     ],
     "submit": True,
@@ -207,6 +210,45 @@ class InspectionActIn(_In):
 class DecisionIn(_In):
     reasons: Lines = Field(min_length=1, max_length=5000)
     amount_kopiykas: int | None = Field(None, ge=0, le=100_000_000_000, description="Defaults to the assessed amount")
+    amount_reason: Lines = Field("", max_length=5000, description="Why the award differs from the amount the rules "
+                                 "computed (required then). An award above the computed amount, the tier cap or the "
+                                 "configured amount waits for a second commission member (POST .../award-approval)")
+
+
+class AwardReviewIn(_In):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"approve": True, "reason": "Кошторис перевірено: заміна покрівлі обґрунтована."}]})
+
+    approve: StrictBool = Field(description="true approves the waiting award, false refuses it")
+    reason: Lines = Field(min_length=1, max_length=5000)
+
+
+class PayoutAccountIn(_In):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"iban": "UA743052990000026007233566001", "bank_code": "305299", "reason": "Новий рахунок єВідновлення"}]})
+
+    iban: Line = Field(max_length=40, description="A Ukrainian IBAN (29 characters) at a participating bank")
+    bank_code: Line | None = Field(None, pattern=r"^[0-9]{6}$", description="The chosen bank's MFO; must agree with the IBAN")
+    owner_rnokpp: Line | None = Field(None, description="Whose account (an owner's taxpayer number); default: the payee")
+    reason: Lines = Field("", max_length=2000)
+
+
+class PayoutOwnerPublic(BaseModel):
+    owner: str
+    is_payee: bool
+    iban_masked: str | None
+    bank_code: str | None
+    bank_name: str | None
+    state: str | None = Field(None, description="active | returned (the bank returned a payment: give a new account) | None")
+    since: datetime | None
+    returned_reason: str | None
+
+
+class PayoutAccountPublic(BaseModel):
+    claim_reference: str
+    needs_account: str | None = Field(None, description="returned | missing | null: why no payment can go out now")
+    owners: list[PayoutOwnerPublic]
+    banks: list[dict[str, str]]
 
 
 TRANSITION_EXAMPLE: dict[str, Any] = {
@@ -285,6 +327,7 @@ class ClaimPublic(ClaimSummary):
     assessed_amount_kopiykas: int | None
     awarded_amount_kopiykas: int | None
     available_moves: list[MovePublic]
+    pending_award: dict[str, Any] | None = Field(None, description="An award waiting for a second commission member")
 
 
 class ClaimPage(BaseModel):

@@ -30,6 +30,8 @@ CLAIMANT_ACTIONS: dict[str, frozenset[str]] = {
                                    "inspection_date", "assessed_amount_kopiykas", "decision", "duplicate_of",
                                    "resumed_after", "works_total_kopiykas"}),
     "evidence.added": frozenset({"after"}),
+    "claim.payout_account_set": frozenset({"reason"}),  # the accounts themselves: GET .../payout-account (masked)
+    "claim.payout_account_returned": frozenset({"reason"}),
 }
 CLAIMANT_DECISION_KEYS = frozenset({"stage", "outcome", "amount_kopiykas", "reasons"})
 CLAIMANT_EVIDENCE_KEYS = frozenset({"evidence_id", "content_type", "size", "kind", "taken_at", "latitude", "longitude"})

@@ -14,6 +14,7 @@ from fpdf import FPDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from everymetre.claims.lifecycle import STANDING_AWARDS
 from everymetre.claims.models import Claim, Decision, InspectionAct
 from everymetre.config import get_settings
 from everymetre.kernel.geography import BY_CODE
@@ -96,7 +97,8 @@ def decisions_dir() -> Path:
 def issue(session: Session, claim_id: int) -> tuple[str, int] | None:
     """Make the PDF of the claim's latest decision, store it, and return (sha256, size); None if no decision."""
     claim = session.get(Claim, claim_id)
-    decision = session.scalar(select(Decision).where(Decision.claim_id == claim_id).order_by(Decision.id.desc()).limit(1))
+    decision = session.scalar(select(Decision).where(Decision.claim_id == claim_id, Decision.approval.in_(STANDING_AWARDS))
+                              .order_by(Decision.id.desc()).limit(1))  # not an award waiting for (or refused) approval
     if claim is None or decision is None:
         return None
     act = session.scalar(select(InspectionAct).where(InspectionAct.claim_id == claim_id).order_by(InspectionAct.id.desc()).limit(1))

@@ -38,6 +38,7 @@ class ErrorCode(StrEnum):
     SEGREGATION_BUILT = "segregation_built"  # you built the batch; someone else approves it
     SEGREGATION_FIRST_APPROVER = "segregation_first_approver"  # you gave the first approval; someone else the second
     SEGREGATION_FILED = "segregation_filed"  # you filed it for the applicant; someone else verifies it
+    SEGREGATION_PROPOSED = "segregation_proposed"  # you made the award; another commission member approves it
     SECOND_APPROVAL_NEEDED = "second_approval_needed"  # params: batch_id, total, threshold
     BATCH_NOT_BUILT = "batch_not_built"  # params: batch_id, state
     BATCH_TOTAL_CHANGED = "batch_total_changed"  # params: batch_id, total, reviewed
@@ -57,6 +58,12 @@ class ErrorCode(StrEnum):
     SECOND_PAYMENT_PENDING = "second_payment_pending"  # params: reference; tier B's 30 % has not reached the account
     REPORT_NOT_FILED = "report_not_filed"  # params: report_id, state; only a filed repair report is checked
     EVIDENCE_MISSING = "evidence_missing"  # params: missing {kind: {"have": n, "need": m}}; photos needed to submit
+    IBAN_INVALID = "iban_invalid"  # the payout account's IBAN is not a valid (Ukrainian, 29-character) IBAN
+    BANK_NOT_PARTICIPATING = "bank_not_participating"  # params: bank_code; the IBAN's bank is not in the list
+    BANK_IBAN_MISMATCH = "bank_iban_mismatch"  # params: bank_code, iban_bank_code; the chosen bank is not the IBAN's
+    AWARD_REASON_NEEDED = "award_reason_needed"  # params: amount, computed; an award other than computed needs a reason
+    AWARD_PENDING = "award_pending"  # params: reference; a decision awaits a second commission member
+    NO_AWARD_PENDING = "no_award_pending"  # params: reference; nothing to approve or refuse
 
 
 class DomainError(Exception):

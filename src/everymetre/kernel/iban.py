@@ -22,6 +22,7 @@ __all__ = [
     "iban_check_digits",
     "is_valid_iban",
     "make_ua_iban",
+    "mask_iban",
     "normalize_iban",
     "parse_ua_iban",
     "validate_iban",
@@ -138,6 +139,17 @@ def validate_iban(text: str) -> str:
             "a character is probably mistyped"
         )
     return iban
+
+
+def mask_iban(iban: str | None) -> str:
+    """An IBAN shown without revealing it: the country and check digits, then the last four
+    (``UA21 **** **** 1234``). Anything that is not an IBAN shows only its last four characters."""
+    if not iban:
+        return ""
+    n = _SEPARATORS.sub("", str(iban)).upper()
+    if len(n) < 8:
+        return "****"
+    return f"{n[:4]} **** **** {n[-4:]}"
 
 
 def is_valid_iban(text: str) -> bool:

@@ -163,12 +163,12 @@ TEXTS: dict[str, dict[str, Text]] = {
     },
     "payment_returned": {
         "uk": Text("Заява {ref}: банк повернув платіж",
-                   "Банк повернув платіж {amount} за заявою {ref}. Перевірте реквізити рахунку в ЦНАП або в банку; "
-                   "гроші відправлять знову.",
+                   "Банк повернув платіж {amount} за заявою {ref}: рахунок не прийнято. Вкажіть новий рахунок "
+                   "eRecovery на сторінці заяви (або в ЦНАП); після цього гроші відправлять знову.",
                    "Заява {ref}: платіж повернено. Перевірте рахунок."),
         "en": Text("Claim {ref}: the bank returned the payment",
-                   "The bank returned the payment of {amount} for claim {ref}. Check your account details at a service "
-                   "centre or your bank; the money will be sent again.",
+                   "The bank returned the payment of {amount} for claim {ref}: the account was not accepted. Give a "
+                   "new eRecovery account on the claim's page (or at a service centre); the money is then sent again.",
                    "Claim {ref}: payment returned. Check your account."),
     },
     "certificate_issued": {

@@ -96,6 +96,8 @@ class PayoutStatus(BaseModel):
     payout_kind: Literal["repair", "certificate"]
     decided_amount_kopiykas: int | None
     stage: str = Field(description="Where the money is: not_decided, appeal_pending, on_hold, awaiting_payment, "
+                                   "account_missing (no payout account given), needs_account (the bank returned the "
+                                   "payment: give a new account, PUT /claims/{reference}/payout-account), "
                                    "payment_in_progress, payment_returned, a repair payout state, awaiting_certificate "
                                    "or a certificate state")
     on_hold: bool = Field(description="An open fraud or duplicate finding holds the payment")
@@ -132,11 +134,15 @@ class BatchPage(BaseModel):
 
 class BatchPayment(PaymentOut):
     claim_reference: str
+    computed_amount_kopiykas: int | None = Field(None, description="What the rules computed for the payment's decision")
+    amount_differs: bool = Field(False, description="A repair payment whose amount is not the computed amount "
+                                 "(an award above or below it, with its reason on the decision): check it")
 
 
 class BatchDetail(BatchOut):
     payments: list[BatchPayment]
     payments_by_state: dict[str, int]
+    amount_differs_count: int = Field(0, description="Payments in the batch whose amount differs from the computed amount")
     can_approve: bool
     cannot_approve_because: str | None
     cannot_approve_code: str | None = Field(description="Why not, as a stable error code (e.g. segregation_built)")

@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.permissions import Action, Subject, check, require
 from everymetre.audit.record import record
-from everymetre.claims.models import Claim, Ownership, Person
+from everymetre.claims.lifecycle import AccountState
+from everymetre.claims.models import Claim, Decision, Ownership, PayoutAccount, Person
+from everymetre.claims.payout_accounts import CURRENT as CURRENT_ACCOUNT
 from everymetre.config import get_settings
 from everymetre.kernel.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from everymetre.kernel.iban import IBANError, make_ua_iban, validate_iban
@@ -190,31 +192,46 @@ def _holder(report: BuildReport, principal: Principal):
 
 
 def _payable_repairs(session: Session, hold: Any, report: BuildReport) -> list[dict[str, Any]]:
+    """Payments for payable repair claims, to the payee's current payout account (claims.payout_accounts; the
+    person's IBAN for claims filed before those existed). Held back: a payee whose account the bank returned
+    ("needs a new account") or who has none, and a claim whose award is not its standing decision's amount
+    (no payment is made for another amount than the decision's)."""
     live = exists().where(Payment.claim_id == Claim.id, Payment.purpose == "repair", Payment.state.not_in(DEAD_PAYMENT))
     latest = latest_decisions()
+    payable = (Claim.kind != DESTROYED, Claim.state.in_(PAYABLE_CLAIMS), Claim.awarded_amount_kopiykas > 0, ~live)
     claims = session.execute(
         select(Claim.id, Claim.ref_year, Claim.oblast, Claim.awarded_amount_kopiykas, Claim.decided_by_id, Claim.review_flag,
-               latest.c.decision_id)
-        .outerjoin(latest, latest.c.claim_id == Claim.id)
-        .where(Claim.kind != DESTROYED, Claim.state.in_(PAYABLE_CLAIMS), Claim.awarded_amount_kopiykas > 0, ~live)
-        .order_by(Claim.id)).all()
+               latest.c.decision_id, Decision.amount_kopiykas.label("decided_amount"))
+        .outerjoin(latest, latest.c.claim_id == Claim.id).outerjoin(Decision, Decision.id == latest.c.decision_id)
+        .where(*payable).order_by(Claim.id)).all()
     keep = [c for c in claims if not hold(c.oblast, c.decided_by_id, c.review_flag)]
     if not keep:
         return []
     wanted = {c.id for c in keep}
-    payee: dict[int, tuple[str, str | None]] = {}
+    payee: dict[int, tuple[int, str, str | None]] = {}
     owners = session.execute(
-        select(Ownership.claim_id, Ownership.is_applicant, Person.full_name, Person.iban)
+        select(Ownership.claim_id, Ownership.is_applicant, Person.id, Person.full_name, Person.iban)
         .join(Person, Person.id == Ownership.person_id).join(Claim, Claim.id == Ownership.claim_id)
-        .where(Claim.kind != DESTROYED, Claim.state.in_(PAYABLE_CLAIMS), Claim.awarded_amount_kopiykas > 0, ~live)
-        .order_by(Ownership.claim_id, Ownership.is_applicant.desc(), Ownership.id))
-    for cid, _applicant, name, iban in owners:
+        .where(*payable).order_by(Ownership.claim_id, Ownership.is_applicant.desc(), Ownership.id))
+    for cid, _applicant, pid, name, iban in owners:
         if cid in wanted and cid not in payee:
-            payee[cid] = (name, iban)  # the applicant (or the first owner): the repair money goes to their account
+            payee[cid] = (pid, name, iban)  # the applicant (or the first owner): the repair money goes to their account
+    accounts = {(cid, pid): (iban, state) for cid, pid, iban, state in session.execute(
+        select(PayoutAccount.claim_id, PayoutAccount.person_id, PayoutAccount.iban, PayoutAccount.state)
+        .join(Claim, Claim.id == PayoutAccount.claim_id)
+        .where(*payable, PayoutAccount.state.in_(CURRENT_ACCOUNT)))}
     tries = _attempts(session, Payment.claim_id, [c.id for c in keep])
     rows = []
     for c in keep:
-        name, iban = payee.get(c.id, ("", None))
+        pid, name, iban = payee.get(c.id, (0, "", None))
+        if c.decided_amount is not None and c.decided_amount != c.awarded_amount_kopiykas:
+            report.held["amount differs from its decision"] += 1
+            continue
+        if (account := accounts.get((c.id, pid))) is not None:
+            iban, state = account
+            if state == AccountState.RETURNED:
+                report.held["needs a new account"] += 1
+                continue
         if not iban or not name:
             report.held["payee has no IBAN"] += 1
             continue

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from everymetre.accounts.actions import SYSTEM, Principal
 from everymetre.accounts.permissions import Action, Subject, require
 from everymetre.audit.record import record
+from everymetre.claims.lifecycle import STANDING_AWARDS
 from everymetre.claims.models import Claim, Decision
 from everymetre.kernel.errors import NotFound
 from everymetre.kernel.identifiers import claim_reference, parse_claim_reference
@@ -95,7 +96,9 @@ def decision_posts(claim_rows: Iterable[tuple[int, int, int, int | None]], commi
 
 
 def latest_decisions():
-    return select(Decision.claim_id, func.max(Decision.id).label("decision_id")).group_by(Decision.claim_id).subquery()
+    """Each claim's latest standing decision (not one waiting for, or refused, a second approval: claims.awards)."""
+    return (select(Decision.claim_id, func.max(Decision.id).label("decision_id"))
+            .where(Decision.approval.in_(STANDING_AWARDS)).group_by(Decision.claim_id).subquery())
 
 
 def post_decision(session: Session, claim: Claim, actor_id: int | None = None) -> ledger_rules.Transaction | None:
@@ -106,7 +109,8 @@ def post_decision(session: Session, claim: Claim, actor_id: int | None = None) -
     if claim.kind == DESTROYED:
         return None
     awarded = claim.awarded_amount_kopiykas if claim.state in COMMITTED_CLAIMS else 0
-    decision_id = session.scalar(select(func.max(Decision.id)).where(Decision.claim_id == claim.id))
+    decision_id = session.scalar(select(func.max(Decision.id)).where(Decision.claim_id == claim.id,
+                                                                     Decision.approval.in_(STANDING_AWARDS)))
     posts = decision_posts([(claim.id, claim.ref_year, awarded or 0, decision_id)], committed_amounts(session, [claim.id]))
     post(session, posts, actor_id)
     return posts[0].tx if posts else None

@@ -199,6 +199,18 @@ def _refused(request: Request, db: Session, principal: Principal, batch_id: int,
 # ------------------------------------------------------------------------------------------------ claimant: the panel
 
 
+# why a bank returns a transfer (ISO 20022 return reason codes), in words a claimant understands
+RETURN_REASONS = {
+    "AC01": N_("the account number is wrong"),
+    "AC04": N_("the account is closed"),
+    "AC06": N_("the account is blocked"),
+    "AG01": N_("the account does not accept such transfers"),
+    "BE04": N_("the account holder's details do not match"),
+    "MD07": N_("the account holder has died"),
+    "": N_("the bank did not accept the account"),
+}
+
+
 def payout_panel(db: Session, principal: Principal, claim: Claim) -> dict[str, Any] | None:
     """What the "Payment" panel on the claimant's claim page says (None before there is anything to pay)."""
     status = queries.payout_status(db, principal, claim.reference)
@@ -224,6 +236,17 @@ def payout_panel(db: Session, principal: Principal, claim: Claim) -> dict[str, A
         else:
             lines.append(gettext("%(amount)s is in a payment batch and will be sent to the bank soon.",
                                  amount=money(last["amount_kopiykas"])))
+    elif stage == "needs_account":
+        code = (last["reason_code"] if last else None) or ""
+        lines.append(gettext("The bank returned the payment of %(amount)s: %(reason)s. Nothing is sent until you give "
+                             "a new account. Open the special eRecovery account at one of the participating banks and "
+                             "enter its IBAN below; the money is then sent with the next payment batch.",
+                             amount=money(status["decided_amount_kopiykas"]),
+                             reason=gettext(RETURN_REASONS.get(code, RETURN_REASONS[""]))))
+    elif stage == "account_missing":
+        lines.append(gettext("We do not have your bank account yet, so the payment of %(amount)s cannot be sent. "
+                             "Enter the IBAN of your special eRecovery account below.",
+                             amount=money(status["decided_amount_kopiykas"])))
     elif stage == "payment_returned" and last is not None:
         lines.append(gettext("The bank returned the payment (%(reason)s). We will send it again; check that your bank "
                              "account details on the claim are correct.", reason=last["reason_code"] or "—"))
@@ -235,6 +258,7 @@ def payout_panel(db: Session, principal: Principal, claim: Claim) -> dict[str, A
     if cert is not None:
         lines += _certificate_lines(cert)
     return {"kind": status["payout_kind"], "lines": lines, "repair": repair, "certificate": cert,
+            "needs_account": stage in ("needs_account", "account_missing"), "claim_reference": claim.reference,
             "certificate_state": state_words(cert["state"]) if cert else "", "your_share": _your_share(db, principal, cert) if cert else None,
             "report_due": repair["report_due"] if repair else None}
 

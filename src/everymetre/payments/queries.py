@@ -15,9 +15,11 @@ from everymetre.accounts.models import User
 from everymetre.accounts.permissions import Action, Subject, check, require
 from everymetre.accounts.roles import Role
 from everymetre.claims.access import get_claim
-from everymetre.claims.models import Claim, Person
+from everymetre.claims.models import Claim, Decision, Person
+from everymetre.claims.payout_accounts import needs_account
 from everymetre.kernel.errors import NotFound
-from everymetre.kernel.identifiers import claim_reference, mask
+from everymetre.kernel.iban import mask_iban
+from everymetre.kernel.identifiers import claim_reference
 from everymetre.payments.batches import (
     approval_action,
     approval_subject,
@@ -41,7 +43,7 @@ def _payment_view(p: Payment) -> dict[str, Any]:
             "state": p.state,
             "batch_id": p.batch_id, "created_at": p.created_at, "sent_at": p.sent_at, "settled_on": p.settled_on,
             "reason_code": p.reason_code, "reason": p.reason,
-            "creditor_name": p.creditor_name, "creditor_iban": mask(p.creditor_iban, 4) or None}
+            "creditor_name": p.creditor_name, "creditor_iban": mask_iban(p.creditor_iban) or None}
 
 
 def certificate_dict(cert: Certificate, claim: Claim, session: Session) -> dict[str, Any]:
@@ -53,7 +55,7 @@ def certificate_dict(cert: Certificate, claim: Claim, session: Session) -> dict[
         "contract_due_by": lapse, "ownership_terminated_on": cert.ownership_terminated_on,
         "contract_number": cert.contract_number, "contract_signed_on": cert.contract_signed_on,
         "contract_price_kopiykas": cert.contract_price_kopiykas, "seller_name": cert.seller_name,
-        "seller_iban": mask(cert.seller_iban, 4) or None, "paid_on": cert.paid_on, "redeemed_on": cert.redeemed_on,
+        "seller_iban": mask_iban(cert.seller_iban) or None, "paid_on": cert.paid_on, "redeemed_on": cert.redeemed_on,
         "redeemed_kopiykas": cert.redeemed_kopiykas,
         "shares": [{"owner": names.get(s.person_id, ""), "share": f"{s.share_numerator}/{s.share_denominator}",
                     "amount_kopiykas": s.amount_kopiykas} for s in cert.shares],
@@ -74,7 +76,9 @@ def payout_status(session: Session, principal: Principal, reference: str) -> dic
             stage = payout.state
         elif any(p.state in (PaymentState.BATCHED, PaymentState.SENT) for p in payments):
             stage = "payment_in_progress"
-        elif payments and payments[-1].state == PaymentState.REJECTED:
+        elif claim.state in PAYABLE_CLAIMS and decided and (missing := needs_account(session, claim)):
+            stage = "needs_account" if missing == "returned" else "account_missing"  # claims.payout_accounts
+        elif payments and payments[-1].state == PaymentState.REJECTED and not (claim.state in PAYABLE_CLAIMS and decided):
             stage = "payment_returned"
         elif claim.state in PAYABLE_CLAIMS and decided:
             stage = "on_hold" if claim.review_flag else "awaiting_payment"
@@ -152,15 +156,25 @@ def batch_detail(session: Session, principal: Principal, batch_id: int, limit: i
     oblasts = frozenset(session.scalars(select(Claim.oblast).join(Payment, Payment.claim_id == Claim.id)
                                         .where(Payment.batch_id == batch.id).distinct()))
     require(principal.actor, Action.BATCH_READ, Subject(oblasts=oblasts))
-    rows = session.execute(select(Payment, Claim.ref_year).join(Claim, Claim.id == Payment.claim_id)
+    computed = func.coalesce(Decision.computed_amount_kopiykas, Claim.assessed_amount_kopiykas)
+    rows = session.execute(select(Payment, Claim.ref_year, computed.label("computed"))
+                           .join(Claim, Claim.id == Payment.claim_id).outerjoin(Decision, Decision.id == Payment.decision_id)
                            .where(Payment.batch_id == batch.id).order_by(Payment.id).limit(limit).offset(offset)).all()
+    # repair payments whose amount is not what the rules computed for their decision (award controls, claims.awards)
+    differs = (Payment.purpose == "repair") & computed.is_not(None) & (Payment.amount_kopiykas != computed)
+    flagged = session.scalar(select(func.count()).select_from(Payment).join(Claim, Claim.id == Payment.claim_id)
+                             .outerjoin(Decision, Decision.id == Payment.decision_id)
+                             .where(Payment.batch_id == batch.id, differs)) or 0
     states = dict(session.execute(select(Payment.state, func.count()).where(Payment.batch_id == batch.id).group_by(Payment.state)).all())
     out = _batch_dict(batch, _emails(session, [batch]))
     can_approve, problem = False, None
     if batch.state == BatchState.BUILT and principal.role is Role.PAYMENTS:
         problem = check(principal.actor, approval_action(batch), approval_subject(session, principal, batch))
         can_approve = problem is None
-    out.update({"payments": [{**_payment_view(p), "claim_reference": claim_reference(y, p.claim_id)} for p, y in rows],
+    out.update({"payments": [{**_payment_view(p), "claim_reference": claim_reference(y, p.claim_id), "computed_amount_kopiykas": c,
+                              "amount_differs": p.purpose == "repair" and c is not None and p.amount_kopiykas != c}
+                             for p, y, c in rows],
+                "amount_differs_count": flagged,
                 "payments_by_state": states, "can_approve": can_approve,
                 "cannot_approve_because": problem.detail if problem else None,
                 "cannot_approve_code": problem.code.value if problem else None,

@@ -1,7 +1,9 @@
 """Reconciliation: a camt.053 bank statement applied to our payments.
 
 Booked payments become booked (a repair payout starts; a certificate's seller is paid); returned ones become
-rejected with the bank's reason, are reversed in the ledger and their claims return to the payable queue.
+rejected with the bank's reason and are reversed in the ledger; a returned repair payment marks the account it went
+to `returned` (claims.payout_accounts.mark_returned), so its claim "needs a new account" and waits for one; once
+given, the claim returns to the payable queue and is paid again with a new payment (the next end-to-end id).
 Applying the same statement again changes nothing. Audit chain ``statement:MSGID``.
 """
 
@@ -19,6 +21,7 @@ from everymetre.accounts.actions import Principal
 from everymetre.accounts.permissions import Action, require
 from everymetre.audit.record import record
 from everymetre.claims.models import Claim
+from everymetre.claims.payout_accounts import mark_returned
 from everymetre.kernel.identifiers import claim_reference
 from everymetre.payments import ledger_rules
 from everymetre.payments.camt053 import EntryStatus, parse_camt053
@@ -96,6 +99,7 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
                 payments[row.end_to_end_id] = row
         years = _years(session, {p.claim_id for p in payments.values()})
         awards = _awards(session, {p.claim_id for p in payments.values() if p.purpose == "repair" and p.tranche == 1})
+        returned_accounts: list[tuple[int, str, str, str]] = []
         certs = {c.id: c for c in session.scalars(select(Certificate).where(
             Certificate.id.in_({p.certificate_id for p in payments.values() if p.certificate_id})))}
         posts: list[Post] = []
@@ -152,6 +156,9 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
                 rejected_ids.append(p.end_to_end_id)
                 report.rejected += 1
                 ref = claim_reference(years[p.claim_id], p.claim_id)
+                if p.purpose == "repair":
+                    # the account it went to is marked returned: the claim needs a new one before it is paid again
+                    returned_accounts.append((p.claim_id, p.creditor_iban, p.end_to_end_id, p.reason or ""))
                 if p.purpose == "repair" and p.tranche == 2:
                     tx = ledger_rules.tranche_returned_transaction(f"RTN-{p.end_to_end_id}", ref, p.end_to_end_id, p.amount_kopiykas,
                                                                    p.reason_code)
@@ -166,6 +173,8 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
                                        certificate=number, payment_id=p.end_to_end_id, memo=f"reversal: returned {p.reason_code}")
                 posts.append(Post(tx, claim_id=p.claim_id, payment_id=p.id, certificate_id=p.certificate_id))
         session.flush()
+        for claim_id, iban, e2e, why in returned_accounts:
+            mark_returned(session, claim_id, iban, e2e, why, principal.user_id)
         post(session, posts, principal.user_id)
         if payouts:
             session.execute(insert(RepairPayout), payouts)

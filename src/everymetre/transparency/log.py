@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from everymetre.audit.chain import canonical_json
+from everymetre.claims.lifecycle import STANDING_AWARDS
 from everymetre.claims.models import Claim, Decision
 from everymetre.config import Settings
 from everymetre.kernel.identifiers import claim_reference
@@ -77,6 +78,7 @@ def batch_entry(b: PaymentBatch) -> Entry:
 
 def _decisions(session: Session, only_new: bool) -> Iterator[Entry]:
     q = (select(Decision, Claim.ref_year).join(Claim, Claim.id == Decision.claim_id)
+         .where(Decision.approval.in_(STANDING_AWARDS))  # an award waiting for a second member is not yet a decision
          .order_by(Decision.decided_at, Decision.id))
     if only_new:
         logged = select(LogLeaf.ref_id).where(LogLeaf.kind == "decision")

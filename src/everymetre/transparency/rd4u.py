@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from everymetre.claims.lifecycle import STANDING_AWARDS
 from everymetre.claims.models import Claim, Decision, Evidence, InspectionAct, Ownership, Person, Property
 from everymetre.kernel.identifiers import claim_reference
 from everymetre.payments.certificates import split_value
@@ -64,7 +65,8 @@ def _records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]:
                                 .where(Ownership.claim_id.in_(ids))):
         owners[orow[0]].append(orow)
     decisions: dict[int, list[Decision]] = defaultdict(list)
-    for d in session.scalars(select(Decision).where(Decision.claim_id.in_(ids)).order_by(Decision.decided_at, Decision.id)):
+    for d in session.scalars(select(Decision).where(Decision.claim_id.in_(ids), Decision.approval.in_(STANDING_AWARDS))
+                             .order_by(Decision.decided_at, Decision.id)):
         decisions[d.claim_id].append(d)
     acts: dict[int, tuple[str, Any]] = {}
     for cid, category, on in session.execute(select(InspectionAct.claim_id, InspectionAct.damage_category,

@@ -30,6 +30,7 @@ async def _answer(response: Response | Awaitable[Response]) -> Response:
 def install(app: FastAPI) -> None:
     """Mount the pages and static assets on the application."""
     from everymetre.accounts import pages as accounts_pages  # password change and reset
+    from everymetre.claims.pages import accounts as account_pages  # payout account forms
     from everymetre.claims.pages import citizen, staff
     from everymetre.documents.api import pages as documents_pages  # the decision PDF for signed-in users
     from everymetre.linkage import pages as linkage_pages  # linkage reviewers' pages
@@ -42,8 +43,9 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     from everymetre.workload import pages as workload_pages  # inspectors' day list, naming a claim's inspector
 
-    for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router, repair_pages.router, public_pages.router,
-                   accounts_pages.router, documents_pages, workload_pages.router):
+    for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router, repair_pages.router,
+                   public_pages.router, accounts_pages.router, documents_pages, workload_pages.router,
+                   account_pages.router):
         app.include_router(router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key(),
                        always_secure=(app.state.settings.public_url or "").lower().startswith("https://"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from everymetre.kernel.iban import make_ua_iban
 from everymetre.kernel.identifiers import make_rnokpp
 from tests.conftest import PASSWORD, STAFF
 from tests.factories import jpeg_with_exif
@@ -76,6 +77,8 @@ def test_claim_from_filing_to_decision(open_page, tmp_path: Path):
     p.get_by_label("Дата народження").fill("1980-05-17")
     p.get_by_label("РНОКПП (ідентифікаційний код)").fill(make_rnokpp(date(1980, 5, 17), 41, False))
     p.get_by_label("Частка власності").fill("1/2")
+    p.get_by_label("Банк рахунку для виплати").select_option("305299")
+    p.get_by_label("Рахунок для виплати (IBAN)").fill(make_ua_iban("305299", 26_007_233_566_001))
     p.get_by_role("button", name="Додати ще власника").click()
     citizen.check("two owners")
     second = p.locator("fieldset.owner").nth(1)

@@ -12,16 +12,18 @@ from starlette.datastructures import UploadFile
 from everymetre.accounts.sessions import PAGE, revoke
 from everymetre.accounts.signin import sign_in, sign_up
 from everymetre.api.deps import IdPath
-from everymetre.claims import access, evidence_rules
+from everymetre.claims import access, evidence_rules, payout_accounts
 from everymetre.claims import actions as claims_service
 from everymetre.claims import drafts as drafts_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.claims.access import QueueFilter
-from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, STAFF_ROLES, State
+from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, STAFF_ROLES, ClaimKind, State
 from everymetre.claims.models import Claim, ClaimDraft
 from everymetre.claims.pages import forms, text, views
 from everymetre.claims.schemas import TransitionIn
+from everymetre.config import get_settings
 from everymetre.kernel.errors import DomainError, ErrorCode, TooManyAttempts
+from everymetre.kernel.iban import mask_iban
 from everymetre.notifications.views import inbox
 from everymetre.payments.pages import payout_panel
 from everymetre.sla.clock import for_claim as sla_clock
@@ -173,6 +175,8 @@ def _claim_page(request: Request, db: DB, principal: Any, claim: Claim, settings
         "assessment": views.assessment(db, claim), "draft": draft, "errors": errors or {}, "done": done,
         "can_upload": State(claim.state) in ACCEPTS_EVIDENCE,
         "payout": payout_panel(db, principal, claim), "sla": sla_clock(db, claim.id, settings.decision_due_days),
+        "payout_account": None if claim.kind == ClaimKind.DESTROYED_HOUSING_APPLICATION.value or claim.state == State.DRAFT.value
+        else payout_accounts.account_status(db, claim),
     }, status=status)
 
 
@@ -251,6 +255,7 @@ def _step_page(request: Request, db: DB, principal: Any, draft: ClaimDraft, step
                            "errors": errors or {}, "claim": claim, "oblasts": text.oblast_choices(),
                            "answers": answers if answers is not None else draft.data.get(step, {}),
                            "today": date.today().isoformat()}
+    ctx["banks"], ctx["mask_iban"] = list(get_settings().payout_banks), mask_iban
     if step == "owners" and not ctx["answers"].get("rows"):
         me = principal.full_name
         ctx["answers"] = {"rows": [{"full_name": me, "share": "1"}], "representative": False}

@@ -13,15 +13,17 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from everymetre.claims.lifecycle import damage_date_problem
+from everymetre.claims.lifecycle import ClaimKind, damage_date_problem
+from everymetre.claims.payout_accounts import check_account
 from everymetre.claims.schemas import ClaimCreate, OwnerIn, PropertyIn
 from everymetre.claims.values import PriorityGroup, parse_share, shares_problem
+from everymetre.kernel.errors import DomainError, ErrorCode
 from everymetre.kernel.text import text_problem
 from everymetre.web.i18n import N_, gettext
 
 HOME_FIELDS = ("kind", "oblast", "hromada", "street", "building", "apartment", "registry_number", "total_area_m2",
                "rooms", "year_built", "latitude", "longitude")
-OWNER_FIELDS = ("full_name", "birth_date", "rnokpp", "share", "phone", "email")
+OWNER_FIELDS = ("full_name", "birth_date", "rnokpp", "share", "phone", "email", "bank_code", "iban")
 EVENT_FIELDS = ("claim_kind", "damage_date", "description", "previous_claim")
 WORK_FIELDS = ("description", "quantity", "unit", "unit_price")
 MAX_OWNERS = 20
@@ -52,6 +54,38 @@ _MESSAGES = {
     "too_short": N_("Add at least one."),
     "extra_forbidden": N_("This field is not expected."),
 }
+
+
+# refusals by their code, in the reader's language (never the English detail)
+WORDS = {
+    ErrorCode.IBAN_INVALID: N_("This is not a valid Ukrainian IBAN: it has 29 characters, starts with UA and its check "
+                               "digits must match. Copy it from your bank's app or contract."),
+    ErrorCode.BANK_NOT_PARTICIPATING: N_("This account is at a bank that does not take part in eRecovery. Open the "
+                                         "special account at one of the banks in the list."),
+    ErrorCode.BANK_IBAN_MISMATCH: N_("The IBAN belongs to another bank than the one you chose. Check the bank and "
+                                     "the account number."),
+    ErrorCode.NOT_A_PARTY: N_("Only an owner or the representative who filed this claim may change its account."),
+    ErrorCode.OUT_OF_SCOPE: N_("This claim is outside your oblasts."),
+    ErrorCode.ROLE_NOT_ALLOWED: N_("Your role may not do this."),
+    ErrorCode.SEGREGATION_PROPOSED: N_("You made this award, so another commission member must approve or refuse it."),
+    ErrorCode.SEGREGATION_INSPECTED: N_("You inspected this claim, so another commission member must approve the award."),
+    ErrorCode.SEGREGATION_FIRST_DECIDER: N_("You made the decision that was appealed, so another commission member "
+                                            "must approve this award."),
+    ErrorCode.NO_AWARD_PENDING: N_("No award waits for approval on this claim."),
+    ErrorCode.INVALID_TRANSITION: N_("This can no longer be done: the claim has moved on. Reload the page."),
+    ErrorCode.AWARD_REASON_NEEDED: N_("The amount differs from the amount the rules computed: say why in the reason "
+                                      "for the amount."),
+    ErrorCode.AWARD_PENDING: N_("An award on this claim waits for a second commission member: approve or refuse it "
+                                "first."),
+}
+
+
+def words_for(exc: DomainError) -> str:
+    if exc.code in WORDS:
+        return gettext(WORDS[exc.code])
+    if exc.code is ErrorCode.VALIDATION and getattr(exc, "field", "") == "reason":
+        return gettext("Give the reason.")
+    return gettext("Some details need correcting")
 
 
 def message(error: dict[str, Any]) -> str:
@@ -182,6 +216,15 @@ def check_owners(answers: dict[str, Any]) -> tuple[list[OwnerIn] | None, dict[st
             owners.append(OwnerIn(**_owner_in(row, is_applicant=(i == 0 and not representative))))
         except ValidationError as exc:
             errors.update(errors_by_field(exc, prefix=f"owners-{i}-"))
+    for i, o in enumerate(owners):
+        if o.iban:  # a Ukrainian IBAN at a participating bank, of the bank chosen (claims.payout_accounts)
+            try:
+                check_account(o.iban, o.bank_code)
+            except DomainError as exc:
+                field = "bank_code" if exc.code is ErrorCode.BANK_IBAN_MISMATCH else "iban"
+                errors[f"owners-{i}-{field}"] = words_for(exc)
+        elif o.bank_code:
+            errors[f"owners-{i}-iban"] = gettext("Enter the IBAN of the account at the bank you chose.")
     if errors:
         return None, errors
     try:
@@ -243,4 +286,8 @@ def claim_from_answers(data: dict[str, Any]) -> tuple[ClaimCreate | None, str | 
         errs = errors_by_field(exc)
         mapped = {("claim_kind" if k == "kind" else k): v for k, v in errs.items()}
         return None, "event", mapped
+    if claim.kind is not ClaimKind.DESTROYED_HOUSING_APPLICATION and not owners[0].iban:
+        # the money is paid to the first owner (the applicant): without an account it could never go out
+        return None, "owners", {"owners-0-iban": gettext("Enter the IBAN of the special eRecovery account the money "
+                                                         "is paid to, and choose its bank.")}
     return claim, None, {}

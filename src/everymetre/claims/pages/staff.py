@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from everymetre.accounts.actions import Principal
 from everymetre.api.deps import IdPath
-from everymetre.claims import access
+from everymetre.claims import access, awards, payout_accounts
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.claims.access import QueueFilter
@@ -22,16 +22,18 @@ from everymetre.claims.api import evidence_file_response
 from everymetre.claims.lifecycle import ClaimKind, State
 from everymetre.claims.models import Claim
 from everymetre.claims.pages import forms, text, views
+from everymetre.claims.pages.forms import words_for
 from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
 from everymetre.claims.schemas import DecisionIn, InspectionActIn, TransitionIn, WorkItem
 from everymetre.claims.values import PriorityGroup
-from everymetre.kernel.errors import DomainError, NotFound
+from everymetre.kernel.errors import DomainError, ErrorCode, NotFound
 from everymetre.kernel.geography import BY_CODE
 from everymetre.sla.clock import for_claim as sla_clock
 from everymetre.sla.overdue import overdue_by_oblast
 from everymetre.store.types import utcnow
 from everymetre.web import i18n
 from everymetre.web.common import DB, Form, MaybePrincipal, PageError, SettingsDep, Staff, redirect, render
+from everymetre.web.i18n import gettext
 from everymetre.workload.pages import workload_panel
 
 router = APIRouter(include_in_schema=False)
@@ -120,6 +122,11 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
         "today": date.today().isoformat(), "previous": db.get(Claim, claim.previous_claim_id) if claim.previous_claim_id else None,
         "assessment": views.assessment(db, claim), "sla": sla_clock(db, claim.id, settings.decision_due_days),
         "workload": workload_panel(db, principal, claim),  # the claim's inspector (workload package)
+        "pending_award": awards.pending_award_view(db, principal, claim),
+        "award_because": {"above_computed": gettext("above the computed amount"),
+                          "above_tier_cap": gettext("above the tier's cap"),
+                          "above_threshold": gettext("above the amount one member may award alone")},
+        "payout_account": payout_accounts.account_status(db, claim), "award_limit": settings.award_second_approval_above_kopiykas,
     }
 
 
@@ -141,7 +148,8 @@ def _decision(form: FormData, errors: dict[str, str]) -> DecisionIn | None:
             errors["amount"] = str(exc)
             return None
     try:
-        return DecisionIn(reasons=forms.text(form, "decision_reasons"), amount_kopiykas=amount)
+        return DecisionIn(reasons=forms.text(form, "decision_reasons"), amount_kopiykas=amount,
+                          amount_reason=forms.text(form, "decision_amount_reason"))
     except ValidationError as exc:
         errors.update(forms.errors_by_field(exc, prefix="decision_"))
         return None
@@ -171,6 +179,9 @@ def transition_from_form(form: FormData, errors: dict[str, str]) -> TransitionIn
         return None
 
 
+AWARD_CODES = (ErrorCode.AWARD_REASON_NEEDED, ErrorCode.AWARD_PENDING)  # refusals worded by their code
+
+
 @router.post("/staff/claims/{reference}/move")
 def staff_move(request: Request, reference: str, db: DB, principal: Staff, settings: SettingsDep, form: Form) -> Response:
     claim = access.get_claim(db, principal, reference)
@@ -179,13 +190,15 @@ def staff_move(request: Request, reference: str, db: DB, principal: Staff, setti
     data = transition_from_form(form, errors)
     if data is not None:
         try:
-            claims_service.do_transition(db, principal, reference, data)
+            moved = claims_service.do_transition(db, principal, reference, data)
         except DomainError as exc:
             db.rollback()
-            errors[getattr(exc, "field", None) or "move"] = forms.translate_domain(exc.detail)
+            field = "decision_amount_reason" if exc.code is ErrorCode.AWARD_REASON_NEEDED else (getattr(exc, "field", None) or "move")
+            errors[field] = words_for(exc) if exc.code in AWARD_CODES else forms.translate_domain(exc.detail)
             status = exc.status if exc.status in (403, 409) else 400  # a refusal is a refusal, not bad input
         else:
-            return redirect(f"/staff/claims/{reference}?done={data.to.value}")
+            pending = moved.state != data.to.value and awards.pending_decision(db, moved.id) is not None
+            return redirect(f"/staff/claims/{reference}?done={'award_pending' if pending else data.to.value}")
     claim = access.get_claim(db, principal, reference)
     return render(request, "claims/staff_claim.html", {**_claim_context(db, principal, claim, settings), "errors": errors,
                                                 "failed_move": forms.text(form, "to"), "done": "",
@@ -323,3 +336,31 @@ def evidence_preview(reference: str, evidence_id: IdPath, db: DB, principal: May
     return Response(path.read_bytes(), media_type="image/jpeg", headers={
         "Content-Security-Policy": "sandbox; default-src 'none'", "Cache-Control": "private, max-age=3600"})
 
+
+
+# ------------------------------------------------------------------------------------------------ award approval
+
+
+@router.post("/staff/claims/{reference}/award-approval")
+def staff_award_review(request: Request, reference: str, db: DB, principal: Staff, settings: SettingsDep,
+                       form: Form) -> Response:
+    """The second commission member's approval or refusal of an award (claims.awards), with their reason."""
+    choice, reason = forms.text(form, "award"), forms.text(form, "approval_reason")
+    errors: dict[str, str] = {}
+    status = 400
+    if choice not in ("approve", "refuse"):
+        errors["award"] = gettext("Choose whether you approve or refuse the award.")
+    elif not reason:
+        errors["approval_reason"] = gettext("Give the reason.")
+    else:
+        try:
+            awards.do_review_award(db, principal, reference, choice == "approve", reason)
+        except DomainError as exc:
+            db.rollback()
+            errors["award"] = words_for(exc)
+            status = exc.status if exc.status in (403, 409) else 400
+        else:
+            return redirect(f"/staff/claims/{reference}?done={'award_approved' if choice == 'approve' else 'award_refused'}")
+    claim = access.get_claim(db, principal, reference)
+    return render(request, "claims/staff_claim.html", {**_claim_context(db, principal, claim, settings), "errors": errors,
+                                                       "done": "", "values": {"approval_reason": reason}}, status=status)

@@ -69,6 +69,11 @@ ACTIONS = {
     "claim.draft_updated": N_("Draft changed"),
     "claim.transition": N_("Status changed"),
     "evidence.added": N_("File added"),
+    "claim.payout_account_set": N_("Payout account changed"),
+    "claim.payout_account_returned": N_("The bank returned the payment: a new account is needed"),
+    "claim.award_proposed": N_("Award proposed: waits for a second commission member"),
+    "claim.award_approved": N_("Award approved by a second commission member"),
+    "claim.award_refused": N_("Award refused by a second commission member"),
 }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.models import User
 from everymetre.claims.evidence import ensure_thumbnail
-from everymetre.claims.lifecycle import ENDS_WITHOUT_MONEY, Move
+from everymetre.claims.lifecycle import ENDS_WITHOUT_MONEY, STANDING_AWARDS, Move
 from everymetre.claims.models import Claim, Decision, Evidence, InspectionAct
 from everymetre.claims.pages import text
 from everymetre.claims.trail import visible_trail
@@ -156,7 +156,9 @@ def latest_act(session: Session, claim: Claim) -> InspectionAct | None:
 
 
 def decisions(session: Session, claim: Claim) -> list[Decision]:
-    return list(session.scalars(select(Decision).where(Decision.claim_id == claim.id).order_by(Decision.id)))
+    # decisions that stand: an award waiting for a second member is shown on its own (claims.awards), a refused one in the trail
+    return list(session.scalars(select(Decision).where(Decision.claim_id == claim.id, Decision.approval.in_(STANDING_AWARDS))
+                                .order_by(Decision.id)))
 
 
 @dataclass
