@@ -74,6 +74,7 @@ class Settings:
     second_approval_above_kopiykas: int = 100_000_000  # UAH 1,000,000.00
     payer_iban: str | None = None  # None: a demo account (payments.batches.debtor_account)
     payer_name: str = "eRecovery programme account"
+    statement_max_bytes: int = 100 * 1024 * 1024  # a camt.053 upload (about 700 bytes an entry: 100,000 entries fit)
     crash_at: str | None = None  # crash tests: the step at which `pay` commands kill themselves
     # operations (ops/): production mode, the public address, the metrics token, log format
     env: str = "development"
@@ -212,6 +213,7 @@ def get_settings() -> Settings:
         second_approval_above_kopiykas=_int_env("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", 100_000_000),
         payer_iban=os.environ.get("EVERYMETRE_PAYER_IBAN") or None,
         payer_name=os.environ.get("EVERYMETRE_PAYER_NAME") or "eRecovery programme account",
+        statement_max_bytes=max(1024, _int_env("EVERYMETRE_STATEMENT_MAX_BYTES", 100 * 1024 * 1024)),
         crash_at=os.environ.get("EVERYMETRE_CRASH_AT") or None,
         env=_choice_env("EVERYMETRE_ENV", ("development", "production")),
         public_url=os.environ.get("EVERYMETRE_PUBLIC_URL") or None,

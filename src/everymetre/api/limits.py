@@ -27,6 +27,8 @@ from everymetre.config import Settings
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and the form's small fields
 _API_UPLOAD = re.compile(r"^/api/v1/claims/[^/]+/evidence/?$")
 _PAGE_UPLOAD = re.compile(r"^/(?:my/claims/[^/]+|apply/[^/]+)/evidence/?$")
+_API_STATEMENT = re.compile(r"^/api/v1/bank-statements/?$")  # camt.053 uploads (payments.api)
+_PAGE_STATEMENT = re.compile(r"^/staff/payments/statements/?$")
 SESSION_KEY = "everymetre.web_session"  # web.session.SCOPE_KEY (the page session, loaded by PageSessions)
 
 
@@ -55,6 +57,10 @@ class BodyLimits:
             return s.evidence_max_bytes + MULTIPART_OVERHEAD, "api"
         if method == "POST" and _PAGE_UPLOAD.match(path):
             return s.evidence_max_bytes * s.upload_max_files + MULTIPART_OVERHEAD, "page"
+        if method == "POST" and _API_STATEMENT.match(path):
+            return s.statement_max_bytes + MULTIPART_OVERHEAD, "api"
+        if method == "POST" and _PAGE_STATEMENT.match(path):
+            return s.statement_max_bytes + MULTIPART_OVERHEAD, "page"
         return s.body_max_bytes, None
 
     def signed_in(self, scope: dict[str, Any], kind: str) -> bool:
