@@ -346,8 +346,8 @@ def do_cancel_batch(session: Session, principal: Principal, batch_id: int, reaso
     reason = reason.strip()[:500]
     with atomic(session):
         batch = batch_for_update(session, batch_id)
+        require(principal.actor, Action.BATCH_CANCEL, batch_subject(session, principal, batch.id))  # scope before state
         BATCH.move(batch.state, B.CANCELLED, str(batch.id))
-        require(principal.actor, Action.BATCH_CANCEL, batch_subject(session, principal, batch.id))
         _cancel(session, principal, batch, reason)
     return batch
 
@@ -391,8 +391,8 @@ def do_export_file(session: Session, principal: Principal, batch_id: int, delive
     require(principal.actor, Action.BATCH_EXPORT)
     with atomic(session):
         batch = batch_for_update(session, batch_id)
+        require(principal.actor, Action.BATCH_EXPORT, batch_subject(session, principal, batch.id))  # scope before state
         move = None if batch.state == B.SENT else BATCH.move(batch.state, B.EXPORTED, str(batch.id))
-        require(principal.actor, Action.BATCH_EXPORT, batch_subject(session, principal, batch.id))
         xml = batch_xml(session, batch)
         validate_pain001(xml)
         digest = hashlib.sha256(xml).hexdigest()
@@ -423,10 +423,10 @@ def do_mark_sent(session: Session, principal: Principal, batch_id: int, checkpoi
     require(principal.actor, Action.BATCH_SEND)
     with atomic(session):
         batch = batch_for_update(session, batch_id)
+        require(principal.actor, Action.BATCH_SEND, batch_subject(session, principal, batch.id))  # scope before state
         if batch.state == B.SENT:
             return batch
         move = BATCH.move(batch.state, B.SENT, str(batch.id))
-        require(principal.actor, Action.BATCH_SEND, batch_subject(session, principal, batch.id))
         sent = PAYMENT.move(P.BATCHED, P.SENT)
         now = utcnow()
         rows = session.execute(

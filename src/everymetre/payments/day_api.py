@@ -159,7 +159,7 @@ class StatementPage(BaseModel):
 def _result(auth: AuthDep, upload_id: int, limit: int, duplicate: bool = False) -> StatementResult:
     d = statements.statement_detail(auth.session, auth.principal, upload_id, limit)
     return StatementResult(**{k: d[k] for k in StatementOut.model_fields}, duplicate=duplicate,
-                           booked_entries=d["booked"], rejected_entries=d["rejected"], unknown_entries=d["unknown"],
+                           booked_entries=d["booked_entries"], rejected_entries=d["rejected_entries"], unknown_entries=d["unknown_entries"],
                            booked_total=d["booked_total"], rejected_total=d["rejected_total"], unknown_total=d["unknown_total"],
                            hidden_outside_your_oblasts=d["hidden_outside_your_oblasts"])
 

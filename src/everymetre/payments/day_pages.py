@@ -171,10 +171,10 @@ ENTRY_STATE_WORDS = {"settled": N_("Applied"), "open": N_("Waiting for you"), "m
 def _statement_context(db: DB, principal: Any, upload_id: int) -> dict[str, Any]:
     d = statements.statement_detail(db, principal, upload_id, SHOWN)
     for name in ("booked", "rejected", "unknown"):
-        d[name] = [{**e, "reason_text": _reason(e), "state_label": _words(ENTRY_STATE_WORDS, e["state"]),
+        d[f"{name}_entries"] = [{**e, "reason_text": _reason(e), "state_label": _words(ENTRY_STATE_WORDS, e["state"]),
                     "problem_words": problem_words(e["problem_code"], e["end_to_end_id"], e["amount_kopiykas"],
                                                    e["payment_amount_kopiykas"]) if name == "unknown" else ""}
-                   for e in d[name]]
+                   for e in d[f"{name}_entries"]]
     d["can_resolve"] = principal.role is Role.PAYMENTS
     return d
 
@@ -193,7 +193,7 @@ def _entry_refused(request: Request, db: DB, principal: Any, entry_id: int, fiel
 
 def _resolve_problem(exc: DomainError) -> str:
     p = exc.params
-    if isinstance(exc, NotFound):
+    if isinstance(exc, NotFound) and "field" in p:
         return gettext("There is no payment with that id. Copy the id (EndToEndId) from the batch's payments.")
     if p.get("kind") == "amount":
         return gettext("The entry is %(entry)s but the payment is %(payment)s; only an entry of the same amount can be "
@@ -217,9 +217,10 @@ def match_entry(request: Request, entry_id: IdPath, db: DB, principal: Staff, fo
         entry = statements.do_match_entry(db, principal, entry_id, e2e, forms.text(form, "note"))
     except DomainError as exc:
         db.rollback()
-        if exc.status == 403 or (exc.status == 404 and "payment" not in exc.detail.lower()):
+        no_payment = exc.status == 404 and "field" in exc.params  # the form's id names no payment: the form is wrong
+        if exc.status == 403 or (exc.status == 404 and not no_payment):
             raise
-        return _entry_refused(request, db, principal, entry_id, field, _resolve_problem(exc), exc.status)
+        return _entry_refused(request, db, principal, entry_id, field, _resolve_problem(exc), 422 if no_payment else exc.status)
     return redirect(f"/staff/payments/statements/{entry.statement_id}?done=matched#entry-{entry.id}")
 
 

@@ -152,7 +152,7 @@ def statement_detail(session: Session, principal: Principal, upload_id: int, lim
         shown_total = session.scalar(select(func.count()).select_from(visible.subquery())) or 0
         hidden += total - shown_total
         rows = session.execute(visible.order_by(StatementLine.id).limit(limit)).all()
-        out[name] = [entry_view(r[0], r if r.end_to_end_id else None) for r in rows]
+        out[f"{name}_entries"] = [entry_view(r[0], r if r.end_to_end_id else None) for r in rows]
         out[f"{name}_total"] = shown_total
     out["hidden_outside_your_oblasts"] = hidden
     return out
