@@ -31,7 +31,7 @@ def upload(client, headers, data: bytes, name: str = "statement.xml", ctype: str
     return client.post(f"{API}/bank-statements", headers=headers, files={"file": (name, data, ctype)})
 
 
-def test_the_whole_day_through_the_api(client, auth, db, users, approval_limit):
+def test_the_whole_day_through_the_api(client, auth, db, users, approval_limit):  # noqa: F811
     approval_limit(15_000_000)  # above UAH 150,000: two approvals
     a = decided_claim(db, users["commission"], 10_000_000)
     b = decided_claim(db, users["commission"], 7_000_000)
@@ -162,7 +162,7 @@ def test_exported_batch_can_be_cancelled_and_its_claims_paid_again(client, auth,
     assert rebuilt["batch"]["count"] == 1 and rebuilt["batch"]["id"] != built.id
 
 
-def test_bad_statement_files_are_refused_saying_what_to_do(client, auth, db, approval_limit):
+def test_bad_statement_files_are_refused_saying_what_to_do(client, auth, db):
     h = auth("payments")
     cases = [
         (b"%PDF-1.7 not a statement", 415, "not XML"),

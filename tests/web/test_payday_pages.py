@@ -38,7 +38,7 @@ def approved_batch(web, db, users) -> tuple[object, str, int]:
 def test_the_day_after_approval_in_the_pages(web, db, users):
     a = decided_claim(db, users["commission"], 10_000_000)
     b = decided_claim(db, users["commission"], 7_000_000)
-    officer, page_url, batch_id = approved_batch(web, db, users)
+    officer, page_url, _ = approved_batch(web, db, users)
     page = officer.get(page_url).text
     assert "Завантажити файл для банку" in page and "Скасувати партію" in page
     f = officer.post(f"{page_url}/file", {}, token_from=page_url)

@@ -116,7 +116,7 @@ def unknown_entries(session: Session, principal: Principal, limit: int) -> tuple
         fields = reason_fields(e.reason_code if e.credit_debit == "CRDT" or e.bank_status == "rejected" else None)
         items.append(ExceptionItem(
             kind="unknown_entry", id=f"entry:{e.id}", at=uploaded, claim_reference=ref, amount_kopiykas=e.amount_kopiykas,
-            payee=None, **fields,  # type: ignore[arg-type]
+            payee=None, **fields,
             detail=f"Statement entry at line {e.line} ({e.end_to_end_id or 'no EndToEndId'}): "
                    f"{problem_text(e.problem, e.amount_kopiykas, paid)}.",
             action="resolve_entry", action_label=N_("Match it to a payment or dismiss it"),

@@ -252,8 +252,14 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
     """Apply a camt.053 statement and store it with each entry (see the module). The same statement again
     books nothing: the answer is the first upload's (`duplicate`), and the attempt is audited."""
     require(principal.actor, Action.STATEMENT_RECONCILE)
-    statement = read_statement(xml_bytes)
     digest = hashlib.sha256(xml_bytes).hexdigest()
+    same = session.scalar(select(BankStatement).where(BankStatement.sha256 == digest))
+    if same is not None:  # the same bytes: known without reading them again
+        with atomic(session):
+            record(session, f"statement:{same.statement_id[:45]}", "statement.uploaded_again", principal.user_id,
+                   {"message_id": same.message_id, "sha256": digest, "first_upload": same.id})
+            return report_of(session, same, duplicate=True)
+    statement = read_statement(xml_bytes)
     chain = f"statement:{statement.statement_id[:45]}"
     with atomic(session):
         before = _duplicate(session, digest, statement)

@@ -30,7 +30,7 @@ class ReturnReason:
         return self.uk if lang == "uk" else self.en
 
 
-N, R, I = Remedy.NEW_ACCOUNT, Remedy.RETRY, Remedy.INVESTIGATE
+N, R, X = Remedy.NEW_ACCOUNT, Remedy.RETRY, Remedy.INVESTIGATE  # new account, retry, examine
 _REASONS = [
     ReturnReason("AC01", "Incorrect account number", "Неправильний номер рахунку", N),
     ReturnReason("AC03", "Invalid creditor account number", "Недійсний номер рахунку отримувача", N),
@@ -40,24 +40,24 @@ _REASONS = [
     ReturnReason("AG01", "Transaction forbidden on this account", "Операції на цей рахунок заборонені", N),
     ReturnReason("AG02", "Invalid bank operation code", "Недійсний код банківської операції", R),
     ReturnReason("AM04", "Insufficient funds", "Недостатньо коштів", R),
-    ReturnReason("AM05", "Duplicate payment", "Повторний платіж", I),
-    ReturnReason("AM09", "Wrong amount", "Неправильна сума", I),
+    ReturnReason("AM05", "Duplicate payment", "Повторний платіж", X),
+    ReturnReason("AM09", "Wrong amount", "Неправильна сума", X),
     ReturnReason("BE01", "Payee's name does not match the account", "Ім'я отримувача не збігається з рахунком", N),
     ReturnReason("BE04", "Missing creditor address", "Бракує адреси отримувача", R),
     ReturnReason("BE06", "Unknown end customer", "Невідомий кінцевий клієнт банку", N),
-    ReturnReason("CUST", "Cancelled at the customer's request", "Скасовано на вимогу клієнта", I),
+    ReturnReason("CUST", "Cancelled at the customer's request", "Скасовано на вимогу клієнта", X),
     ReturnReason("FF01", "Invalid file format", "Неправильний формат файлу", R),
-    ReturnReason("MD06", "Refund requested by the customer", "Клієнт вимагає повернення коштів", I),
-    ReturnReason("MD07", "End customer deceased", "Кінцевий клієнт банку помер", I),
-    ReturnReason("MS02", "Reason not specified by the customer", "Клієнт не вказав причину", I),
-    ReturnReason("MS03", "Reason not specified by the bank", "Банк не вказав причину", I),
-    ReturnReason("NARR", "Reason given in the bank's narrative", "Причину описано в повідомленні банку", I),
+    ReturnReason("MD06", "Refund requested by the customer", "Клієнт вимагає повернення коштів", X),
+    ReturnReason("MD07", "End customer deceased", "Кінцевий клієнт банку помер", X),
+    ReturnReason("MS02", "Reason not specified by the customer", "Клієнт не вказав причину", X),
+    ReturnReason("MS03", "Reason not specified by the bank", "Банк не вказав причину", X),
+    ReturnReason("NARR", "Reason given in the bank's narrative", "Причину описано в повідомленні банку", X),
     ReturnReason("RC01", "Incorrect bank identifier", "Неправильний код банку", N),
     ReturnReason("RR01", "Missing debtor account or identification", "Бракує рахунку або даних платника", R),
     ReturnReason("RR02", "Missing debtor name or address", "Бракує імені або адреси платника", R),
     ReturnReason("RR03", "Missing creditor name or address", "Бракує імені або адреси отримувача", R),
-    ReturnReason("RR04", "Regulatory reason", "Регуляторна причина", I),
-    ReturnReason("SL01", "Specific service offered by the bank", "Особлива послуга банку", I),
+    ReturnReason("RR04", "Regulatory reason", "Регуляторна причина", X),
+    ReturnReason("SL01", "Specific service offered by the bank", "Особлива послуга банку", X),
     ReturnReason("TM01", "Received after the bank's cut-off time", "Надійшло після операційного часу банку", R),
 ]
 RETURN_REASONS: dict[str, ReturnReason] = {r.code: r for r in _REASONS}
