@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal
@@ -134,6 +134,17 @@ def _by_ids(session: Session, columns: Sequence[Any], key: Any, ids: Iterable[in
 # ------------------------------------------------------------------------------------------------ applying
 
 
+def _update(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """UPDATE ... WHERE id = ? as one executemany on the table (no ORM bulk machinery: 100,000 rows in seconds)."""
+    if not rows:
+        return
+    table = model.__table__
+    names = [k for k in rows[0] if k != "id"]
+    stmt = update(table).where(table.c.id == bindparam("_id")).values({k: bindparam(f"_{k}") for k in names})
+    for start in range(0, len(rows), CHUNK * 4):
+        session.execute(stmt, [{f"_{k}": v for k, v in r.items()} for r in rows[start:start + CHUNK * 4]])
+
+
 @dataclass
 class Applied:
     booked: list[str] = field(default_factory=list)
@@ -168,10 +179,11 @@ def apply_moves(session: Session, principal: Principal, moves: Sequence[tuple[_P
     done = Applied()
     if not moves:
         return done
+    session.flush()  # the table-level updates below bypass the session: objects it holds are expired after them
     booked = [(p, on) for p, ret, on, _ in moves if not ret]
     returned = [(p, on, code) for p, ret, on, code in moves if ret]
     if booked:
-        session.execute(update(Payment), [{"id": p.id, "state": BOOK.target, "settled_on": on} for p, on in booked])
+        _update(session, Payment, [{"id": p.id, "state": BOOK.target, "settled_on": on} for p, on in booked])
         payouts = []
         for p, on in booked:
             if p.purpose == "repair":
@@ -180,14 +192,14 @@ def apply_moves(session: Session, principal: Principal, moves: Sequence[tuple[_P
                                 "transferred_on": on, "window_end": spending_window_end(on, tier),
                                 "state": PayoutState.FUNDS_TRANSFERRED.value, "spent_kopiykas": 0, "returned_kopiykas": 0})
         if payouts:
-            session.execute(insert(RepairPayout), payouts)
+            session.execute(insert(RepairPayout.__table__), payouts)
         seller = {p.certificate_id: on for p, on in booked if p.certificate_id is not None}
         if seller:
             states = _by_ids(session, [Certificate.state], Certificate.id, seller)
             rows = [{"id": cid, "state": SELLER_PAID.target, "paid_on": on} for cid, on in seller.items()
                     if cid in states and states[cid][1] == SELLER_PAID.source]
             if rows:
-                session.execute(update(Certificate), rows)
+                _update(session, Certificate, rows)
         done.booked = [p.e2e for p, _ in booked]
     if returned:
         years = _by_ids(session, [Claim.ref_year], Claim.id, (p.claim_id for p, _, _ in returned))
@@ -209,9 +221,10 @@ def apply_moves(session: Session, principal: Principal, moves: Sequence[tuple[_P
                                                ledger_rules.Posting(ledger_rules.certificate_reserved(number), credit=p.amount)),
                                               certificate=number, payment_id=p.e2e, memo=f"reversal: returned {r.code}")
             posts.append(Post(tx, claim_id=p.claim_id, payment_id=p.id, certificate_id=p.certificate_id))
-        session.execute(update(Payment), rows)
+        _update(session, Payment, rows)
         post(session, posts, principal.user_id)
         done.rejected = [p.e2e for p, _, _ in returned]
+    session.expire_all()
     return done
 
 
@@ -295,7 +308,7 @@ def do_reconcile(session: Session, principal: Principal, xml_bytes: bytes) -> Re
                           "payment_id": p.id if p is not None else None})
         applied = apply_moves(session, principal, moves)
         for start in range(0, len(lines), 20_000):
-            session.execute(insert(StatementLine), lines[start:start + 20_000])
+            session.execute(insert(StatementLine.__table__), lines[start:start + 20_000])
         row.booked, row.rejected, row.already, row.ignored = counts["booked"], counts["rejected"], counts["already"], counts["ignored"]
         row.unknown = counts["unknown"] + counts["mismatch"]
         record(session, chain, "statement.reconciled", principal.user_id,
