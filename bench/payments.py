@@ -1,6 +1,9 @@
-"""Benchmark the pure payments path: build, validate and write a pain.001.001.09 file for N payments.
+"""Benchmark the payments officer's day: 100,000 payouts through build, approve, export, sent and the bank's
+statement, on SQLite or PostgreSQL, each stage in rows/s against a bare insert and read of as many rows measured
+in the same run on the same store.
 
-Usage: .venv/bin/python bench/payments.py [--payments N] [--out DIR] [--repeat R]
+Usage: .venv/bin/python bench/payments.py [--store sqlite|postgresql] [--payouts N] [--store-only]
+                                          [--payments N] [--out DIR] [--repeat R] [--db-url URL]
 
 Times each stage separately (best of R runs) and prints throughput. Synthetic data: random amounts between
 UAH 10,000 and 500,000, Ukrainian names, valid UA IBANs. Also parses a simulated camt.053 of the same size.
@@ -9,7 +12,9 @@ The store part (--claims N, default 100,000; 0 skips it): N approved repair clai
 database (a temporary SQLite file, or --db-url, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench —
 its schema is dropped and recreated), then each step of `everymetre pay batch` timed on its own: decisions
 posted to the ledger, batch built, approved (by two payments officers), pain.001 built + validated + written,
-marked sent; then the bank's camt.053 reconciled and `everymetre ledger check` run over the whole ledger.
+marked sent; then the bank's camt.053 generated for them (1 in 100 returned AC04), reconciled and stored
+(every entry), uploaded again (a duplicate: nothing booked), and `everymetre ledger check` run over the whole
+ledger. Another package's stage after the statement plugs in through AFTER_STATEMENT.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from everymetre.kernel.iban import make_ua_iban
 from everymetre.payments.camt053 import (
@@ -91,14 +96,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--payments", type=int, default=100_000, help="number of payments (default 100,000)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per stage; the best is reported")
     ap.add_argument("--out", type=Path, default=None, help="directory for the written file (default: a temporary one)")
-    ap.add_argument("--claims", type=int, default=100_000, help="approved claims for the store part (default 100,000; 0 skips)")
-    ap.add_argument("--db-url", default=None, help="database for the store part (default: a temporary SQLite file)")
-    ap.add_argument("--accounts", action="store_true", help="run the store part twice: claims with only the person's "
-                    "IBAN (the baseline), then with a payout account per claim (claims.payout_accounts); print the ratios")
+    ap.add_argument("--claims", "--payouts", dest="claims", type=int, default=100_000,
+                    help="payouts for the store part (default 100,000; 0 skips)")
+    ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                    help="sqlite: a temporary file; postgresql: --db-url, default "
+                         "postgresql+psycopg://postgres@127.0.0.1:5432/bench_payday (emptied: its name must start with bench)")
+    ap.add_argument("--db-url", default=None, help="database for the store part (overrides --store's default)")
+    ap.add_argument("--store-only", action="store_true", help="skip the file-only part (pain.001 and camt.053 in memory)")
     args = ap.parse_args(argv)
     n = args.payments
     if n < 1:
         ap.error("--payments must be at least 1")
+    db_url = args.db_url or ("postgresql+psycopg://postgres@127.0.0.1:5432/bench_payday" if args.store == "postgresql" else None)
+    if args.store_only:
+        store_bench(args.claims, db_url, args.out)
+        return 0
 
     t0 = time.perf_counter()
     batch = synthetic_batch(n)
@@ -127,12 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     t_parse, statement = best_of(args.repeat, lambda: parse_camt053(camt))
     report("camt.053 parse + checks", t_parse, n, f"{len(statement.entries):,} entries")
     if args.claims:
-        base = store_bench(args.claims, args.db_url, args.out)
-        if args.accounts:
-            with_accounts = store_bench(args.claims, args.db_url, args.out, accounts=True)
-            print("\nwith a payout account per claim / person's IBAN only (same run):")
-            for name in ("build batch", "reconcile camt.053"):
-                print(f"{name:<26} {with_accounts[name] / base[name]:8.2f}x")
+        store_bench(args.claims, db_url, args.out)
     return 0
 
 
@@ -169,71 +176,125 @@ def _insert_claims(engine, n: int, decider: int, chunk: int = 10_000, accounts: 
                 conn.execute(insert(model), rows)
 
 
-def store_bench(n: int, db_url: str | None, out: Path | None, accounts: bool = False) -> dict[str, float]:
+# A stage run after the statement on the same store, for another package's part of the day (e.g. the repair
+# helper's card-transaction import): append (name, fn); fn(session, run) does the work and returns the rows it
+# handled, which are reported as rows/s against the same baseline.
+AFTER_STATEMENT: list[tuple[str, Callable[[Any, dict[str, Any]], int]]] = []
+
+
+def _baseline(engine, n: int) -> tuple[float, float]:
+    """Rows/s of a bare Core insert and a bare read of n payment-sized rows (a scratch table), on this store."""
+    from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert, select
+
+    meta = MetaData()
+    scratch = Table("bench_baseline", meta, Column("id", Integer, primary_key=True), Column("e2e", String(35)),
+                    Column("amount", BigInteger), Column("name", String(140)), Column("iban", String(34)),
+                    Column("state", String(12)))
+    meta.drop_all(engine)
+    meta.create_all(engine)
+    rows = [{"id": i, "e2e": f"EMP-{i:012d}-01", "amount": 10_000_00 + i, "name": "Шевченко Олена", "iban": "UA" + "0" * 27,
+             "state": "sent"} for i in range(1, n + 1)]
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        for start in range(0, n, 20_000):
+            conn.execute(insert(scratch), rows[start:start + 20_000])
+    ins = n / (time.perf_counter() - t)
+    t = time.perf_counter()
+    with engine.connect() as conn:
+        got = len(conn.execute(select(scratch)).all())
+    read = got / (time.perf_counter() - t)
+    meta.drop_all(engine)
+    return ins, read
+
+
+def store_bench(n: int, db_url: str | None, out: Path | None) -> dict[str, float]:
     import os
 
     os.environ.setdefault("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", str(100_000_000))
+    os.environ.setdefault("EVERYMETRE_STATEMENT_MAX_BYTES", str(1024 * 1024 * 1024))
     from sqlalchemy import text
+    from sqlalchemy.engine import make_url
 
-    from everymetre.accounts.actions import SYSTEM, do_create_user, load_principal
+    from everymetre.accounts.actions import do_create_user, load_principal
+    from everymetre.config import get_settings
     from everymetre.payments import batches, ledger, reconcile
-    from everymetre.payments.iso20022 import validate_pain001 as validate
-    from everymetre.payments.models import PaymentBatch as BatchRow
+    from everymetre.payments.iso20022 import read_pain001
     from everymetre.store.db import make_engine, session_factory
     from everymetre.store.migrate import upgrade
 
+    get_settings.cache_clear()
     tmp = tempfile.TemporaryDirectory()
     url = db_url or f"sqlite:///{tmp.name}/bench.db"
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
+        name = make_url(url).database or ""
+        if not name.startswith("bench"):
+            raise SystemExit(f"--db-url: the database {name!r} would be emptied; use one named bench_... made for this")
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
     upgrade(engine)
-    print(f"\nstore: {n:,} approved claims on {engine.dialect.name}{', each with a payout account' if accounts else ''}")
+    print(f"\nstore: {n:,} approved repair claims -> payouts, on {engine.dialect.name}")
+    ins, read = _baseline(engine, n)
+    print(f"{'baseline: bare insert':<30} {ins:12,.0f} rows/s")
+    print(f"{'baseline: bare read':<30} {read:12,.0f} rows/s")
     sessions = session_factory(engine)
     with sessions() as session:
         decider = do_create_user(session, None, "commission@bench.org", "bench-password", "commission", all_oblasts=True).id
         pay1 = do_create_user(session, None, "pay1@bench.org", "bench-password", "payments", all_oblasts=True).id
         pay2 = do_create_user(session, None, "pay2@bench.org", "bench-password", "payments", all_oblasts=True).id
     t0 = time.perf_counter()
-    _insert_claims(engine, n, decider, accounts=accounts)
-    print(f"{'insert claims':<26} {time.perf_counter() - t0:8.3f} s  (set-up, not part of the pipeline)")
+    _insert_claims(engine, n, decider)
+    print(f"{'insert claims':<30} {time.perf_counter() - t0:8.2f} s  (set-up, not part of the day)")
+    figures: list[tuple[str, float]] = []
 
-    timings: dict[str, float] = {}
-
-    def step(name: str, fn: Callable[[], T]) -> T:
+    def step(name: str, fn: Callable[[], T], rows: int = n) -> T:
         t = time.perf_counter()
         result = fn()
-        timings[name] = time.perf_counter() - t
-        report(name, timings[name], n)
+        seconds = time.perf_counter() - t
+        figures.append((name, seconds))
+        rate = rows / seconds if seconds else float("inf")
+        print(f"{name:<30} {seconds:8.2f} s {rate:12,.0f} rows/s   {rate / ins:6.3f} x bare insert")
         return result
 
     out_dir = out or Path(tmp.name)
+    run: dict[str, Any] = {"payouts": n, "out": out_dir}
     with sessions() as session:
         p1, p2 = load_principal(session, pay1), load_principal(session, pay2)
         synced = step("post decisions to ledger", lambda: ledger.do_sync_decisions(session, p1))
         built = step("build batch", lambda: batches.do_build_batch(session, p1, date.today()))
         batch = built.batch
         assert batch is not None and batch.count == n and synced.posted == n, (synced, built.held)
-        step("approve (two officers)", lambda: (batches.do_approve_batch(session, p1, batch.id), batches.do_approve_batch(session, p2, batch.id)))
-        row = session.get(BatchRow, batch.id)
-        xml = step("  pain.001 build from db", lambda: batches.batch_xml(session, row))
-        step("  pain.001 validate (XSD)", lambda: validate(xml))
-        session.rollback()
-        path = step("export (build+valid.+write)", lambda: batches.do_export_batch(session, p1, batch.id, out_dir / "store-batch.xml"))
+        step("approve (two officers)", lambda: (batches.do_approve_batch(session, p1, batch.id),
+                                                batches.do_approve_batch(session, p2, batch.id)))
+        path = step("export pain.001 (XSD-valid)", lambda: batches.do_export_batch(session, p1, batch.id, out_dir / "batch.xml"))
         step("mark sent (+ledger)", lambda: batches.do_mark_sent(session, p1, batch.id))
-        print(f"{'':<26} {path.stat().st_size / 1e6:.1f} MB, UAH {batch.total_kopiykas / 100:,.2f}")
-        entries = [StatementEntry(t.end_to_end_id, t.amount_kopiykas, EntryStatus.BOOKED, date.today())
-                   for t in __import__("everymetre.payments.iso20022", fromlist=["read_pain001"]).read_pain001(path.read_bytes())]
-        camt = build_camt053(entries, account_iban=batches.debtor_account().iban)
-        rec = step("reconcile camt.053", lambda: reconcile.do_reconcile(session, SYSTEM, camt))
-        assert rec.booked == n, rec
+        print(f"{'':<30} file {path.stat().st_size / 1e6:.1f} MB, UAH {batch.total_kopiykas / 100:,.2f}")
+
+        def statement() -> bytes:
+            entries = [StatementEntry(t.end_to_end_id, t.amount_kopiykas, EntryStatus.BOOKED, date.today()) if i % 100
+                       else StatementEntry(t.end_to_end_id, t.amount_kopiykas, EntryStatus.REJECTED, date.today(),
+                                           credit_debit="CRDT", reason_code="AC04")
+                       for i, t in enumerate(read_pain001(path.read_bytes()), 1)]
+            return build_camt053(entries, account_iban=batches.debtor_account().iban)
+
+        camt = step("generate camt.053 (the bank)", statement)
+        print(f"{'':<30} statement {len(camt) / 1e6:.1f} MB")
+        rec = step("reconcile statement (stored)", lambda: reconcile.do_reconcile(session, p1, camt))
+        assert rec.booked + rec.rejected == n and rec.rejected == n // 100 and not rec.open_lines, rec
+        dup = step("same statement again", lambda: reconcile.do_reconcile(session, p1, camt))
+        assert dup.duplicate
+        run["statement"] = rec
+        for name, fn in AFTER_STATEMENT:
+            rows = fn(session, run)
+            print(f"{name:<30} (hook: {rows:,} rows)")
         violations = step("ledger check", lambda: ledger.ledger_violations(session))
-        print(f"{'':<26} {len(violations)} violation(s)")
+        print(f"{'':<30} {len(violations)} violation(s)")
+    total = sum(s for name, s in figures if name not in ("generate camt.053 (the bank)", "same statement again", "ledger check"))
+    print(f"{'the day (sync..reconcile)':<30} {total:8.2f} s {n / total:12,.0f} rows/s   {n / total / ins:6.3f} x bare insert")
     engine.dispose()
     tmp.cleanup()
-    return timings
+    return dict(figures)
 
 
 if __name__ == "__main__":

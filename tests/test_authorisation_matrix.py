@@ -89,6 +89,8 @@ class World:
     certificate_claim: str = ""
     repair_claim: str = ""  # citizen's, with a tier B repair payout whose interim report is filed
     repair_report: int = 0
+    statement_upload: int = 0  # a bank statement with one entry no payment matches
+    statement_entry: int = 0
     discard_draft: int = 0
     versions: dict[str, int] = field(default_factory=dict)
 
@@ -159,6 +161,16 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("POST", f"{API}/claims/{{reference}}/repair-reports"): Entry(by_table(T.PAYOUT_REPORT), lambda w: f"{API}/claims/{w.repair_claim}/repair-reports", lambda w, k: {"kind": "final"}, files=True, why="payout.report (409: the interim report is with the officer)", readonly_403=True),
         ("POST", f"{API}/claims/{{reference}}/repair-reports/{{report_id}}/decision"): Entry(by_table(T.PAYOUT_VERIFY), lambda w: f"{API}/claims/{w.repair_claim}/repair-reports/{w.repair_report}/decision", lambda w, k: {"accept": False, "reason": "matrix"}, why="payout.verify (the second one: 409, already returned)", readonly_403=True),
         ("POST", f"{API}/payment-batches/{{batch_id}}/approve"): Entry(by_table(T.BATCH_APPROVE), lambda w: f"{API}/payment-batches/{w.batch_id}/approve", lambda w, k: {"expected_total_kopiykas": w.batch_total}, why="batch.approve", readonly_403=True),
+        # the payments officer's day (payments.day_api); payments' cells answer 409/415 (the batch is not approved, the file a photo)
+        ("POST", f"{API}/payment-batches"): Entry(by_table(T.BATCH_BUILD), P(f"{API}/payment-batches"), why="batch.build", readonly_403=True),
+        ("GET", f"{API}/payment-batches/{{batch_id}}/file"): Entry(by_table(T.BATCH_EXPORT), lambda w: f"{API}/payment-batches/{w.batch_id}/file", why="batch.export"),
+        ("POST", f"{API}/payment-batches/{{batch_id}}/send"): Entry(by_table(T.BATCH_SEND), lambda w: f"{API}/payment-batches/{w.batch_id}/send", why="batch.send", readonly_403=True),
+        ("POST", f"{API}/payment-batches/{{batch_id}}/cancel"): Entry(by_table(T.BATCH_CANCEL), lambda w: f"{API}/payment-batches/{w.batch_id}/cancel", lambda w, k: {"reason": "matrix"}, why="batch.cancel", readonly_403=True),
+        ("POST", f"{API}/bank-statements"): Entry(by_table(T.STATEMENT_RECONCILE), P(f"{API}/bank-statements"), files=True, why="statement.reconcile (a photo: 415)", readonly_403=True),
+        ("GET", f"{API}/bank-statements"): Entry(by_table(T.BATCH_READ), P(f"{API}/bank-statements"), why="batch.read"),
+        ("GET", f"{API}/bank-statements/{{statement_id}}"): Entry(by_table(T.BATCH_READ), lambda w: f"{API}/bank-statements/{w.statement_upload}", why="batch.read"),
+        ("POST", f"{API}/statement-entries/{{entry_id}}/resolve"): Entry(by_table(T.STATEMENT_RESOLVE), lambda w: f"{API}/statement-entries/{w.statement_entry}/resolve", lambda w, k: {"dismiss_reason": "matrix"}, why="statement.resolve", readonly_403=True),
+        ("GET", f"{API}/payment-exceptions"): Entry(by_table(T.BATCH_READ), P(f"{API}/payment-exceptions"), why="batch.read"),
     }
     # ---------------------------------------------------------------- public data and operations: the same for everyone
     same = {
@@ -250,6 +262,15 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("POST", "/staff/payments/build"): Entry(by_table(T.BATCH_BUILD), P("/staff/payments/build"), why="batch.build", readonly_403=True),
         ("GET", "/staff/payments/{batch_id}"): Entry(by_table(T.BATCH_READ), lambda w: f"/staff/payments/{w.batch_id}", why="batch.read"),
         ("POST", "/staff/payments/{batch_id}/approve"): Entry(by_table(T.BATCH_APPROVE), lambda w: f"/staff/payments/{w.batch_id}/approve", lambda w, k: {"expected_total_kopiykas": str(w.batch_total)}, why="batch.approve", readonly_403=True),
+        ("POST", "/staff/payments/{batch_id}/file"): Entry(by_table(T.BATCH_EXPORT), lambda w: f"/staff/payments/{w.batch_id}/file", why="batch.export", readonly_403=True),
+        ("POST", "/staff/payments/{batch_id}/send"): Entry(by_table(T.BATCH_SEND), lambda w: f"/staff/payments/{w.batch_id}/send", why="batch.send", readonly_403=True),
+        ("POST", "/staff/payments/{batch_id}/cancel"): Entry(by_table(T.BATCH_CANCEL), lambda w: f"/staff/payments/{w.batch_id}/cancel", lambda w, k: {"reason": "matrix"}, why="batch.cancel", readonly_403=True),
+        ("GET", "/staff/payments/statements"): Entry(by_table(T.BATCH_READ), P("/staff/payments/statements"), why="batch.read"),
+        ("POST", "/staff/payments/statements"): Entry(by_table(T.STATEMENT_RECONCILE), P("/staff/payments/statements"), files=True, why="statement.reconcile (no statement field: 400)", readonly_403=True),
+        ("GET", "/staff/payments/statements/{upload_id}"): Entry(by_table(T.BATCH_READ), lambda w: f"/staff/payments/statements/{w.statement_upload}", why="batch.read"),
+        ("POST", "/staff/payments/statement-entries/{entry_id}/match"): Entry(by_table(T.STATEMENT_RESOLVE), lambda w: f"/staff/payments/statement-entries/{w.statement_entry}/match", lambda w, k: {"end_to_end_id": "EMP-NO-SUCH"}, why="statement.resolve", readonly_403=True),
+        ("POST", "/staff/payments/statement-entries/{entry_id}/dismiss"): Entry(by_table(T.STATEMENT_RESOLVE), lambda w: f"/staff/payments/statement-entries/{w.statement_entry}/dismiss", lambda w, k: {"reason": "matrix"}, why="statement.resolve", readonly_403=True),
+        ("GET", "/staff/payments/exceptions"): Entry(by_table(T.BATCH_READ), P("/staff/payments/exceptions"), why="batch.read"),
     }
     for key, url in same_pages.items():
         pages[key] = Entry(EVERYONE, url, why="public", same_for_all=True)
@@ -379,6 +400,18 @@ def world(db, users, principal):
     w.certificate = certificates.do_issue_certificate(db, principal("payments"), cert_claim.reference).number
     w.certificate_claim = cert_claim.reference
     w.repair_claim, w.repair_report = repair_world(db, users)
+    from datetime import date as _date
+
+    from everymetre.accounts.actions import SYSTEM
+    from everymetre.payments.camt053 import EntryStatus, StatementEntry, build_camt053
+    from everymetre.payments.models import StatementLine
+    from everymetre.payments.reconcile import do_reconcile
+
+    camt = build_camt053([StatementEntry("EMP-NOT-OURS", 12_345, EntryStatus.BOOKED, _date(2026, 2, 2))],
+                         account_iban=batches.debtor_account().iban)
+    w.statement_upload = do_reconcile(db, SYSTEM, camt).upload_id or 0
+    w.statement_entry = db.scalar(select(StatementLine.id).where(StatementLine.statement_id == w.statement_upload)) or 0
+    db.rollback()
     browsers: dict[str, Browser] = {}
     for k in ROLES:
         b = Browser(app)

@@ -94,6 +94,7 @@ class Settings:
     payer_name: str = "eRecovery programme account"
     payout_banks: tuple[tuple[str, str], ...] = DEFAULT_PAYOUT_BANKS  # (MFO, name) where payout accounts may be
     award_second_approval_above_kopiykas: int = 30_000_000  # UAH 300,000.00 (claims.awards)
+    statement_max_bytes: int = 100 * 1024 * 1024  # a camt.053 upload (about 700 bytes an entry: 100,000 entries fit)
     crash_at: str | None = None  # crash tests: the step at which `pay` commands kill themselves
     # repair money (payments.card_transactions, payments.repair_reports): the merchant categories whose card
     # spending counts (building materials, paint and wallpaper, contractors), tier B's first payment's share,
@@ -275,6 +276,7 @@ def get_settings() -> Settings:
         payer_name=os.environ.get("EVERYMETRE_PAYER_NAME") or "eRecovery programme account",
         payout_banks=_banks_env("EVERYMETRE_PAYOUT_BANKS"),
         award_second_approval_above_kopiykas=max(0, _int_env("EVERYMETRE_AWARD_SECOND_APPROVAL_ABOVE_KOPIYKAS", 30_000_000)),
+        statement_max_bytes=max(1024, _int_env("EVERYMETRE_STATEMENT_MAX_BYTES", 100 * 1024 * 1024)),
         crash_at=os.environ.get("EVERYMETRE_CRASH_AT") or None,
         repair_counted_mccs=tuple(m.strip() for m in (os.environ.get("EVERYMETRE_REPAIR_COUNTED_MCCS") or "5211,5231,1520")
                                   .split(",") if m.strip()),

@@ -9,10 +9,10 @@ import pytest
 
 from everymetre.accounts.permissions import PERMISSIONS
 from everymetre.kernel.errors import ErrorCode, InvalidTransition
-from everymetre.payments.models import Payment, PaymentBatch
-from everymetre.payments.states import BATCH, CERTIFICATE, PAYMENT, PAYOUT, BatchState, Machine
+from everymetre.payments.models import Payment, PaymentBatch, StatementLine
+from everymetre.payments.states import BATCH, CERTIFICATE, PAYMENT, PAYOUT, STATEMENT_ENTRY, BatchState, Machine
 
-MACHINES = [BATCH, PAYMENT, PAYOUT, CERTIFICATE]
+MACHINES = [BATCH, PAYMENT, PAYOUT, CERTIFICATE, STATEMENT_ENTRY]
 
 
 def _check_states(model) -> set[str]:
@@ -23,25 +23,24 @@ def _check_states(model) -> set[str]:
     raise AssertionError(f"{model.__tablename__} has no state CHECK")
 
 
-@pytest.mark.parametrize(("machine", "model"), [(BATCH, PaymentBatch), (PAYMENT, Payment)])
+@pytest.mark.parametrize(("machine", "model"), [(BATCH, PaymentBatch), (PAYMENT, Payment), (STATEMENT_ENTRY, StatementLine)])
 def test_tables_match_the_database(machine: Machine, model) -> None:
     assert set(machine.states) == _check_states(model)
 
 
 @pytest.mark.parametrize("machine", MACHINES, ids=lambda m: m.noun)
 def test_every_state_reached_and_every_move_authorised(machine: Machine) -> None:
-    first = machine.states[0]
-    reached = {first} | {m.target for m in machine.moves.values()}
+    reached = set(machine.initial) | {m.target for m in machine.moves.values()}
     assert reached == set(machine.states)
     assert all(m.action in PERMISSIONS for m in machine.moves.values())
 
 
 def test_refusal_names_the_states_a_move_needs() -> None:
     assert BATCH.can(BatchState.BUILT, BatchState.APPROVED)
-    with pytest.raises(InvalidTransition, match="Batch 7 is sent; only a batch that is built or approved can be cancelled") as e:
+    with pytest.raises(InvalidTransition, match="Batch 7 is sent; only a batch that is built or approved or exported can be cancelled") as e:
         BATCH.move(BatchState.SENT, BatchState.CANCELLED, "7")
     assert e.value.code is ErrorCode.INVALID_TRANSITION
-    assert e.value.params == {"machine": "batch", "state": "sent", "target": "cancelled", "allowed": ["built", "approved"]}
+    assert e.value.params == {"machine": "batch", "state": "sent", "target": "cancelled", "allowed": ["built", "approved", "exported"]}
 
 
 def test_documented_machines_are_the_move_tables() -> None:

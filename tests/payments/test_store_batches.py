@@ -160,7 +160,8 @@ def test_reconcile_booked_and_rejected(db, users, principal, tmp_path):
     stmt = statement(tmp_path / "b.xml", rejected={pay_b.end_to_end_id})
     r = reconcile.do_reconcile(db, SYSTEM, stmt)
     assert (r.booked, r.rejected, r.unmatched, r.problems) == (1, 1, [], [])
-    assert reconcile.do_reconcile(db, SYSTEM, stmt).already == 2  # the same statement again changes nothing
+    again = reconcile.do_reconcile(db, SYSTEM, stmt)  # the same statement again changes nothing
+    assert again.duplicate and again.upload_id == r.upload_id and (again.booked, again.rejected) == (1, 1)
     db.expire_all()
     assert db.scalar(select(Payment.state).where(Payment.claim_id == a.id)) == "booked"
     rejected = db.scalar(select(Payment).where(Payment.claim_id == b.id))

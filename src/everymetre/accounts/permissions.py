@@ -35,6 +35,7 @@ class Action(StrEnum):
     BATCH_EXPORT = "batch.export"  # write the bank file
     BATCH_SEND = "batch.send"  # record that the file went to the bank
     STATEMENT_RECONCILE = "statement.reconcile"
+    STATEMENT_RESOLVE = "statement.resolve"  # an entry no payment matched: matched to one by hand, or dismissed
     LEDGER_POST = "ledger.post"  # bring the ledger in line with one claim's decision
     LEDGER_SYNC = "ledger.sync"  # the catch-up: every decided claim not yet (or not rightly) in the ledger
     PAYMENTS_SWEEP = "payments.sweep"  # deadlines: unspent repair money, lapsed reservations, expiry
@@ -109,6 +110,7 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.BATCH_EXPORT: _rule([R.PAYMENTS, R.SYSTEM]),
     Action.BATCH_SEND: _rule([R.PAYMENTS, R.SYSTEM]),
     Action.STATEMENT_RECONCILE: _rule([R.PAYMENTS, R.SYSTEM], Scope.NONE),
+    Action.STATEMENT_RESOLVE: _rule([R.PAYMENTS]),  # matching: the payment's oblast must be the officer's
     Action.LEDGER_POST: _rule([R.COMMISSION, R.PAYMENTS, R.ADMIN, R.SYSTEM]),
     Action.LEDGER_SYNC: _rule([R.PAYMENTS, R.ADMIN, R.SYSTEM], Scope.NONE),
     Action.PAYMENTS_SWEEP: _rule([R.PAYMENTS, R.ADMIN, R.SYSTEM], Scope.NONE),

@@ -30,6 +30,8 @@ _API_REPAIR_REPORT = re.compile(r"^/api/v1/claims/[^/]+/repair-reports/?$")
 _PAGE_REPAIR_REPORT = re.compile(r"^/my/claims/[^/]+/repair-report/?$")
 _API_CARD_FILE = re.compile(r"^/api/v1/card-transactions/?$")
 _PAGE_UPLOAD = re.compile(r"^/(?:my/claims/[^/]+|apply/[^/]+)/evidence/?$")
+_API_STATEMENT = re.compile(r"^/api/v1/bank-statements/?$")  # camt.053 uploads (payments.api)
+_PAGE_STATEMENT = re.compile(r"^/staff/payments/statements/?$")
 SESSION_KEY = "everymetre.web_session"  # web.session.SCOPE_KEY (the page session, loaded by PageSessions)
 
 
@@ -66,6 +68,10 @@ class BodyLimits:
             return s.evidence_max_bytes * s.repair_report_max_files + MULTIPART_OVERHEAD, "api" if _is_api(path) else "page"
         if method == "POST" and _API_CARD_FILE.match(path):
             return s.card_transactions_max_bytes + MULTIPART_OVERHEAD, "api"
+        if method == "POST" and _API_STATEMENT.match(path):
+            return s.statement_max_bytes + MULTIPART_OVERHEAD, "api"
+        if method == "POST" and _PAGE_STATEMENT.match(path):
+            return s.statement_max_bytes + MULTIPART_OVERHEAD, "page"
         return s.body_max_bytes, None
 
     def signed_in(self, scope: dict[str, Any], kind: str) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -147,8 +148,13 @@ def recipients(session: Session, claim_ids: Iterable[int]) -> dict[int, Recipien
 
 def message_id(key: str) -> str:
     """A Message-ID derived from the idempotency key: the same notification always carries the same id."""
-    domain = parseaddr(get_settings().smtp_from)[1].rpartition("@")[2] or "everymetre.local"
-    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{_domain(get_settings().smtp_from)}>"
+
+
+@lru_cache(maxsize=8)
+def _domain(smtp_from: str) -> str:
+    """The sender's domain (parsed once per setting: a statement of 100,000 payments enqueues as many messages)."""
+    return parseaddr(smtp_from)[1].rpartition("@")[2] or "everymetre.local"
 
 
 def enqueue(session: Session, intents: Sequence[Intent], now: datetime | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -348,20 +349,24 @@ def _cancel(session: Session, principal: Principal, batch: PaymentBatch, reason:
                     .values(state=out.target, reason=f"batch cancelled: {reason}"))
     batch.open_for_user_id = None
     event: dict[str, Any] = {"reason": reason}
+    if batch.file_sha256:
+        event["file_sha256"] = batch.file_sha256  # its file was written: the officer says it never reached the bank
     if withdrawn:
         event["withdrawn_flagged"] = withdrawn
     record(session, f"batch:{batch.id}", "batch.cancelled", principal.user_id, event)
 
 
 def do_cancel_batch(session: Session, principal: Principal, batch_id: int, reason: str) -> PaymentBatch:
-    """Cancel a batch that has not been exported; its claims return to the payable queue."""
+    """Cancel a batch that has not been sent (built, approved, or exported but not given to the bank), saying
+    why; its claims return to the payable queue. A sent batch cannot be: its money is with the bank."""
     require(principal.actor, Action.BATCH_CANCEL)
     if not reason.strip():
         raise ValidationFailed("Say why the batch is cancelled.", field="reason")
+    reason = reason.strip()[:500]
     with atomic(session):
         batch = batch_for_update(session, batch_id)
+        require(principal.actor, Action.BATCH_CANCEL, batch_subject(session, principal, batch.id))  # scope before state
         BATCH.move(batch.state, B.CANCELLED, str(batch.id))
-        require(principal.actor, Action.BATCH_CANCEL, batch_subject(session, principal, batch.id))
         _cancel(session, principal, batch, reason)
     return batch
 
@@ -392,24 +397,43 @@ def do_export_batch(session: Session, principal: Principal, batch_id: int, out: 
                     checkpoint: Checkpoint = no_checkpoint) -> Path:
     """Write the approved batch's pain.001 (validated against the XSD) to `out`. Again on an exported batch
     it rewrites the same bytes (checked against the stored hash), so a crash after writing is harmless."""
+    written: list[Path] = []
+    do_export_file(session, principal, batch_id, lambda xml: written.append(write_pain001(xml, out)), checkpoint)
+    return written[0]
+
+
+def do_export_file(session: Session, principal: Principal, batch_id: int, deliver: Callable[[bytes], Any] | None = None,
+                   checkpoint: Checkpoint = no_checkpoint) -> bytes:
+    """The approved batch's pain.001 bytes (validated against the XSD): exporting it the first time (approved ->
+    exported), the same bytes again after (exported or sent: checked against the stored hash, audited as a
+    download). `deliver` (writing it to a file) runs inside the transaction, before the export commits."""
     require(principal.actor, Action.BATCH_EXPORT)
     with atomic(session):
         batch = batch_for_update(session, batch_id)
-        move = BATCH.move(batch.state, B.EXPORTED, str(batch.id))
-        require(principal.actor, Action.BATCH_EXPORT, batch_subject(session, principal, batch.id))
+        require(principal.actor, Action.BATCH_EXPORT, batch_subject(session, principal, batch.id))  # scope before state
+        move = None if batch.state == B.SENT else BATCH.move(batch.state, B.EXPORTED, str(batch.id))
         xml = batch_xml(session, batch)
         validate_pain001(xml)
         digest = hashlib.sha256(xml).hexdigest()
         if batch.file_sha256 and batch.file_sha256 != digest:
             raise Conflict(f"Batch {batch.id}'s file would differ from the one exported before (sha256 {batch.file_sha256[:12]}...); "
                            "its payments changed after export. Nothing was written.", ErrorCode.BATCH_FILE_CHANGED, batch_id=batch.id)
-        path = write_pain001(xml, out)
+        if deliver is not None:
+            deliver(xml)
         checkpoint("export-written")
-        if move.source != move.target:
+        if move is not None and move.source != move.target:
             batch.state, batch.exported_at, batch.file_sha256 = move.target, utcnow(), digest
             record(session, f"batch:{batch.id}", "batch.exported", principal.user_id,
                    {"message_id": batch.message_id, "sha256": digest, "count": batch.count, "total_kopiykas": batch.total_kopiykas})
-    return path
+        else:
+            record(session, f"batch:{batch.id}", "batch.file_fetched", principal.user_id,
+                   {"message_id": batch.message_id, "sha256": digest, "state": batch.state,
+                    "how": "written to a file" if deliver is not None else "downloaded"})
+    return xml
+
+
+def file_name(batch: PaymentBatch) -> str:
+    return f"{batch.message_id}.xml"
 
 
 def do_mark_sent(session: Session, principal: Principal, batch_id: int, checkpoint: Checkpoint = no_checkpoint) -> PaymentBatch:
@@ -418,10 +442,10 @@ def do_mark_sent(session: Session, principal: Principal, batch_id: int, checkpoi
     require(principal.actor, Action.BATCH_SEND)
     with atomic(session):
         batch = batch_for_update(session, batch_id)
+        require(principal.actor, Action.BATCH_SEND, batch_subject(session, principal, batch.id))  # scope before state
         if batch.state == B.SENT:
             return batch
         move = BATCH.move(batch.state, B.SENT, str(batch.id))
-        require(principal.actor, Action.BATCH_SEND, batch_subject(session, principal, batch.id))
         sent = PAYMENT.move(P.BATCHED, P.SENT)
         now = utcnow()
         rows = session.execute(

@@ -127,9 +127,11 @@ def pay_approve(batch_id: Annotated[int, typer.Argument(help="The batch's number
 
 @pay_app.command("reconcile")
 def pay_reconcile(statement: Annotated[Path, typer.Argument(help="A camt.053 bank statement (XML)")]) -> None:
-    """Apply a bank statement: payments booked or rejected (with the bank's reason; rejected claims are owed again)."""
+    """Apply a bank statement: payments booked or rejected (with the bank's reason; rejected claims are owed
+    again). Every entry is stored; one matching no payment (or disagreeing with it) waits in the payments
+    exceptions queue, is printed on a line of its own, and the command exits 1. The same statement again
+    records nothing (exit 0, saying so)."""
     from everymetre.accounts.actions import SYSTEM
-    from everymetre.payments.camt053 import Camt053Error
     from everymetre.payments.reconcile import do_reconcile
     from everymetre.store.db import session_factory
 
@@ -140,16 +142,16 @@ def pay_reconcile(statement: Annotated[Path, typer.Argument(help="A camt.053 ban
     with session_factory(eng)() as session:
         try:
             report = do_reconcile(session, SYSTEM, statement.read_bytes())
-        except (DomainError, Camt053Error) as exc:
-            fail(f"{statement}: {getattr(exc, 'detail', None) or str(exc).splitlines()[0]}")
-    for problem in report.problems:
-        err.print(f"problem: {escape(problem)}", highlight=False, soft_wrap=True)
-    if report.unmatched:
-        err.print(f"{len(report.unmatched):,} entries match no payment of ours: {', '.join(report.unmatched[:10])}"
-                  + (" ..." if len(report.unmatched) > 10 else ""), highlight=False)
-    out.print(f"statement {report.statement_id}: {report.booked:,} booked, {report.rejected:,} rejected, "
-              f"{report.already:,} already applied, {report.ignored:,} not final")
-    if report.problems:
+        except DomainError as exc:
+            fail(f"{statement}: {exc.detail}")
+    if report.duplicate:
+        out.print(f"statement {report.statement_id} was uploaded before (upload {report.upload_id}): nothing recorded again")
+        return
+    for line in report.open_lines:
+        err.print(f"unmatched: {escape(line)}", highlight=False, soft_wrap=True)
+    out.print(f"statement {report.statement_id} (upload {report.upload_id}): {report.booked:,} booked, {report.rejected:,} "
+              f"rejected, {report.already:,} already applied, {report.ignored:,} not final, {len(report.open_lines):,} unmatched")
+    if report.open_lines:
         raise typer.Exit(1)
 
 

@@ -282,3 +282,58 @@ class RepairReport(Base):
         CheckConstraint("state IN ('filed', 'accepted', 'returned')", name="state"),
         CheckConstraint("state <> 'returned' OR return_reason IS NOT NULL", name="returned_with_reason"),
     )
+
+
+class BankStatement(Base):
+    """A camt.053 statement as uploaded (migration 0009_payday): applied once. The same file again (by its
+    SHA-256) or the same statement sent again (the bank's message and statement ids) books nothing."""
+
+    __tablename__ = "bank_statements"
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    message_id: Mapped[str] = mapped_column(String(35))
+    statement_id: Mapped[str] = mapped_column(String(35))
+    account_iban: Mapped[str | None] = mapped_column(String(34))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the system (CLI, a bank link)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    already: Mapped[int] = mapped_column(Integer, default=0)
+    ignored: Mapped[int] = mapped_column(Integer, default=0)
+    unknown: Mapped[int] = mapped_column(Integer, default=0)  # matching no payment, or disagreeing with it
+
+    __table_args__ = (Index("uq_bank_statements_ids", "message_id", "statement_id", unique=True),)
+
+
+class StatementLine(Base):
+    """One entry of an uploaded statement and what became of it: settled when applied, open (the payments
+    exceptions queue) when it matches no payment of ours or disagrees with the one it names, until a payments
+    officer matches it by hand or dismisses it with a reason (payments.states.STATEMENT_ENTRY)."""
+
+    __tablename__ = "statement_entries"
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("bank_statements.id", ondelete="CASCADE"), index=True)
+    line: Mapped[int | None] = mapped_column(Integer)
+    end_to_end_id: Mapped[str | None] = mapped_column(String(35), index=True)
+    amount_kopiykas: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="UAH")
+    credit_debit: Mapped[str] = mapped_column(String(4))
+    bank_status: Mapped[str] = mapped_column(String(10))  # camt053.EntryStatus
+    reason_code: Mapped[str | None] = mapped_column(String(10))
+    booking_date: Mapped[date | None] = mapped_column(Date)
+    bank_ref: Mapped[str | None] = mapped_column(String(70))
+    # what the upload did: booked, rejected, already, ignored (not final), unknown (no such payment), mismatch
+    outcome: Mapped[str] = mapped_column(String(10))
+    problem: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("state IN ('settled', 'open', 'matched', 'dismissed')", name="state"),
+        CheckConstraint("outcome IN ('booked', 'rejected', 'already', 'ignored', 'unknown', 'mismatch')", name="outcome"),
+        Index("ix_statement_entries_state", "state", "id"),
+    )

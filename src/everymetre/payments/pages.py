@@ -157,7 +157,7 @@ def _batch_context(db: Session, principal: Principal, batch_id: int, page: int) 
     shown = len(detail["payments"])
     detail["payments"] = [{**p, "state_label": _words(PAYMENT_STATE_WORDS, p["state"])} for p in detail["payments"]]
     by_state = [(_words(PAYMENT_STATE_WORDS, s), n) for s, n in sorted(detail["payments_by_state"].items())]
-    return {**detail, "why": why, "approval_needed": approval, "state_label": _words(BATCH_STATE_WORDS, detail["state"]),
+    return {**detail, "why": why, "approval_needed": approval, "is_payments": principal.role is Role.PAYMENTS, "state_label": _words(BATCH_STATE_WORDS, detail["state"]),
             "by_state": by_state, "page": page,
             "prev_url": f"?page={page - 1}" if page > 1 else None,
             "next_url": f"?page={page + 1}" if (page - 1) * PAYMENTS_PAGE + shown < detail["count"] else None}

@@ -81,9 +81,10 @@ class Move:
 class Machine:
     """One state machine: its states and its moves, (source, target) -> Move."""
 
-    def __init__(self, noun: str, states: type[StrEnum], moves: Iterable[Move]) -> None:
+    def __init__(self, noun: str, states: type[StrEnum], moves: Iterable[Move], initial: Iterable[StrEnum] = ()) -> None:
         self.noun = noun
         self.states = tuple(s.value for s in states)
+        self.initial = tuple(s.value for s in initial) or self.states[:1]  # where a thing can start
         self.moves: dict[tuple[str, str], Move] = {}
         for m in moves:
             assert m.source in self.states and m.target in self.states, m
@@ -121,7 +122,9 @@ A = Action
 B = BatchState
 BATCH = Machine("batch", BatchState, [
     *_moves([B.BUILT], B.APPROVED, A.BATCH_RELEASE, "be approved"),
-    *_moves([B.BUILT, B.APPROVED], B.CANCELLED, A.BATCH_CANCEL, "be cancelled (an exported file may already be at the bank)"),
+    # an exported file not yet marked sent may be cancelled (the officer says why: it was not given to the bank);
+    # a sent one never: its money is with the bank, and a return comes back on a statement
+    *_moves([B.BUILT, B.APPROVED, B.EXPORTED], B.CANCELLED, A.BATCH_CANCEL, "be cancelled (a sent batch is with the bank)"),
     *_moves([B.APPROVED], B.EXPORTED, A.BATCH_EXPORT, "have its file written"),
     *_moves([B.EXPORTED], B.EXPORTED, A.BATCH_EXPORT, "have its file written"),  # again: the same bytes
     *_moves([B.EXPORTED], B.SENT, A.BATCH_SEND, "be marked sent"),
@@ -166,6 +169,22 @@ PAYOUT = Machine("payout", PayoutState, [
 ])
 # a payout whose money is settled: nothing moves it any more
 FINISHED_PAYOUT = (PO.CLOSED.value, PO.EXPIRED_BALANCE_RETURNED.value, PO.REDAMAGED.value)
+
+class EntryState(StrEnum):
+    """A bank statement entry: settled when it was applied (booked, returned, already applied, not final), open
+    when a person must look at it (it matches no payment, or disagrees with the one it names)."""
+
+    SETTLED = "settled"
+    OPEN = "open"
+    MATCHED = "matched"  # matched by hand to a payment, and applied to it
+    DISMISSED = "dismissed"  # not ours to act on (a bank fee, a transfer of another programme), with a reason
+
+
+E = EntryState
+STATEMENT_ENTRY = Machine("statement entry", EntryState, [
+    *_moves([E.OPEN], E.MATCHED, A.STATEMENT_RESOLVE, "be matched to a payment"),
+    *_moves([E.OPEN], E.DISMISSED, A.STATEMENT_RESOLVE, "be dismissed"),
+], initial=[E.SETTLED, E.OPEN])
 
 C = CertificateState
 CERTIFICATE = Machine("certificate", CertificateState, [

@@ -34,6 +34,7 @@ def install(app: FastAPI) -> None:
     from everymetre.claims.pages import citizen, staff
     from everymetre.documents.api import pages as documents_pages  # the decision PDF for signed-in users
     from everymetre.linkage import pages as linkage_pages  # linkage reviewers' pages
+    from everymetre.payments import day_pages as payments_day  # the bank file, statements, exceptions (before pages)
     from everymetre.payments import pages as payments_pages  # payments officers' batches; claimants' payout status
     from everymetre.payments import repair_pages  # repair reports: the owner's form, the officer's check
     from everymetre.transparency import pages as public_pages  # statistics, open data, the public log (no sign-in)
@@ -43,8 +44,8 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     from everymetre.workload import pages as workload_pages  # inspectors' day list, naming a claim's inspector
 
-    for router in (citizen.router, staff.router, linkage_pages.router, payments_pages.router, repair_pages.router,
-                   public_pages.router, accounts_pages.router, documents_pages, workload_pages.router,
+    for router in (citizen.router, staff.router, linkage_pages.router, payments_day.router, payments_pages.router,
+                   repair_pages.router, public_pages.router, accounts_pages.router, documents_pages, workload_pages.router,
                    account_pages.router):
         app.include_router(router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key(),
