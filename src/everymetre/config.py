@@ -75,6 +75,11 @@ class Settings:
     payer_iban: str | None = None  # None: a demo account (payments.batches.debtor_account)
     payer_name: str = "eRecovery programme account"
     crash_at: str | None = None  # crash tests: the step at which `pay` commands kill themselves
+    # housing certificates: a file of KATOTTG codes (combat-zone or occupied hromadas) where a certificate
+    # may not buy a home (None: the example list shipped in payments/data/excluded_hromadas.csv); public
+    # certificate checks from one address per sign-in window
+    excluded_hromadas_file: Path | None = None
+    certificate_checks_per_address: int = 20
     # operations (ops/): production mode, the public address, the metrics token, log format
     env: str = "development"
     public_url: str | None = None
@@ -213,6 +218,9 @@ def get_settings() -> Settings:
         payer_iban=os.environ.get("EVERYMETRE_PAYER_IBAN") or None,
         payer_name=os.environ.get("EVERYMETRE_PAYER_NAME") or "eRecovery programme account",
         crash_at=os.environ.get("EVERYMETRE_CRASH_AT") or None,
+        excluded_hromadas_file=Path(os.environ["EVERYMETRE_EXCLUDED_HROMADAS_FILE"])
+        if os.environ.get("EVERYMETRE_EXCLUDED_HROMADAS_FILE") else None,
+        certificate_checks_per_address=max(1, _int_env("EVERYMETRE_CERTIFICATE_CHECKS_PER_ADDRESS", 20)),
         env=_choice_env("EVERYMETRE_ENV", ("development", "production")),
         public_url=os.environ.get("EVERYMETRE_PUBLIC_URL") or None,
         metrics_token=os.environ.get("EVERYMETRE_METRICS_TOKEN") or None,

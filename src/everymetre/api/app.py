@@ -23,6 +23,7 @@ from everymetre.linkage.api import router as linkage_router
 from everymetre.notifications.api import router as notifications_router
 from everymetre.ops.api import install as install_ops
 from everymetre.payments.api import router as payments_router
+from everymetre.payments.certificate_api import router as certificates_router
 from everymetre.store.db import engine_for, pool_capacity, session_factory
 from everymetre.transparency.api import router as public_log_router
 from everymetre.web import install as install_pages
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine_for(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)
-    for router in (docs_router, health_router, accounts_router, claims_router, linkage_router, payments_router,
+    for router in (docs_router, health_router, accounts_router, claims_router, linkage_router, payments_router, certificates_router,
                    public_log_router, notifications_router, documents_router, workload_router):
         app.include_router(router)
     app.add_middleware(Admission, capacity=pool_capacity(app.state.engine))

@@ -53,6 +53,8 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"  # the first request with the key is still being served
     INSPECTOR_UNSUITABLE = "inspector_unsuitable"  # params: reason (not_inspector | inactive | out_of_scope)
     NOT_AWAITING_INSPECTION = "not_awaiting_inspection"  # params: state; inspectors are named before the inspection
+    CERTIFICATE_NOT_USABLE = "certificate_not_usable"  # params: number, state; not valid, or not held by the buyers
+    HOME_EXCLUDED = "home_excluded"  # params: katottg; the home is in a combat-zone or occupied hromada
     EVIDENCE_MISSING = "evidence_missing"  # params: missing {kind: {"have": n, "need": m}}; photos needed to submit
 
 

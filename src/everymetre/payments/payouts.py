@@ -28,17 +28,11 @@ from everymetre.kernel.errors import (
 )
 from everymetre.kernel.identifiers import claim_reference
 from everymetre.payments import ledger_rules
+from everymetre.payments.certificate_sweep import sweep_certificates
 from everymetre.payments.common import claim_subject, today_utc, uah
 from everymetre.payments.ledger import Post, post
-from everymetre.payments.models import Certificate, RepairPayout
-from everymetre.payments.schedule import reservation_lapse_date
-from everymetre.payments.states import (
-    CERTIFICATE,
-    PAYOUT,
-    CertificateState,
-    Needs,
-    PayoutState,
-)
+from everymetre.payments.models import RepairPayout
+from everymetre.payments.states import PAYOUT, Needs, PayoutState
 from everymetre.store.tx import atomic
 
 PO = PayoutState
@@ -157,6 +151,8 @@ class SweepReport:
     reservations_lapsed: int = 0
     certificates_expired: int = 0
     released_kopiykas: int = 0
+    certificates_redeemed: int = 0
+    reservations_confirmed: int = 0
 
 
 def do_sweep(session: Session, principal: Principal = SYSTEM, today: date | None = None) -> SweepReport:
@@ -167,8 +163,6 @@ def do_sweep(session: Session, principal: Principal = SYSTEM, today: date | None
     today = today or today_utc()
     report = SweepReport()
     expire = PO.EXPIRED_BALANCE_RETURNED
-    lapse_from = CERTIFICATE.sources(CertificateState.RESERVATION_LAPSED)
-    expire_from = CERTIFICATE.sources(CertificateState.EXPIRED)
     with atomic(session):
         due = session.execute(select(RepairPayout, Claim.ref_year).join(Claim, Claim.id == RepairPayout.claim_id)
                               .where(RepairPayout.state.in_(PAYOUT.sources(expire)), RepairPayout.window_end < today)
@@ -184,30 +178,9 @@ def do_sweep(session: Session, principal: Principal = SYSTEM, today: date | None
             record(session, f"payout:{payout.id}", "payout.expired_balance_returned", principal.user_id,
                    {"claim": ref, "window_end": payout.window_end.isoformat(), "spent_kopiykas": payout.spent_kopiykas,
                     "returned_kopiykas": payout.returned_kopiykas}, claim_id=payout.claim_id)
-        certs = session.scalars(select(Certificate).where(
-            Certificate.state.in_(sorted(set(lapse_from) | set(expire_from)))).with_for_update()).all()
-        for cert in certs:
-            lapsed = cert.state in lapse_from and cert.reserved_on is not None and reservation_lapse_date(cert.reserved_on) < today
-            expired = cert.expires_on < today
-            if not (lapsed or expired):
-                continue
-            was = cert.state
-            posts = []
-            if cert.reserved_on is not None:
-                posts.append(Post(ledger_rules.certificate_released_transaction(f"CRL-{cert.id}", cert.number, cert.value_kopiykas),
-                                  claim_id=cert.claim_id, certificate_id=cert.id))
-                report.released_kopiykas += cert.value_kopiykas
-            target = CertificateState.RESERVATION_LAPSED if lapsed else CertificateState.EXPIRED
-            cert.state = CERTIFICATE.move(cert.state, target, cert.number).target
-            cert.closed_on = today
-            session.flush()
-            post(session, posts, principal.user_id)
-            if lapsed:
-                report.reservations_lapsed += 1
-            else:
-                report.certificates_expired += 1
-            record(session, f"certificate:{cert.id}", f"certificate.{cert.state}", principal.user_id,
-                   {"number": cert.number, "from": was, "reserved_on": cert.reserved_on.isoformat() if cert.reserved_on else None,
-                    "expires_on": cert.expires_on.isoformat(), "released_kopiykas": posts[0].tx.amount if posts else 0},
-                   claim_id=cert.claim_id)
+        # certificates: lapsed reservations, expiry, redemption of paid ones, the funding queue (certificate_sweep)
+        certs = sweep_certificates(session, principal.user_id, today)
+        report.reservations_lapsed, report.certificates_expired = certs.reservations_lapsed, certs.certificates_expired
+        report.released_kopiykas = certs.released_kopiykas
+        report.certificates_redeemed, report.reservations_confirmed = certs.certificates_redeemed, certs.confirmed
     return report
