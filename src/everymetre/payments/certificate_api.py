@@ -235,7 +235,7 @@ def revoke_certificate(number: str, body: RevokeIn, auth: AuthDep) -> Certificat
     return CertificateStateOut(number=cert.number, state=cert.state)
 
 
-@router.put("/certificates/{number}/seller-account", response_model=CertificateStateOut, responses=RESPONSES)
+@router.post("/certificates/{number}/seller-account", response_model=CertificateStateOut, responses=RESPONSES)
 def correct_seller_account(number: str, body: SellerAccountIn, auth: AuthDep) -> CertificateStateOut:
     """After the bank returned the seller's payment: the corrected account; the next batch pays again."""
     cert = certificates.do_correct_seller_account(auth.session, auth.principal, number, body.seller_name, body.seller_iban)

@@ -21,7 +21,7 @@ from everymetre.payments.states import DEAD_PAYMENT, CertificateState, PaymentSt
 def returned_seller_payments(session: Session, principal: Principal, limit: int = 200) -> list[dict[str, Any]]:
     """Certificates whose seller payment the bank returned and that have no payment on its way: the seller's
     account is to be corrected (`certificates.do_correct_seller_account`; page and API route
-    ``PUT /api/v1/certificates/{number}/seller-account``), then the next batch pays again. Oldest first."""
+    ``POST /api/v1/certificates/{number}/seller-account``), then the next batch pays again. Oldest first."""
     require(principal.actor, Action.BATCH_READ)
     other = aliased(Payment)
     live = exists().where(other.certificate_id == Certificate.id, other.state.not_in(DEAD_PAYMENT))

@@ -55,8 +55,10 @@ from everymetre.store.tx import atomic
 C = CertificateState
 
 
-def find_certificate(session: Session, principal: Principal, number: str, lock: bool = True) -> tuple[Certificate, Claim]:
-    """The certificate and its claim, if the principal may see the claim; otherwise 404."""
+def find_certificate(session: Session, principal: Principal, number: str, lock: bool = True,
+                     notary: bool = True) -> tuple[Certificate, Claim]:
+    """The certificate and its claim, if the principal may see the claim (a notary: one of their filings, unless
+    `notary` is False, e.g. for the owners' view); otherwise 404."""
     try:
         number = validate_certificate_number(number.strip().upper())
     except CertificateNumberError as exc:
@@ -64,7 +66,7 @@ def find_certificate(session: Session, principal: Principal, number: str, lock: 
     stmt = select(Certificate).where(Certificate.number == number)
     cert = session.scalar(stmt.with_for_update() if lock else stmt)
     claim = session.get(Claim, cert.claim_id) if cert is not None else None
-    if principal.actor.role is Role.NOTARY:  # a notary sees the certificates of their own filings only
+    if principal.actor.role is Role.NOTARY and notary:  # a notary sees the certificates of their own filings only
         notary = session.scalar(select(CertificateReservation.notary_id).where(
             CertificateReservation.id == cert.reservation_id)) if cert is not None and cert.reservation_id else None
         if cert is None or claim is None or notary != principal.user_id:

@@ -99,7 +99,7 @@ def payout_status(session: Session, principal: Principal, reference: str) -> dic
 
 def certificate_view(session: Session, principal: Principal, number: str) -> dict[str, Any]:
     """A certificate as its owners and staff see it (404 for anyone else)."""
-    cert, claim = find_certificate(session, principal, number, lock=False)
+    cert, claim = find_certificate(session, principal, number, lock=False, notary=False)
     return certificate_dict(cert, claim, session)
 
 
