@@ -21,8 +21,16 @@ from everymetre.config import get_settings
 from everymetre.kernel.errors import Forbidden, GuardFailed, NotFound, TooManyAttempts
 from everymetre.kernel.iban import make_ua_iban
 from everymetre.kernel.identifiers import make_rnokpp
-from everymetre.payments import certificate_check, certificate_fund, certificate_queries, certificates, ledger, payouts
-from everymetre.payments import reconcile, reservations
+from everymetre.payments import (
+    certificate_check,
+    certificate_fund,
+    certificate_queries,
+    certificates,
+    ledger,
+    payouts,
+    reconcile,
+    reservations,
+)
 from everymetre.payments.certificate_models import CertificateReservation
 from everymetre.payments.models import Certificate, Payment
 from everymetre.store.tx import atomic

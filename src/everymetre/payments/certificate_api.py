@@ -162,7 +162,7 @@ def reservation_out(session: Any, res: CertificateReservation) -> ReservationOut
     certs = reservations.reservation_certificates(session, res)
     pos = certificate_fund.queue_position(session, res) if res.state == "queued" else (None, None)
     return ReservationOut(
-        id=res.id, state=res.state, filed_on=res.filed_on, confirm_due=res.confirm_due, confirmed_on=res.confirmed_on,  # type: ignore[arg-type]
+        id=res.id, state=res.state, filed_on=res.filed_on, confirm_due=res.confirm_due, confirmed_on=res.confirmed_on,
         contract_due=res.contract_due, queue_position=pos[0], ahead_kopiykas=pos[1], seller_name=res.seller_name,
         property_registry_number=res.property_registry_number, property_address=res.property_address,
         price_kopiykas=res.price_kopiykas, certificates_kopiykas=res.certificates_kopiykas,

@@ -201,12 +201,12 @@ def sync_claim_certificates(session: Session, claim: Claim, actor_id: int | None
     held = {c.holder_person_id: c for c in live}
     renew: set[int] = set()
     for person_id, amount in parts.items():
-        cert = held.get(person_id)
-        if cert is None:
+        old = held.get(person_id)
+        if old is None:
             renew.add(person_id)
-        elif cert.value_kopiykas != amount and cert.decision_id != decision_id and cert.state in REPLACEABLE:
-            out.releases += revoke(session, cert, actor_id, today, "revised")
-            out.revoked.append(cert)
+        elif old.value_kopiykas != amount and old.decision_id != decision_id and old.state in REPLACEABLE:
+            out.releases += revoke(session, old, actor_id, today, "revised")
+            out.revoked.append(old)
             renew.add(person_id)
     if renew:
         session.flush()  # the revoked rows leave the live index before their replacements arrive

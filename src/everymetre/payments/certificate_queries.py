@@ -10,7 +10,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from everymetre.accounts.actions import Principal
-from everymetre.accounts.permissions import Action, require
+from everymetre.accounts.permissions import Action, Subject, require
 from everymetre.claims.models import Claim
 from everymetre.kernel.identifiers import claim_reference, mask
 from everymetre.payments.certificate_models import CertificateReservation
@@ -52,9 +52,7 @@ def own_filings(session: Session, principal: Principal, limit: int = 100) -> lis
     return list(session.scalars(stmt))
 
 
-def _any_subject(principal: Principal):  # type: ignore[no-untyped-def]
-    from everymetre.accounts.permissions import Subject
-
+def _any_subject(principal: Principal) -> Subject:
     return Subject(notary_id=principal.user_id)
 
 

@@ -67,9 +67,9 @@ def find_certificate(session: Session, principal: Principal, number: str, lock: 
     cert = session.scalar(stmt.with_for_update() if lock else stmt)
     claim = session.get(Claim, cert.claim_id) if cert is not None else None
     if principal.actor.role is Role.NOTARY and notary:  # a notary sees the certificates of their own filings only
-        notary = session.scalar(select(CertificateReservation.notary_id).where(
+        filer = session.scalar(select(CertificateReservation.notary_id).where(
             CertificateReservation.id == cert.reservation_id)) if cert is not None and cert.reservation_id else None
-        if cert is None or claim is None or notary != principal.user_id:
+        if cert is None or claim is None or filer != principal.user_id:
             raise NotFound(f"No certificate {number} that you can see.")
         return cert, claim
     if cert is None or claim is None or not can_see(principal.actor, facts(principal, claim)):
