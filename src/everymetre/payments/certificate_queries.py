@@ -39,7 +39,7 @@ def returned_seller_payments(session: Session, principal: Principal, limit: int 
     return [{"kind": "returned_seller_payment", "number": r.number, "claim": claim_reference(r.ref_year, r.id),
              "oblast": r.oblast, "seller_name": r.seller_name, "seller_iban": mask(r.seller_iban, 4),
              "end_to_end_id": r.end_to_end_id, "amount_kopiykas": int(r.amount_kopiykas), "reason_code": r.reason_code,
-             "reason": r.reason, "returned_on": r.settled_on, "action": f"/payments/certificates/{r.number}/seller-account"}
+             "reason": r.reason, "returned_on": r.settled_on, "action": f"/staff/certificates/{r.number}/seller-account"}
             for r in rows if principal.actor.covers(r.oblast) or principal.actor.role == "system"]
 
 
