@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from everymetre.accounts.actions import Principal
+from everymetre.accounts.permissions import Action, require
 from everymetre.accounts.roles import Role
 from everymetre.api.deps import IdPath
 from everymetre.claims.models import Claim, Person
@@ -29,6 +30,7 @@ from everymetre.payments import (
     certificates,
     reservations,
 )
+from everymetre.payments.common import claim_subject
 from everymetre.web.common import (
     DB,
     Form,
@@ -244,7 +246,8 @@ def fund_allocate(request: Request, db: DB, principal: Staff, form: Form) -> Res
 
 @router.get("/staff/certificates/{number}/seller-account")
 def seller_account_page(request: Request, number: str, db: DB, principal: Staff) -> Response:
-    cert, _claim = certificates.find_certificate(db, principal, number, lock=False)
+    cert, claim = certificates.find_certificate(db, principal, number, lock=False)
+    require(principal.actor, Action.CERTIFICATE_RECORD, claim_subject(principal, claim))
     db.rollback()
     return render(request, "payments/seller_account.html", {"cert": cert, "errors": {}})
 
