@@ -50,14 +50,21 @@ def confirm_queue(session: Session, actor_id: int | None, today: date) -> int:
     """Confirm queued reservations in order of filing while the fund lasts (inside the caller's transaction);
     return how many were confirmed. Set-based: one read of the queue, one UPDATE per table, one ledger insert."""
     available = fund_balance(session)
-    queue = session.execute(select(CertificateReservation.id, CertificateReservation.certificates_kopiykas)
-                            .where(CertificateReservation.state == R.QUEUED).order_by(CertificateReservation.id)).all()
     take: list[int] = []
-    for rid, total in queue:
-        if total > available:
+    after, full = 0, False
+    while not full:  # the queue's head in chunks, up to the first booking the fund cannot cover
+        chunk = session.execute(select(CertificateReservation.id, CertificateReservation.certificates_kopiykas)
+                                .where(CertificateReservation.state == R.QUEUED, CertificateReservation.id > after)
+                                .order_by(CertificateReservation.id).limit(2_000)).all()
+        for rid, total in chunk:
+            if total > available:
+                full = True
+                break
+            available -= total
+            take.append(rid)
+        if len(chunk) < 2_000:
             break
-        available -= total
-        take.append(rid)
+        after = chunk[-1][0]
     if not take:
         return 0
     due = reservation_lapse_date(today)

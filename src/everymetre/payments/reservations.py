@@ -198,7 +198,11 @@ def do_file_reservation(session: Session, principal: Principal, filing: Filing, 
                     "seller_rnokpp": mask(f.seller_rnokpp, 2), "seller_iban": mask(f.seller_iban, 4),
                     "property": f.property_registry_number, "katottg": f.property_katottg, "related_party": related})
         session.flush()
-        if not related:
+        # only a booking at the head of the queue can be confirmed now: those ahead did not fit, and a new filing
+        # brings no money (a one-row index probe, not a read of the queue)
+        ahead = session.scalar(select(CertificateReservation.id).where(
+            CertificateReservation.state == R.QUEUED, CertificateReservation.id < res.id).limit(1))
+        if not related and ahead is None:
             confirm_queue(session, principal.user_id, on)
     session.refresh(res)
     return res
