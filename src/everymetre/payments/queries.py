@@ -68,7 +68,7 @@ def payout_status(session: Session, principal: Principal, reference: str) -> dic
     # one certificate per co-owner: the signed-in holder's (else the first), never a revoked one while another lives
     mine = Certificate.holder_person_id == principal.person_id if principal.person_id is not None else Certificate.id < 0
     cert = session.scalar(select(Certificate).where(Certificate.claim_id == claim.id)
-                          .order_by((Certificate.state == "revoked").asc(), mine.desc(), Certificate.id.desc()).limit(1))
+                          .order_by((Certificate.state == "revoked").asc(), mine.desc(), Certificate.id.asc()).limit(1))
     kind = "certificate" if claim.kind == DESTROYED else "repair"
     decided = claim.awarded_amount_kopiykas if claim.state in COMMITTED_CLAIMS else None
     if kind == "repair":
