@@ -49,6 +49,8 @@ STAFF = {
     "admin": ("admin@test.org", "admin", []),
     "citizen": ("citizen@test.org", "claimant", []),
     "citizen2": ("other.citizen@test.org", "claimant", []),
+    "notary": ("notary@test.org", "notary", []),
+    "notary2": ("notary2@test.org", "notary", []),
 }
 PASSWORD = "correct horse battery"
 # tables holding claim data, emptied after each test; accounts persist for the session

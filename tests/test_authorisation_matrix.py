@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -28,13 +29,14 @@ from tests.factories import claim_body, jpeg_with_exif
 
 API = "/api/v1"
 ROLES = ("anonymous", "citizen", "citizen2", "officer", "officer_lviv", "inspector", "commission", "payments",
-         "auditor", "admin")
+         "auditor", "admin", "notary")
 STAFF_KEYS = frozenset({"officer", "officer_lviv", "inspector", "commission", "payments", "auditor", "admin"})
 CLAIMANTS = frozenset({"citizen", "citizen2"})
 SIGNED_IN = frozenset(ROLES) - {"anonymous"}
 EVERYONE = frozenset(ROLES)
 # Scope of the world's claims: all in Kharkiv oblast, filed by "citizen" (own) and not by "citizen2" (other's).
-IN_SCOPE = frozenset({"officer", "inspector", "commission", "payments", "auditor", "admin"})  # Kharkiv or national
+# (the notary filed the world's reservation: their own filing)
+IN_SCOPE = frozenset({"officer", "inspector", "commission", "payments", "auditor", "admin", "notary"})  # Kharkiv or national
 READ_ONLY_WRITERS = {"auditor", "admin", "payments", "commission"}  # for claims and evidence
 
 
@@ -91,8 +93,18 @@ class World:
     repair_report: int = 0
     statement_upload: int = 0  # a bank statement with one entry no payment matches
     statement_entry: int = 0
+    certificate_born: str = ""
+    revocable: str = ""
+    reservation_id: int = 0
     discard_draft: int = 0
     versions: dict[str, int] = field(default_factory=dict)
+
+
+def reservation_body(w: World) -> dict[str, Any]:
+    return {"certificates": [{"number": w.certificate, "holder_rnokpp": "1234567899"}], "seller_name": "Бойко Андрій",
+            "seller_rnokpp": "1234567899", "seller_iban": "UA213223130000026007233566001", "property_registry_number": "1",
+            "property_address": "Київ", "property_katottg": "UA80000000000093317", "property_area_m2": "50.00",
+            "property_kind": "apartment", "price_kopiykas": 150_000_000}
 
 
 def _v(w: World, ref: str) -> int:
@@ -160,6 +172,17 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", f"{API}/claims/{{reference}}/repair-reports"): Entry(by_table(T.PAYOUT_READ), lambda w: f"{API}/claims/{w.repair_claim}/repair-reports", why="payout.read"),
         ("POST", f"{API}/claims/{{reference}}/repair-reports"): Entry(by_table(T.PAYOUT_REPORT), lambda w: f"{API}/claims/{w.repair_claim}/repair-reports", lambda w, k: {"kind": "final"}, files=True, why="payout.report (409: the interim report is with the officer)", readonly_403=True),
         ("POST", f"{API}/claims/{{reference}}/repair-reports/{{report_id}}/decision"): Entry(by_table(T.PAYOUT_VERIFY), lambda w: f"{API}/claims/{w.repair_claim}/repair-reports/{w.repair_report}/decision", lambda w, k: {"accept": False, "reason": "matrix"}, why="payout.verify (the second one: 409, already returned)", readonly_403=True),
+        # ---------------------------------------------------------------- housing certificates: notaries, the fund
+        ("POST", f"{API}/reservations"): Entry(by_table(T.RESERVATION_FILE), P(f"{API}/reservations"), lambda w, k: reservation_body(w), why="reservation.file (409: the holder's RNOKPP is wrong)", readonly_403=True),
+        ("GET", f"{API}/reservations/{{reservation_id}}"): Entry(by_table(T.RESERVATION_READ), lambda w: f"{API}/reservations/{w.reservation_id}", why="reservation.read (notary: own filings)"),
+        ("POST", f"{API}/reservations/{{reservation_id}}/ownership-termination"): Entry(by_table(T.CERTIFICATE_RECORD), lambda w: f"{API}/reservations/{w.reservation_id}/ownership-termination", lambda w, k: {"extract": "В-1", "extract_on": "2026-01-01"}, why="certificate.record (409: not confirmed yet)", readonly_403=True),
+        ("POST", f"{API}/reservations/{{reservation_id}}/contracts"): Entry(by_table(T.CERTIFICATE_RECORD), lambda w: f"{API}/reservations/{w.reservation_id}/contracts", lambda w, k: {"contract_number": "Д-1", "signed_on": "2026-01-01"}, why="certificate.record (409)", readonly_403=True),
+        ("POST", f"{API}/reservations/{{reservation_id}}/review"): Entry(by_table(T.RESERVATION_REVIEW), lambda w: f"{API}/reservations/{w.reservation_id}/review", lambda w, k: {"clear": True, "note": "matrix"}, why="reservation.review (409: not under review)", readonly_403=True),
+        ("GET", f"{API}/fund"): Entry(by_table(T.FUND_READ), P(f"{API}/fund"), why="fund.read"),
+        ("POST", f"{API}/fund/allocations"): Entry(by_table(T.FUND_RECORD), P(f"{API}/fund/allocations"), lambda w, k: {"amount_kopiykas": 1, "reference": f"M-{k}"}, why="fund.record", readonly_403=True),
+        ("POST", f"{API}/certificates/{{number}}/revocation"): Entry(by_table(T.CERTIFICATE_REVOKE), lambda w: f"{API}/certificates/{w.revocable}/revocation", lambda w, k: {"reason": "admin"}, why="certificate.revoke (others: 403, or 404 where they cannot see it)", readonly_403=True),
+        ("POST", f"{API}/certificates/{{number}}/seller-account"): Entry(by_table(T.CERTIFICATE_RECORD), lambda w: f"{API}/certificates/{w.certificate}/seller-account", lambda w, k: {"seller_name": "Бойко", "seller_iban": "UA213223130000026007233566001"}, why="certificate.record (409: no contract yet)", readonly_403=True),
+        ("POST", f"{API}/public/certificate-check"): Entry(EVERYONE, P(f"{API}/public/certificate-check"), lambda w, k: {"number": w.certificate, "birth_date": w.certificate_born}, why="public (rate-limited per address)"),
         ("POST", f"{API}/payment-batches/{{batch_id}}/approve"): Entry(by_table(T.BATCH_APPROVE), lambda w: f"{API}/payment-batches/{w.batch_id}/approve", lambda w, k: {"expected_total_kopiykas": w.batch_total}, why="batch.approve", readonly_403=True),
         # the payments officer's day (payments.day_api); payments' cells answer 409/415 (the batch is not approved, the file a photo)
         ("POST", f"{API}/payment-batches"): Entry(by_table(T.BATCH_BUILD), P(f"{API}/payment-batches"), why="batch.build", readonly_403=True),
@@ -218,6 +241,20 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", "/account/notifications"): Entry(SIGNED_IN, P("/account/notifications"), why="signed in, one's own choices"),
         ("POST", "/account/notifications"): Entry(SIGNED_IN, P("/account/notifications"), lambda w, k: {"email": "on", "sms": "on"}, why="signed in, one's own choices"),
         ("POST", "/account/password"): Entry(SIGNED_IN, P("/account/password"), lambda w, k: {"current_password": "not it", "new_password": "x" * 12, "new_password_again": "x" * 12}, why="signed in"),
+        # housing certificates: the public check, notaries' pages, the fund, the holder's PDF
+        ("GET", "/public/certificate-check"): Entry(EVERYONE, P("/public/certificate-check"), why="public"),
+        ("POST", "/public/certificate-check"): Entry(EVERYONE, P("/public/certificate-check"), lambda w, k: {"number": w.certificate, "birth_date": w.certificate_born}, why="public (rate-limited per address)"),
+        ("GET", "/notary"): Entry(frozenset({"notary"}), P("/notary"), why="notaries: own filings"),
+        ("GET", "/notary/reservations/new"): Entry(frozenset({"notary"}), P("/notary/reservations/new"), why="notaries"),
+        ("POST", "/notary/reservations/new"): Entry(frozenset({"notary"}), P("/notary/reservations/new"), lambda w, k: {"number1": w.certificate, "rnokpp1": "1234567899"}, why="reservation.file (409: not held)"),
+        ("GET", "/notary/reservations/{reservation_id}"): Entry(frozenset({"notary"}), lambda w: f"/notary/reservations/{w.reservation_id}", why="own filing"),
+        ("POST", "/notary/reservations/{reservation_id}/termination"): Entry(frozenset({"notary"}), lambda w: f"/notary/reservations/{w.reservation_id}/termination", lambda w, k: {"extract": "В-1", "extract_on": "2026-01-01"}, why="own filing (409: not confirmed)"),
+        ("POST", "/notary/reservations/{reservation_id}/contract"): Entry(frozenset({"notary"}), lambda w: f"/notary/reservations/{w.reservation_id}/contract", lambda w, k: {"contract_number": "Д-1", "signed_on": "2026-01-01"}, why="own filing (409)"),
+        ("GET", "/staff/certificates/fund"): Entry(by_table(T.FUND_READ), P("/staff/certificates/fund"), why="fund.read"),
+        ("POST", "/staff/certificates/fund/allocations"): Entry(by_table(T.FUND_RECORD), P("/staff/certificates/fund/allocations"), lambda w, k: {"amount": "0,01", "reference": f"P-{k}"}, why="fund.record", readonly_403=True),
+        ("GET", "/staff/certificates/{number}/seller-account"): Entry(by_table(T.CERTIFICATE_RECORD) - {"notary"}, lambda w: f"/staff/certificates/{w.certificate}/seller-account", why="certificate.record (staff pages)"),
+        ("POST", "/staff/certificates/{number}/seller-account"): Entry(by_table(T.CERTIFICATE_RECORD) - {"notary"}, lambda w: f"/staff/certificates/{w.certificate}/seller-account", lambda w, k: {"seller_name": "Бойко", "seller_iban": "UA213223130000026007233566001"}, why="certificate.record (409: no contract yet)"),
+        ("GET", "/my/certificates/{number}.pdf"): Entry(claim_readers, lambda w: f"/my/certificates/{w.certificate}.pdf", why="claim.read (the holder's certificate)"),
         # applicants' pages: claimants only, their own claims and drafts
         ("GET", "/my"): Entry(CLAIMANTS, P("/my"), why="claimants"),
         ("GET", "/my/claims/{reference}"): Entry(frozenset({"citizen"}), lambda w: f"/my/claims/{w.own}", why="own claim"),
@@ -397,7 +434,7 @@ def world(db, users, principal):
     w.batch_id, w.batch_total = built.id, built.total_kopiykas
     cert_claim = decided_claim(db, users["commission"], 150_000_000, kind="destroyed_housing_application",
                                submitted_by=users["citizen"], owners=[("Коваль Іван", 1, 1)])
-    w.certificate = certificates.do_issue_certificate(db, principal("payments"), cert_claim.reference).number
+    w.certificate = certificates.do_issue_certificate(db, principal("payments"), cert_claim.reference)[0].number
     w.certificate_claim = cert_claim.reference
     w.repair_claim, w.repair_report = repair_world(db, users)
     from datetime import date as _date
@@ -412,6 +449,26 @@ def world(db, users, principal):
     w.statement_upload = do_reconcile(db, SYSTEM, camt).upload_id or 0
     w.statement_entry = db.scalar(select(StatementLine.id).where(StatementLine.statement_id == w.statement_upload)) or 0
     db.rollback()
+    # the notary's filing of it (queued: the agent's fund is empty), and a second certificate for revocation
+    from datetime import date as _date
+
+    from everymetre.claims.models import Person
+    from everymetre.kernel.identifiers import make_rnokpp
+    from everymetre.payments import reservations
+    from everymetre.payments.models import Certificate
+
+    holder = db.get(Person, db.scalar(select(Certificate.holder_person_id).where(Certificate.number == w.certificate)))
+    holder.birth_date, holder.rnokpp = _date(1975, 4, 3), make_rnokpp(_date(1975, 4, 3), 7, True)
+    db.commit()
+    w.certificate_born = holder.birth_date.isoformat()
+    body = reservation_body(w)
+    filing = reservations.Filing((reservations.Buyer(w.certificate, holder.rnokpp),), body["seller_name"],
+                                 make_rnokpp(_date(1970, 1, 1), 9, False), body["seller_iban"], "1", "Київ",
+                                 body["property_katottg"], Decimal("50"), "apartment", 150_000_000)
+    w.reservation_id = reservations.do_file_reservation(db, principal("notary"), filing).id
+    other = decided_claim(db, users["commission"], 150_000_000, kind="destroyed_housing_application",
+                          submitted_by=users["citizen"], owners=[("Коваль Петро", 1, 1)])
+    w.revocable = certificates.do_issue_certificate(db, principal("payments"), other.reference)[0].number
     browsers: dict[str, Browser] = {}
     for k in ROLES:
         b = Browser(app)

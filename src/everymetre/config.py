@@ -103,6 +103,11 @@ class Settings:
     repair_first_tranche_percent: int = 70
     repair_report_max_files: int = 10
     card_transactions_max_bytes: int = 256 * 1024 * 1024
+    # housing certificates: a file of KATOTTG codes (combat-zone or occupied hromadas) where a certificate
+    # may not buy a home (None: the example list shipped in payments/data/excluded_hromadas.csv); public
+    # certificate checks from one address per sign-in window
+    excluded_hromadas_file: Path | None = None
+    certificate_checks_per_address: int = 20
     # operations (ops/): production mode, the public address, the metrics token, log format
     env: str = "development"
     public_url: str | None = None
@@ -283,6 +288,9 @@ def get_settings() -> Settings:
         repair_first_tranche_percent=min(100, max(1, _int_env("EVERYMETRE_REPAIR_FIRST_TRANCHE_PERCENT", 70))),
         repair_report_max_files=max(1, _int_env("EVERYMETRE_REPAIR_REPORT_MAX_FILES", 10)),
         card_transactions_max_bytes=max(1024, _int_env("EVERYMETRE_CARD_TRANSACTIONS_MAX_BYTES", 256 * 1024 * 1024)),
+        excluded_hromadas_file=Path(os.environ["EVERYMETRE_EXCLUDED_HROMADAS_FILE"])
+        if os.environ.get("EVERYMETRE_EXCLUDED_HROMADAS_FILE") else None,
+        certificate_checks_per_address=max(1, _int_env("EVERYMETRE_CERTIFICATE_CHECKS_PER_ADDRESS", 20)),
         env=_choice_env("EVERYMETRE_ENV", ("development", "production")),
         public_url=os.environ.get("EVERYMETRE_PUBLIC_URL") or None,
         metrics_token=os.environ.get("EVERYMETRE_METRICS_TOKEN") or None,

@@ -38,7 +38,10 @@ def test_payment_sent_booked_and_returned(db, users, principal, tmp_path):
 def test_certificate_issued_and_reserved(db, users, principal):
     c = decided_claim(db, users["commission"], 150_000_000, kind="destroyed_housing_application",
                       submitted_by=users["citizen"])
-    cert = svc.do_issue_certificate(db, principal("payments"), c.reference)
+    cert = svc.do_issue_certificate(db, principal("payments"), c.reference)[0]
+    from everymetre.payments.certificate_fund import do_record_fund
+
+    do_record_fund(db, principal("payments"), cert.value_kopiykas, "N-1")
     svc.do_reserve_funds(db, principal("payments"), cert.number)
     assert kinds(db, c.id) == ["certificate_issued", "certificate_reserved"]
     issued = db.scalar(select(Notification).where(Notification.kind == "certificate_issued"))

@@ -37,11 +37,13 @@ def test_payout_status_after_approval_through_the_api(client, auth, db, principa
 def test_certificate_view(client, auth, db, users, principal):
     claim = decided_claim(db, users["commission"], 150_000_000, kind="destroyed_housing_application",
                           submitted_by=users["citizen"], owners=[("Коваль Іван", 1, 2), ("Коваль Марія", 1, 2)])
-    cert = certificates.do_issue_certificate(db, principal("payments"), claim.reference)
+    certs = certificates.do_issue_certificate(db, principal("payments"), claim.reference)
+    assert [c.value_kopiykas for c in certs] == [75_000_000] * 2  # one per co-owner
+    cert = certs[0]
     r = client.get(f"{API}/certificates/{cert.number}", headers=auth("citizen"))
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["value_kopiykas"] == 150_000_000 and [s["amount_kopiykas"] for s in body["shares"]] == [75_000_000] * 2
+    assert body["value_kopiykas"] == 75_000_000 and [s["amount_kopiykas"] for s in body["shares"]] == [75_000_000]
     assert client.get(f"{API}/certificates/{cert.number}", headers=auth("citizen2")).status_code == 404
     bad = client.get(f"{API}/certificates/HC-2026-0000001-0", headers=auth("citizen"))
     assert bad.status_code == 404 and bad.headers["content-type"].startswith("application/problem+json")

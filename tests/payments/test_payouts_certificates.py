@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from everymetre.accounts.actions import SYSTEM, load_principal
 from everymetre.kernel.errors import Conflict, GuardFailed, InvalidTransition, NotFound
 from everymetre.kernel.iban import make_ua_iban
-from everymetre.payments import certificates, ledger, payouts, queries, reconcile, repair_reports
+from everymetre.payments import certificate_fund, certificates, ledger, payouts, queries, reconcile, repair_reports
 from everymetre.payments.certificate_number import validate_certificate_number
 from everymetre.payments.models import Certificate, LedgerPosting, Payment, RepairPayout
 from tests.payments.store_helpers import decided_claim, photo
@@ -83,19 +83,22 @@ def test_split_value_is_exact():
 
 def issued(db, users, principal, value=200_000_000, owners=None):
     claim = decided_claim(db, users["commission"], value, kind=DESTROYED, submitted_by=users["citizen"],
-                          owners=owners or [("Коваль Іван", 1, 3), ("Коваль Марія", 2, 3)])
-    return claim, certificates.do_issue_certificate(db, principal("payments"), claim.reference, date(2026, 1, 10))
+                          owners=owners or [("Коваль Іван", 1, 1)])
+    certs = certificates.do_issue_certificate(db, principal("payments"), claim.reference, date(2026, 1, 10))
+    certificate_fund.do_record_fund(db, principal("payments"), 10**12, f"T-{claim.id}", date(2026, 1, 10))
+    return claim, certs[-1]  # one certificate per co-owner: the last (the larger share, by default)
 
 
 def test_certificate_issue_split_and_number(db, users, principal):
-    claim, cert = issued(db, users, principal, 100_000_000_01)
+    claim, cert = issued(db, users, principal, 100_000_000_01, [("Коваль Іван", 1, 3), ("Коваль Марія", 2, 3)])
     assert validate_certificate_number(cert.number) == cert.number and cert.number.startswith("HC-2026-")
-    assert [s.amount_kopiykas for s in cert.shares] == [33_333_333_34, 66_666_666_67]
+    values = db.scalars(select(Certificate.value_kopiykas).where(Certificate.claim_id == claim.id).order_by(Certificate.id)).all()
+    assert values == [33_333_333_34, 66_666_666_67]  # one certificate per co-owner, C x share, exactly
     assert cert.expires_on == date(2031, 1, 10)
     with pytest.raises(Conflict):
         certificates.do_issue_certificate(db, principal("payments"), claim.reference, date(2026, 1, 10))
     view = queries.certificate_view(db, principal("citizen"), cert.number)
-    assert view["value_kopiykas"] == 100_000_000_01 and [s["share"] for s in view["shares"]] == ["1/3", "2/3"]
+    assert view["value_kopiykas"] == 66_666_666_67 and [s["share"] for s in view["shares"]] == ["2/3"]
     with pytest.raises(NotFound):
         queries.certificate_view(db, principal("citizen2"), cert.number)
     with pytest.raises(NotFound):  # a mistyped number fails its check digit

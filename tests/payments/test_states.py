@@ -9,8 +9,18 @@ import pytest
 
 from everymetre.accounts.permissions import PERMISSIONS
 from everymetre.kernel.errors import ErrorCode, InvalidTransition
-from everymetre.payments.models import Payment, PaymentBatch, StatementLine
-from everymetre.payments.states import BATCH, CERTIFICATE, PAYMENT, PAYOUT, STATEMENT_ENTRY, BatchState, Machine
+from everymetre.payments.certificate_models import CertificateReservation
+from everymetre.payments.models import Certificate, Payment, PaymentBatch, StatementLine
+from everymetre.payments.states import (
+    BATCH,
+    CERTIFICATE,
+    PAYMENT,
+    PAYOUT,
+    STATEMENT_ENTRY,
+    BatchState,
+    Machine,
+    ReservationState,
+)
 
 MACHINES = [BATCH, PAYMENT, PAYOUT, CERTIFICATE, STATEMENT_ENTRY]
 
@@ -23,9 +33,14 @@ def _check_states(model) -> set[str]:
     raise AssertionError(f"{model.__tablename__} has no state CHECK")
 
 
-@pytest.mark.parametrize(("machine", "model"), [(BATCH, PaymentBatch), (PAYMENT, Payment), (STATEMENT_ENTRY, StatementLine)])
+@pytest.mark.parametrize(("machine", "model"), [(BATCH, PaymentBatch), (PAYMENT, Payment), (STATEMENT_ENTRY, StatementLine),
+                                              (CERTIFICATE, Certificate)])
 def test_tables_match_the_database(machine: Machine, model) -> None:
     assert set(machine.states) == _check_states(model)
+
+
+def test_reservation_states_match_the_database() -> None:
+    assert {s.value for s in ReservationState} == _check_states(CertificateReservation)
 
 
 @pytest.mark.parametrize("machine", MACHINES, ids=lambda m: m.noun)

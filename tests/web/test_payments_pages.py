@@ -143,11 +143,15 @@ def test_claimant_sees_housing_certificate(web, db, users, principal):
     db.commit()
     citizen = web("citizen")
     assert "сертифікат готується" in citizen.get(f"/my/claims/{claim.reference}").text
-    cert = certificates.do_issue_certificate(db, principal("payments"), claim.reference, today=date(2026, 1, 10))
+    certs = certificates.do_issue_certificate(db, principal("payments"), claim.reference, today=date(2026, 1, 10))
+    cert = next(c for c in certs if c.holder_person_id == claim.owners[0].person_id)  # one per co-owner: the citizen's
+    from everymetre.payments.certificate_fund import do_record_fund
+
+    do_record_fund(db, principal("payments"), 150_000_000, "P-1", date(2026, 1, 12))
     certificates.do_reserve_funds(db, principal("payments"), cert.number, date(2026, 1, 12))
     page = citizen.get(f"/my/claims/{claim.reference}").text
     assert cert.number in page and "контрольна цифра" in page
-    assert uah("1 500 000,00") in page and uah("750 000,00") + " (1/2)" in page  # value; your share
+    assert uah("750 000,00") + " (1/2)" in page  # the citizen's certificate: C x their share
     assert "Кошти зарезервовано" in page and "10 січня 2031" in page  # valid for 5 years
     assert "11 лютого 2026" in page  # the reservation deadline: 30 days
     assert web("citizen2").get(f"/my/claims/{claim.reference}").status_code == 404

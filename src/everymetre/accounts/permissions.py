@@ -47,8 +47,14 @@ class Action(StrEnum):
     CARD_TRANSACTIONS_IMPORT = "card_transactions.import"  # the bank's file of the special accounts' card spending
     CERTIFICATE_ISSUE = "certificate.issue"
     CERTIFICATE_RESERVE = "certificate.reserve"
-    CERTIFICATE_RECORD = "certificate.record"  # ownership termination, purchase contract, seller's account
+    CERTIFICATE_RECORD = "certificate.record"  # ownership ended, purchase contract, seller's account (notary: own filings)
     CERTIFICATE_REDEEM = "certificate.redeem"
+    CERTIFICATE_REVOKE = "certificate.revoke"  # a decision overturned on appeal, or by the programme's admin
+    RESERVATION_FILE = "reservation.file"  # a notary books certificates against a home
+    RESERVATION_READ = "reservation.read"
+    RESERVATION_REVIEW = "reservation.review"  # a related-party sale: an officer clears or refuses it
+    FUND_READ = "fund.read"  # the paying agent's balance and the funding queue
+    FUND_RECORD = "fund.record"  # money allocated to the paying agent
     FINDING_READ = "finding.read"
     FINDING_REVIEW = "finding.review"
     FINDING_OVERRIDE = "finding.override"  # let a legitimately repeated claim through a linkage hold, with a reason
@@ -65,6 +71,7 @@ class Scope(StrEnum):
     NONE = "none"  # not tied to a place (e.g. managing accounts)
     OBLAST = "oblast"  # staff: every oblast of the subject must be in the actor's assignment
     PARTY_OR_OBLAST = "party_or_oblast"  # claimants: their own claims; staff: as OBLAST
+    OWN_FILINGS = "own_filings"  # notaries: the reservations they filed; staff: as OBLAST
 
 
 class Segregation(StrEnum):
@@ -122,8 +129,14 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.CARD_TRANSACTIONS_IMPORT: _rule([R.PAYMENTS, R.SYSTEM], Scope.NONE),
     Action.CERTIFICATE_ISSUE: _rule([R.PAYMENTS], Scope.OBLAST, Segregation.NOT_DECIDER),
     Action.CERTIFICATE_RESERVE: _rule([R.PAYMENTS, R.SYSTEM]),
-    Action.CERTIFICATE_RECORD: _rule([R.OFFICER, R.PAYMENTS]),
+    Action.CERTIFICATE_RECORD: _rule([R.OFFICER, R.PAYMENTS, R.NOTARY], Scope.OWN_FILINGS),
     Action.CERTIFICATE_REDEEM: _rule([R.PAYMENTS, R.SYSTEM]),
+    Action.CERTIFICATE_REVOKE: _rule([R.ADMIN, R.SYSTEM], Scope.NONE),
+    Action.RESERVATION_FILE: _rule([R.NOTARY], Scope.NONE),
+    Action.RESERVATION_READ: _rule([R.NOTARY, R.PAYMENTS, R.OFFICER, R.AUDITOR, R.ADMIN], Scope.OWN_FILINGS),
+    Action.RESERVATION_REVIEW: _rule([R.OFFICER, R.ADMIN], Scope.NONE),
+    Action.FUND_READ: _rule([R.PAYMENTS, R.AUDITOR, R.ADMIN, R.SYSTEM], Scope.NONE),
+    Action.FUND_RECORD: _rule([R.PAYMENTS, R.ADMIN, R.SYSTEM], Scope.NONE),
     Action.FINDING_READ: _rule(STAFF),
     Action.FINDING_REVIEW: _rule([R.OFFICER, R.COMMISSION]),
     Action.FINDING_OVERRIDE: _rule([R.COMMISSION, R.ADMIN]),
@@ -152,6 +165,7 @@ class Subject:
     approved_by_id: int | None = None  # who gave a batch's first approval
     filed_by_id: int | None = None  # a staff member who filed the claim for the applicant
     proposed_by_id: int | None = None  # the commission member whose award awaits a second approval
+    notary_id: int | None = None  # the notary who filed a certificate reservation (Scope.OWN_FILINGS)
 
 
 def segregation_problem(actor: Actor, rule: Segregation, subject: Subject) -> GuardFailed | None:
@@ -192,7 +206,10 @@ def check(actor: Actor, action: Action, subject: Subject = Subject()) -> Forbidd
         return Forbidden(f"Only {who} may do this ({action.value}); you are signed in as {actor.role.value}.",
                          ErrorCode.ROLE_NOT_ALLOWED, action=action.value, role=actor.role.value)
     if rule.scope is not Scope.NONE and actor.role is not Role.SYSTEM:
-        if actor.role is Role.CLAIMANT:
+        if rule.scope is Scope.OWN_FILINGS and actor.role is Role.NOTARY:
+            if subject.notary_id != actor.user_id:
+                return Forbidden("Only the notary who filed this reservation may act on it.", ErrorCode.NOT_A_PARTY)
+        elif actor.role is Role.CLAIMANT:
             if rule.scope is Scope.PARTY_OR_OBLAST and not subject.is_party:
                 return Forbidden("Only an owner or the representative who filed this claim may do that.",
                                  ErrorCode.NOT_A_PARTY)

@@ -14,6 +14,7 @@ class Role(StrEnum):
     PAYMENTS = "payments"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    NOTARY = "notary"  # a notary or administrative-centre staff acting as one: own filings only, no oblast
     SYSTEM = "system"  # automatic checks and scheduled jobs; never a person's account
 
 

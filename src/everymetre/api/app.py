@@ -23,6 +23,7 @@ from everymetre.linkage.api import router as linkage_router
 from everymetre.notifications.api import router as notifications_router
 from everymetre.ops.api import install as install_ops
 from everymetre.payments.api import router as payments_router
+from everymetre.payments.certificate_api import router as certificates_router
 from everymetre.payments.day_api import router as payments_day_router
 from everymetre.payments.repair_api import router as repair_router
 from everymetre.store.db import engine_for, pool_capacity, session_factory
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = session_factory(app.state.engine)
     problems.install(app)
     for router in (docs_router, health_router, accounts_router, claims_router, linkage_router, payments_router,
-                   payments_day_router, repair_router,
+                   payments_day_router, repair_router, certificates_router,
                    public_log_router, notifications_router, documents_router, workload_router):
         app.include_router(router)
     app.add_middleware(Admission, capacity=pool_capacity(app.state.engine))

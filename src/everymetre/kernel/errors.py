@@ -57,6 +57,8 @@ class ErrorCode(StrEnum):
     NOT_AWAITING_INSPECTION = "not_awaiting_inspection"  # params: state; inspectors are named before the inspection
     SECOND_PAYMENT_PENDING = "second_payment_pending"  # params: reference; tier B's 30 % has not reached the account
     REPORT_NOT_FILED = "report_not_filed"  # params: report_id, state; only a filed repair report is checked
+    CERTIFICATE_NOT_USABLE = "certificate_not_usable"  # params: number, state; not valid, or not held by the buyers
+    HOME_EXCLUDED = "home_excluded"  # params: katottg; the home is in a combat-zone or occupied hromada
     EVIDENCE_MISSING = "evidence_missing"  # params: missing {kind: {"have": n, "need": m}}; photos needed to submit
     IBAN_INVALID = "iban_invalid"  # the payout account's IBAN is not a valid (Ukrainian, 29-character) IBAN
     BANK_NOT_PARTICIPATING = "bank_not_participating"  # params: bank_code; the IBAN's bank is not in the list

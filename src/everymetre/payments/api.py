@@ -71,7 +71,8 @@ class ShareOut(BaseModel):
 class CertificateOut(BaseModel):
     number: str = Field(description="HC-YYYY-NNNNNNN-C with a Damm check digit")
     claim_reference: str
-    state: Literal["issued", "funds_reserved", "ownership_terminated", "contract_signed", "paid_to_seller", "redeemed",
+    state: Literal["issued", "reservation_filed", "funds_reserved", "ownership_terminated", "contract_signed",
+                   "paid_to_seller", "redeemed", "revoked",
                    "reservation_lapsed", "expired"]
     value_kopiykas: int
     issued_on: date

@@ -1,16 +1,18 @@
-"""Housing certificates for destroyed homes: issue (value split exactly between co-owners), reserve the funds,
-record the ownership termination and the purchase contract, correct the seller's account, redeem.
+"""Housing certificates for destroyed homes, one certificate at a time: issue (one per co-owner, for C x share;
+the decision issues them itself, this is for a claim held by a review finding), reserve the funds from the
+paying agent's fund, record the ownership termination and the purchase contract, correct the seller's account
+after a returned payment, redeem, revoke. A notary's booking of several certificates is `payments.reservations`.
 
-The seller is paid through a payment batch (`payments.batches`); lapsing and expiry are in `payouts.do_sweep`.
+The seller is paid through a payment batch (`payments.batches`); lapsing, expiry and redemption after the
+statement are in `payments.certificate_sweep` (run by `payouts.do_sweep`).
 Which step follows which is `payments.states.CERTIFICATE`; who may take it is `accounts.permissions`
 (CERTIFICATE_*). Audit chain ``certificate:ID``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
-from fractions import Fraction
 from typing import Any, cast
 
 from sqlalchemy import func, select, update
@@ -19,19 +21,18 @@ from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.permissions import Action, Subject, require
-from everymetre.audit.record import record
+from everymetre.accounts.roles import Role
 from everymetre.claims.access import facts, get_claim
 from everymetre.claims.lifecycle import can_see
-from everymetre.claims.models import Claim, Decision
+from everymetre.claims.models import Claim
 from everymetre.kernel.errors import Conflict, ErrorCode, GuardFailed, NotFound, ValidationFailed
 from everymetre.kernel.iban import IBANError, validate_iban
 from everymetre.kernel.identifiers import mask
 from everymetre.payments import ledger_rules
-from everymetre.payments.certificate_number import (
-    CertificateNumberError,
-    make_certificate_number,
-    validate_certificate_number,
-)
+from everymetre.payments.certificate_fund import fund_balance
+from everymetre.payments.certificate_issue import event, issue, live_certificates, release, revoke, split_value
+from everymetre.payments.certificate_models import CertificateReservation
+from everymetre.payments.certificate_number import CertificateNumberError, validate_certificate_number
 from everymetre.payments.common import (
     claim_subject,
     seller_amount,
@@ -39,8 +40,8 @@ from everymetre.payments.common import (
     uah,
 )
 from everymetre.payments.ledger import Post, post
-from everymetre.payments.models import Certificate, CertificateShare, Payment
-from everymetre.payments.schedule import certificate_expiry_date, reservation_lapse_date
+from everymetre.payments.models import Certificate, Payment
+from everymetre.payments.schedule import reservation_lapse_date
 from everymetre.payments.states import (
     CERTIFICATE,
     DEAD_PAYMENT,
@@ -54,23 +55,10 @@ from everymetre.store.tx import atomic
 C = CertificateState
 
 
-def split_value(value: int, shares: Sequence[Fraction]) -> list[int]:
-    """Split `value` kopiykas by `shares` exactly: floor each part, then give the kopiykas left over to the
-    largest remainders (ties: the earlier owner). The parts always add up to `value`."""
-    total = sum(shares, Fraction(0))
-    if total <= 0:
-        raise ValidationFailed("The co-owners' shares add up to nothing.", field="owners")
-    exact = [value * s / total for s in shares]
-    parts = [int(x) for x in exact]  # floor: all non-negative
-    left = value - sum(parts)
-    order = sorted(range(len(shares)), key=lambda i: (-(exact[i] - parts[i]), i))
-    for i in order[:left]:
-        parts[i] += 1
-    return parts
-
-
-def find_certificate(session: Session, principal: Principal, number: str, lock: bool = True) -> tuple[Certificate, Claim]:
-    """The certificate and its claim, if the principal may see the claim; otherwise 404."""
+def find_certificate(session: Session, principal: Principal, number: str, lock: bool = True,
+                     notary: bool = True) -> tuple[Certificate, Claim]:
+    """The certificate and its claim, if the principal may see the claim (a notary: one of their filings, unless
+    `notary` is False, e.g. for the owners' view); otherwise 404."""
     try:
         number = validate_certificate_number(number.strip().upper())
     except CertificateNumberError as exc:
@@ -78,6 +66,12 @@ def find_certificate(session: Session, principal: Principal, number: str, lock: 
     stmt = select(Certificate).where(Certificate.number == number)
     cert = session.scalar(stmt.with_for_update() if lock else stmt)
     claim = session.get(Claim, cert.claim_id) if cert is not None else None
+    if principal.actor.role is Role.NOTARY and notary:  # a notary sees the certificates of their own filings only
+        filer = session.scalar(select(CertificateReservation.notary_id).where(
+            CertificateReservation.id == cert.reservation_id)) if cert is not None and cert.reservation_id else None
+        if cert is None or claim is None or filer != principal.user_id:
+            raise NotFound(f"No certificate {number} that you can see.")
+        return cert, claim
     if cert is None or claim is None or not can_see(principal.actor, facts(principal, claim)):
         raise NotFound(f"No certificate {number} that you can see.")
     return cert, claim
@@ -85,17 +79,22 @@ def find_certificate(session: Session, principal: Principal, number: str, lock: 
 
 def _acting_on(session: Session, principal: Principal, number: str, action: Action) -> tuple[Certificate, Claim]:
     cert, claim = find_certificate(session, principal, number)
-    require(principal.actor, action, claim_subject(principal, claim))
+    subject = claim_subject(principal, claim)
+    if cert.reservation_id is not None:
+        notary = session.scalar(select(CertificateReservation.notary_id).where(CertificateReservation.id == cert.reservation_id))
+        subject = replace(subject, notary_id=notary)
+    require(principal.actor, action, subject)
     return cert, claim
 
 
 def _event(session: Session, principal: Principal, cert: Certificate, action: str, payload: dict[str, Any]) -> None:
-    record(session, f"certificate:{cert.id}", action, principal.user_id, {"number": cert.number, **payload}, claim_id=cert.claim_id)
+    event(session, principal.user_id, cert, action, payload)
 
 
-def do_issue_certificate(session: Session, principal: Principal, reference: str, today: date | None = None) -> Certificate:
-    """Issue the housing certificate for an approved destroyed-housing claim: a unique checkable number, the
-    decided value, and each co-owner's part (value x share, split exactly). Not by whoever decided the claim."""
+def do_issue_certificate(session: Session, principal: Principal, reference: str, today: date | None = None) -> list[Certificate]:
+    """Issue the housing certificates of an approved destroyed-housing claim that its decision could not issue
+    (an open review finding held them): one per co-owner without a live one, each a unique checkable number
+    for value x share (split exactly). Not by whoever decided the claim. Returns the certificates issued."""
     today = today or today_utc()
     with atomic(session):
         claim = get_claim(session, principal, reference)
@@ -109,28 +108,12 @@ def do_issue_certificate(session: Session, principal: Principal, reference: str,
             raise GuardFailed(f"Claim {claim.reference} has an open review finding ({claim.review_flag}); nothing is issued until it is resolved.",
                               ErrorCode.REVIEW_HOLD, reference=claim.reference, flag=claim.review_flag)
         require(principal.actor, Action.CERTIFICATE_ISSUE, claim_subject(principal, claim))  # segregation: not the decider
-        if session.scalar(select(Certificate.id).where(Certificate.claim_id == claim.id)) is not None:
-            raise Conflict(f"Claim {claim.reference} already has a certificate.")
-        owners = sorted(claim.owners, key=lambda o: o.id)
-        if not owners:
-            raise ValidationFailed("The claim has no owners to issue the certificate to.", field="owners")
-        value = int(claim.awarded_amount_kopiykas)
-        parts = split_value(value, [o.share for o in owners])
-        serial = (session.scalar(select(func.max(Certificate.serial)).where(Certificate.year == today.year)) or 0) + 1
-        decision_id = session.scalar(select(func.max(Decision.id)).where(Decision.claim_id == claim.id))
-        cert = Certificate(number=make_certificate_number(today.year, serial), year=today.year, serial=serial, claim_id=claim.id,
-                           decision_id=decision_id, value_kopiykas=value, state=C.ISSUED.value, issued_on=today,
-                           issued_by_id=principal.user_id, expires_on=certificate_expiry_date(today), redeemed_kopiykas=0,
-                           shares=[CertificateShare(person_id=o.person_id, share_numerator=o.share_numerator,
-                                                    share_denominator=o.share_denominator, amount_kopiykas=a)
-                                   for o, a in zip(owners, parts, strict=True)])
-        session.add(cert)
-        session.flush()
-        _event(session, principal, cert, "certificate.issued",
-               {"claim": claim.reference, "value_kopiykas": value, "expires_on": cert.expires_on.isoformat(),
-                "shares": [{"person_id": s.person_id, "share": f"{s.share_numerator}/{s.share_denominator}",
-                            "amount_kopiykas": s.amount_kopiykas} for s in cert.shares]})
-    return cert
+        held = {c.holder_person_id for c in live_certificates(session, claim.id)}
+        missing = {o.person_id for o in claim.owners} - held
+        if not missing:
+            raise Conflict(f"Claim {claim.reference} already has its certificates.")
+        out = issue(session, claim, principal.user_id, today, missing)
+    return out
 
 
 def do_reserve_funds(session: Session, principal: Principal, number: str, on: date | None = None) -> Certificate:
@@ -139,11 +122,17 @@ def do_reserve_funds(session: Session, principal: Principal, number: str, on: da
     with atomic(session):
         cert, _claim = _acting_on(session, principal, number, Action.CERTIFICATE_RESERVE)
         move = CERTIFICATE.move(cert.state, C.FUNDS_RESERVED, cert.number)
+        if cert.reservation_id is not None:
+            raise Conflict(f"Certificate {cert.number} is booked by a notary; it is confirmed in the funding queue.")
         if on > cert.expires_on:
             raise GuardFailed(f"Certificate {cert.number} expired on {cert.expires_on.isoformat()}.", ErrorCode.DEADLINE_PASSED,
                               deadline="certificate", last_day=cert.expires_on.isoformat())
-        cert.state, cert.reserved_on = move.target, on
-        post(session, [Post(ledger_rules.certificate_reserved_transaction(f"CRS-{cert.id}", cert.number, cert.value_kopiykas),
+        if fund_balance(session) < cert.value_kopiykas:
+            raise GuardFailed(f"The paying agent's fund holds {uah(fund_balance(session))}, less than the certificate's "
+                              f"{uah(cert.value_kopiykas)}; it waits for funds.", ErrorCode.RULE_FORBIDS, rule="fund_short")
+        cert.state, cert.reserved_on, cert.bookings = move.target, on, cert.bookings + 1
+        post(session, [Post(ledger_rules.certificate_reserved_transaction(f"CRS-{cert.id}-{cert.bookings}", cert.number,
+                                                                          cert.value_kopiykas, source=ledger_rules.agent_fund()),
                             claim_id=cert.claim_id, certificate_id=cert.id)], principal.user_id)
         _event(session, principal, cert, "certificate.funds_reserved",
                {"on": on.isoformat(), "lapses_after": reservation_lapse_date(on).isoformat()})
@@ -241,12 +230,29 @@ def do_redeem(session: Session, principal: Principal, number: str, on: date | No
                                .execution_options(synchronize_session=False))).rowcount
         if done != 1:
             raise Conflict(f"Certificate {cert.number} was redeemed meanwhile.")
-        posts = []
-        if cert.value_kopiykas - paid > 0:
-            posts.append(Post(ledger_rules.certificate_released_transaction(f"CRL-{cert.id}", cert.number, cert.value_kopiykas - paid),
-                              claim_id=cert.claim_id, certificate_id=cert.id))
-        post(session, posts, principal.user_id)
+        left = release(cert, cert.value_kopiykas - paid)
+        post(session, [Post(left.tx, claim_id=cert.claim_id, certificate_id=cert.id)] if left else [], principal.user_id)
         _event(session, principal, cert, "certificate.redeemed",
                {"on": on.isoformat(), "redeemed_kopiykas": paid, "released_kopiykas": cert.value_kopiykas - paid})
     session.refresh(cert)
     return cert
+
+
+def do_revoke_certificate(session: Session, principal: Principal, number: str, reason: str = "admin",
+                          on: date | None = None) -> Certificate:
+    """Revoke a certificate not yet used (the programme's admin, e.g. a decision annulled outside the appeal);
+    reserved funds go back to the agent's fund and a booking it was part of is cancelled."""
+    on = on or today_utc()
+    if reason not in ("admin", "overturned", "revised"):
+        raise ValidationFailed("The reason is admin, overturned or revised.", field="reason")
+    with atomic(session):
+        cert, _claim = find_certificate(session, principal, number)
+        require(principal.actor, Action.CERTIFICATE_REVOKE)
+        releases = revoke(session, cert, principal.user_id, on, reason)
+        session.flush()
+        post(session, [Post(r.tx, claim_id=r.claim_id, certificate_id=r.certificate_id) for r in releases], principal.user_id)
+    return cert
+
+
+__all__ = ["do_correct_seller_account", "do_issue_certificate", "do_redeem", "do_reserve_funds", "do_revoke_certificate",
+           "do_sign_contract", "do_terminate_ownership", "find_certificate", "split_value"]

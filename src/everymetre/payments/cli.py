@@ -158,7 +158,8 @@ def pay_reconcile(statement: Annotated[Path, typer.Argument(help="A camt.053 ban
 @pay_app.command("sweep")
 def pay_sweep(today: Annotated[str | None, typer.Option(help="Run as of this date (YYYY-MM-DD); default today")] = None) -> None:
     """Enforce deadlines: expire repair payouts whose final report is late (15 working days after the window) and close
-    those of re-damaged homes, returning their unspent money; lapse 30-day reservations; expire certificates."""
+    those of re-damaged homes, returning their unspent money; lapse 30-day reservations; expire certificates;
+    redeem certificates whose seller was paid; confirm the certificates' funding queue while the fund lasts."""
     from everymetre.accounts.actions import SYSTEM
     from everymetre.payments.payouts import do_sweep
     from everymetre.store.db import session_factory
@@ -173,7 +174,8 @@ def pay_sweep(today: Annotated[str | None, typer.Option(help="Run as of this dat
     out.print(f"repair payouts expired: {r.payouts_expired:,}, closed for a repeat damage: {r.payouts_redamaged:,} "
               f"({format_uah(r.returned_kopiykas)} returned); "
               f"reservations lapsed: {r.reservations_lapsed:,}; certificates expired: {r.certificates_expired:,} "
-              f"({format_uah(r.released_kopiykas)} released)")
+              f"({format_uah(r.released_kopiykas)} released); certificates redeemed: {r.certificates_redeemed:,}; "
+              f"reservations confirmed: {r.reservations_confirmed:,}")
 
 
 @pay_app.command("sync")

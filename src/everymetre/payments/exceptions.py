@@ -96,7 +96,9 @@ def returned_payments(session: Session, principal: Principal, limit: int) -> tup
                    f"bank: {r.en}.",
             action="correct_account" if new_account else "check_claim",
             action_label=N_("Correct the payee's account") if new_account else N_("Check the claim before it is paid again"),
-            action_url=f"/staff/claims/{ref}"))
+            # a repair payee corrects their account on the claim; a seller's account is corrected from the fund page
+            action_url=("/staff/certificates/fund" if purpose == "certificate" else
+                        f"/staff/claims/{ref}/payout-account" if new_account else f"/staff/claims/{ref}")))
     return int(total), items
 
 

@@ -23,6 +23,7 @@ from everymetre.claims.models import Claim, Decision
 from everymetre.kernel.errors import NotFound
 from everymetre.kernel.identifiers import claim_reference, parse_claim_reference
 from everymetre.payments import ledger_rules
+from everymetre.payments.certificate_issue import sync_claim_certificates
 from everymetre.payments.models import (
     Certificate,
     LedgerPosting,
@@ -105,9 +106,12 @@ def latest_decisions():
 def post_decision(session: Session, claim: Claim, actor_id: int | None = None) -> ledger_rules.Transaction | None:
     """Bring the ledger in line with the claim's decided amount (call inside the decision's transaction, after
     the claim is approved or revised). Returns the transaction posted, or None if there was nothing to post.
-    Housing-certificate claims are committed when the certificate's funds are reserved, not here."""
+    Housing-certificate claims are committed when the certificate's funds are reserved, not here: their
+    decision issues (or, revised, replaces or revokes) the co-owners' certificates instead."""
     session.flush()
     if claim.kind == DESTROYED:
+        result = sync_claim_certificates(session, claim, actor_id, utcnow().date())
+        post(session, [Post(r.tx, claim_id=r.claim_id, certificate_id=r.certificate_id) for r in result.releases], actor_id)
         return None
     awarded = claim.awarded_amount_kopiykas if claim.state in COMMITTED_CLAIMS else 0
     decision_id = session.scalar(select(func.max(Decision.id)).where(Decision.claim_id == claim.id,

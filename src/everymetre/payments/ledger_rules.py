@@ -8,6 +8,7 @@ Accounts are text names, as stored in the ledger tables:
 ``bank_clearing``            money instructed to / returned by the bank (credit = sent out)
 ``returned_funds``           money that came back (e.g. unspent repair balance) awaiting release
 ``certificate_reserved:<c>`` funds reserved for one housing certificate until the seller is paid
+``agent_fund``               money allocated to the certificates' paying agent, not yet reserved (credit balance)
 ===========================  =================================================================
 
 The standard transactions (:class:`TransactionKind`), each built by a helper below:
@@ -26,6 +27,11 @@ The standard transactions (:class:`TransactionKind`), each built by a helper bel
 * ``certificate_reserved``  Dr programme_budget            Cr certificate_reserved:<cert>
 * ``certificate_paid``      Dr certificate_reserved:<cert> Cr bank_clearing           (paid to the seller)
 * ``certificate_released``  Dr certificate_reserved:<cert> Cr programme_budget        (lapsed or expired)
+* ``fund_allocated``        Dr programme_budget            Cr agent_fund              (money to the paying agent)
+
+A reservation booked by a notary through the funding queue takes its money from ``agent_fund`` instead of
+``programme_budget`` (``source=agent_fund()``), and a lapse, expiry or revocation returns it there; the agent's
+fund never goes into debit (:func:`check_ledger`, ``fund_overdrawn``).
 
 Amounts are integer kopiykas, never floats. A posting has exactly one positive side.
 
@@ -49,6 +55,7 @@ __all__ = [
     "Transaction",
     "TransactionKind",
     "Violation",
+    "agent_fund",
     "balance_returned_transaction",
     "bank_clearing",
     "certificate_paid_transaction",
@@ -59,6 +66,7 @@ __all__ = [
     "claim_payable",
     "decision_revised_transaction",
     "decision_transaction",
+    "fund_allocated_transaction",
     "parse_account",
     "payment_returned_transaction",
     "payment_sent_transaction",
@@ -80,6 +88,7 @@ class AccountKind(StrEnum):
     BANK_CLEARING = "bank_clearing"
     RETURNED_FUNDS = "returned_funds"
     CERTIFICATE_RESERVED = "certificate_reserved"
+    AGENT_FUND = "agent_fund"
 
 
 _PER_OBJECT = {AccountKind.CLAIM_PAYABLE, AccountKind.CERTIFICATE_RESERVED}
@@ -123,6 +132,10 @@ def certificate_reserved(certificate: str) -> str:
     return str(Account(AccountKind.CERTIFICATE_RESERVED, str(certificate)))
 
 
+def agent_fund() -> str:
+    return str(AccountKind.AGENT_FUND)
+
+
 def parse_account(name: str) -> Account:
     """Parse an account name such as ``claim_payable:UA-2026-000123``; raise :class:`LedgerError` if unknown."""
     if not isinstance(name, str) or not name:
@@ -148,6 +161,7 @@ class TransactionKind(StrEnum):
     CERTIFICATE_RESERVED = "certificate_reserved"
     CERTIFICATE_PAID = "certificate_paid"
     CERTIFICATE_RELEASED = "certificate_released"
+    FUND_ALLOCATED = "fund_allocated"
 
 
 def _check_amount(value: object, what: str) -> int:
@@ -293,9 +307,9 @@ def returned_to_budget_transaction(transaction_id: str, amount: int, claim: str 
     return _pair(transaction_id, TransactionKind.RETURNED_TO_BUDGET, returned_funds(), programme_budget(), amount, claim=claim)
 
 
-def certificate_reserved_transaction(transaction_id: str, certificate: str, amount: int) -> Transaction:
-    """Reserve a certificate's value: Dr programme_budget, Cr certificate_reserved:<cert>."""
-    return _pair(transaction_id, TransactionKind.CERTIFICATE_RESERVED, programme_budget(), certificate_reserved(certificate),
+def certificate_reserved_transaction(transaction_id: str, certificate: str, amount: int, source: str | None = None) -> Transaction:
+    """Reserve a certificate's value: Dr programme_budget (or ``source``, the agent's fund), Cr certificate_reserved:<cert>."""
+    return _pair(transaction_id, TransactionKind.CERTIFICATE_RESERVED, source or programme_budget(), certificate_reserved(certificate),
                  amount, certificate=certificate)
 
 
@@ -307,10 +321,15 @@ def certificate_paid_transaction(transaction_id: str, certificate: str, payment_
     )
 
 
-def certificate_released_transaction(transaction_id: str, certificate: str, amount: int) -> Transaction:
-    """Release a lapsed or expired reservation: Dr certificate_reserved:<cert>, Cr programme_budget."""
-    return _pair(transaction_id, TransactionKind.CERTIFICATE_RELEASED, certificate_reserved(certificate), programme_budget(),
+def certificate_released_transaction(transaction_id: str, certificate: str, amount: int, to: str | None = None) -> Transaction:
+    """Release a lapsed or expired reservation: Dr certificate_reserved:<cert>, Cr programme_budget (or ``to``)."""
+    return _pair(transaction_id, TransactionKind.CERTIFICATE_RELEASED, certificate_reserved(certificate), to or programme_budget(),
                  amount, certificate=certificate)
+
+
+def fund_allocated_transaction(transaction_id: str, amount: int, memo: str = "") -> Transaction:
+    """Money allocated to the certificates' paying agent: Dr programme_budget, Cr agent_fund."""
+    return _pair(transaction_id, TransactionKind.FUND_ALLOCATED, programme_budget(), agent_fund(), amount, memo=memo)
 
 
 # --------------------------------------------------------------------------------------------- invariants
@@ -373,6 +392,7 @@ def check_ledger(rows: Iterable[LedgerRow], decided: Mapping[str, int] | None = 
     out: list[Violation] = []
     txs: dict[str, _TxAgg] = defaultdict(_TxAgg)
     claims: dict[str, _ClaimAgg] = defaultdict(_ClaimAgg)
+    fund = 0
 
     for row in rows:
         tx = txs[row.transaction_id]
@@ -386,6 +406,8 @@ def check_ledger(rows: Iterable[LedgerRow], decided: Mapping[str, int] | None = 
         tx.debit += row.debit
         tx.credit += row.credit
         acct = parse_account(row.account)
+        if acct.kind is AccountKind.AGENT_FUND:
+            fund += row.credit - row.debit
         if acct.kind is not AccountKind.CLAIM_PAYABLE:
             continue
         claim = acct.ref
@@ -450,6 +472,9 @@ def check_ledger(rows: Iterable[LedgerRow], decided: Mapping[str, int] | None = 
             out.append(Violation("payable_overdrawn", f"claim_payable balance is {c.balance} (debit): more paid out than owed",
                                  account=payable, claim=claim))
 
+    if fund < 0:
+        out.append(Violation("fund_overdrawn", f"the paying agent's fund is {fund} (debit): more reserved than allocated",
+                             account=agent_fund()))
     if decided is not None:
         for claim, amount in sorted(decided.items()):
             if claim not in claims or claims[claim].decided == 0:

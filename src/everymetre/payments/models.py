@@ -9,7 +9,7 @@ What the database itself guarantees, so "pay each loss exactly once" does not re
   approvers, and the approval that releases a batch is never its builder's (CHECKs);
 * a ledger posting has exactly one positive side (CHECK); balances are derived from postings, never stored;
   transaction ids are deterministic, so posting the same event twice is a primary-key conflict;
-* one certificate per claim, numbers unique, ``0 <= redeemed <= value`` (CHECK), one repair payout per claim.
+* one live certificate per claim and co-owner, numbers unique, ``0 <= redeemed <= value`` (CHECK), one repair payout per claim.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from everymetre.store.types import utcnow
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
 LIVE_PAYMENT = "state NOT IN ('rejected', 'cancelled')"  # payments.states.DEAD_PAYMENT
+CERTIFICATE_STATES = ("'issued', 'reservation_filed', 'funds_reserved', 'ownership_terminated', 'contract_signed', "
+                      "'paid_to_seller', 'redeemed', 'reservation_lapsed', 'expired', 'revoked'")
 # The states and their moves: payments.states (the CHECK constraints below list the same states; a test holds them equal).
 
 
@@ -184,10 +186,16 @@ class Certificate(Base):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     year: Mapped[int] = mapped_column(SmallInteger)
     serial: Mapped[int] = mapped_column(Integer)
-    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), unique=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    # the co-owner it is issued to (one certificate per co-owner, for C x their share; migration 0012)
+    holder_person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
     decision_id: Mapped[int | None] = mapped_column(BigInteger)
     value_kopiykas: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(30), default="issued")
+    reservation_id: Mapped[int | None] = mapped_column(ForeignKey("certificate_reservations.id"), index=True)
+    bookings: Mapped[int] = mapped_column(SmallInteger, default=0)  # reservations made: the ledger ids' attempt number
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+    revoked_reason: Mapped[str | None] = mapped_column(String(30))  # revised | overturned | admin
     issued_on: Mapped[date] = mapped_column(Date)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     expires_on: Mapped[date] = mapped_column(Date)
@@ -212,7 +220,11 @@ class Certificate(Base):
         CheckConstraint("redeemed_kopiykas >= 0 AND redeemed_kopiykas <= value_kopiykas", name="redeemed_within_value"),
         CheckConstraint("redeemed_kopiykas = 0 OR state = 'redeemed'", name="redeemed_state"),
         CheckConstraint("contract_price_kopiykas IS NULL OR contract_price_kopiykas > 0", name="price"),
+        CheckConstraint(f"state IN ({CERTIFICATE_STATES})", name="state"),
         Index("uq_certificates_year_serial", "year", "serial", unique=True),
+        # one live certificate per claim and co-owner: a revised decision replaces, never adds
+        Index("uq_certificates_live_holder", "claim_id", "holder_person_id", unique=True,
+              sqlite_where=text("state <> 'revoked'"), postgresql_where=text("state <> 'revoked'")),
         Index("ix_certificates_state", "state"),
     )
 

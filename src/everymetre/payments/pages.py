@@ -266,8 +266,14 @@ def payout_panel(db: Session, principal: Principal, claim: Claim) -> dict[str, A
 def _certificate_lines(c: dict[str, Any]) -> list[str]:
     state = c["state"]
     if state == "issued":
-        return [gettext("Your housing certificate has been issued. The money for it will be reserved within 5 working "
-                        "days.")]
+        return [gettext("Your housing certificate has been issued. Choose a home anywhere outside combat zones and "
+                        "occupied territory, then take the certificate to a notary or an administrative services "
+                        "centre: they book the money, confirmed within 5 working days.")]
+    if state == "reservation_filed":
+        return [gettext("A notary booked your certificate for a home. The money is confirmed in order of booking "
+                        "as the paying agent receives funds.")]
+    if state == "revoked":
+        return [gettext("The certificate was revoked because its decision changed on appeal.")]
     if state == "funds_reserved":
         return [gettext("The money for your certificate is reserved. Sign the contract to buy a home by %(date)s, or "
                         "the reservation ends.", date=day(c["contract_due_by"])),
@@ -296,7 +302,8 @@ CERTIFICATE_STATE_WORDS = {"issued": N_("Issued"), "funds_reserved": N_("Money r
                            "ownership_terminated": N_("Rights to the destroyed home ended"),
                            "contract_signed": N_("Purchase contract signed"), "paid_to_seller": N_("Seller paid"),
                            "redeemed": N_("Used"), "reservation_lapsed": N_("Reservation ended"),
-                           "expired": N_("No longer valid")}
+                           "expired": N_("No longer valid"), "reservation_filed": N_("Booked by a notary"),
+                           "revoked": N_("Revoked")}
 
 
 def _your_share(db: Session, principal: Principal, cert: dict[str, Any]) -> dict[str, Any] | None:

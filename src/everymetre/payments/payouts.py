@@ -29,17 +29,12 @@ from everymetre.kernel.errors import (
 )
 from everymetre.kernel.identifiers import claim_reference
 from everymetre.payments import ledger_rules
+from everymetre.payments.certificate_sweep import sweep_certificates
 from everymetre.payments.common import claim_subject, today_utc, uah
 from everymetre.payments.ledger import Post, post
-from everymetre.payments.models import Certificate, Payment, RepairPayout
-from everymetre.payments.schedule import final_report_due, reservation_lapse_date
-from everymetre.payments.states import (
-    CERTIFICATE,
-    PAYOUT,
-    CertificateState,
-    PaymentState,
-    PayoutState,
-)
+from everymetre.payments.models import Payment, RepairPayout
+from everymetre.payments.schedule import final_report_due
+from everymetre.payments.states import PAYOUT, PaymentState, PayoutState
 from everymetre.store.tx import atomic
 
 PO = PayoutState
@@ -121,6 +116,8 @@ class SweepReport:
     certificates_expired: int = 0
     released_kopiykas: int = 0
     payouts_redamaged: int = 0
+    certificates_redeemed: int = 0
+    reservations_confirmed: int = 0
 
 
 def final_report_deadline(payout: RepairPayout) -> date:
@@ -178,8 +175,6 @@ def do_sweep(session: Session, principal: Principal = SYSTEM, today: date | None
     require(principal.actor, Action.PAYMENTS_SWEEP)
     today = today or today_utc()
     report = SweepReport()
-    lapse_from = CERTIFICATE.sources(CertificateState.RESERVATION_LAPSED)
-    expire_from = CERTIFICATE.sources(CertificateState.EXPIRED)
     with atomic(session):
         for payout, year, new_id, new_year in _redamaged(session):
             report.returned_kopiykas += close_for_redamage(session, principal, payout, claim_reference(year, payout.claim_id),
@@ -194,30 +189,9 @@ def do_sweep(session: Session, principal: Principal = SYSTEM, today: date | None
         for payout, year in due:
             if final_report_deadline(payout) < today and payout.claim_id not in in_flight:
                 _expire(session, principal, payout, claim_reference(year, payout.claim_id), today, report)
-        certs = session.scalars(select(Certificate).where(
-            Certificate.state.in_(sorted(set(lapse_from) | set(expire_from)))).with_for_update()).all()
-        for cert in certs:
-            lapsed = cert.state in lapse_from and cert.reserved_on is not None and reservation_lapse_date(cert.reserved_on) < today
-            expired = cert.expires_on < today
-            if not (lapsed or expired):
-                continue
-            was = cert.state
-            posts = []
-            if cert.reserved_on is not None:
-                posts.append(Post(ledger_rules.certificate_released_transaction(f"CRL-{cert.id}", cert.number, cert.value_kopiykas),
-                                  claim_id=cert.claim_id, certificate_id=cert.id))
-                report.released_kopiykas += cert.value_kopiykas
-            target = CertificateState.RESERVATION_LAPSED if lapsed else CertificateState.EXPIRED
-            cert.state = CERTIFICATE.move(cert.state, target, cert.number).target
-            cert.closed_on = today
-            session.flush()
-            post(session, posts, principal.user_id)
-            if lapsed:
-                report.reservations_lapsed += 1
-            else:
-                report.certificates_expired += 1
-            record(session, f"certificate:{cert.id}", f"certificate.{cert.state}", principal.user_id,
-                   {"number": cert.number, "from": was, "reserved_on": cert.reserved_on.isoformat() if cert.reserved_on else None,
-                    "expires_on": cert.expires_on.isoformat(), "released_kopiykas": posts[0].tx.amount if posts else 0},
-                   claim_id=cert.claim_id)
+        # certificates: lapsed reservations, expiry, redemption of paid ones, the funding queue (certificate_sweep)
+        certs = sweep_certificates(session, principal.user_id, today)
+        report.reservations_lapsed, report.certificates_expired = certs.reservations_lapsed, certs.certificates_expired
+        report.released_kopiykas = certs.released_kopiykas
+        report.certificates_redeemed, report.reservations_confirmed = certs.certificates_redeemed, certs.confirmed
     return report

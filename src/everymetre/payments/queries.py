@@ -68,7 +68,10 @@ def payout_status(session: Session, principal: Principal, reference: str) -> dic
     require(principal.actor, Action.PAYOUT_READ, claim_subject(principal, claim))
     payments = session.scalars(select(Payment).where(Payment.claim_id == claim.id).order_by(Payment.id)).all()
     payout = session.scalar(select(RepairPayout).where(RepairPayout.claim_id == claim.id))
-    cert = session.scalar(select(Certificate).where(Certificate.claim_id == claim.id))
+    # one certificate per co-owner: the signed-in holder's (else the first), never a revoked one while another lives
+    mine = Certificate.holder_person_id == principal.person_id if principal.person_id is not None else Certificate.id < 0
+    cert = session.scalar(select(Certificate).where(Certificate.claim_id == claim.id)
+                          .order_by((Certificate.state == "revoked").asc(), mine.desc(), Certificate.id.asc()).limit(1))
     kind = "certificate" if claim.kind == DESTROYED else "repair"
     decided = claim.awarded_amount_kopiykas if claim.state in COMMITTED_CLAIMS else None
     if kind == "repair":
@@ -106,7 +109,7 @@ def payout_status(session: Session, principal: Principal, reference: str) -> dic
 
 def certificate_view(session: Session, principal: Principal, number: str) -> dict[str, Any]:
     """A certificate as its owners and staff see it (404 for anyone else)."""
-    cert, claim = find_certificate(session, principal, number, lock=False)
+    cert, claim = find_certificate(session, principal, number, lock=False, notary=False)
     return certificate_dict(cert, claim, session)
 
 

@@ -52,6 +52,7 @@ class PayoutState(StrEnum):
 
 class CertificateState(StrEnum):
     ISSUED = "issued"
+    RESERVATION_FILED = "reservation_filed"  # a notary booked it; waiting for funds (or a related-party review)
     FUNDS_RESERVED = "funds_reserved"
     OWNERSHIP_TERMINATED = "ownership_terminated"
     CONTRACT_SIGNED = "contract_signed"
@@ -59,6 +60,21 @@ class CertificateState(StrEnum):
     REDEEMED = "redeemed"
     RESERVATION_LAPSED = "reservation_lapsed"
     EXPIRED = "expired"
+    REVOKED = "revoked"  # its decision was overturned or revised on appeal (a revision issues the replacement)
+
+
+class ReservationState(StrEnum):
+    """A notary's booking of one or more certificates (co-owners combining) against one home."""
+
+    REVIEW = "review"  # the seller is related to a buyer: an officer clears or refuses it first
+    QUEUED = "queued"  # waiting for the paying agent's funds, in order of filing
+    CONFIRMED = "confirmed"  # funds reserved: 30 days to end the old ownership and sign the contract
+    OWNERSHIP_TERMINATED = "ownership_terminated"
+    CONTRACT_SIGNED = "contract_signed"  # the seller is paid in the next batch
+    COMPLETED = "completed"  # every certificate redeemed
+    LAPSED = "lapsed"  # no contract within 30 days; funds returned to the agent's fund
+    REFUSED = "refused"  # a related-party sale refused on review
+    CANCELLED = "cancelled"  # a certificate in it was revoked or expired
 
 
 class Needs(StrEnum):
@@ -188,15 +204,24 @@ STATEMENT_ENTRY = Machine("statement entry", EntryState, [
 
 C = CertificateState
 CERTIFICATE = Machine("certificate", CertificateState, [
-    *_moves([C.ISSUED], C.FUNDS_RESERVED, A.CERTIFICATE_RESERVE, "have its funds reserved"),
+    *_moves([C.ISSUED, C.RESERVATION_LAPSED], C.RESERVATION_FILED, A.RESERVATION_FILE, "be booked"),
+    *_moves([C.RESERVATION_FILED], C.ISSUED, A.RESERVATION_REVIEW, "be released from a refused booking"),
+    *_moves([C.ISSUED, C.RESERVATION_FILED], C.FUNDS_RESERVED, A.CERTIFICATE_RESERVE, "have its funds reserved"),
     *_moves([C.FUNDS_RESERVED], C.OWNERSHIP_TERMINATED, A.CERTIFICATE_RECORD, "record the ownership termination"),
     *_moves([C.OWNERSHIP_TERMINATED], C.CONTRACT_SIGNED, A.CERTIFICATE_RECORD, "record the purchase contract"),
     *_moves([C.CONTRACT_SIGNED], C.CONTRACT_SIGNED, A.CERTIFICATE_RECORD, "have the seller's account corrected"),
     *_moves([C.CONTRACT_SIGNED], C.PAID_TO_SELLER, A.STATEMENT_RECONCILE, "be paid to the seller"),
     *_moves([C.PAID_TO_SELLER], C.REDEEMED, A.CERTIFICATE_REDEEM, "be redeemed"),
     *_moves([C.FUNDS_RESERVED, C.OWNERSHIP_TERMINATED], C.RESERVATION_LAPSED, A.PAYMENTS_SWEEP, "lapse"),
-    *_moves([C.ISSUED, C.FUNDS_RESERVED, C.OWNERSHIP_TERMINATED], C.EXPIRED, A.PAYMENTS_SWEEP, "expire"),
+    *_moves([C.ISSUED, C.RESERVATION_FILED, C.FUNDS_RESERVED, C.OWNERSHIP_TERMINATED, C.RESERVATION_LAPSED], C.EXPIRED,
+            A.PAYMENTS_SWEEP, "expire"),
+    *_moves([C.ISSUED, C.RESERVATION_FILED, C.FUNDS_RESERVED, C.OWNERSHIP_TERMINATED, C.RESERVATION_LAPSED], C.REVOKED,
+            A.CERTIFICATE_REVOKE, "be revoked"),
 ])
+# A certificate that still counts as its holder's (at most one per claim and co-owner: a partial unique index).
+DEAD_CERTIFICATE = (C.REVOKED.value,)
+# Certificates whose funds are held in a reservation account (released on lapse, expiry or revocation).
+RESERVED_CERTIFICATES = (C.FUNDS_RESERVED.value, C.OWNERSHIP_TERMINATED.value)
 
 # Claim states (the claim lifecycle's) that matter to the money.
 # A decision commits money (an appeal keeps the first decision's amount committed until it is decided) ...

@@ -12,6 +12,7 @@ import everymetre.claims.models
 import everymetre.idempotency.models
 import everymetre.linkage.models
 import everymetre.notifications.models
+import everymetre.payments.certificate_models
 import everymetre.payments.models
 import everymetre.transparency.models  # noqa: F401
 from everymetre.store.base import Base

@@ -236,6 +236,8 @@ def _certificates(session: Session, k: int, order: list[str]) -> Published:
     q = select(Claim.oblast, Certificate.state, func.count()).join(Claim, Claim.id == Certificate.claim_id) \
         .group_by(Claim.oblast, Certificate.state)
     for oblast, state, n in session.execute(q):
+        if state == "revoked":  # replaced by a revision or overturned: not a certificate anyone holds
+            continue
         col = 1 if state == "redeemed" else 2 if state in ("expired", "reservation_lapsed") else 0
         counts[oblast][col] += n
     labels = [o for o in order if o in counts] + sorted(set(counts) - set(order))

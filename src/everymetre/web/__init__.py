@@ -34,9 +34,12 @@ def install(app: FastAPI) -> None:
     from everymetre.claims.pages import citizen, staff
     from everymetre.documents.api import pages as documents_pages  # the decision PDF for signed-in users
     from everymetre.linkage import pages as linkage_pages  # linkage reviewers' pages
+    from everymetre.payments import (
+        certificate_pages,  # notaries, the certificates' fund, the public check, the PDF
+        repair_pages,  # repair reports: the owner's form, the officer's check
+    )
     from everymetre.payments import day_pages as payments_day  # the bank file, statements, exceptions (before pages)
     from everymetre.payments import pages as payments_pages  # payments officers' batches; claimants' payout status
-    from everymetre.payments import repair_pages  # repair reports: the owner's form, the officer's check
     from everymetre.transparency import pages as public_pages  # statistics, open data, the public log (no sign-in)
     from everymetre.web.common import SOMETHING_WRONG, STATIC, PageError, domain_error_page, error_page, redirect
     from everymetre.web.session import PageSessions
@@ -46,7 +49,7 @@ def install(app: FastAPI) -> None:
 
     for router in (citizen.router, staff.router, linkage_pages.router, payments_day.router, payments_pages.router,
                    repair_pages.router, public_pages.router, accounts_pages.router, documents_pages, workload_pages.router,
-                   account_pages.router):
+                   account_pages.router, certificate_pages.router):
         app.include_router(router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key(),
                        always_secure=(app.state.settings.public_url or "").lower().startswith("https://"))

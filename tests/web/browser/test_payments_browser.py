@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from everymetre.payments import certificates
+from everymetre.payments import certificate_fund, certificates
 from tests.conftest import PASSWORD
 from tests.payments.store_helpers import decided_claim, ensure_user
 from tests.web.browser.test_journeys import main_text, sign_in
@@ -20,7 +20,8 @@ def test_payments_pages_accessible_at_360px(open_page, db, users, principal):
     repair = decided_claim(db, users["commission"], 10_000_000, submitted_by=users["citizen"])
     destroyed = decided_claim(db, users["commission"], 150_000_000, kind="destroyed_housing_application",
                               submitted_by=users["citizen"], owners=[("Коваль Іван", 1, 2), ("Коваль Марія", 1, 2)])
-    cert = certificates.do_issue_certificate(db, principal("payments"), destroyed.reference, today=date(2026, 1, 10))
+    cert = certificates.do_issue_certificate(db, principal("payments"), destroyed.reference, today=date(2026, 1, 10))[0]
+    certificate_fund.do_record_fund(db, principal("payments"), cert.value_kopiykas, "B-1", date(2026, 1, 12))
     certificates.do_reserve_funds(db, principal("payments"), cert.number, date(2026, 1, 12))
 
     officer = open_page()
@@ -52,7 +53,7 @@ def test_payments_pages_accessible_at_360px(open_page, db, users, principal):
     citizen.page.wait_for_url("**/my")
     citizen.goto(f"/my/claims/{destroyed.reference}")
     citizen.check()
-    assert cert.number in main_text(citizen) and "1 500 000,00 грн" in main_text(citizen)
+    assert cert.number in main_text(citizen) and "750 000,00 грн" in main_text(citizen)
     citizen.goto(f"/my/claims/{repair.reference}")
     citizen.check()
     assert "Виплата" in main_text(citizen)

@@ -54,7 +54,7 @@ STEP_TITLES = {"home": i18n.N_("Your home"), "owners": i18n.N_("Owners"), "event
 @router.get("/")
 def home(request: Request, principal: MaybePrincipal) -> Response:
     if principal is not None:
-        return redirect("/staff/queue" if principal.role in STAFF_ROLES else "/my")
+        return redirect("/staff/queue" if principal.role in STAFF_ROLES else "/notary" if principal.role == "notary" else "/my")
     return render(request, "index.html")
 
 
@@ -83,7 +83,7 @@ def signin(request: Request, db: DB, form: Form, settings: SettingsDep) -> Respo
         return render(request, "accounts/signin.html", {"next": target, "email": email, "errors": {
             "form": i18n.gettext("The e-mail or password is wrong.")}}, status=400)
     page_session(request).sign_in(user.id, sid)
-    default = "/staff/queue" if user.role != "claimant" else "/my"
+    default = {"claimant": "/my", "notary": "/notary"}.get(user.role, "/staff/queue")
     return redirect(target or default)
 
 
