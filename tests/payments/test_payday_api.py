@@ -93,7 +93,7 @@ def test_the_whole_day_through_the_api(client, auth, db, users, approval_limit):
     groups = {g["kind"]: g for g in q["groups"]}
     rp = groups["returned_payment"]["items"]
     assert [(i["claim_reference"], i["action"], i["action_url"]) for i in rp] == [
-        (b.reference, "correct_account", f"/staff/claims/{b.reference}")]
+        (b.reference, "correct_account", f"/staff/claims/{b.reference}/payout-account")]
     ue = groups["unknown_entry"]["items"]
     assert [i["id"] for i in ue] == [f"entry:{unknown['id']}"] and ue[0]["action"] == "resolve_entry"
     # resolving: a dismissal needs a reason; then it leaves the queue

@@ -77,7 +77,7 @@ def test_the_day_after_approval_in_the_pages(web, db, users):
 
     # the exceptions queue: the returned payment (to the claim's page) and the unknown entry (to its statement)
     queue = officer.get("/staff/payments/exceptions").text
-    assert "Платежі, які повернув банк" in queue and f'href="/staff/claims/{b.reference}"' in queue
+    assert "Платежі, які повернув банк" in queue and f'href="/staff/claims/{b.reference}/payout-account"' in queue
     m = re.search(r'href="(/staff/payments/statements/\d+#entry-(\d+))"', queue)
     assert m, queue
     entry_id = m.group(2)
