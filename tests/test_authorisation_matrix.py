@@ -87,6 +87,7 @@ class World:
     certificate: str = ""
     certificate_claim: str = ""
     discard_draft: int = 0
+    staff_id: int = 0  # an account the admin pages act on (changed to what it is: nothing changes)
     versions: dict[str, int] = field(default_factory=dict)
 
 
@@ -220,6 +221,21 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", "/staff/payments/{batch_id}"): Entry(by_table(T.BATCH_READ), lambda w: f"/staff/payments/{w.batch_id}", why="batch.read"),
         ("POST", "/staff/payments/{batch_id}/approve"): Entry(by_table(T.BATCH_APPROVE), lambda w: f"/staff/payments/{w.batch_id}/approve", lambda w, k: {"expected_total_kopiykas": str(w.batch_total)}, why="batch.approve", readonly_403=True),
     }
+    # the admin area: accounts, programme settings, the audit-trail search
+    admin_only, auditors = by_table(T.USER_MANAGE), by_table(T.AUDIT_READ)
+    staff_url = lambda tail: (lambda w: f"/admin/users/{w.staff_id}{tail}")  # noqa: E731
+    pages |= {
+        ("GET", "/admin/users"): Entry(admin_only, P("/admin/users?q=test"), why="user.manage"),
+        ("GET", "/admin/users/new"): Entry(admin_only, P("/admin/users/new"), why="user.manage"),
+        ("POST", "/admin/users"): Entry(admin_only, P("/admin/users"), lambda w, k: {"email": "", "role": ""}, why="user.manage (400: the form's errors)", readonly_403=True),
+        ("GET", "/admin/users/{user_id}"): Entry(admin_only, staff_url(""), why="user.manage"),
+        ("POST", "/admin/users/{user_id}/role"): Entry(admin_only, staff_url("/role"), lambda w, k: {"role": "officer", "oblast": "lvivska"}, why="user.manage (unchanged)", readonly_403=True),
+        ("POST", "/admin/users/{user_id}/deactivate"): Entry(admin_only, staff_url("/deactivate"), why="user.manage (400: not confirmed)", readonly_403=True),
+        ("POST", "/admin/users/{user_id}/reset-password"): Entry(admin_only, staff_url("/reset-password"), why="user.manage", readonly_403=True),
+        ("GET", "/admin/settings"): Entry(by_table(T.PROGRAMME_CONFIGURE), P("/admin/settings"), why="programme.configure"),
+        ("POST", "/admin/settings"): Entry(by_table(T.PROGRAMME_CONFIGURE), P("/admin/settings"), lambda w, k: {"photos_closeup_required": "x"}, why="programme.configure (400: the form's errors)", readonly_403=True),
+        ("GET", "/admin/audit"): Entry(auditors, P("/admin/audit?kind=user"), why="audit.read (read-only)"),
+    }
     for key, url in same_pages.items():
         pages[key] = Entry(EVERYONE, url, why="public", same_for_all=True)
     for key, entry in pages.items():
@@ -289,7 +305,7 @@ def world(db, users, principal):
 
     settings = replace(get_settings(), **LIMITS)
     app = create_app(settings)
-    w = World()
+    w = World(staff_id=users["officer_lviv"])
     tokens = {k: issue_token(db, settings, users[k]) for k in SIGNED_IN}
     with TestClient(app, raise_server_exceptions=False) as c:
         def h(k: str) -> dict[str, str]:

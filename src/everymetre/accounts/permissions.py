@@ -54,6 +54,7 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"
     INSPECTOR_ASSIGN = "inspector.assign"  # an officer names the inspector of a claim
     INSPECTIONS_READ = "inspections.read"  # the day list of inspections, with the owners' phones
+    PROGRAMME_CONFIGURE = "programme.configure"  # the stored programme settings (evidence rules, ...)
 
 
 class Scope(StrEnum):
@@ -123,6 +124,7 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.AUDIT_READ: _rule([R.AUDITOR, R.ADMIN, R.SYSTEM], Scope.NONE),
     Action.INSPECTOR_ASSIGN: _rule([R.OFFICER]),
     Action.INSPECTIONS_READ: _rule([R.OFFICER, R.INSPECTOR]),
+    Action.PROGRAMME_CONFIGURE: _rule([R.ADMIN, R.SYSTEM], Scope.NONE),
 }
 
 

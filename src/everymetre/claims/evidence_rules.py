@@ -1,6 +1,7 @@
 """The photos a claim needs before it can be submitted: close-up views of the damage and wide views of the
-home (Resolution 380 of 26 March 2022), as many of each as the programme configures (config.py:
-`photos_closeup_required`, `photos_wide_required`). A photo uploaded without saying which view it is
+home (Resolution 380 of 26 March 2022), as many of each as the programme configures: the administrator's stored
+setting (`programme.settings`, the admin pages or `everymetre programme set`) over the deployment's default
+(config.py: `photos_closeup_required`, `photos_wide_required`). A photo uploaded without saying which view it is
 ("photo") counts for neither: the applicant is asked to say.
 """
 
@@ -12,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from everymetre.claims.models import Claim, Evidence
-from everymetre.config import get_settings
 from everymetre.kernel.errors import ErrorCode, ValidationFailed
+from everymetre.programme.settings import effective
 
 MISSING_SENTENCE = ("Add the photos the law asks for before submitting: close-up views of the damage and wide views "
                     "of the home.")
@@ -31,14 +32,14 @@ class PhotoRule:
         return self.have >= self.need
 
 
-def required() -> dict[str, int]:
-    s = get_settings()
-    return {"photo_closeup": s.photos_closeup_required, "photo_wide": s.photos_wide_required}
+def required(session: Session) -> dict[str, int]:
+    s = effective(session)
+    return {"photo_closeup": s["photos_closeup_required"], "photo_wide": s["photos_wide_required"]}
 
 
 def photo_rules(session: Session, claim: Claim | None) -> list[PhotoRule]:
     """Each required kind of photo with how many the claim has (only image files count)."""
-    need = {k: n for k, n in required().items() if n > 0}
+    need = {k: n for k, n in required(session).items() if n > 0}
     have: dict[str, int] = {}
     if need and claim is not None and claim.id is not None:
         have = dict(session.execute(

@@ -18,6 +18,7 @@ from everymetre.linkage.cli import link
 from everymetre.notifications.cli import notifications_app, worker
 from everymetre.ops.cli import doctor, restore_drill
 from everymetre.payments.cli import ledger_app, pay_app
+from everymetre.programme.cli import programme_app
 from everymetre.transparency.cli import register as register_transparency
 
 app = typer.Typer(help="everymetre: war-damage housing compensation at national scale.", no_args_is_help=True,
@@ -65,6 +66,7 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
 app.command()(demo)
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(programme_app, name="programme")
 app.add_typer(claims_app, name="claims")
 app.command()(compute)
 app.add_typer(rules_app, name="rules")

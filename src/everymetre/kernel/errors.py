@@ -54,6 +54,8 @@ class ErrorCode(StrEnum):
     INSPECTOR_UNSUITABLE = "inspector_unsuitable"  # params: reason (not_inspector | inactive | out_of_scope)
     NOT_AWAITING_INSPECTION = "not_awaiting_inspection"  # params: state; inspectors are named before the inspection
     EVIDENCE_MISSING = "evidence_missing"  # params: missing {kind: {"have": n, "need": m}}; photos needed to submit
+    SELF_ADMINISTRATION = "self_administration"  # an administrator changing their own role, oblasts or account
+    LAST_ADMIN = "last_admin"  # the change would leave no active administrator
 
 
 class DomainError(Exception):

@@ -27,6 +27,7 @@ from everymetre.claims.schemas import DecisionIn, InspectionActIn, TransitionIn,
 from everymetre.claims.values import PriorityGroup
 from everymetre.kernel.errors import DomainError, NotFound
 from everymetre.kernel.geography import BY_CODE
+from everymetre.programme.settings import value as programme_value
 from everymetre.sla.clock import for_claim as sla_clock
 from everymetre.store.types import utcnow
 from everymetre.web import i18n
@@ -100,12 +101,13 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
     act = views.latest_act(db, claim)
     home = claim.home
     evidence = views.evidence(db, claim)
+    max_distance_m = programme_value(db, "photo_max_distance_m", settings)
     return {
         "claim": claim, "home": home, "owners": claim.owners, "state": text.t(text.STATES, claim.state),
         "deadline": text.deadline_line(claim, settings), "decision_due": text.decision_due(claim, settings),
         "timeline": views.timeline(db, claim, principal, staff_view=True), "evidence": evidence,
-        "inconsistencies": views.evidence_inconsistencies(evidence, settings.photo_max_distance_m, utcnow()),
-        "max_distance_m": settings.photo_max_distance_m,
+        "inconsistencies": views.evidence_inconsistencies(evidence, max_distance_m, utcnow()),
+        "max_distance_m": max_distance_m,
         "moves": views.move_views(access.moves_for(principal, claim)), "act": act,
         "decisions": views.decisions(db, claim), "mask": claims_service.mask_rnokpp,
         "priority": [text.t(text.PRIORITY, p) for p in PriorityGroup.unmask(claim.priority_mask)],
