@@ -148,7 +148,7 @@ def test_an_admin_cannot_change_their_own_account(web, db, users):
     admin = web("admin")
     me = users["admin"]
     page = admin.get(f"/admin/users/{me}").text
-    assert "ваш власний обліковий запис" in page and 'action="/admin/users/%d/role"' % me not in page
+    assert "ваш власний обліковий запис" in page and f'action="/admin/users/{me}/role"' not in page
     for path, body in ((f"/admin/users/{me}/role", {"role": "auditor"}),
                        (f"/admin/users/{me}/deactivate", {"confirm": "1"}),
                        (f"/admin/users/{me}/reset-password", {})):

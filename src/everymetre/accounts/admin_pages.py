@@ -95,11 +95,10 @@ def _new_form(request: Request, values: dict[str, Any], errors: dict[str, str], 
 def create_user(request: Request, db: DB, principal: Staff, form: Form, settings: SettingsDep) -> Response:
     admin(principal)
     oblasts, all_oblasts = _scope(form)
-    values = {"email": str(form.get("email") or ""), "full_name": str(form.get("full_name") or ""),
-              "role": str(form.get("role") or ""), "oblast": oblasts, "all_oblasts": all_oblasts}
+    email, name, role = (str(form.get(k) or "") for k in ("email", "full_name", "role"))
+    values = {"email": email, "full_name": name, "role": role, "oblast": oblasts, "all_oblasts": all_oblasts}
     try:
-        user, token = staffing.do_create_staff(db, settings, principal, values["email"], values["role"], oblasts,
-                                               all_oblasts, values["full_name"])
+        user, token = staffing.do_create_staff(db, settings, principal, email, role, oblasts, all_oblasts, name)
     except DomainError as exc:
         db.rollback()
         return _new_form(request, values, _error(exc), status=400)
