@@ -170,6 +170,9 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", "/public/log"): P("/public/log"),
         ("GET", "/public/data/{name}"): P("/public/data/datapackage.json"),
         ("GET", "/public/log/proof/{index}.json"): P("/public/log/proof/0.json"),
+        # sign-in through the identity provider: 404 while none is configured (tests/web/test_oidc.py runs one)
+        ("GET", "/signin/oidc"): P("/signin/oidc"),
+        ("GET", "/signin/oidc/callback"): P("/signin/oidc/callback?code=x&state=y"),
     }
     # ---------------------------------------------------------------- pages
     pages: dict[tuple[str, str], Entry] = {

@@ -78,6 +78,17 @@ class Settings:
     # operations (ops/): production mode, the public address, the metrics token, log format
     env: str = "development"
     public_url: str | None = None
+    # Sign-in through an OpenID Connect provider (a state identity service such as BankID or Diia, or the
+    # organisation's staff directory): the issuer's URL (discovery at /.well-known/openid-configuration), this
+    # service's client id and secret; off while the issuer is unset. Accounts are matched by the provider's
+    # subject, else by a verified e-mail; staff accounts are never made by a sign-in, claimant accounts only
+    # with oidc_create_claimants.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_label: str = ""  # the provider's name on the sign-in button ("" : a general wording)
+    oidc_create_claimants: bool = False
     metrics_token: str | None = None
     log_format: str = "json"
 
@@ -215,6 +226,12 @@ def get_settings() -> Settings:
         crash_at=os.environ.get("EVERYMETRE_CRASH_AT") or None,
         env=_choice_env("EVERYMETRE_ENV", ("development", "production")),
         public_url=os.environ.get("EVERYMETRE_PUBLIC_URL") or None,
+        oidc_issuer=(os.environ.get("EVERYMETRE_OIDC_ISSUER") or "").rstrip("/") or None,
+        oidc_client_id=os.environ.get("EVERYMETRE_OIDC_CLIENT_ID") or None,
+        oidc_client_secret=os.environ.get("EVERYMETRE_OIDC_CLIENT_SECRET") or None,
+        oidc_scopes=os.environ.get("EVERYMETRE_OIDC_SCOPES") or "openid email profile",
+        oidc_label=os.environ.get("EVERYMETRE_OIDC_LABEL") or "",
+        oidc_create_claimants=(os.environ.get("EVERYMETRE_OIDC_CREATE_CLAIMANTS") or "").lower() in ("1", "true", "yes"),
         metrics_token=os.environ.get("EVERYMETRE_METRICS_TOKEN") or None,
         log_format=_choice_env("EVERYMETRE_LOG_FORMAT", ("json", "console")),
         log_signing_key=os.environ.get("EVERYMETRE_LOG_SIGNING_KEY") or None,

@@ -19,6 +19,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    # "<issuer>|<sub>": the identity-provider account this account signs in with (accounts.oidc), once linked
+    oidc_subject: Mapped[str | None] = mapped_column(String(300), index=True, unique=True)
     all_oblasts: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(5), default="uk")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

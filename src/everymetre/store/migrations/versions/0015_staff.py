@@ -1,4 +1,5 @@
-"""Staff can run the programme: stored programme settings (the admin area), indexes for the audit-trail search.
+"""Staff can run the programme: stored programme settings (the admin area), indexes for the audit-trail search,
+the identity-provider subject an account signs in with (OpenID Connect).
 
 Revision ID: 0015_staff
 Revises: 0007_idempotency
@@ -27,6 +28,8 @@ def upgrade() -> None:
         sa.Column("updated_by", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_programme_settings")),
     )
+    op.add_column("users", sa.Column("oidc_subject", sa.String(length=300), nullable=True))
+    op.create_index("ix_users_oidc_subject", "users", ["oidc_subject"], unique=True)
     op.create_index("ix_audit_events_actor_id", "audit_events", ["actor_id"])
     op.create_index("ix_audit_events_at", "audit_events", ["at"])
 
@@ -34,4 +37,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_audit_events_at", table_name="audit_events")
     op.drop_index("ix_audit_events_actor_id", table_name="audit_events")
+    op.drop_index("ix_users_oidc_subject", table_name="users")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("oidc_subject")
     op.drop_table("programme_settings")
