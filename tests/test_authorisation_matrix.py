@@ -88,6 +88,7 @@ class World:
     certificate_claim: str = ""
     discard_draft: int = 0
     staff_id: int = 0  # an account the admin pages act on (changed to what it is: nothing changes)
+    service_client: str = ""  # an integrator's client id (its secret rotated; never revoked: not confirmed)
     versions: dict[str, int] = field(default_factory=dict)
 
 
@@ -111,6 +112,7 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", "/openapi.json"): Entry(EVERYONE, P("/openapi.json"), why="public"),
         ("GET", f"{API}/health"): Entry(EVERYONE, P(f"{API}/health"), why="public"),
         ("POST", f"{API}/auth/token"): Entry(EVERYONE, P(f"{API}/auth/token"), why="public (wrong password: 401 is the answer, not a refusal)"),
+        ("POST", f"{API}/token"): Entry(EVERYONE, P(f"{API}/token"), why="public (client credentials: a wrong client is 401)"),
         ("POST", f"{API}/auth/password-reset"): Entry(EVERYONE, P(f"{API}/auth/password-reset"), lambda w, k: {"email": f"{k}@nowhere.test"}, why="public"),
         ("POST", f"{API}/auth/password-reset/confirm"): Entry(EVERYONE, P(f"{API}/auth/password-reset/confirm"), lambda w, k: {"token": "x" * 40, "new_password": "y" * 12}, why="public"),
         # ---------------------------------------------------------------- any signed-in user, their own account
@@ -237,6 +239,10 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("POST", "/admin/users/{user_id}/reset-password"): Entry(admin_only, staff_url("/reset-password"), why="user.manage", readonly_403=True),
         ("GET", "/admin/settings"): Entry(by_table(T.PROGRAMME_CONFIGURE), P("/admin/settings"), why="programme.configure"),
         ("POST", "/admin/settings"): Entry(by_table(T.PROGRAMME_CONFIGURE), P("/admin/settings"), lambda w, k: {"photos_closeup_required": "x"}, why="programme.configure (400: the form's errors)", readonly_403=True),
+        ("GET", "/admin/service-accounts"): Entry(admin_only, P("/admin/service-accounts"), why="user.manage"),
+        ("POST", "/admin/service-accounts"): Entry(admin_only, P("/admin/service-accounts"), lambda w, k: {"name": "", "role": ""}, why="user.manage (400: the form's errors)", readonly_403=True),
+        ("POST", "/admin/service-accounts/{client_id}/rotate"): Entry(admin_only, lambda w: f"/admin/service-accounts/{w.service_client}/rotate", why="user.manage", readonly_403=True),
+        ("POST", "/admin/service-accounts/{client_id}/revoke"): Entry(admin_only, lambda w: f"/admin/service-accounts/{w.service_client}/revoke", why="user.manage (400: not confirmed)", readonly_403=True),
         ("GET", "/admin/audit"): Entry(auditors, P("/admin/audit?kind=user"), why="audit.read (read-only)"),
     }
     for key, url in same_pages.items():
@@ -308,7 +314,10 @@ def world(db, users, principal):
 
     settings = replace(get_settings(), **LIMITS)
     app = create_app(settings)
-    w = World(staff_id=users["officer_lviv"])
+    from everymetre.accounts.service_accounts import do_create_service_account
+
+    w = World(staff_id=users["officer_lviv"],
+              service_client=do_create_service_account(db, None, "matrix", "officer", ["kharkivska"])[0].client_id)
     tokens = {k: issue_token(db, settings, users[k]) for k in SIGNED_IN}
     with TestClient(app, raise_server_exceptions=False) as c:
         def h(k: str) -> dict[str, str]:

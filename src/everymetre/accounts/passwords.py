@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from everymetre.accounts import throttle
 from everymetre.accounts.actions import MIN_PASSWORD, Principal, hash_password, normalise_email, verify_credentials
-from everymetre.accounts.models import PasswordReset, User
+from everymetre.accounts.models import SERVICE_EMAIL_DOMAIN, PasswordReset, User
 from everymetre.accounts.permissions import Action, require
 from everymetre.accounts.roster import guard_admin_change
 from everymetre.accounts.sessions import revoke_all
@@ -80,8 +80,8 @@ def do_request_password_reset(session: Session, settings: Settings, acting: Prin
     now = utcnow()
     with atomic(session):
         user = session.scalar(select(User).where(User.email == address))
-        if user is None or not user.is_active:
-            return None
+        if user is None or not user.is_active or user.email.endswith("@" + SERVICE_EMAIL_DOMAIN):
+            return None  # a service account has a client secret, never a password
         token = issue_reset(session, settings, acting, user, now)
     return token
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal, normalise_email
-from everymetre.accounts.models import AuthSession, User, UserOblast
+from everymetre.accounts.models import SERVICE_EMAIL_DOMAIN, AuthSession, User, UserOblast
 from everymetre.accounts.permissions import Action, require
 from everymetre.accounts.roles import NATIONAL_ROLES, Role
 from everymetre.audit.record import record, user_chain
@@ -49,7 +49,8 @@ def list_users(session: Session, acting: Principal | None, role: str | None = No
         require(acting.actor, Action.USER_MANAGE)
     last = (select(AuthSession.user_id, func.max(AuthSession.created_at).label("last"))
             .group_by(AuthSession.user_id).subquery())
-    stmt = select(User, last.c.last).outerjoin(last, last.c.user_id == User.id).order_by(User.email)
+    stmt = (select(User, last.c.last).outerjoin(last, last.c.user_id == User.id)
+            .where(User.email.not_like(f"%@{SERVICE_EMAIL_DOMAIN}")).order_by(User.email))  # service accounts apart
     if role:
         stmt = stmt.where(User.role == parse_role(role).value)
     elif staff_only:

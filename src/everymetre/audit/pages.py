@@ -29,6 +29,8 @@ EVENTS = {
     "user.password_changed": N_("Password changed"), "user.password_reset_requested": N_("Password link made"),
     "user.password_reset": N_("Password set from a link"), "user.locked_out": N_("Sign-in locked after failures"),
     "user.linked_person": N_("Account linked to a person"), "programme.setting_changed": N_("Programme setting changed"),
+    "service_account.created": N_("Service account created"), "service_account.secret_rotated": N_("Client secret changed"),
+    "service_account.revoked": N_("Service account revoked"), "user.oidc_linked": N_("Linked to an identity-provider account"),
     "batch.built": N_("Payment batch built"), "batch.approved": N_("Payment batch approved"),
     "batch.approval_recorded": N_("First approval recorded"), "batch.cancelled": N_("Payment batch cancelled"),
     "batch.exported": N_("Bank file written"), "batch.sent": N_("Bank file sent"),

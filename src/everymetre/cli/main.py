@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from everymetre.accounts.cli import users_app
+from everymetre.accounts.cli import service_app, users_app
 from everymetre.audit.cli import audit_app
 from everymetre.claims.cli import claims_app, compute, rules_app
 from everymetre.cli.common import engine, out, require_schema
@@ -65,6 +65,7 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
 # The features' commands, mounted here and defined in their packages.
 app.command()(demo)
 app.add_typer(users_app, name="users")
+app.add_typer(service_app, name="service-accounts")
 app.add_typer(audit_app, name="audit")
 app.add_typer(programme_app, name="programme")
 app.add_typer(claims_app, name="claims")

@@ -1,5 +1,5 @@
 """Staff can run the programme: stored programme settings (the admin area), indexes for the audit-trail search,
-the identity-provider subject an account signs in with (OpenID Connect).
+the identity-provider subject an account signs in with (OpenID Connect), integrators' OAuth2 clients.
 
 Revision ID: 0015_staff
 Revises: 0007_idempotency
@@ -30,6 +30,23 @@ def upgrade() -> None:
     )
     op.add_column("users", sa.Column("oidc_subject", sa.String(length=300), nullable=True))
     op.create_index("ix_users_oidc_subject", "users", ["oidc_subject"], unique=True)
+    op.create_table(
+        "service_clients",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("secret_sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("rotated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_service_clients_user_id_users"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_service_clients")),
+        sa.UniqueConstraint("client_id", name=op.f("uq_service_clients_client_id")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_service_clients_user_id")),
+    )
     op.create_index("ix_audit_events_actor_id", "audit_events", ["actor_id"])
     op.create_index("ix_audit_events_at", "audit_events", ["at"])
 
@@ -37,6 +54,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_audit_events_at", table_name="audit_events")
     op.drop_index("ix_audit_events_actor_id", table_name="audit_events")
+    op.drop_table("service_clients")
     op.drop_index("ix_users_oidc_subject", table_name="users")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("oidc_subject")
