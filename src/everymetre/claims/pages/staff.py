@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from everymetre.accounts.actions import Principal
 from everymetre.api.deps import IdPath
-from everymetre.claims import access
+from everymetre.claims import access, photo_reuse
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.claims.access import QueueFilter
@@ -102,7 +102,12 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
     home = claim.home
     evidence = views.evidence(db, claim)
     max_distance_m = programme_value(db, "photo_max_distance_m", settings)
+    names = {ev.id: ev.name for ev in evidence}
+    reuses = [{"name": names.get(r.evidence_id, ""), "evidence_id": r.evidence_id, "other": r.other_reference,
+               "other_evidence_id": r.other_evidence_id, "same": r.bits == 0,
+               "can_open": principal.actor.covers(r.other_oblast)} for r in photo_reuse.reused(db, claim)]
     return {
+        "reuses": reuses,
         "claim": claim, "home": home, "owners": claim.owners, "state": text.t(text.STATES, claim.state),
         "deadline": text.deadline_line(claim, settings), "decision_due": text.decision_due(claim, settings),
         "timeline": views.timeline(db, claim, principal, staff_view=True), "evidence": evidence,
