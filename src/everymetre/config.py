@@ -68,6 +68,10 @@ class Settings:
     # photos the law asks for before a claim can be submitted (Resolution 380: close-up and wide views)
     photos_closeup_required: int = 1
     photos_wide_required: int = 1
+    # remote verification from photos needs this many photos whose own location (EXIF GPS) is within
+    # remote_photo_max_distance_m of the home's coordinates (claims/evidence_rules.py)
+    remote_photos_required: int = 1
+    remote_photo_max_distance_m: int = 10
     # tests only: the importer exits (os._exit) after committing this many batches, to prove a crash loses nothing
     crash_after_batches: int = 0
     # payments
@@ -220,6 +224,8 @@ def get_settings() -> Settings:
         crash_after_batches=_int_env("EVERYMETRE_CRASH_AFTER_BATCHES", 0),
         photos_closeup_required=max(0, _int_env("EVERYMETRE_PHOTOS_CLOSEUP_REQUIRED", 1)),
         photos_wide_required=max(0, _int_env("EVERYMETRE_PHOTOS_WIDE_REQUIRED", 1)),
+        remote_photos_required=max(0, _int_env("EVERYMETRE_REMOTE_PHOTOS_REQUIRED", 1)),
+        remote_photo_max_distance_m=max(1, _int_env("EVERYMETRE_REMOTE_PHOTO_MAX_DISTANCE_M", 10)),
         second_approval_above_kopiykas=_int_env("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", 100_000_000),
         payer_iban=os.environ.get("EVERYMETRE_PAYER_IBAN") or None,
         payer_name=os.environ.get("EVERYMETRE_PAYER_NAME") or "eRecovery programme account",

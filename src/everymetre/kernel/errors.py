@@ -56,6 +56,7 @@ class ErrorCode(StrEnum):
     EVIDENCE_MISSING = "evidence_missing"  # params: missing {kind: {"have": n, "need": m}}; photos needed to submit
     SELF_ADMINISTRATION = "self_administration"  # an administrator changing their own role, oblasts or account
     LAST_ADMIN = "last_admin"  # the change would leave no active administrator
+    REMOTE_PHOTO_MISSING = "remote_photo_missing"  # params: have, need, within_m; photos taken at the home
 
 
 class DomainError(Exception):

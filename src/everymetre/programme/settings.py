@@ -38,6 +38,11 @@ SPECS: dict[str, Spec] = {s.key: s for s in (
          N_("Resolution 380 of 26 March 2022 asks for photos of the damage; 0 turns the rule off."), 0, 20),
     Spec("photos_wide_required", N_("Wide views of the home needed to submit a claim"),
          N_("Photos that show the whole home and where it stands; 0 turns the rule off."), 0, 20),
+    Spec("remote_photos_required", N_("Photos taken at the home needed to verify a claim remotely from photos"),
+         N_("Photos whose own location is within the distance below of the home's coordinates; 0 turns the rule off."),
+         0, 20),
+    Spec("remote_photo_max_distance_m", N_("How near the home such a photo must be taken, in metres"),
+         N_("The location in the photo's data (GPS) against the home's coordinates."), 1, 1000, "m"),
     Spec("photo_max_distance_m", N_("Distance from the home beyond which a photo's location is flagged, in metres"),
          N_("Officers see a photo taken farther than this from the home's coordinates as an inconsistency."),
          10, 100_000, "m"),
@@ -87,8 +92,8 @@ def do_set_setting(session: Session, acting: Principal | None, key: str, raw: st
     with atomic(session):
         row = session.get(ProgrammeSetting, key, with_for_update=True)
         before = row.value if row is not None else defaults()[key]
-        if row is not None and row.value == number:
-            return False
+        if before == number:
+            return False  # already so (stored, or the default nobody changed)
         if row is None:
             session.add(ProgrammeSetting(key=key, value=number, updated_at=now,
                                          updated_by=acting.user_id if acting else None))
