@@ -66,10 +66,12 @@ def photos_at_home(session: Session, claim: Claim, within_m: int) -> int:
     home = claim.home
     if home is None or home.latitude is None or home.longitude is None:
         return 0
+    hlat, hlon = home.latitude, home.longitude
     rows = session.execute(select(Evidence.latitude, Evidence.longitude).where(
         Evidence.claim_id == claim.id, Evidence.content_type.like("image/%"), Evidence.latitude.is_not(None),
         Evidence.longitude.is_not(None))).tuples()
-    return sum(1 for lat, lon in rows if _metres(lat, lon, home.latitude, home.longitude) <= within_m)
+    return len([1 for lat, lon in rows
+                if lat is not None and lon is not None and _metres(lat, lon, hlat, hlon) <= within_m])
 
 
 def check_remote_photos(session: Session, claim: Claim) -> None:
