@@ -26,7 +26,7 @@ def test_admin_area_on_a_phone(open_page, users):
     assert "officer.lviv@test.org" in main_text(c)
 
     email = f"browser.{uuid.uuid4().hex[:8]}@test.org"
-    c.page.get_by_role("link", name="Облікові записи").click()
+    c.page.get_by_role("link", name="Облікові записи", exact=True).click()
     c.page.get_by_role("link", name="Додати працівника").click()
     c.check()
     c.page.get_by_role("button", name="Додати працівника").click()  # nothing filled in: the browser asks first
