@@ -28,6 +28,7 @@ os.environ.setdefault("EVERYMETRE_SECRET_KEY", "test-secret-key-not-for-producti
 # in tests/store/test_evidence_rules.py. Deployments get the default of one close-up and one wide view.
 os.environ.setdefault("EVERYMETRE_PHOTOS_CLOSEUP_REQUIRED", "0")
 os.environ.setdefault("EVERYMETRE_PHOTOS_WIDE_REQUIRED", "0")
+os.environ.setdefault("EVERYMETRE_REMOTE_PHOTOS_REQUIRED", "0")  # its own tests: tests/web/test_remote_photos.py
 
 from sqlalchemy import Engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402

@@ -97,6 +97,8 @@ class World:
     revocable: str = ""
     reservation_id: int = 0
     discard_draft: int = 0
+    staff_id: int = 0  # an account the admin pages act on (changed to what it is: nothing changes)
+    service_client: str = ""  # an integrator's client id (its secret rotated; never revoked: not confirmed)
     versions: dict[str, int] = field(default_factory=dict)
 
 
@@ -128,6 +130,7 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", "/openapi.json"): Entry(EVERYONE, P("/openapi.json"), why="public"),
         ("GET", f"{API}/health"): Entry(EVERYONE, P(f"{API}/health"), why="public"),
         ("POST", f"{API}/auth/token"): Entry(EVERYONE, P(f"{API}/auth/token"), why="public (wrong password: 401 is the answer, not a refusal)"),
+        ("POST", f"{API}/token"): Entry(EVERYONE, P(f"{API}/token"), why="public (client credentials: a wrong client is 401)"),
         ("POST", f"{API}/auth/password-reset"): Entry(EVERYONE, P(f"{API}/auth/password-reset"), lambda w, k: {"email": f"{k}@nowhere.test"}, why="public"),
         ("POST", f"{API}/auth/password-reset/confirm"): Entry(EVERYONE, P(f"{API}/auth/password-reset/confirm"), lambda w, k: {"token": "x" * 40, "new_password": "y" * 12}, why="public"),
         # ---------------------------------------------------------------- any signed-in user, their own account
@@ -220,6 +223,9 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", "/public/log"): P("/public/log"),
         ("GET", "/public/data/{name}"): P("/public/data/datapackage.json"),
         ("GET", "/public/log/proof/{index}.json"): P("/public/log/proof/0.json"),
+        # sign-in through the identity provider: 404 while none is configured (tests/web/test_oidc.py runs one)
+        ("GET", "/signin/oidc"): P("/signin/oidc"),
+        ("GET", "/signin/oidc/callback"): P("/signin/oidc/callback?code=x&state=y"),
     }
     # ---------------------------------------------------------------- pages
     pages: dict[tuple[str, str], Entry] = {
@@ -309,6 +315,25 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("POST", "/staff/payments/statement-entries/{entry_id}/dismiss"): Entry(by_table(T.STATEMENT_RESOLVE), lambda w: f"/staff/payments/statement-entries/{w.statement_entry}/dismiss", lambda w, k: {"reason": "matrix"}, why="statement.resolve", readonly_403=True),
         ("GET", "/staff/payments/exceptions"): Entry(by_table(T.BATCH_READ), P("/staff/payments/exceptions"), why="batch.read"),
     }
+    # the admin area: accounts, programme settings, the audit-trail search
+    admin_only, auditors = by_table(T.USER_MANAGE), by_table(T.AUDIT_READ)
+    staff_url = lambda tail: (lambda w: f"/admin/users/{w.staff_id}{tail}")  # noqa: E731
+    pages |= {
+        ("GET", "/admin/users"): Entry(admin_only, P("/admin/users?q=test"), why="user.manage"),
+        ("GET", "/admin/users/new"): Entry(admin_only, P("/admin/users/new"), why="user.manage"),
+        ("POST", "/admin/users"): Entry(admin_only, P("/admin/users"), lambda w, k: {"email": "", "role": ""}, why="user.manage (400: the form's errors)", readonly_403=True),
+        ("GET", "/admin/users/{user_id}"): Entry(admin_only, staff_url(""), why="user.manage"),
+        ("POST", "/admin/users/{user_id}/role"): Entry(admin_only, staff_url("/role"), lambda w, k: {"role": "officer", "oblast": "lvivska"}, why="user.manage (unchanged)", readonly_403=True),
+        ("POST", "/admin/users/{user_id}/deactivate"): Entry(admin_only, staff_url("/deactivate"), why="user.manage (400: not confirmed)", readonly_403=True),
+        ("POST", "/admin/users/{user_id}/reset-password"): Entry(admin_only, staff_url("/reset-password"), why="user.manage", readonly_403=True),
+        ("GET", "/admin/settings"): Entry(by_table(T.PROGRAMME_CONFIGURE), P("/admin/settings"), why="programme.configure"),
+        ("POST", "/admin/settings"): Entry(by_table(T.PROGRAMME_CONFIGURE), P("/admin/settings"), lambda w, k: {"photos_closeup_required": "x"}, why="programme.configure (400: the form's errors)", readonly_403=True),
+        ("GET", "/admin/service-accounts"): Entry(admin_only, P("/admin/service-accounts"), why="user.manage"),
+        ("POST", "/admin/service-accounts"): Entry(admin_only, P("/admin/service-accounts"), lambda w, k: {"name": "", "role": ""}, why="user.manage (400: the form's errors)", readonly_403=True),
+        ("POST", "/admin/service-accounts/{client_id}/rotate"): Entry(admin_only, lambda w: f"/admin/service-accounts/{w.service_client}/rotate", why="user.manage", readonly_403=True),
+        ("POST", "/admin/service-accounts/{client_id}/revoke"): Entry(admin_only, lambda w: f"/admin/service-accounts/{w.service_client}/revoke", why="user.manage (400: not confirmed)", readonly_403=True),
+        ("GET", "/admin/audit"): Entry(auditors, P("/admin/audit?kind=user"), why="audit.read (read-only)"),
+    }
     for key, url in same_pages.items():
         pages[key] = Entry(EVERYONE, url, why="public", same_for_all=True)
     for key, entry in pages.items():
@@ -378,7 +403,10 @@ def world(db, users, principal):
 
     settings = replace(get_settings(), **LIMITS)
     app = create_app(settings)
-    w = World()
+    from everymetre.accounts.service_accounts import do_create_service_account
+
+    w = World(staff_id=users["officer_lviv"],
+              service_client=do_create_service_account(db, None, "matrix", "officer", ["kharkivska"])[0].client_id)
     tokens = {k: issue_token(db, settings, users[k]) for k in SIGNED_IN}
     with TestClient(app, raise_server_exceptions=False) as c:
         def h(k: str) -> dict[str, str]:

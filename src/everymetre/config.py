@@ -86,6 +86,10 @@ class Settings:
     # photos the law asks for before a claim can be submitted (Resolution 380: close-up and wide views)
     photos_closeup_required: int = 1
     photos_wide_required: int = 1
+    # remote verification from photos needs this many photos whose own location (EXIF GPS) is within
+    # remote_photo_max_distance_m of the home's coordinates (claims/evidence_rules.py)
+    remote_photos_required: int = 1
+    remote_photo_max_distance_m: int = 10
     # tests only: the importer exits (os._exit) after committing this many batches, to prove a crash loses nothing
     crash_after_batches: int = 0
     # payments
@@ -111,6 +115,17 @@ class Settings:
     # operations (ops/): production mode, the public address, the metrics token, log format
     env: str = "development"
     public_url: str | None = None
+    # Sign-in through an OpenID Connect provider (a state identity service such as BankID or Diia, or the
+    # organisation's staff directory): the issuer's URL (discovery at /.well-known/openid-configuration), this
+    # service's client id and secret; off while the issuer is unset. Accounts are matched by the provider's
+    # subject, else by a verified e-mail; staff accounts are never made by a sign-in, claimant accounts only
+    # with oidc_create_claimants.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_label: str = ""  # the provider's name on the sign-in button ("" : a general wording)
+    oidc_create_claimants: bool = False
     metrics_token: str | None = None
     log_format: str = "json"
 
@@ -276,6 +291,8 @@ def get_settings() -> Settings:
         crash_after_batches=_int_env("EVERYMETRE_CRASH_AFTER_BATCHES", 0),
         photos_closeup_required=max(0, _int_env("EVERYMETRE_PHOTOS_CLOSEUP_REQUIRED", 1)),
         photos_wide_required=max(0, _int_env("EVERYMETRE_PHOTOS_WIDE_REQUIRED", 1)),
+        remote_photos_required=max(0, _int_env("EVERYMETRE_REMOTE_PHOTOS_REQUIRED", 1)),
+        remote_photo_max_distance_m=max(1, _int_env("EVERYMETRE_REMOTE_PHOTO_MAX_DISTANCE_M", 10)),
         second_approval_above_kopiykas=_int_env("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", 100_000_000),
         payer_iban=os.environ.get("EVERYMETRE_PAYER_IBAN") or None,
         payer_name=os.environ.get("EVERYMETRE_PAYER_NAME") or "eRecovery programme account",
@@ -293,6 +310,12 @@ def get_settings() -> Settings:
         certificate_checks_per_address=max(1, _int_env("EVERYMETRE_CERTIFICATE_CHECKS_PER_ADDRESS", 20)),
         env=_choice_env("EVERYMETRE_ENV", ("development", "production")),
         public_url=os.environ.get("EVERYMETRE_PUBLIC_URL") or None,
+        oidc_issuer=(os.environ.get("EVERYMETRE_OIDC_ISSUER") or "").rstrip("/") or None,
+        oidc_client_id=os.environ.get("EVERYMETRE_OIDC_CLIENT_ID") or None,
+        oidc_client_secret=os.environ.get("EVERYMETRE_OIDC_CLIENT_SECRET") or None,
+        oidc_scopes=os.environ.get("EVERYMETRE_OIDC_SCOPES") or "openid email profile",
+        oidc_label=os.environ.get("EVERYMETRE_OIDC_LABEL") or "",
+        oidc_create_claimants=(os.environ.get("EVERYMETRE_OIDC_CREATE_CLAIMANTS") or "").lower() in ("1", "true", "yes"),
         metrics_token=os.environ.get("EVERYMETRE_METRICS_TOKEN") or None,
         log_format=_choice_env("EVERYMETRE_LOG_FORMAT", ("json", "console")),
         log_signing_key=os.environ.get("EVERYMETRE_LOG_SIGNING_KEY") or None,

@@ -3,18 +3,21 @@ password change and password reset."""
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated
+from urllib.parse import unquote_plus
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
-from everymetre.accounts import passwords
+from everymetre.accounts import passwords, service_accounts
 from everymetre.accounts.sessions import API, open_session, revoke
 from everymetre.accounts.signin import sign_in
 from everymetre.api.deps import AuthDep, SessionDep, SettingsDep, client_address
 from everymetre.api.problems import problem_responses
 from everymetre.api.security import make_token
+from everymetre.kernel.errors import DomainError
 from everymetre.store.tx import atomic
 
 router = APIRouter(prefix="/api/v1")
@@ -62,6 +65,48 @@ def token(request: Request, session: SessionDep, settings: SettingsDep,
     user, sid = sign_in(session, settings, form.username, form.password, client_address(request), API,
                         settings.token_minutes)
     return Token(access_token=make_token(settings, user.id, sid), role=user.role)
+
+
+class ClientToken(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    role: str
+
+
+CLIENT_PROBLEMS = problem_responses({400: "grant_type is not client_credentials",
+                                     401: "Wrong client id or secret, or the client is revoked (error: invalid_client)",
+                                     429: "Too many failed attempts: wait as long as Retry-After says"})
+
+
+@router.post("/token", response_model=ClientToken, tags=["auth"], responses=CLIENT_PROBLEMS)
+def client_token(request: Request, session: SessionDep, settings: SettingsDep,
+                 grant_type: Annotated[str, Form(max_length=50)],
+                 client_id: Annotated[str | None, Form(max_length=64)] = None,
+                 client_secret: Annotated[str | None, Form(max_length=200)] = None) -> ClientToken:
+    """OAuth2 client credentials (RFC 6749 4.4) for integrating systems: `grant_type=client_credentials` with the
+    client id and secret an administrator gave (HTTP Basic, or `client_id` and `client_secret` in the form). The
+    token acts with the service account's role and oblasts; rotating the secret or revoking the client ends it."""
+    if grant_type != "client_credentials":
+        raise DomainError("grant_type must be client_credentials (people sign in at /api/v1/auth/token)",
+                          error="unsupported_grant_type")
+    basic = _basic(request)
+    cid, secret = basic if basic else (client_id or "", client_secret or "")
+    user, sid = service_accounts.client_credentials(session, settings, cid, secret, client_address(request))
+    return ClientToken(access_token=make_token(settings, user.id, sid), expires_in=settings.token_minutes * 60,
+                       role=user.role)
+
+
+def _basic(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        raw = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    cid, sep, secret = raw.partition(":")
+    return (unquote_plus(cid), unquote_plus(secret)) if sep else None
 
 
 @router.post("/auth/revoke", status_code=204, tags=["auth"], responses=PROBLEM_RESPONSES)

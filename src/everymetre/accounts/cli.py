@@ -125,3 +125,75 @@ def users_set_role(email: Annotated[str, typer.Argument(help="The account's e-ma
             fail(f"{email}: {exc.detail}")
         scope = "all oblasts" if user.all_oblasts or role in ("auditor", "admin") else ", ".join(sorted(user.oblast_codes))
         out.print(f"{user.email} is now {user.role} for {scope}", highlight=False)
+
+
+service_app = typer.Typer(help="Service accounts for integrating systems (OAuth2 client credentials).",
+                          no_args_is_help=True)
+
+
+@service_app.command("add")
+def service_add(name: Annotated[str, typer.Argument(help="The system's name, e.g. 'Kharkiv ASC register'")],
+                role: Annotated[str, typer.Option(help="officer, inspector, payments or auditor")],
+                oblast: Annotated[list[str], typer.Option(help="Oblast it works in (repeat for more)")] = [],  # noqa: B006
+                all_oblasts: Annotated[bool, typer.Option("--all-oblasts", help="Works in every oblast")] = False) -> None:
+    """Create a client; prints its id and secret once (give the secret to the system by a channel you trust)."""
+    from everymetre.accounts.service_accounts import do_create_service_account
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        try:
+            client, secret = do_create_service_account(session, None, name, role, list(oblast), all_oblasts)
+        except DomainError as exc:
+            fail(f"{name}: {exc.detail}")
+    out.print(f"client_id {client.client_id}\nclient_secret {secret}", highlight=False, soft_wrap=True)
+
+
+@service_app.command("list")
+def service_list() -> None:
+    """Every client: id, name, role, oblasts, revoked or not."""
+    from everymetre.accounts.service_accounts import list_service_accounts
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        rows = list_service_accounts(session, None)
+    for s in rows:
+        scope = "all oblasts" if s.all_oblasts else ", ".join(s.oblasts)
+        out.print(f"{s.client_id}  {s.role:9} {scope:30} {s.name}{'' if s.active else '  (revoked)'}",
+                  highlight=False, soft_wrap=True)
+    out.print(f"{len(rows)} service account(s)", highlight=False)
+
+
+@service_app.command("rotate")
+def service_rotate(client_id: Annotated[str, typer.Argument(help="The client id (svc_...)")]) -> None:
+    """A new secret, printed once; the old one and every token it got stop working at once."""
+    from everymetre.accounts.service_accounts import do_rotate_secret
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        try:
+            secret = do_rotate_secret(session, None, client_id)
+        except DomainError as exc:
+            fail(f"{client_id}: {exc.detail}")
+    out.print(f"client_secret {secret}", highlight=False, soft_wrap=True)
+
+
+@service_app.command("revoke")
+def service_revoke(client_id: Annotated[str, typer.Argument(help="The client id (svc_...)")]) -> None:
+    """End a client for good: no new tokens, and its tokens stop working at once."""
+    from everymetre.accounts.service_accounts import do_revoke_service_account
+    from everymetre.store.db import session_factory
+
+    eng = engine()
+    require_schema(eng)
+    with session_factory(eng)() as session:
+        try:
+            do_revoke_service_account(session, None, client_id)
+        except DomainError as exc:
+            fail(f"{client_id}: {exc.detail}")
+    out.print(f"revoked {client_id}; its tokens have ended", highlight=False)

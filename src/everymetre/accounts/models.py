@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from everymetre.store.base import Base
 from everymetre.store.types import utcnow
 
+SERVICE_EMAIL_DOMAIN = "service-accounts.invalid"  # service accounts' e-mails (accounts.service_accounts)
+
 
 class User(Base):
     __tablename__ = "users"
@@ -19,6 +21,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    # "<issuer>|<sub>": the identity-provider account this account signs in with (accounts.oidc), once linked
+    oidc_subject: Mapped[str | None] = mapped_column(String(300), index=True, unique=True)
     all_oblasts: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(5), default="uk")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -90,3 +94,20 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(default=0)
     window_started_at: Mapped[datetime] = mapped_column()
     locked_until: Mapped[datetime | None] = mapped_column()
+
+
+class ServiceClient(Base):
+    """An integrating system's OAuth2 client (client-credentials): it acts as its own account (`user_id`, a role
+    and oblasts like a person's), its secret kept only as a SHA-256 (a 256-bit random secret needs no slow hash).
+    Revoked clients keep their row: the audit trail names them."""
+
+    __tablename__ = "service_clients"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column()
+    rotated_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()

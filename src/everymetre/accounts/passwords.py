@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from everymetre.accounts import throttle
 from everymetre.accounts.actions import MIN_PASSWORD, Principal, hash_password, normalise_email, verify_credentials
-from everymetre.accounts.models import PasswordReset, User
+from everymetre.accounts.models import SERVICE_EMAIL_DOMAIN, PasswordReset, User
 from everymetre.accounts.permissions import Action, require
+from everymetre.accounts.roster import guard_admin_change
 from everymetre.accounts.sessions import revoke_all
 from everymetre.audit.record import record, user_chain
 from everymetre.config import Settings
@@ -70,7 +71,10 @@ def do_change_password(session: Session, settings: Settings, principal: Principa
 
 def do_request_password_reset(session: Session, settings: Settings, acting: Principal | None, email: str) -> str | None:
     """Make a one-time reset token for the account with this e-mail; None (and nothing written) if there is no
-    active account. Callers answer both cases in the same words. `acting` is None for the person themselves."""
+    active account. Callers answer both cases in the same words. `acting` is None for the person themselves (or
+    the operator's CLI); an administrator's reset (the admin pages) needs `user.manage`."""
+    if acting is not None:
+        require(acting.actor, Action.USER_MANAGE)
     try:
         address = normalise_email(email)
     except ValidationFailed:
@@ -78,18 +82,24 @@ def do_request_password_reset(session: Session, settings: Settings, acting: Prin
     now = utcnow()
     with atomic(session):
         user = session.scalar(select(User).where(User.email == address))
-        if user is None or not user.is_active:
-            return None
-        token = secrets.token_urlsafe(32)
-        session.add(PasswordReset(user_id=user.id, token_hash=_digest(token), created_at=now,
-                                  expires_at=now + timedelta(minutes=settings.password_reset_minutes)))
-        record(session, user_chain(user.id), "user.password_reset_requested", acting.user_id if acting else None,
-               {"expires_in_minutes": settings.password_reset_minutes}, at=now)
+        if user is None or not user.is_active or user.email.endswith("@" + SERVICE_EMAIL_DOMAIN):
+            return None  # a service account has a client secret, never a password
+        token = issue_reset(session, settings, acting, user, now)
         if acting is None:  # the person asked: the link goes to their address (an operator's link is printed)
             enqueue_account_mail(session, key=f"reset:{_digest(token)}", kind="password_reset", email=user.email,
                                  language=user.locale, user_id=user.id, now=now,
                                  params={"url": site_url(f"{RESET_PATH}?token={token}"),
                                          "minutes": settings.password_reset_minutes})
+    return token
+
+
+def issue_reset(session: Session, settings: Settings, acting: Principal | None, user: User, now: datetime) -> str:
+    """A one-time reset token for `user`, audited (inside the caller's transaction)."""
+    token = secrets.token_urlsafe(32)
+    session.add(PasswordReset(user_id=user.id, token_hash=_digest(token), created_at=now,
+                              expires_at=now + timedelta(minutes=settings.password_reset_minutes)))
+    record(session, user_chain(user.id), "user.password_reset_requested", acting.user_id if acting else None,
+           {"expires_in_minutes": settings.password_reset_minutes}, at=now)
     return token
 
 
@@ -148,6 +158,9 @@ def do_deactivate_user(session: Session, acting: Principal | None, email: str) -
         user = session.scalar(select(User).where(User.email == address).with_for_update())
         if user is None:
             raise NotFound(f"There is no account {address}.")
+        guard_admin_change(session, acting, user, stays_admin=False)
+        if not user.is_active:
+            return user
         user.is_active = False
         ended = revoke_all(session, user.id, now)
         record(session, user_chain(user.id), "user.deactivated", acting.user_id if acting else None,

@@ -65,6 +65,7 @@ class Action(StrEnum):
     INSPECTIONS_READ = "inspections.read"  # the day list of inspections, with the owners' phones
     PAYOUT_ACCOUNT_SET = "payout_account.set"  # give or correct the account a claim's money is paid to
     AWARD_APPROVE = "award.approve"  # the second commission member's approval (or refusal) of an award
+    PROGRAMME_CONFIGURE = "programme.configure"  # the stored programme settings (evidence rules, ...)
 
 
 class Scope(StrEnum):
@@ -148,6 +149,7 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.PAYOUT_ACCOUNT_SET: _rule([R.CLAIMANT, R.OFFICER], Scope.PARTY_OR_OBLAST),
     # the second member is neither the member who proposed the award (the first decider) nor the claim's inspector
     Action.AWARD_APPROVE: _rule([R.COMMISSION], Scope.OBLAST, Segregation.NOT_INSPECTOR, Segregation.NOT_PROPOSER),
+    Action.PROGRAMME_CONFIGURE: _rule([R.ADMIN, R.SYSTEM], Scope.NONE),
 }
 
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal, normalise_email
-from everymetre.accounts.models import User, UserOblast
+from everymetre.accounts.models import SERVICE_EMAIL_DOMAIN, AuthSession, User, UserOblast
 from everymetre.accounts.permissions import Action, require
 from everymetre.accounts.roles import NATIONAL_ROLES, Role
 from everymetre.audit.record import record, user_chain
-from everymetre.kernel.errors import NotFound, ValidationFailed
+from everymetre.kernel.errors import ErrorCode, GuardFailed, NotFound, ValidationFailed
 from everymetre.kernel.geography import resolve_oblast
 from everymetre.store.tx import atomic
 
@@ -33,27 +33,72 @@ class Account:
     all_oblasts: bool  # listed for every oblast (a national role, or --all-oblasts)
     is_active: bool
     created_at: datetime
+    last_sign_in: datetime | None = None  # the newest page or API session opened (the access review)
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def list_users(session: Session, acting: Principal | None, role: str | None = None, oblast: str | None = None,
-               active: bool | None = None) -> list[Account]:
-    """Accounts by e-mail, optionally only one role, those covering one oblast, or only (in)active ones."""
+               active: bool | None = None, q: str | None = None, staff_only: bool = False,
+               limit: int | None = None, user_id: int | None = None) -> list[Account]:
+    """Accounts by e-mail, optionally only one role, those covering one oblast, only (in)active ones, those whose
+    e-mail or name contains `q`, or only staff; each with its last sign-in."""
     if acting is not None:
         require(acting.actor, Action.USER_MANAGE)
-    stmt = select(User).order_by(User.email)
+    last = (select(AuthSession.user_id, func.max(AuthSession.created_at).label("last"))
+            .group_by(AuthSession.user_id).subquery())
+    stmt = (select(User, last.c.last).outerjoin(last, last.c.user_id == User.id)
+            .where(User.email.not_like(f"%@{SERVICE_EMAIL_DOMAIN}")).order_by(User.email))  # service accounts apart
     if role:
         stmt = stmt.where(User.role == parse_role(role).value)
+    elif staff_only:
+        stmt = stmt.where(User.role != Role.CLAIMANT.value)
     if active is not None:
         stmt = stmt.where(User.is_active.is_(active))
+    if user_id is not None:
+        stmt = stmt.where(User.id == user_id)
+    if q and q.strip():
+        pattern = _like(q.strip().lower())
+        stmt = stmt.where(or_(func.lower(User.email).like(pattern, escape="\\"),
+                              func.lower(User.full_name).like(pattern, escape="\\")))
     rows = []
     code = _oblast(oblast) if oblast else None
-    for u in session.scalars(stmt):
+    for u, last_at in session.execute(stmt):
         national = u.all_oblasts or Role(u.role) in NATIONAL_ROLES
         if code and not (national or code in u.oblast_codes):
             continue
         rows.append(Account(u.id, u.email, u.full_name, u.role, tuple(sorted(u.oblast_codes)), national, u.is_active,
-                            u.created_at))
+                            u.created_at, last_at))
+        if limit is not None and len(rows) >= limit:
+            break
     return rows
+
+
+def get_account(session: Session, acting: Principal | None, user_id: int) -> Account:
+    if acting is not None:
+        require(acting.actor, Action.USER_MANAGE)
+    rows = list_users(session, None, user_id=user_id)
+    if not rows:
+        raise NotFound(f"There is no account {user_id}.")
+    return rows[0]
+
+
+def active_admins(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User).where(User.role == Role.ADMIN.value,
+                                                                      User.is_active.is_(True))) or 0
+
+
+def guard_admin_change(session: Session, acting: Principal | None, user: User, *, stays_admin: bool) -> None:
+    """An administrator does not change their own account (another administrator does: nobody raises their own
+    rights), and no change leaves the programme without an active administrator."""
+    if acting is not None and acting.user_id == user.id:
+        raise GuardFailed("You cannot change your own role, oblasts or account: ask another administrator.",
+                          ErrorCode.SELF_ADMINISTRATION)
+    if user.role == Role.ADMIN.value and user.is_active and not stays_admin and active_admins(session) <= 1:
+        raise GuardFailed("This is the last active administrator: make another administrator first.",
+                          ErrorCode.LAST_ADMIN)
 
 
 def parse_role(role: str) -> Role:
@@ -102,8 +147,7 @@ def do_set_role(session: Session, acting: Principal | None, email: str, role: st
         if (old_role is Role.CLAIMANT) != (new_role is Role.CLAIMANT):
             raise ValidationFailed("a claimant account cannot become staff, nor staff a claimant: create a separate "
                                    "account", field="role")
-        if acting is not None and acting.user_id == user.id and new_role is not Role.ADMIN:
-            raise ValidationFailed("you cannot take the administrator role from yourself", field="role")
+        guard_admin_change(session, acting, user, stays_admin=new_role is Role.ADMIN)
         before = {"role": user.role, "oblasts": sorted(user.oblast_codes), "all_oblasts": user.all_oblasts}
         after = {"role": new_role.value, "oblasts": codes, "all_oblasts": all_oblasts}
         if before == after:

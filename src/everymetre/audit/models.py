@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from everymetre.store.base import Base
@@ -32,4 +32,6 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
-    __table_args__ = (UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),)
+    __table_args__ = (UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),
+                      Index("ix_audit_events_actor_id", "actor_id"),  # the audit search: what one person did
+                      Index("ix_audit_events_at", "at"))

@@ -19,7 +19,7 @@ from everymetre.accounts.permissions import Action, Subject, require
 from everymetre.audit.record import NewEvent, claim_chain, record, record_many, user_chain
 from everymetre.claims.access import facts, get_claim, policy
 from everymetre.claims.awards import check_award, refuse_if_pending, require_reason
-from everymetre.claims.evidence_rules import check_photos
+from everymetre.claims.evidence_rules import check_photos, check_remote_photos
 from everymetre.claims.lifecycle import (
     DECIDED,
     OPEN,
@@ -251,6 +251,8 @@ def _apply(session: Session, claim: Claim, principal: Principal, move: Move, dat
     if target in (State.INSPECTED, State.REMOTE_VERIFIED):
         # the lifecycle lets only an inspector (a person) make these moves, and only with an act
         assert uid is not None and data.inspection_act is not None
+        if target is State.REMOTE_VERIFIED and data.inspection_act.method.value == "remote_photo":
+            check_remote_photos(session, claim)  # photos taken at the home (EXIF GPS within the set distance)
         act = _inspection_act(claim, uid, data.inspection_act, target, now)
         session.add(act)
         claim.inspector_id = uid

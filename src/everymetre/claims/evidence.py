@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.permissions import Action, Subject, require
 from everymetre.audit.record import claim_chain, record
+from everymetre.claims import photo_reuse
 from everymetre.claims.access import get_claim, is_party
 from everymetre.claims.lifecycle import ACCEPTS_EVIDENCE, State
 from everymetre.claims.models import Claim, Evidence
@@ -206,13 +207,15 @@ def do_add_evidence(session: Session, principal: Principal, reference: str, file
         if State(claim.state) not in ACCEPTS_EVIDENCE:
             raise ValidationFailed(f"The claim is {claim.state}; no more files can be added.", field="file")
         digest = store_blob(data)
-        ensure_thumbnail(digest, sniffed.content_type)
+        preview = ensure_thumbnail(digest, sniffed.content_type)
         ev = Evidence(claim_id=claim.id, sha256=digest, content_type=sniffed.content_type, size_bytes=len(data),
                       original_name=Path(filename or "upload").name[:255], kind=kind, taken_at=sniffed.taken_at,
                       latitude=sniffed.latitude, longitude=sniffed.longitude, uploaded_by_id=principal.user_id,
                       uploaded_at=utcnow())
         session.add(ev)
         session.flush()
+        if preview is not None and (phash := photo_reuse.phash_of(preview)):  # a photo's fingerprint (reuse)
+            photo_reuse.remember(session, ev, claim, phash)
         record(session, claim_chain(claim.id), "evidence.added", principal.user_id,
                {"after": {"evidence_id": ev.id, "sha256": digest, "content_type": ev.content_type, "size": len(data),
                           "kind": kind, "taken_at": ev.taken_at, "latitude": ev.latitude, "longitude": ev.longitude}},

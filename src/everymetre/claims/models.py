@@ -167,6 +167,22 @@ class Evidence(Base):
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PhotoHash(Base):
+    """A photo's perceptual hash (pHash, 64 bits as 16 hex digits; `claims.photo_reuse`), and its four 16-bit
+    bands, each indexed: two photos whose hashes differ in at most 3 bits share a band (pigeonhole), so a look-up
+    is four index probes, not a scan. The home is copied here so "another home" needs no join."""
+
+    __tablename__ = "photo_hashes"
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id", ondelete="CASCADE"), primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id"))
+    phash: Mapped[str] = mapped_column(String(16))
+    band0: Mapped[int] = mapped_column(Integer, index=True)
+    band1: Mapped[int] = mapped_column(Integer, index=True)
+    band2: Mapped[int] = mapped_column(Integer, index=True)
+    band3: Mapped[int] = mapped_column(Integer, index=True)
+
+
 class InspectionAct(Base):
     __tablename__ = "inspection_acts"
     id: Mapped[int] = mapped_column(primary_key=True)

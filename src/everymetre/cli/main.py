@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from everymetre.accounts.cli import users_app
+from everymetre.accounts.cli import service_app, users_app
 from everymetre.audit.cli import audit_app
 from everymetre.claims.cli import claims_app, compute, rules_app
 from everymetre.cli.common import engine, out, require_schema
@@ -19,6 +19,7 @@ from everymetre.notifications.cli import notifications_app, worker
 from everymetre.ops.cli import doctor, restore_drill
 from everymetre.payments import repair_cli  # noqa: F401  (registers `pay card-transactions` on pay_app)
 from everymetre.payments.cli import ledger_app, pay_app
+from everymetre.programme.cli import programme_app
 from everymetre.transparency.cli import register as register_transparency
 
 app = typer.Typer(help="everymetre: war-damage housing compensation at national scale.", no_args_is_help=True,
@@ -68,7 +69,9 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
 # The features' commands, mounted here and defined in their packages.
 app.command()(demo)
 app.add_typer(users_app, name="users")
+app.add_typer(service_app, name="service-accounts")
 app.add_typer(audit_app, name="audit")
+app.add_typer(programme_app, name="programme")
 app.add_typer(claims_app, name="claims")
 app.command()(compute)
 app.add_typer(rules_app, name="rules")

@@ -66,6 +66,9 @@ class ErrorCode(StrEnum):
     AWARD_REASON_NEEDED = "award_reason_needed"  # params: amount, computed; an award other than computed needs a reason
     AWARD_PENDING = "award_pending"  # params: reference; a decision awaits a second commission member
     NO_AWARD_PENDING = "no_award_pending"  # params: reference; nothing to approve or refuse
+    SELF_ADMINISTRATION = "self_administration"  # an administrator changing their own role, oblasts or account
+    LAST_ADMIN = "last_admin"  # the change would leave no active administrator
+    REMOTE_PHOTO_MISSING = "remote_photo_missing"  # params: have, need, within_m; photos taken at the home
 
 
 class DomainError(Exception):

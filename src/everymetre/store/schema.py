@@ -14,6 +14,7 @@ import everymetre.linkage.models
 import everymetre.notifications.models
 import everymetre.payments.certificate_models
 import everymetre.payments.models
+import everymetre.programme.models
 import everymetre.transparency.models  # noqa: F401
 from everymetre.store.base import Base
 

@@ -45,11 +45,19 @@ def install(app: FastAPI) -> None:
     from everymetre.web.session import PageSessions
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    from everymetre.accounts import (
+        admin_pages,  # the admin area: accounts
+        oidc_pages,  # sign-in through an OpenID Connect provider
+        service_pages,  # integrators' service accounts
+    )
+    from everymetre.audit import pages as audit_pages  # the audit-trail search (auditors, administrators)
+    from everymetre.programme import pages as programme_pages  # the stored programme settings
     from everymetre.workload import pages as workload_pages  # inspectors' day list, naming a claim's inspector
 
     for router in (citizen.router, staff.router, linkage_pages.router, payments_day.router, payments_pages.router,
                    repair_pages.router, public_pages.router, accounts_pages.router, documents_pages, workload_pages.router,
-                   account_pages.router, certificate_pages.router):
+                   account_pages.router, certificate_pages.router, admin_pages.router, audit_pages.router,
+                   programme_pages.router, oidc_pages.router, service_pages.router):
         app.include_router(router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key(),
                        always_secure=(app.state.settings.public_url or "").lower().startswith("https://"))

@@ -42,6 +42,8 @@ DOMAIN_SENTENCES = (
     "Message waiting to be sent",
     "Message could not be sent",
     "Add the photos the law asks for before submitting: close-up views of the damage and wide views of the home.",
+    ("Remote verification from photos needs a photo taken at the home: its own location (GPS in the photo's data) "
+     "within the set distance of the home's coordinates. Inspect on site, or use satellite imagery."),
     "Give the reference of the claim this one duplicates.",
     "The claim has changed since you loaded it",
     "The file is too large",

@@ -27,7 +27,7 @@ from everymetre.web.session import CSRF_FIELD, page_session
 HERE = Path(__file__).resolve().parent
 PACKAGE = HERE.parent
 # Each feature keeps its templates in <feature>/templates/<feature>/; the shared layout lives in web/templates.
-FEATURES_WITH_PAGES = ("accounts", "claims", "payments", "linkage", "transparency", "workload")
+FEATURES_WITH_PAGES = ("accounts", "claims", "payments", "linkage", "transparency", "workload", "audit", "programme")
 TEMPLATE_DIRS = (HERE / "templates", *(PACKAGE / f / "templates" for f in FEATURES_WITH_PAGES))
 SOMETHING_WRONG = i18n.N_("Something went wrong")
 STATIC = HERE / "static"

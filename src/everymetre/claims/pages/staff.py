@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from everymetre.accounts.actions import Principal
 from everymetre.api.deps import IdPath
-from everymetre.claims import access, awards, payout_accounts
+from everymetre.claims import access, awards, payout_accounts, photo_reuse
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.claims.access import QueueFilter
@@ -28,6 +28,7 @@ from everymetre.claims.schemas import DecisionIn, InspectionActIn, TransitionIn,
 from everymetre.claims.values import PriorityGroup
 from everymetre.kernel.errors import DomainError, ErrorCode, NotFound
 from everymetre.kernel.geography import BY_CODE
+from everymetre.programme.settings import value as programme_value
 from everymetre.sla.clock import for_claim as sla_clock
 from everymetre.sla.overdue import overdue_by_oblast
 from everymetre.store.types import utcnow
@@ -109,12 +110,18 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
     act = views.latest_act(db, claim)
     home = claim.home
     evidence = views.evidence(db, claim)
+    max_distance_m = programme_value(db, "photo_max_distance_m", settings)
+    names = {ev.id: ev.name for ev in evidence}
+    reuses = [{"name": names.get(r.evidence_id, ""), "evidence_id": r.evidence_id, "other": r.other_reference,
+               "other_evidence_id": r.other_evidence_id, "same": r.bits == 0,
+               "can_open": principal.actor.covers(r.other_oblast)} for r in photo_reuse.reused(db, claim)]
     return {
+        "reuses": reuses,
         "claim": claim, "home": home, "owners": claim.owners, "state": text.t(text.STATES, claim.state),
         "deadline": text.deadline_line(claim, settings), "decision_due": text.decision_due(claim, settings),
         "timeline": views.timeline(db, claim, principal, staff_view=True), "evidence": evidence,
-        "inconsistencies": views.evidence_inconsistencies(evidence, settings.photo_max_distance_m, utcnow()),
-        "max_distance_m": settings.photo_max_distance_m,
+        "inconsistencies": views.evidence_inconsistencies(evidence, max_distance_m, utcnow()),
+        "max_distance_m": max_distance_m,
         "moves": views.move_views(access.moves_for(principal, claim)), "act": act,
         "decisions": views.decisions(db, claim), "mask": claims_service.mask_rnokpp,
         "priority": [text.t(text.PRIORITY, p) for p in PriorityGroup.unmask(claim.priority_mask)],
