@@ -65,7 +65,8 @@ def append_bulk(conn: Connection | Session, events: Mapping[str, Sequence[NewEve
                 new_chains: bool = False) -> None:
     """Append events to many chains at once, for bulk work (assessment, linkage, demo data): the heads of
     existing chains are read in chunks (locked on PostgreSQL) and moved with one executemany; chains seen for
-    the first time are created. `new_chains=True` when every chain is new (skips reading heads)."""
+    the first time are created. `new_chains=True` when every chain is new (skips reading heads). Events someone
+    must hear about are queued in the notifications outbox as `record_many` does, for all chains at once."""
     if not events:
         return
     at = at or utcnow()
@@ -83,10 +84,13 @@ def append_bulk(conn: Connection | Session, events: Mapping[str, Sequence[NewEve
     rows: list[dict[str, Any]] = []
     created: list[dict[str, Any]] = []
     moved: list[dict[str, Any]] = []
+    told: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]], int | None]] = []
     for chain in chains:
         seq, prev = heads.get(chain, (0, GENESIS))
         new_rows, last_seq, last_hash = chain_rows(chain, events[chain], at, claim_ids.get(chain), seq, prev)
         rows.extend(new_rows)
+        if any(notifies(e.action, e.payload) for e in events[chain]):
+            told.append((chain, new_rows, [e.payload for e in events[chain]], claim_ids.get(chain)))
         (moved if chain in heads else created).append({"b_chain": chain, "last_seq": last_seq, "last_hash": last_hash})
     conn.execute(AuditEvent.__table__.insert(), rows)
     t = AuditChain.__table__
@@ -96,6 +100,10 @@ def append_bulk(conn: Connection | Session, events: Mapping[str, Sequence[NewEve
     if moved:
         conn.execute(t.update().where(t.c.chain == bindparam("b_chain")).values(
             last_seq=bindparam("last_seq"), last_hash=bindparam("last_hash")), moved)
+    if told:  # the outbox, in the same transaction, for all the chains at once
+        from everymetre.notifications.outbox import enqueue_from_audit_many
+
+        enqueue_from_audit_many(conn, told)
 
 
 def events_for_claim(session: Session, claim_id: int) -> list[AuditEvent]:
