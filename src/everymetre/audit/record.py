@@ -11,12 +11,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from everymetre.audit.chain import GENESIS, NewEvent, chain_rows
 from everymetre.audit.models import AuditChain, AuditEvent
 from everymetre.notifications.hook import wants as notifies
+from everymetre.store.bulk import insert_rows, update_rows
 from everymetre.store.types import utcnow
 
 _CHUNK = 5000  # chains per head lookup (bound parameters)
@@ -91,15 +92,13 @@ def append_bulk(conn: Connection | Session, events: Mapping[str, Sequence[NewEve
         rows.extend(new_rows)
         if any(notifies(e.action, e.payload) for e in events[chain]):
             told.append((chain, new_rows, [e.payload for e in events[chain]], claim_ids.get(chain)))
-        (moved if chain in heads else created).append({"b_chain": chain, "last_seq": last_seq, "last_hash": last_hash})
-    conn.execute(AuditEvent.__table__.insert(), rows)
+        (moved if chain in heads else created).append({"chain": chain, "last_seq": last_seq, "last_hash": last_hash})
+    # set-based: COPY on PostgreSQL, the driver's executemany on SQLite (store.bulk)
+    insert_rows(conn, AuditEvent.__table__, rows)
     t = AuditChain.__table__
-    if created:
-        conn.execute(t.insert(), [{"chain": r["b_chain"], "last_seq": r["last_seq"], "last_hash": r["last_hash"]}
-                                  for r in created])
-    if moved:
-        conn.execute(t.update().where(t.c.chain == bindparam("b_chain")).values(
-            last_seq=bindparam("last_seq"), last_hash=bindparam("last_hash")), moved)
+    insert_rows(conn, t, created)
+    if update_rows(conn, t, ["chain"], moved) != len(moved):
+        raise RuntimeError("audit chain heads moved while appending in bulk")  # read under lock above: cannot happen
     if told:  # the outbox, in the same transaction, for all the chains at once
         from everymetre.notifications.outbox import enqueue_from_audit_many
 

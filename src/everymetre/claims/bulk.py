@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, insert, select
+from sqlalchemy import CursorResult, bindparam, select
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal
@@ -87,8 +87,7 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
         return []
     with atomic(session):
         dup_registry = _open_registry_numbers(session, [f.data.property.registry_number for f in filings])
-        props = session.execute(insert(Property).returning(Property.id, sort_by_parameter_order=True),
-                                [f.data.property.model_dump() for f in filings]).scalars().all()
+        props = insert_returning_ids(session, Property, [f.data.property.model_dump() for f in filings])
         claim_rows = []
         for f, pid in zip(filings, props, strict=True):
             d = f.data
@@ -98,11 +97,11 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
                 channel="cnap", damage_date=d.damage_date, description=d.description, priority_mask=d.priority_mask,
                 is_redamage=False, created_at=f.at, submitted_at=f.at, state_changed_at=f.at,
                 review_flag="possible_duplicate" if d.property.registry_number in dup_registry else None))
-        ids = session.execute(insert(Claim).returning(Claim.id, sort_by_parameter_order=True), claim_rows).scalars().all()
+        ids = insert_returning_ids(session, Claim, claim_rows)
         people = [dict(full_name=o.full_name, full_name_latin=o.full_name_latin or translit_uk(o.full_name),
                        birth_date=o.birth_date, rnokpp=o.rnokpp, phone=o.phone, email=o.email, iban=o.iban, created_at=f.at)
                   for f in filings for o in f.data.owners]
-        person_ids = iter(session.execute(insert(Person).returning(Person.id, sort_by_parameter_order=True), people).scalars().all())
+        person_ids = iter(insert_returning_ids(session, Person, people))
         owns, evidence, events, claim_ids = [], [], {}, {}
         seen_registry: set[str] = set()
         for f, cid in zip(filings, ids, strict=True):
@@ -140,12 +139,24 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
                                                     "checks": checks or [{"check": "all", "ok": True, "detail": "no problems found"}]},
                                None, at)]
             events[claim_chain(cid)], claim_ids[claim_chain(cid)] = trail, cid
-        session.execute(insert(Ownership), owns)
+        session.execute(Ownership.__table__.insert(), owns)
         if evidence:
-            session.execute(insert(Evidence), evidence)
+            session.execute(Evidence.__table__.insert(), evidence)
         append_bulk(session, events, claim_ids, new_chains=True)
         index_claims(session, ids)
     return list(ids)
+
+
+def insert_returning_ids(session: Session, model: Any, rows: Sequence[dict[str, Any]], batch: int = 500) -> list[int]:
+    """INSERT the rows (Core, one multi-row statement per `batch`) and return their new ids in row order.
+    One statement per batch on purpose: SQLAlchemy splices the RETURNING rows of a many-batch executemany
+    together at a cost that grows with the square of the batches."""
+    t = model.__table__
+    stmt = t.insert().returning(t.c.id, sort_by_parameter_order=True)
+    out: list[int] = []
+    for i in range(0, len(rows), batch):
+        out.extend(session.execute(stmt, list(rows[i:i + batch])).scalars().all())
+    return out
 
 
 def _open_registry_numbers(session: Session, numbers: Sequence[str | None]) -> set[str]:
@@ -287,11 +298,9 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
             if cast(CursorResult[Any], res).rowcount != len(rows):
                 raise StaleVersion("Claims changed while being moved; nothing was saved. Reload and try again.")
         if acts:
-            session.execute(insert(InspectionAct), acts)
+            session.execute(InspectionAct.__table__.insert(), acts)
         if decisions:
-            ids = session.execute(insert(Decision).returning(Decision.id, Decision.claim_id, sort_by_parameter_order=True),
-                                  decisions).all()
-            latest = {cid: did for did, cid in ids}
+            latest = dict(zip([d["claim_id"] for d in decisions], insert_returning_ids(session, Decision, decisions), strict=True))
             committed = committed_amounts(session, [d[0] for d in decided]) if decided else {}
             post(session, decision_posts([(cid, y, a, latest[cid]) for cid, y, a in decided], committed), uid)
         append_bulk(session, events, claim_ids)
