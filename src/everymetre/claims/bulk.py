@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal
@@ -38,6 +38,7 @@ from everymetre.claims.values import parse_share
 from everymetre.kernel.errors import Forbidden, StaleVersion, ValidationFailed
 from everymetre.kernel.identifiers import claim_reference, rnokpp_birth_date
 from everymetre.kernel.translit import translit_uk
+from everymetre.store.bulk import insert_rows, new_ids, update_rows
 from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
 
@@ -139,24 +140,19 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
                                                     "checks": checks or [{"check": "all", "ok": True, "detail": "no problems found"}]},
                                None, at)]
             events[claim_chain(cid)], claim_ids[claim_chain(cid)] = trail, cid
-        session.execute(Ownership.__table__.insert(), owns)
+        insert_rows(session, Ownership.__table__, owns)
         if evidence:
-            session.execute(Evidence.__table__.insert(), evidence)
+            insert_rows(session, Evidence.__table__, evidence)
         append_bulk(session, events, claim_ids, new_chains=True)
         index_claims(session, ids)
     return list(ids)
 
 
-def insert_returning_ids(session: Session, model: Any, rows: Sequence[dict[str, Any]], batch: int = 500) -> list[int]:
-    """INSERT the rows (Core, one multi-row statement per `batch`) and return their new ids in row order.
-    One statement per batch on purpose: SQLAlchemy splices the RETURNING rows of a many-batch executemany
-    together at a cost that grows with the square of the batches."""
-    t = model.__table__
-    stmt = t.insert().returning(t.c.id, sort_by_parameter_order=True)
-    out: list[int] = []
-    for i in range(0, len(rows), batch):
-        out.extend(session.execute(stmt, list(rows[i:i + batch])).scalars().all())
-    return out
+def insert_returning_ids(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """INSERT the rows set-based (store.bulk) with fresh ids; returns the ids in row order."""
+    ids = new_ids(session, model.__table__, len(rows))
+    insert_rows(session, model.__table__, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)])
+    return ids
 
 
 def _open_registry_numbers(session: Session, numbers: Sequence[str | None]) -> set[str]:
@@ -198,7 +194,7 @@ _COLUMNS: dict[State, tuple[str, ...]] = {
     State.INSPECTED: ("inspector_id",),
     State.REMOTE_VERIFIED: ("inspector_id",),
     State.DUPLICATE: ("duplicate_of_id",),
-    **{s: ("awarded_amount_kopiykas", "decided_by_id", "decided_at") for s in DECIDED},
+    **dict.fromkeys(DECIDED, ("awarded_amount_kopiykas", "decided_by_id", "decided_at")),
 }
 _READ = (Claim.id, Claim.ref_year, Claim.kind, Claim.state, Claim.version, Claim.oblast, Claim.inspector_id,
          Claim.decided_by_id, Claim.decided_at, Claim.channel, Claim.submitted_by_id, Claim.assessed_amount_kopiykas,
@@ -247,7 +243,7 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
                                   appeal_grounds=m.reason, duplicate_of=str(m.duplicate_of) if m.duplicate_of else None,
                                   inspection_date=m.inspection_date)
             move = authorise(principal.actor, facts, request, at, pol)
-            row: dict[str, Any] = {"b_id": c.id, "b_v": c.version, "state": m.to.value, "state_changed_at": at}
+            row: dict[str, Any] = {"id": c.id, "version": c.version, "state": m.to.value, "state_changed_at": at}
             detail: dict[str, Any] = {}
             if m.to is State.ASSIGNED:
                 if move.source is State.AUTO_CHECKED:
@@ -288,17 +284,14 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
             claim_ids[claim_chain(c.id)] = c.id
         if len(events) != len(moves):
             raise ValidationFailed("A claim is named twice in one bulk move.", field="claim_id")
-        t = Claim.__table__
         for target, rows in updates.items():
-            cols = _COLUMNS.get(target, ())
-            stmt = (t.update().where(t.c.id == bindparam("b_id"), t.c.version == bindparam("b_v"))
-                    .values(state=bindparam("state"), state_changed_at=bindparam("state_changed_at"),
-                            version=t.c.version + 1, **{k: bindparam(k) for k in cols}))
-            res = session.execute(stmt, [{k: r.get(k) for k in ("b_id", "b_v", "state", "state_changed_at", *cols)} for r in rows])
-            if cast(CursorResult[Any], res).rowcount != len(rows):
+            cols = ("id", "version", "state", "state_changed_at", *_COLUMNS.get(target, ()))
+            done = update_rows(session, Claim.__table__, ["id", "version"], [{k: r.get(k) for k in cols} for r in rows],
+                               fixed="version = {t}version + 1")
+            if done != len(rows):
                 raise StaleVersion("Claims changed while being moved; nothing was saved. Reload and try again.")
         if acts:
-            session.execute(InspectionAct.__table__.insert(), acts)
+            insert_rows(session, InspectionAct.__table__, acts)
         if decisions:
             latest = dict(zip([d["claim_id"] for d in decisions], insert_returning_ids(session, Decision, decisions), strict=True))
             committed = committed_amounts(session, [d[0] for d in decided]) if decided else {}

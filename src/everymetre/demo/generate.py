@@ -189,7 +189,7 @@ def _principal(session: Session, user_id: int) -> Principal:
 class _Plan:
     """One claim to be: what is filed, where it should end up, and when each step happened."""
 
-    __slots__ = ("data", "target", "times", "category")
+    __slots__ = ("category", "data", "target", "times")
 
     def __init__(self, data: ClaimCreate, target: str, times: list[datetime], category: str) -> None:
         self.data, self.target, self.times, self.category = data, target, times, category
@@ -383,7 +383,7 @@ def _citizen(session: Session, who: dict[str, Principal], gen: _Generator, n: in
         for photo in demo_photos():
             do_add_evidence(session, citizen, ref, photo.filename, photo.data, kind=photo.kind)
 
-        def move(actor: Principal, to: State, **kw: Any) -> None:
+        def move(actor: Principal, to: State, ref: str = ref, **kw: Any) -> None:
             nonlocal v
             v = do_transition(session, actor, ref, TransitionIn(to=to, expected_version=v, **kw)).version
 
@@ -435,9 +435,14 @@ def _certify(session: Session, payments: Principal, officer: Principal, gen: _Ge
 def _pay(session: Session, builder: Principal, approver: Principal, gen: _Generator) -> None:
     """One payment batch of everything payable: built, approved (a second officer releases it), exported,
     sent; then the bank's camt.053 for it, with a few transfers returned, reconciled."""
-    from everymetre.payments.batches import do_approve_batch, do_build_batch, do_export_batch, do_mark_sent
+    from everymetre.payments.batches import (
+        debtor_account,
+        do_approve_batch,
+        do_build_batch,
+        do_export_batch,
+        do_mark_sent,
+    )
     from everymetre.payments.camt053 import EntryStatus, StatementEntry, build_camt053
-    from everymetre.payments.batches import debtor_account
     from everymetre.payments.models import Payment
     from everymetre.payments.reconcile import do_reconcile
 

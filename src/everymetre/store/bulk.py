@@ -23,7 +23,7 @@ def _conn(conn: Connection | Session) -> Connection:
 
 
 def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[Callable[[Any], Any] | None]:
-    return [table.c[c].type._cached_bind_processor(conn.dialect) for c in columns]  # noqa: SLF001  (SQLAlchemy's own cache)
+    return [table.c[c].type._cached_bind_processor(conn.dialect) for c in columns]
 
 
 def _tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -39,6 +39,21 @@ def _copy(conn: Connection, target: str, columns: Sequence[str], values: Sequenc
     with raw.cursor() as cur, cur.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[union-attr]
         for v in values:
             copy.write_row(v)
+
+
+def new_ids(conn: Connection | Session, table: Table, n: int) -> list[int]:
+    """`n` fresh primary keys for `table`, for rows written with `insert_rows`: drawn from the sequence on
+    PostgreSQL (other writers go on meanwhile); on SQLite after the largest id (the caller's transaction holds
+    the write lock: `store.tx.atomic`)."""
+    if n <= 0:
+        return []
+    c = _conn(conn)
+    if c.dialect.name == "postgresql":
+        rows = c.exec_driver_sql(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                                 f"FROM generate_series(1, {int(n)})").scalars().all()
+        return sorted(int(i) for i in rows)
+    first = int(c.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table.name}").scalar() or 0) + 1
+    return list(range(first, first + n))
 
 
 def insert_rows(conn: Connection | Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
