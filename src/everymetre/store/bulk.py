@@ -27,11 +27,14 @@ def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[
 
 
 def _tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The rows as tuples in `columns` order, each value bound by its column's type (column by column: one
+    map() per column that needs processing, none for the rest)."""
     procs = _processors(conn, table, columns)
-    if not any(procs):
-        return [tuple(r[c] for c in columns) for r in rows]
-    pairs = list(zip(columns, procs, strict=True))
-    return [tuple(r[c] if p is None or r[c] is None else p(r[c]) for c, p in pairs) for r in rows]
+    cols = []
+    for c, p in zip(columns, procs, strict=True):
+        values = [r[c] for r in rows]
+        cols.append(values if p is None else [None if v is None else p(v) for v in values])
+    return list(zip(*cols, strict=True))
 
 
 def _copy(conn: Connection, target: str, columns: Sequence[str], values: Sequence[tuple[Any, ...]]) -> None:
