@@ -17,7 +17,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.models import User
@@ -27,6 +26,7 @@ from everymetre.kernel.identifiers import claim_reference
 from everymetre.notifications.hook import kind_of
 from everymetre.notifications.models import Notification
 from everymetre.notifications.texts import render
+from everymetre.store.bulk import insert_new_rows
 from everymetre.store.types import utcnow
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -202,9 +202,5 @@ def enqueue(session: Session | Connection, intents: Sequence[Intent], now: datet
                          "sent_at": now if inbox else None})
     if not rows:
         return 0
-    dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification.__table__)
-    stmt = ins.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Notification.id)
-    # one multi-row statement per 1,000 rows: the RETURNING rows of a many-batch executemany are spliced
-    # together at a cost that grows with the square of the batches
-    return sum(len(session.execute(stmt, rows[i:i + 1000]).all()) for i in range(0, len(rows), 1000))
+    # set-based (store.bulk): COPY into a staging table and one INSERT ... ON CONFLICT DO NOTHING on PostgreSQL
+    return insert_new_rows(session, Notification.__table__, rows, ["idempotency_key"])

@@ -76,6 +76,35 @@ def insert_rows(conn: Connection | Session, table: Table, rows: Sequence[dict[st
         cur.close()
 
 
+def insert_new_rows(conn: Connection | Session, table: Table, rows: Sequence[dict[str, Any]], unique: Sequence[str]) -> int:
+    """`insert_rows`, skipping rows whose `unique` columns match a stored row (ON CONFLICT DO NOTHING);
+    returns how many were new. PostgreSQL: COPY into a staging table, then one INSERT ... SELECT."""
+    if not rows:
+        return 0
+    c = _conn(conn)
+    columns = list(rows[0])
+    values = _tuples(c, table, columns, rows)
+    names = ", ".join(columns)
+    conflict = f"ON CONFLICT ({', '.join(unique)}) DO NOTHING"
+    if c.dialect.name == "postgresql":
+        stage = f"_stage_{table.name}_{next(_stage_ids)}"
+        raw = c.connection.driver_connection
+        with raw.cursor() as cur:  # type: ignore[union-attr]
+            cur.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {table.name} WITH NO DATA")
+        _copy(c, stage, columns, values)
+        with raw.cursor() as cur:  # type: ignore[union-attr]
+            cur.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} {conflict}")
+            n = cur.rowcount
+            cur.execute(f"DROP TABLE {stage}")
+        return n
+    cur = c.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))}) {conflict}", values)
+        return cur.rowcount
+    finally:
+        cur.close()
+
+
 def update_rows(conn: Connection | Session, table: Table, keys: Sequence[str], rows: Sequence[dict[str, Any]],
                 also: str = "", fixed: str = "") -> int:
     """UPDATE `table` from `rows`: each row names its target by the columns `keys` and gives new values for
