@@ -122,8 +122,8 @@ COMMIT;
 
 def sqlite_floor(db: Path, floor_db: Path, max_event: int, max_note: int, note_cols: list[str]) -> tuple[float, dict[str, int]]:
     src = sqlite3.connect(db)
-    claims = src.execute(f"SELECT state, state_changed_at, assessed_amount_kopiykas, assessment, id, version - 1 "
-                         f"FROM claims WHERE state = 'assessed'").fetchall()
+    claims = src.execute("SELECT state, state_changed_at, assessed_amount_kopiykas, assessment, id, version - 1 "
+                         "FROM claims WHERE state = 'assessed'").fetchall()
     audit = src.execute(f"SELECT {', '.join(AUDIT_COLS)} FROM audit_events WHERE id > ?", (max_event,)).fetchall()
     heads = src.execute("SELECT last_seq, last_hash, chain FROM audit_chains WHERE chain IN "
                         "(SELECT chain FROM audit_events WHERE id > ?)", (max_event,)).fetchall()

@@ -69,7 +69,7 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
     if principal.role is not Role.OFFICER:
         raise Forbidden("Only an officer files claims in bulk (at a service centre); a claimant files one at a time.")
     need = {k: n for k, n in photos_required().items() if n > 0}
-    have = defaultdict(int)
+    have: dict[str, int] = defaultdict(int)
     for p in photos:
         have[p.kind] += 1
     if missing := [k for k, n in need.items() if have[k] < n]:
@@ -159,10 +159,10 @@ def _open_registry_numbers(session: Session, numbers: Sequence[str | None]) -> s
     wanted = sorted({n for n in numbers if n})
     found: set[str] = set()
     for i in range(0, len(wanted), _CHUNK):
-        found.update(session.execute(
+        found.update(n for n in session.execute(
             select(Property.registry_number).join(Claim, Claim.property_id == Property.id)
             .where(Property.registry_number.in_(wanted[i:i + _CHUNK]), Claim.state.in_(OPEN_STATES),
-                   Claim.is_redamage.is_(False))).scalars())
+                   Claim.is_redamage.is_(False))).scalars() if n)
     return found
 
 

@@ -236,7 +236,7 @@ class _Generator:
         kind = "destroyed_housing_application" if r.random() < 0.12 else r.choice(("repair_application", "damage_report"))
         groups = [g for g, p in (("combatant", 0.07), ("disability", 0.05), ("large_family", 0.08)) if r.random() < p]
         data = ClaimCreate(kind=kind, damage_date=damage, description=r.choice(vocab.DAMAGE_DESCRIPTIONS),
-                           priority_groups=groups, property=home, owners=owners)  # type: ignore[arg-type]
+                           priority_groups=groups, property=home, owners=owners)
         filed = datetime.combine(damage, datetime.min.time(), UTC) + timedelta(days=r.randrange(0, 30), seconds=r.randrange(86400))
         times = [filed]
         for _ in range(4):  # filed, taken, scheduled / asked, inspected: a few days apart, never in the future
@@ -248,8 +248,8 @@ class _Generator:
         r = self.rnd
         works = [{"description": d, "quantity": str(r.randrange(1, 30)), "unit": u, "unit_price_kopiykas": p}
                  for d, u, p in r.sample(WORKS, r.randrange(1, 4))]
-        return InspectionActIn(method="remote_photo" if remote else "on_site", inspected_on=on,  # type: ignore[arg-type]
-                               damage_category=plan_category, damaged_elements=["вікна", "покрівля"], works=works,  # type: ignore[arg-type]
+        return InspectionActIn(method="remote_photo" if remote else "on_site", inspected_on=on,
+                               damage_category=plan_category, damaged_elements=["вікна", "покрівля"], works=works,
                                technical_report_required=plan_category in ("severe", "destroyed"))
 
 
