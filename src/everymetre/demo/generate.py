@@ -372,9 +372,11 @@ def _citizen(session: Session, who: dict[str, Principal], gen: _Generator, n: in
     from everymetre.claims.schemas import TransitionIn
 
     citizen = who["citizen"]
+    me = None  # the citizen is the applicant of each of their claims (one person record)
     for target in CITIZEN_CLAIMS[:n]:
         p = gen.plan(target)
-        data = p.data.model_copy(update={"submit": False})
+        me = me or p.data.owners[0].model_copy(update={"share": "1", "is_applicant": True})
+        data = ClaimCreate(**{**p.data.model_dump(), "submit": False, "owners": [me.model_dump()]})
         claim = do_create_claim(session, citizen, data)
         citizen = _principal(session, citizen.user_id or 0)  # linked to their person record on the first claim
         ref, v = claim.reference, 1
@@ -441,6 +443,7 @@ def _pay(session: Session, builder: Principal, approver: Principal, gen: _Genera
         do_build_batch,
         do_export_batch,
         do_mark_sent,
+        second_approval_above,
     )
     from everymetre.payments.camt053 import EntryStatus, StatementEntry, build_camt053
     from everymetre.payments.models import Payment
@@ -450,9 +453,9 @@ def _pay(session: Session, builder: Principal, approver: Principal, gen: _Genera
     if report.batch is None:
         return
     bid = report.batch.id
-    batch = do_approve_batch(session, builder, bid)
-    if batch.state == "built":
-        do_approve_batch(session, approver, bid)
+    if report.batch.total_kopiykas > second_approval_above():  # two approvals: the second (releasing) not the builder's
+        do_approve_batch(session, builder, bid)
+    do_approve_batch(session, approver, bid)
     with tempfile.TemporaryDirectory() as tmp:
         do_export_batch(session, approver, bid, Path(tmp) / f"batch-{bid}.xml")
     do_mark_sent(session, approver, bid)
