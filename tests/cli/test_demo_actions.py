@@ -6,6 +6,8 @@ On a fresh store (SQLite, or a new PostgreSQL database beside the test one): `db
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from datetime import date
 
@@ -15,10 +17,15 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from tests.cli.test_cli import run
+from tests.cli.test_cli import EVERYMETRE
 from tests.conftest import TEST_DB_URL
 
 N = 150
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    # a longer timeout than tests.cli.test_cli.run's: the demo is a few seconds, but on a shared, loaded machine
+    return subprocess.run([EVERYMETRE, *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=900)
 
 
 @pytest.fixture(scope="module")
