@@ -57,7 +57,7 @@ def test_if_empty_loads_an_empty_database_and_serve_warns(tmp_path):
         proc.terminate()
         _, stderr = proc.communicate(timeout=30)
     line = next((x for x in stderr.splitlines() if "demo account" in x), "")
-    assert line.lower().startswith("warning") and "8 demo account(s)" in line and "published password" in line
+    assert line.lower().startswith("warning") and "11 demo account(s)" in line and "published password" in line
 
 
 def test_serve_says_nothing_without_demo_accounts(tmp_path):

@@ -11,12 +11,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from everymetre.audit.chain import GENESIS, NewEvent, chain_rows
 from everymetre.audit.models import AuditChain, AuditEvent
 from everymetre.notifications.hook import wants as notifies
+from everymetre.store.bulk import insert_rows, update_rows
 from everymetre.store.types import utcnow
 
 _CHUNK = 5000  # chains per head lookup (bound parameters)
@@ -65,7 +66,8 @@ def append_bulk(conn: Connection | Session, events: Mapping[str, Sequence[NewEve
                 new_chains: bool = False) -> None:
     """Append events to many chains at once, for bulk work (assessment, linkage, demo data): the heads of
     existing chains are read in chunks (locked on PostgreSQL) and moved with one executemany; chains seen for
-    the first time are created. `new_chains=True` when every chain is new (skips reading heads)."""
+    the first time are created. `new_chains=True` when every chain is new (skips reading heads). Events someone
+    must hear about are queued in the notifications outbox as `record_many` does, for all chains at once."""
     if not events:
         return
     at = at or utcnow()
@@ -83,19 +85,24 @@ def append_bulk(conn: Connection | Session, events: Mapping[str, Sequence[NewEve
     rows: list[dict[str, Any]] = []
     created: list[dict[str, Any]] = []
     moved: list[dict[str, Any]] = []
+    told: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]], int | None]] = []
     for chain in chains:
         seq, prev = heads.get(chain, (0, GENESIS))
         new_rows, last_seq, last_hash = chain_rows(chain, events[chain], at, claim_ids.get(chain), seq, prev)
         rows.extend(new_rows)
-        (moved if chain in heads else created).append({"b_chain": chain, "last_seq": last_seq, "last_hash": last_hash})
-    conn.execute(AuditEvent.__table__.insert(), rows)
+        if any(notifies(e.action, e.payload) for e in events[chain]):
+            told.append((chain, new_rows, [e.payload for e in events[chain]], claim_ids.get(chain)))
+        (moved if chain in heads else created).append({"chain": chain, "last_seq": last_seq, "last_hash": last_hash})
+    # set-based: COPY on PostgreSQL, the driver's executemany on SQLite (store.bulk)
+    insert_rows(conn, AuditEvent.__table__, rows)
     t = AuditChain.__table__
-    if created:
-        conn.execute(t.insert(), [{"chain": r["b_chain"], "last_seq": r["last_seq"], "last_hash": r["last_hash"]}
-                                  for r in created])
-    if moved:
-        conn.execute(t.update().where(t.c.chain == bindparam("b_chain")).values(
-            last_seq=bindparam("last_seq"), last_hash=bindparam("last_hash")), moved)
+    insert_rows(conn, t, created)
+    if update_rows(conn, t, ["chain"], moved) != len(moved):
+        raise RuntimeError("audit chain heads moved while appending in bulk")  # read under lock above: cannot happen
+    if told:  # the outbox, in the same transaction, for all the chains at once
+        from everymetre.notifications.outbox import enqueue_from_audit_many
+
+        enqueue_from_audit_many(conn, told)
 
 
 def events_for_claim(session: Session, claim_id: int) -> list[AuditEvent]:

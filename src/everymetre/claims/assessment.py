@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import CursorResult, Engine, bindparam, func, or_, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import SYSTEM
@@ -39,6 +39,7 @@ from everymetre.rules import (
 from everymetre.rules import assess as rules_assess
 from everymetre.rules import decision_record as rules_record
 from everymetre.rules.model import PayoutKind, PropertyKindName
+from everymetre.store.bulk import update_rows
 from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
 
@@ -253,17 +254,12 @@ def _write_assessed(session: Session, rows: pl.DataFrame, ruleset: RuleSet, now:
                    "tier": r["tier"]}
         events[chain] = [NewEvent("claim.transition", payload, None)]
         claim_ids[chain] = r["claim_id"]
-        claim_updates.append({"cid": r["claim_id"], "v": r["version"], "amount": amount, "record": record})
-    claims = Claim.__table__
-    res = session.execute(
-        claims.update()
-        .where(claims.c.id == bindparam("cid"), claims.c.version == bindparam("v"),
-               or_(claims.c.state == State.INSPECTED.value, claims.c.state == State.REMOTE_VERIFIED.value))
-        .values(state=State.ASSESSED.value, version=claims.c.version + 1, state_changed_at=now,
-                assessed_amount_kopiykas=bindparam("amount"), assessment=bindparam("record")),
-        claim_updates,
-    )
-    if cast(CursorResult[Any], res).rowcount != len(claim_updates):
+        claim_updates.append({"id": r["claim_id"], "version": r["version"], "assessed_amount_kopiykas": amount,
+                              "assessment": record, "state": State.ASSESSED.value, "state_changed_at": now})
+    # set-based (store.bulk): COPY into a staging table and one UPDATE ... FROM on PostgreSQL
+    done = update_rows(session, Claim.__table__, ["id", "version"], claim_updates, fixed="version = {t}version + 1",
+                       also=f"{{t}}state IN ('{State.INSPECTED.value}', '{State.REMOTE_VERIFIED.value}')")
+    if done != len(claim_updates):
         raise ValidationFailed("claims changed while being assessed; nothing in this chunk was saved — run compute again")
     append_bulk(session, events, claim_ids, at=now)
 
