@@ -29,3 +29,10 @@ def test_docs_serves_only_the_listed_assets(client):
     assert client.get("/docs/assets/..%2F..%2F__init__.py").status_code == 404
     assert client.get("/docs/assets/redoc.standalone.js").status_code == 404
     assert client.get("/docs/oauth2-redirect").status_code == 200
+
+
+def test_every_schema_has_its_own_name(client) -> None:
+    """Two models of one name in different modules make FastAPI publish module paths
+    (`everymetre__linkage__api__ReviewIn`) that integrators would code against: names stay unique."""
+    names = client.get("/openapi.json").json()["components"]["schemas"]
+    assert not [n for n in names if "__" in n and not n.startswith("Body_")]

@@ -89,7 +89,7 @@ class ContractIn(BaseModel):
     signed_on: date
 
 
-class ReviewIn(BaseModel):
+class ReservationReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     clear: bool = Field(description="true: the sale may go ahead (joins the queue); false: refused")
     note: str = Field(max_length=2000)
@@ -210,7 +210,7 @@ def record_contract(reservation_id: IdPath, body: ContractIn, auth: AuthDep) -> 
 
 
 @router.post("/reservations/{reservation_id}/review", response_model=ReservationOut, responses=RESPONSES)
-def review_reservation(reservation_id: IdPath, body: ReviewIn, auth: AuthDep) -> ReservationOut:
+def review_reservation(reservation_id: IdPath, body: ReservationReviewIn, auth: AuthDep) -> ReservationOut:
     """An officer clears or refuses a related-party sale."""
     res = reservations.do_review_reservation(auth.session, auth.principal, reservation_id, body.clear, body.note)
     return reservation_out(auth.session, res)

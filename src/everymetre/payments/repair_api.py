@@ -69,7 +69,7 @@ class ReportOut(BaseModel):
     return_reason: str | None
 
 
-class DecisionIn(BaseModel):
+class ReportDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"accept": False, "reason": "Немає фото вікон"}]})
 
     accept: bool = Field(description="true: accepted; false: returned to the owner with the reason")
@@ -124,7 +124,7 @@ def file_repair_report(
 
 
 @router.post("/claims/{reference}/repair-reports/{report_id}/decision", response_model=ReportOut, responses=RESPONSES)
-def decide_repair_report(reference: str, report_id: IdPath, body: DecisionIn, auth: AuthDep) -> ReportOut:
+def decide_repair_report(reference: str, report_id: IdPath, body: ReportDecisionIn, auth: AuthDep) -> ReportOut:
     """An officer or commission member accepts a filed report (interim: the second payment is due; final: the payout
     closes and any unspent balance returns to the budget) or returns it with a reason the owner sees."""
     repair_reports.do_decide_repair_report(auth.session, auth.principal, reference, report_id, body.accept, body.reason)
