@@ -164,6 +164,25 @@ def test_the_programme_end_to_end_through_the_api(client, auth, db, users):
     assert set(closed) == {refs[r] for r in closing}
     assert all(p.returned_kopiykas == p.amount_kopiykas - p.spent_kopiykas > 0 for p in closed.values())
 
+    # --- a destroyed home: its award needs a second member; approved, it issues the owner's certificate, which
+    # the public check answers for the holder's date of birth (and nothing for another date)
+    home = _file(client, auth, 950, kind="destroyed_housing_application")
+    home = _to_assessed(client, auth, home)
+    r = client.post(f"{API}/claims/{home['reference']}/transitions", headers=auth("commission"), json={
+        "to": "approved", "reason": "", "expected_version": home["version"], "decision": {"reasons": "Житло знищено."}})
+    assert r.status_code == 200, r.text
+    if r.json()["state"] != "approved":  # above the configured amount: a second member approves
+        a = client.post(f"{API}/claims/{home['reference']}/award-approval", headers=auth("commission2"),
+                        json={"approve": True, "reason": "Сума відповідає розрахунку."})
+        assert a.status_code == 200 and a.json()["state"] == "approved", a.text
+    payout = client.get(f"{API}/claims/{home['reference']}/payout", headers=auth("citizen")).json()
+    number = next(iter(payout.get("certificates") or [payout.get("certificate") or {}]))["number"]
+    born = next(o for o in claim_body()["owners"])["birth_date"]
+    ok = client.post(f"{API}/public/certificate-check", json={"number": number, "birth_date": born})
+    assert ok.status_code == 200 and ok.json()["status"] == "valid", ok.text
+    wrong = client.post(f"{API}/public/certificate-check", json={"number": number, "birth_date": "1901-01-01"})
+    assert wrong.status_code == 404
+
     # --- the invariants, and the ledger to the kopiyka
     assert ledger_violations(db) == []
     audit = verify(db)
