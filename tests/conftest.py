@@ -125,7 +125,10 @@ def wipe_claims(engine: Engine) -> None:
         conn.execute(text("DELETE FROM audit_events WHERE chain NOT LIKE 'user:%'"))
         conn.execute(text("DELETE FROM audit_chains WHERE chain NOT LIKE 'user:%'"))
         # a claimant's link to a person is recorded on the user's chain: drop those events too
-        conn.execute(text("DELETE FROM audit_events WHERE action = 'user.linked_person'"))
+        # (and what followed it on that chain, so that no user's chain is left with a gap)
+        conn.execute(text(
+            "DELETE FROM audit_events WHERE chain LIKE 'user:%' AND seq >= (SELECT MIN(f.seq) FROM audit_events f "
+            "WHERE f.chain = audit_events.chain AND f.action = 'user.linked_person')"))
         conn.execute(text(
             "UPDATE audit_chains SET last_seq = (SELECT MAX(seq) FROM audit_events e WHERE e.chain = audit_chains.chain), "
             "last_hash = (SELECT e.hash FROM audit_events e WHERE e.chain = audit_chains.chain AND e.seq = "

@@ -25,7 +25,7 @@ LINE_ONLY_BAD = ["\n", "\t", "\r"]
 TRANSITION = {"to": "inspected", "reason": "причина", "expected_version": 1, "documents_requested": ["Витяг"],
               "inspection_act": {**ACT, "notes": "нотатки"}, "decision": {"reasons": "Підстави"},
               "duplicate_of": "EM-2026-0000001"}
-MULTILINE = {"description", "notes", "reasons", "reason"}
+MULTILINE = {"description", "notes", "reasons", "reason", "amount_reason"}
 
 
 def _text_paths(model: type[BaseModel], prefix: tuple = ()) -> list[tuple]:

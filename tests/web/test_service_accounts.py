@@ -90,7 +90,7 @@ def test_rotation_and_revocation_end_tokens_at_once(web, client, db, users):
     assert r.status_code == 400 and "Позначте поле" in r.text
     assert client.get(f"{API}/payment-batches", headers=fresh).status_code == 200
     r = admin.post(f"/admin/service-accounts/{cid}/revoke", {"confirm": "1"}, token_from="/admin/service-accounts")
-    assert r.status_code == 200 and "Відкликано" in r.text
+    assert r.status_code == 200 and "Анульований" in r.text
     assert client.get(f"{API}/payment-batches", headers=fresh).status_code == 401
     assert _token(client, cid, new_secret).status_code == 401
     r = admin.post(f"/admin/service-accounts/{cid}/rotate", {}, token_from="/admin/service-accounts")

@@ -34,7 +34,13 @@ class BuyerIn(BaseModel):
 
 
 class ReservationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "certificates": [{"number": "HC-2026-0000001-7", "holder_rnokpp": "2790211235"},
+                         {"number": "HC-2026-0000002-5", "holder_rnokpp": "2956304561"}],
+        "seller_name": "Бойко Андрій Петрович", "seller_rnokpp": "2459107218",
+        "seller_iban": "UA213052990000026001234567890", "property_registry_number": "161803",
+        "property_address": "Львів, вул. Зелена, 3, кв. 12", "property_katottg": "UA46060250010015970",
+        "property_area_m2": "54.30", "property_kind": "apartment", "price_kopiykas": 180_000_000}]})
     certificates: list[BuyerIn] = Field(min_length=1, max_length=10, description="Co-owners may combine theirs")
     seller_name: str = Field(max_length=140)
     seller_rnokpp: str = Field(max_length=10)
@@ -78,25 +84,25 @@ class ReservationOut(BaseModel):
 
 
 class TerminationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"extract": "ДРРП 40817263, припинено у зв'язку зі знищенням", "extract_on": "2026-11-20"}]})
     extract: str = Field(max_length=120, description="The register extract that ended the destroyed home's registration")
     extract_on: date
 
 
 class ContractIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"contract_number": "ДКП-1187/2026", "signed_on": "2026-11-25"}]})
     contract_number: str = Field(max_length=60)
     signed_on: date
 
 
 class ReservationReviewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"clear": True, "note": "Продавець не пов'язаний з покупцями: перевірено за реєстрами."}]})
     clear: bool = Field(description="true: the sale may go ahead (joins the queue); false: refused")
     note: str = Field(max_length=2000)
 
 
 class AllocationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount_kopiykas": 50_000_000_000, "reference": "MINFIN-2026-11-0042"}]})
     amount_kopiykas: Kopiykas
     reference: str = Field(max_length=40, description="The transfer's reference: an allocation is recorded once")
 
@@ -129,13 +135,13 @@ class AllocationOut(BaseModel):
 
 
 class SellerAccountIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"seller_name": "Бойко Андрій Петрович", "seller_iban": "UA213052990000026001234567890"}]})
     seller_name: str = Field(max_length=140)
     seller_iban: str = Field(max_length=40)
 
 
 class RevokeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "admin"}]})
     reason: Literal["admin", "overturned", "revised"] = "admin"
 
 
@@ -145,7 +151,7 @@ class CertificateStateOut(BaseModel):
 
 
 class CheckIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"number": "HC-2026-0000001-7", "birth_date": "1958-06-07"}]})
     number: str = Field(max_length=30)
     birth_date: date = Field(description="The holder's date of birth")
 

@@ -78,7 +78,7 @@ def test_payments_officers_day_at_360px(open_page, db, users, tmp_path):
     officer.check()
     text = main_text(officer)
     assert "Платежі, які повернув банк" in text and "Виправити рахунок отримувача" in text
-    assert officer.page.get_by_role("link", name="Виправити рахунок отримувача").get_attribute("href") == f"/staff/claims/{b.reference}"
+    assert officer.page.get_by_role("link", name="Виправити рахунок отримувача").get_attribute("href") == f"/staff/claims/{b.reference}/payout-account"
     officer.page.get_by_role("link", name="Зіставити з платежем або відхилити").click()
     officer.page.wait_for_url(f"**{statement_path}#entry-*")
     officer.page.get_by_label("Або відхиліть, пояснивши чому").fill("Комісія банку")
