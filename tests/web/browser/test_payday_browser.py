@@ -88,7 +88,13 @@ def test_payments_officers_day_at_360px(open_page, db, users, tmp_path):
     officer.goto("/staff/payments/exceptions")
     assert "Зіставити з платежем або відхилити" not in main_text(officer)
 
-    # the returned claim is payable again: the next batch, cancelled with a reason
+    # the returned claim is payable again once its owner gives a new account: the next batch, cancelled with a reason
+    from everymetre.accounts.actions import load_principal
+    from everymetre.claims.payout_accounts import do_set_payout_account
+    from everymetre.kernel.iban import make_ua_iban
+
+    do_set_payout_account(db, load_principal(db, users["officer"]), b.reference, make_ua_iban("305299", 4_400_000),
+                          "305299", reason="Рахунок закрито: новий рахунок від власника")
     officer.goto("/staff/payments")
     officer.page.get_by_role("button", name="Сформувати партію").click()
     officer.page.wait_for_url("**/staff/payments/*?done=built")
