@@ -121,8 +121,11 @@ def test_not_a_match_suppresses_next_run_and_clears_flag(db, engine, store, prin
             for c in f.claim_ids:
                 claim_findings[c] = claim_findings.get(c, 0) + 1
     # a duplicate finding whose claims no other high-score finding holds
+    # (and held by this finding alone: a claim filed with a registry number already claimed carries the filing
+    # check's own flag, "possible_duplicate", which a linkage review does not clear)
+    held = flags(db)
     target = next(f for f in findings if f.kind == "duplicate_claim" and f.evidence["pairs"]
-                  and all(claim_findings[c] == 1 for c in f.claim_ids))
+                  and all(claim_findings[c] == 1 and held.get(c) == "linkage:duplicate_claim" for c in f.claim_ids))
     assert all(flags(db)[c] == "linkage:duplicate_claim" for c in target.claim_ids)
     with pytest.raises(Forbidden):
         do_review(db, principal("inspector"), "not_a_match", finding_id=target.id)
