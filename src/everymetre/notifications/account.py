@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from everymetre.config import get_settings
 from everymetre.notifications.models import Notification
 from everymetre.notifications.outbox import message_id
 from everymetre.notifications.texts import LANGUAGES, Text
+from everymetre.store.bulk import insert_new_rows
 from everymetre.store.types import utcnow
 
 # {url} the link; {minutes} / {hours} how long it works; {signin} / {forgot} where to go instead
@@ -70,9 +70,7 @@ def enqueue_account_mail(session: Session, *, key: str, kind: str, email: str, l
         body=text.body.format(**values), params={}, status="pending", attempts=0, next_attempt_at=now,
         lease_until=None, lease_token=None, last_error=None, message_id=message_id(key), provider_id=None,
         created_at=now, sent_at=None)
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification.__table__)
-    session.execute(ins.on_conflict_do_nothing(index_elements=["idempotency_key"]), [row])
+    insert_new_rows(session, Notification.__table__, [row], ["idempotency_key"])  # as the outbox writes its rows
     return True
 
 
