@@ -8,7 +8,6 @@ account's address (`notifications.account`); with no SMTP configured an operator
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -20,7 +19,7 @@ from everymetre.accounts.actions import MIN_PASSWORD, Principal, hash_password, 
 from everymetre.accounts.models import SERVICE_EMAIL_DOMAIN, PasswordReset, User
 from everymetre.accounts.permissions import Action, require
 from everymetre.accounts.roster import guard_admin_change
-from everymetre.accounts.sessions import revoke_all
+from everymetre.accounts.sessions import revoke_all, token_digest
 from everymetre.audit.record import record, user_chain
 from everymetre.config import Settings
 from everymetre.kernel.errors import ErrorCode, NotFound, ValidationFailed
@@ -31,8 +30,6 @@ from everymetre.store.types import utcnow
 RESET_PATH = "/password/reset"
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _check_new(password: str) -> None:
@@ -86,7 +83,7 @@ def do_request_password_reset(session: Session, settings: Settings, acting: Prin
             return None  # a service account has a client secret, never a password
         token = issue_reset(session, settings, acting, user, now)
         if acting is None:  # the person asked: the link goes to their address (an operator's link is printed)
-            enqueue_account_mail(session, key=f"reset:{_digest(token)}", kind="password_reset", email=user.email,
+            enqueue_account_mail(session, key=f"reset:{token_digest(token)}", kind="password_reset", email=user.email,
                                  language=user.locale, user_id=user.id, now=now,
                                  params={"url": site_url(f"{RESET_PATH}?token={token}"),
                                          "minutes": settings.password_reset_minutes})
@@ -96,7 +93,7 @@ def do_request_password_reset(session: Session, settings: Settings, acting: Prin
 def issue_reset(session: Session, settings: Settings, acting: Principal | None, user: User, now: datetime) -> str:
     """A one-time reset token for `user`, audited (inside the caller's transaction)."""
     token = secrets.token_urlsafe(32)
-    session.add(PasswordReset(user_id=user.id, token_hash=_digest(token), created_at=now,
+    session.add(PasswordReset(user_id=user.id, token_hash=token_digest(token), created_at=now,
                               expires_at=now + timedelta(minutes=settings.password_reset_minutes)))
     record(session, user_chain(user.id), "user.password_reset_requested", acting.user_id if acting else None,
            {"expires_in_minutes": settings.password_reset_minutes}, at=now)
@@ -116,7 +113,7 @@ def reset_link(base_url: str, token: str) -> str:
 
 
 def _valid_reset(session: Session, token: str, now: datetime, lock: bool = False) -> PasswordReset:
-    query = select(PasswordReset).where(PasswordReset.token_hash == _digest(token or ""))
+    query = select(PasswordReset).where(PasswordReset.token_hash == token_digest(token or ""))
     reset = session.scalar(query.with_for_update() if lock else query)
     if reset is None or reset.used_at is not None or reset.expires_at <= now:
         raise ValidationFailed("This password-reset link is not valid: it was used already, has expired, or is "

@@ -23,7 +23,7 @@ from everymetre.accounts.models import SERVICE_EMAIL_DOMAIN, ServiceClient, User
 from everymetre.accounts.permissions import Action, require
 from everymetre.accounts.roles import NATIONAL_ROLES, Role
 from everymetre.accounts.roster import _oblast, check_assignment, parse_role
-from everymetre.accounts.sessions import API, open_session, revoke_all
+from everymetre.accounts.sessions import API, open_session, revoke_all, token_digest
 from everymetre.audit.record import record, user_chain
 from everymetre.config import Settings
 from everymetre.kernel.errors import NotFound, Unauthenticated, ValidationFailed
@@ -37,8 +37,6 @@ INVALID_CLIENT = "The client id or secret is wrong, or the client is revoked."
 _DUMMY = hashlib.sha256(b"no such client").hexdigest()
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +89,7 @@ def do_create_service_account(session: Session, acting: Principal | None, name: 
                     oblasts=[UserOblast(oblast=c) for c in codes])
         session.add(user)
         session.flush()
-        client = ServiceClient(client_id=client_id, user_id=user.id, name=label, secret_sha256=_digest(secret),
+        client = ServiceClient(client_id=client_id, user_id=user.id, name=label, secret_sha256=token_digest(secret),
                                created_at=now, created_by=acting.user_id if acting else None)
         session.add(client)
         session.flush()
@@ -118,7 +116,7 @@ def do_rotate_secret(session: Session, acting: Principal | None, client_id: str)
         client = _client(session, client_id)
         if client.revoked_at is not None:
             raise ValidationFailed("this service account is revoked: create a new one", field="client_id")
-        client.secret_sha256, client.rotated_at = _digest(secret), now
+        client.secret_sha256, client.rotated_at = token_digest(secret), now
         ended = revoke_all(session, client.user_id, now)
         record(session, user_chain(client.user_id), "service_account.secret_rotated",
                acting.user_id if acting else None, {"client_id": client.client_id, "tokens_ended": ended}, at=now)
@@ -151,7 +149,7 @@ def client_credentials(session: Session, settings: Settings, client_id: str, sec
     limits = throttle.signin_limits(settings, f"client:{client_id[:64]}", address)
     throttle.refuse_if_locked(session, [x.key for x in limits])
     client = session.scalar(select(ServiceClient).where(ServiceClient.client_id == client_id))
-    good = hmac.compare_digest(client.secret_sha256 if client else _DUMMY, _digest(secret))
+    good = hmac.compare_digest(client.secret_sha256 if client else _DUMMY, token_digest(secret))
     user = session.get(User, client.user_id) if client is not None and good else None
     if client is None or not good or client.revoked_at is not None or user is None or not user.is_active:
         throttle.count_attempt(session, settings, limits, address)

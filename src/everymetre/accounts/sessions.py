@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -16,6 +17,11 @@ from everymetre.store.types import utcnow
 
 PAGE, API = "page", "api"
 
+
+
+def token_digest(token: str) -> str:
+    """The SHA-256 (hex) kept in place of a one-time link's token or a client secret: never the secret itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 def open_session(session: Session, user_id: int, kind: str, minutes: int, now: datetime | None = None) -> str:
     """A new session row (in the caller's transaction); returns its id, for the cookie or the token's jti."""

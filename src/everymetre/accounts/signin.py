@@ -8,7 +8,6 @@ confirmation (development, no SMTP) a new address is signed in at once and a tak
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from everymetre.accounts import throttle
 from everymetre.accounts.actions import MIN_PASSWORD, do_create_user, hash_password, normalise_email, verify_credentials
 from everymetre.accounts.models import SignupRequest, User
-from everymetre.accounts.sessions import open_session
+from everymetre.accounts.sessions import open_session, token_digest
 from everymetre.config import Settings
 from everymetre.kernel.errors import Conflict, ErrorCode, Unauthenticated, ValidationFailed
 from everymetre.notifications.account import enqueue_account_mail, site_url
@@ -72,8 +71,6 @@ def sign_up(session: Session, settings: Settings, email: str, password: str, ful
 
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _request_signup(session: Session, settings: Settings, email: str, password: str, full_name: str,
@@ -94,9 +91,9 @@ def _request_signup(session: Session, settings: Settings, email: str, password: 
             return
         token = secrets.token_urlsafe(32)
         session.add(SignupRequest(email=address, full_name=full_name, password_hash=password_hash, locale=locale,
-                                  token_hash=_digest(token), created_at=now,
+                                  token_hash=token_digest(token), created_at=now,
                                   expires_at=now + timedelta(hours=settings.signup_confirm_hours)))
-        enqueue_account_mail(session, key=f"signup:{_digest(token)}", kind="signup_confirm", email=address,
+        enqueue_account_mail(session, key=f"signup:{token_digest(token)}", kind="signup_confirm", email=address,
                              language=locale, now=now, params={"url": site_url(f"{CONFIRM_PATH}?token={token}"),
                                                                "hours": settings.signup_confirm_hours})
 
@@ -108,7 +105,7 @@ def confirm_sign_up(session: Session, token: str, minutes: int) -> tuple[User, s
     invalid = ValidationFailed("This sign-up link is not valid: it was used already, has expired, or is mistyped. "
                                "Sign up again.", field="token", code=ErrorCode.SIGNUP_LINK_INVALID)
     with atomic(session):
-        request = session.scalar(select(SignupRequest).where(SignupRequest.token_hash == _digest(token or ""))
+        request = session.scalar(select(SignupRequest).where(SignupRequest.token_hash == token_digest(token or ""))
                                  .with_for_update())
         if request is None or request.used_at is not None or request.expires_at <= now:
             raise invalid
