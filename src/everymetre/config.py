@@ -22,6 +22,8 @@ EVERYMETRE_LOG_ORIGIN    the public log's name, the first line of every signed t
 EVERYMETRE_PUBLIC_MIN_COUNT  published statistics suppress any cell counting fewer people than this (default 10)
 EVERYMETRE_PUBLIC_CACHE_SECONDS  the public pages reuse computed statistics this long per worker (default 300)
 EVERYMETRE_LINKAGE_FLAG_SCORE  linkage findings scoring at least this put their claims in review (default 0.6)
+EVERYMETRE_LINKAGE_MATCH_PERCENT  a person pair with at least this match probability is the same person (90);
+                         both are defaults an administrator may change per programme (/admin/settings)
 EVERYMETRE_SIGNIN_MAX_FAILURES(_ADDRESS)  failed sign-ins per e-mail (5) / per client address (20) before a lock
 EVERYMETRE_SIGNIN_LOCK_MINUTES            how long the lock lasts (15)
 EVERYMETRE_SMTP_URL      e-mail out: smtp://host:port, smtp+starttls://user:pass@host:port or smtps://user:pass@host:port
@@ -130,6 +132,10 @@ class Settings:
     log_format: str = "json"
 
     @property
+    def linkage_flag_percent(self) -> int:
+        return round(self.linkage_flag_score * 100)
+
+    @property
     def production(self) -> bool:
         return self.env == "production"
     # the public transparency log and open statistics (everymetre.transparency)
@@ -138,6 +144,8 @@ class Settings:
     public_min_count: int = 10
     public_cache_seconds: int = 300
     linkage_flag_score: float = 0.6
+    # a person pair at or above this match probability (per cent) is a match (programme setting, linkage.run)
+    linkage_match_percent: int = 90
     # sign-in: a page session lasts this long; throttling of failed sign-ins and of sign-ups (accounts.throttle)
     session_minutes: int = 12 * 60
     signin_max_failures_account: int = 5  # failed sign-ins of one e-mail within the window lock it
@@ -323,6 +331,7 @@ def get_settings() -> Settings:
         public_min_count=max(1, _int_env("EVERYMETRE_PUBLIC_MIN_COUNT", 10)),
         public_cache_seconds=max(0, _int_env("EVERYMETRE_PUBLIC_CACHE_SECONDS", 300)),
         linkage_flag_score=_score_env("EVERYMETRE_LINKAGE_FLAG_SCORE", 0.6),
+        linkage_match_percent=min(99, max(50, _int_env("EVERYMETRE_LINKAGE_MATCH_PERCENT", 90))),
         signin_max_failures_account=max(1, _int_env("EVERYMETRE_SIGNIN_MAX_FAILURES", 5)),
         signin_max_failures_address=max(1, _int_env("EVERYMETRE_SIGNIN_MAX_FAILURES_ADDRESS", 20)),
         signin_lock_minutes=max(1, _int_env("EVERYMETRE_SIGNIN_LOCK_MINUTES", 15)),

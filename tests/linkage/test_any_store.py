@@ -236,3 +236,24 @@ def test_flag_score_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None
     finally:
         monkeypatch.delenv("EVERYMETRE_LINKAGE_FLAG_SCORE")
         get_settings.cache_clear()
+
+
+def test_programme_settings_choose_threshold_and_flag_score(db, engine) -> None:
+    """An administrator's per-programme threshold and flag score (admin settings, audited) are what the next
+    run uses; a run given --threshold / --flag-score uses those instead."""
+    from everymetre.demo.generate import generate
+    from everymetre.programme.settings import do_set_setting
+
+    generate(engine, 100, seed=11)
+    assert do_set_setting(db, None, "linkage_match_percent", 95)
+    assert do_set_setting(db, None, "linkage_flag_percent", 75)
+    db.commit()
+    report = _link(engine)
+    assert (report.threshold, report.flag_score) == (0.95, 0.75)
+    assert db.execute(text("SELECT threshold, flag_score FROM linkage_runs ORDER BY id DESC LIMIT 1")).one() == (0.95, 0.75)
+    assert all(p["match_probability"] >= 0.95 for p in report.pairs_frame.iter_rows(named=True)
+               if p["source"] == "model")
+    report = _link(engine, threshold=0.92, flag_score=0.5)
+    assert (report.threshold, report.flag_score) == (0.92, 0.5)
+    events = db.execute(text("SELECT payload FROM audit_events WHERE action = 'programme.setting_changed'")).scalars().all()
+    assert len(events) == 2

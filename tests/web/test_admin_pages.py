@@ -213,7 +213,8 @@ def test_programme_settings_stored_applied_and_audited(web, db, users):
     assert page.status_code == 200 and "Типове значення" in page.text
     assert evidence_rules.required(db) == {"photo_closeup": 0, "photo_wide": 0}  # the test deployment's default
     body = {"photos_closeup_required": "2", "photos_wide_required": "1", "photo_max_distance_m": "250",
-            "remote_photos_required": "0", "remote_photo_max_distance_m": "10"}  # the last two unchanged
+            "remote_photos_required": "0", "remote_photo_max_distance_m": "10",
+            "linkage_match_percent": "90", "linkage_flag_percent": "60"}  # the last four unchanged
     r = admin.post("/admin/settings", body, token_from="/admin/settings")
     assert r.status_code == 303
     db.rollback()

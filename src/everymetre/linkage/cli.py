@@ -27,10 +27,11 @@ def link(
     findings_out: Annotated[Path | None, typer.Option("--findings-out", help="Write this run's findings to this CSV")] = None,
     retrain: Annotated[bool, typer.Option("--retrain", help="Train the person model again on the store and save it")] = False,
     threshold: Annotated[float | None, typer.Option("--threshold", min=0.0, max=1.0,
-                                                    help="Match probability at or above which two records are one person (default 0.9)")] = None,
+                                                    help="Match probability at or above which two records are one person (default: the programme setting linkage_match_percent, else EVERYMETRE_LINKAGE_MATCH_PERCENT or 90 %)")] = None,
     flag_score: Annotated[float | None, typer.Option("--flag-score", min=0.0, max=1.0,
                                                      help="Findings scoring at least this put their claims in review "
-                                                          "(default EVERYMETRE_LINKAGE_FLAG_SCORE or 0.6)")] = None,
+                                                          "(default: the programme setting linkage_flag_percent, else "
+                                                          "EVERYMETRE_LINKAGE_FLAG_SCORE or 0.6)")] = None,
 ) -> None:
     """Link people and homes across every claim; record findings; flag their claims for review."""
     from rich.table import Table

@@ -36,6 +36,18 @@ def default_flag_score() -> float:
     return get_settings().linkage_flag_score
 
 
+def programme_scores(engine: Engine) -> tuple[float, float]:
+    """The match threshold and the flag score this programme uses now (its stored settings, else the
+    deployment's defaults), as probabilities."""
+    from sqlalchemy.orm import Session
+
+    from everymetre.programme.settings import effective
+
+    with Session(engine) as session:
+        values = effective(session)
+    return values["linkage_match_percent"] / 100, values["linkage_flag_percent"] / 100
+
+
 @dataclass
 class LinkReport:
     run_id: int
@@ -93,8 +105,11 @@ def run_linkage(engine: Engine, data_dir: Path, *, threshold: float | None = Non
     and `on_phase(name, seconds)` when it ends."""
     from everymetre.linkage import ClaimLinker, ModelConfig
 
-    flag_score = default_flag_score() if flag_score is None else flag_score
-    config = ModelConfig() if threshold is None else ModelConfig(threshold=threshold)
+    if threshold is None or flag_score is None:
+        programme_threshold, programme_flag = programme_scores(engine)
+        threshold = programme_threshold if threshold is None else threshold
+        flag_score = programme_flag if flag_score is None else flag_score
+    config = ModelConfig(threshold=threshold)
     threshold = config.threshold
     timings: dict[str, float] = {}
     phase_t = [0.0]

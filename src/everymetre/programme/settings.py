@@ -46,6 +46,12 @@ SPECS: dict[str, Spec] = {s.key: s for s in (
     Spec("photo_max_distance_m", N_("Distance from the home beyond which a photo's location is flagged, in metres"),
          N_("Officers see a photo taken farther than this from the home's coordinates as an inconsistency."),
          10, 100_000, "m"),
+    Spec("linkage_match_percent", N_("Match probability from which two records are the same person, in per cent"),
+         N_("The linkage reports a pair of records as one person at or above this; lower finds more duplicates and "
+            "more false ones. Used by the next linkage run."), 50, 99, "%"),
+    Spec("linkage_flag_percent", N_("Finding score from which the claims are held for a reviewer, in per cent"),
+         N_("A duplicate or household finding scoring at least this puts its claims in review before any decision."),
+         1, 99, "%"),
 )}
 
 
