@@ -34,8 +34,10 @@ def _quiet() -> None:
 def store(db, engine):
     """The test store with N imported claims (synthetic population, seed 3) and its ground truth."""
     from everymetre.demo.fraud import load_fraud_population
+    from everymetre.linkage.common import model_path
 
     data_dir = get_settings().data_dir
+    model_path(data_dir).unlink(missing_ok=True)  # the first run trains on this store, not on an earlier test's
     result = load_fraud_population(engine, N, seed=3, data_dir=data_dir)
     assert result.claims == N and result.truth_path is not None
     return pl.read_parquet(result.truth_path)
