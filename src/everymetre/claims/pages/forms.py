@@ -211,8 +211,15 @@ def check_representative(answers: dict[str, Any]) -> tuple[RepresentativeIn | No
         return RepresentativeIn(**data), {}
     except ValidationError as exc:
         errors = errors_by_field(exc, prefix="rep-")
-        if "rep-form" in errors:  # the dates: expired, future-dated, or expiring before issue
-            errors["rep-valid_until" if "expir" in str(exc) else "rep-issued_on"] = errors.pop("rep-form")
+        if "rep-form" in errors:  # the dates (schemas.attorney_date_problem), said in the page's words
+            errors.pop("rep-form")
+            issued, until = date.fromisoformat(data["issued_on"]), date.fromisoformat(data["valid_until"])
+            if issued > date.today():
+                errors["rep-issued_on"] = gettext("The date of issue cannot be in the future.")
+            elif until < issued:
+                errors["rep-valid_until"] = gettext("The power of attorney cannot expire before it was issued.")
+            else:
+                errors["rep-valid_until"] = gettext("This power of attorney has expired: a valid one is needed.")
         return None, errors
 
 
