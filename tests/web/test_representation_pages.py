@@ -46,6 +46,9 @@ def test_confirm_identity_then_see_the_claim_filed_at_a_service_centre(web, db, 
     unknown = b.post("/account/identity", {"rnokpp": make_rnokpp(BORN, 982, False), "birth_date": BORN.isoformat()},
                      token_from="/account/identity")
     assert unknown.status_code == 400 and "не збігаються з нашими записами" in unknown.text
+    typo = b.post("/account/identity", {"rnokpp": "1234567890", "birth_date": BORN.isoformat()},
+                  token_from="/account/identity")
+    assert typo.status_code == 400 and "контрольна цифра" in typo.text.lower()
     empty = b.post("/account/identity", {"rnokpp": "", "birth_date": ""}, token_from="/account/identity")
     assert empty.status_code == 400 and "Заповніть" in empty.text
     ok = b.post("/account/identity", {"rnokpp": person, "birth_date": BORN.isoformat()}, token_from="/account/identity")

@@ -68,7 +68,10 @@ def identity_submit(request: Request, db: DB, principal: Claimant, settings: Set
             elif exc.code is ErrorCode.IDENTITY_TAKEN:
                 errors["form"] = i18n.gettext("This person's identity is already verified on another account. Sign in "
                                               "to that account, or ask a service centre for help.")
-            else:
+            elif exc.status == 403:  # the programme verifies through its identity provider (the page says so)
+                errors["form"] = i18n.gettext("Your identity is confirmed when you sign in through the state identity "
+                                              "service (for example BankID or Diia): it tells us your taxpayer number.")
+            else:  # a malformed number: the RNOKPP's own sentences (kernel.identifiers), in the catalogue
                 errors[getattr(exc, "field", None) or "form"] = forms.translate_domain(exc.detail)
         else:
             return redirect("/account/identity?done=verified")
