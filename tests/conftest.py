@@ -120,15 +120,18 @@ def wipe_claims(engine: Engine) -> None:
             conn.execute(t.delete())
         for name in CLAIM_TABLES:
             conn.execute(text(f"DELETE FROM {name}"))
-        conn.execute(text("UPDATE users SET person_id = NULL"))
+        conn.execute(text("UPDATE users SET person_id = NULL, verified_rnokpp = NULL, verified_at = NULL, "
+                          "verified_through = NULL"))
         conn.execute(text("DELETE FROM persons"))
         conn.execute(text("DELETE FROM audit_events WHERE chain NOT LIKE 'user:%'"))
         conn.execute(text("DELETE FROM audit_chains WHERE chain NOT LIKE 'user:%'"))
-        # a claimant's link to a person is recorded on the user's chain: drop those events too
+        # a claimant's link to a person (and their verified identity) is recorded on the user's chain: drop those
+        # events too
         # (and what followed it on that chain, so that no user's chain is left with a gap)
         conn.execute(text(
             "DELETE FROM audit_events WHERE chain LIKE 'user:%' AND seq >= (SELECT MIN(f.seq) FROM audit_events f "
-            "WHERE f.chain = audit_events.chain AND f.action = 'user.linked_person')"))
+            "WHERE f.chain = audit_events.chain AND f.action IN ('user.linked_person', 'user.identity_verified', "
+            "'user.identity_refused'))"))
         conn.execute(text(
             "UPDATE audit_chains SET last_seq = (SELECT MAX(seq) FROM audit_events e WHERE e.chain = audit_chains.chain), "
             "last_hash = (SELECT e.hash FROM audit_events e WHERE e.chain = audit_chains.chain AND e.seq = "

@@ -20,6 +20,19 @@ def owner(name: str = "Шевченко Олена Петрівна", born: date
             "share": "1", **kw}
 
 
+def representative(**kw: Any) -> dict:
+    """A representative block: their own details and a power of attorney valid today (issued a year ago, for three)."""
+    today = date.today()
+    return {"full_name": "Коваль Петро Іванович", "rnokpp": make_rnokpp(date(1975, 2, 3), next(_serial), True),
+            "phone": "+380501112233", "document_type": "notarial", "document_number": "НРМ 123456",
+            "issued_on": today.replace(year=today.year - 1, day=1).isoformat(),
+            "valid_until": today.replace(year=today.year + 2, day=1).isoformat(),
+            "notary_name": "Іваненко Марія Олегівна, приватний нотаріус Харківського МНО", **kw}
+
+
+REPRESENTATIVE = representative()
+
+
 def claim_body(**overrides: Any) -> dict:
     body = {
         "kind": "repair_application",

@@ -25,7 +25,7 @@ from everymetre.accounts.permissions import PERMISSIONS, Action, Scope
 from everymetre.accounts.roles import Role
 from everymetre.kernel.iban import make_ua_iban
 from tests.conftest import STAFF
-from tests.factories import claim_body, jpeg_with_exif
+from tests.factories import REPRESENTATIVE, claim_body, jpeg_with_exif, owner
 
 API = "/api/v1"
 ROLES = ("anonymous", "citizen", "citizen2", "officer", "officer_lviv", "inspector", "commission", "payments",
@@ -99,6 +99,7 @@ class World:
     discard_draft: int = 0
     staff_id: int = 0  # an account the admin pages act on (changed to what it is: nothing changes)
     service_client: str = ""  # an integrator's client id (its secret rotated; never revoked: not confirmed)
+    represented: str = ""  # a claim citizen filed as a representative, its power of attorney unchecked
     versions: dict[str, int] = field(default_factory=dict)
 
 
@@ -150,6 +151,9 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("GET", f"{API}/certificates/{{number}}"): Entry(by_table(T.PAYOUT_READ), lambda w: f"{API}/certificates/{w.certificate}", why="payout.read"),
         ("GET", f"{API}/claims/{{reference}}/payout-account"): Entry(claim_readers, lambda w: f"{API}/claims/{w.own}/payout-account", why="claim.read (masked)"),
         ("PUT", f"{API}/claims/{{reference}}/payout-account"): Entry(by_table(T.PAYOUT_ACCOUNT_SET), lambda w: f"{API}/claims/{w.own}/payout-account", lambda w, k: {"iban": MATRIX_IBAN, "bank_code": "305299"}, why="payout_account.set", readonly_403=True),
+        ("POST", f"{API}/claims/{{reference}}/power-of-attorney"): Entry(by_table(T.POWER_OF_ATTORNEY_CHECK), lambda w: f"{API}/claims/{w.represented}/power-of-attorney", lambda w, k: {"accept": False, "reason": "matrix"}, why="power_of_attorney.check (409 once checked)", readonly_403=True),
+        ("GET", f"{API}/me/identity"): Entry(by_table(T.IDENTITY_VERIFY), P(f"{API}/me/identity"), why="identity.verify: claimants, their own account"),
+        ("POST", f"{API}/me/identity"): Entry(by_table(T.IDENTITY_VERIFY), P(f"{API}/me/identity"), lambda w, k: {"rnokpp": "2935745002", "birth_date": "1980-05-17"}, why="identity.verify (422: no such record)", readonly_403=True),
         ("POST", f"{API}/claims/{{reference}}/award-approval"): Entry(by_table(T.AWARD_APPROVE), lambda w: f"{API}/claims/{w.own}/award-approval", lambda w, k: {"approve": True, "reason": "matrix"}, why="award.approve (409: no award waits)", readonly_403=True),
         # ---------------------------------------------------------------- linkage
         ("GET", f"{API}/findings"): Entry(by_table(T.FINDING_READ, scoped_list=True), P(f"{API}/findings"), why="finding.read"),
@@ -289,6 +293,9 @@ def _matrix() -> dict[tuple[str, str], Entry]:
         ("POST", "/staff/claims/{reference}/repair-reports/{report_id}"): Entry(by_table(T.PAYOUT_VERIFY), lambda w: f"/staff/claims/{w.repair_claim}/repair-reports/{w.repair_report}", lambda w, k: {"decision": "return", "reason": "matrix"}, why="payout.verify (409 page once answered)"),
         ("GET", "/staff/claims/{reference}/payout-account"): Entry(claim_readers - CLAIMANTS, lambda w: f"/staff/claims/{w.own}/payout-account", why="claim.read, staff (masked)"),
         ("POST", "/staff/claims/{reference}/payout-account"): Entry(by_table(T.PAYOUT_ACCOUNT_SET) - CLAIMANTS, lambda w: f"/staff/claims/{w.own}/payout-account", lambda w, k: {"iban": MATRIX_IBAN, "bank_code": "305299"}, why="payout_account.set", readonly_403=True),
+        ("POST", "/staff/claims/{reference}/power-of-attorney"): Entry(by_table(T.POWER_OF_ATTORNEY_CHECK), lambda w: f"/staff/claims/{w.represented}/power-of-attorney", lambda w, k: {"decision": "refuse", "reason": "matrix"}, why="power_of_attorney.check (409 page once checked)", readonly_403=True),
+        ("GET", "/account/identity"): Entry(CLAIMANTS, P("/account/identity"), why="claimants: their own account"),
+        ("POST", "/account/identity"): Entry(CLAIMANTS, P("/account/identity"), lambda w, k: {"rnokpp": "2935745002", "birth_date": "1980-05-17"}, why="claimants (400: no such record)"),
         ("POST", "/staff/claims/{reference}/award-approval"): Entry(by_table(T.AWARD_APPROVE), lambda w: f"/staff/claims/{w.own}/award-approval", lambda w, k: {"award": "approve", "approval_reason": "matrix"}, why="award.approve (409 page: no award waits)", readonly_403=True),
         ("GET", "/staff/claims/{reference}/act"): Entry(claim_readers - CLAIMANTS, lambda w: f"/staff/claims/{w.own}/act", why="staff who see it (409 page: no act possible now)"),
         ("POST", "/staff/claims/{reference}/act"): Entry(claim_readers - CLAIMANTS, lambda w: f"/staff/claims/{w.own}/act", lambda w, k: {"action": "recalculate"}, why="staff who see it (filing needs the lifecycle)"),
@@ -425,6 +432,10 @@ def world(db, users, principal):
 
         own = file()
         w.own = own["reference"]
+        r = c.post(f"{API}/claims", headers=h("citizen"), json=claim_body(
+            owners=[owner(name="Коваль Ганна Петрівна")], representative=REPRESENTATIVE))
+        assert r.status_code == 201, r.text
+        w.represented = r.json()["reference"]
         for which in ("api", "staff", "my"):
             mv = file()
             w.moving[which] = mv["reference"]

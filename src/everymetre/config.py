@@ -128,6 +128,11 @@ class Settings:
     oidc_scopes: str = "openid email profile"
     oidc_label: str = ""  # the provider's name on the sign-in button ("" : a general wording)
     oidc_create_claimants: bool = False
+    # Verified identity (claims.identity, docs/identity.md): what proves, besides the RNOKPP, that an account is
+    # that person: "birth_date" (the date of birth the claims hold; a pilot's factor) or "oidc" (the identity
+    # provider's ID token carries the RNOKPP in the claim `oidc_rnokpp_claim`: verified at sign-in)
+    identity_second_factor: str = "birth_date"
+    oidc_rnokpp_claim: str = "rnokpp"
     metrics_token: str | None = None
     log_format: str = "json"
 
@@ -324,6 +329,8 @@ def get_settings() -> Settings:
         oidc_scopes=os.environ.get("EVERYMETRE_OIDC_SCOPES") or "openid email profile",
         oidc_label=os.environ.get("EVERYMETRE_OIDC_LABEL") or "",
         oidc_create_claimants=(os.environ.get("EVERYMETRE_OIDC_CREATE_CLAIMANTS") or "").lower() in ("1", "true", "yes"),
+        identity_second_factor=_choice_env("EVERYMETRE_IDENTITY_SECOND_FACTOR", ("birth_date", "oidc")),
+        oidc_rnokpp_claim=os.environ.get("EVERYMETRE_OIDC_RNOKPP_CLAIM") or "rnokpp",
         metrics_token=os.environ.get("EVERYMETRE_METRICS_TOKEN") or None,
         log_format=_choice_env("EVERYMETRE_LOG_FORMAT", ("json", "console")),
         log_signing_key=os.environ.get("EVERYMETRE_LOG_SIGNING_KEY") or None,

@@ -34,6 +34,7 @@ class Principal:
     all_oblasts: bool
     person_id: int | None
     full_name: str = ""
+    verified_rnokpp: str | None = None  # the person this account is verified as (claims.identity)
 
     @property
     def actor(self) -> Actor:
@@ -120,7 +121,8 @@ def authenticate(session: Session, email: str, password: str) -> User:
 def load_principal(session: Session, user_id: int, session_id: str | None = None) -> Principal | None:
     """Who is acting, on every signed-in request: one query of plain columns (no ORM objects to build). With
     `session_id` (every page and API request), only while that server-side session is live."""
-    query = (select(User.email, User.role, User.all_oblasts, User.person_id, User.full_name, User.is_active, UserOblast.oblast)
+    query = (select(User.email, User.role, User.all_oblasts, User.person_id, User.full_name, User.is_active,
+                    User.verified_rnokpp, UserOblast.oblast)
              .outerjoin(UserOblast, UserOblast.user_id == User.id).where(User.id == user_id))
     if session_id is not None:
         from everymetre.accounts.sessions import live
@@ -132,4 +134,5 @@ def load_principal(session: Session, user_id: int, session_id: str | None = None
     first = rows[0]
     role = Role(first.role)
     return Principal(user_id, first.email, role, frozenset(r.oblast for r in rows if r.oblast is not None),
-                     first.all_oblasts or role in NATIONAL_ROLES, first.person_id, first.full_name)
+                     first.all_oblasts or role in NATIONAL_ROLES, first.person_id, first.full_name,
+                     first.verified_rnokpp if role is Role.CLAIMANT else None)

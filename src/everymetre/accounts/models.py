@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String, true
+from sqlalchemy import Boolean, ForeignKey, String, event, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from everymetre.store.base import Base
@@ -24,6 +25,13 @@ class User(Base):
     # "<issuer>|<sub>": the identity-provider account this account signs in with (accounts.oidc), once linked
     oidc_subject: Mapped[str | None] = mapped_column(String(300), index=True, unique=True)
     all_oblasts: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the person this account is verified as (claims.identity, accounts.identity): their RNOKPP, when and how
+    verified_rnokpp: Mapped[str | None] = mapped_column(String(10), index=True, unique=True)
+    verified_at: Mapped[datetime | None] = mapped_column()
+    verified_through: Mapped[str | None] = mapped_column(String(20))  # birth_date | oidc
+    # the e-mail and name casefolded (str.casefold: Cyrillic too, which SQLite's lower() leaves as it is), so the
+    # admin search is case-insensitive on both stores; kept by the listener below on every insert and update
+    search_key: Mapped[str] = mapped_column(String(460), default="", server_default="")
     locale: Mapped[str] = mapped_column(String(5), default="uk")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # the channels the person chose for news of their claims (the inbox on "My claims" is always on)
@@ -35,6 +43,16 @@ class User(Base):
     @property
     def oblast_codes(self) -> frozenset[str]:
         return frozenset(o.oblast for o in self.oblasts)
+
+
+def search_key(email: str | None, full_name: str | None) -> str:
+    return f"{email or ''} {full_name or ''}".casefold()
+
+
+@event.listens_for(User, "before_insert")
+@event.listens_for(User, "before_update")
+def _keep_search_key(_mapper: Any, _connection: Any, user: User) -> None:
+    user.search_key = search_key(user.email, user.full_name)
 
 
 class UserOblast(Base):

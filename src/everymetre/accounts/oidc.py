@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import hash_password, normalise_email
+from everymetre.accounts.identity import verify_at_oidc_sign_in
 from everymetre.accounts.models import User
 from everymetre.accounts.roles import Role
 from everymetre.accounts.sessions import PAGE, open_session
@@ -206,5 +207,6 @@ def do_oidc_sign_in(session: Session, settings: Settings, claims: dict[str, Any]
                     "through": "oidc"})
         if not user.is_active:
             raise Forbidden("This account is closed.")
+        verify_at_oidc_sign_in(session, settings, user, claims)
         sid = open_session(session, user.id, PAGE, settings.session_minutes)
     return user, sid

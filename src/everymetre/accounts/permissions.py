@@ -66,6 +66,8 @@ class Action(StrEnum):
     PAYOUT_ACCOUNT_SET = "payout_account.set"  # give or correct the account a claim's money is paid to
     AWARD_APPROVE = "award.approve"  # the second commission member's approval (or refusal) of an award
     PROGRAMME_CONFIGURE = "programme.configure"  # the stored programme settings (evidence rules, ...)
+    POWER_OF_ATTORNEY_CHECK = "power_of_attorney.check"  # an officer accepts or refuses a representative's document
+    IDENTITY_VERIFY = "identity.verify"  # a claimant proves which person they are (RNOKPP + the second factor)
 
 
 class Scope(StrEnum):
@@ -150,6 +152,8 @@ PERMISSIONS: dict[Action, Rule] = {
     # the second member is neither the member who proposed the award (the first decider) nor the claim's inspector
     Action.AWARD_APPROVE: _rule([R.COMMISSION], Scope.OBLAST, Segregation.NOT_INSPECTOR, Segregation.NOT_PROPOSER),
     Action.PROGRAMME_CONFIGURE: _rule([R.ADMIN, R.SYSTEM], Scope.NONE),
+    Action.POWER_OF_ATTORNEY_CHECK: _rule([R.OFFICER], Scope.OBLAST, Segregation.NOT_FILER),
+    Action.IDENTITY_VERIFY: _rule([R.CLAIMANT], Scope.NONE),
 }
 
 

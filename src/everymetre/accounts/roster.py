@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal, normalise_email
@@ -59,10 +59,8 @@ def list_users(session: Session, acting: Principal | None, role: str | None = No
         stmt = stmt.where(User.is_active.is_(active))
     if user_id is not None:
         stmt = stmt.where(User.id == user_id)
-    if q and q.strip():
-        pattern = _like(q.strip().lower())
-        stmt = stmt.where(or_(func.lower(User.email).like(pattern, escape="\\"),
-                              func.lower(User.full_name).like(pattern, escape="\\")))
+    if q and q.strip():  # casefolded on both sides (users.search_key): "ОЛЕНА" finds "Олена" on SQLite too
+        stmt = stmt.where(User.search_key.like(_like(q.strip().casefold()), escape="\\"))
     rows = []
     code = _oblast(oblast) if oblast else None
     for u, last_at in session.execute(stmt):

@@ -10,13 +10,13 @@ import binascii
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.roles import Role
 from everymetre.claims.lifecycle import ClaimFacts, Move, Policy, State, available_moves, can_see
-from everymetre.claims.models import Claim, Ownership
+from everymetre.claims.models import Claim, Ownership, Person
 from everymetre.claims.values import PriorityGroup
 from everymetre.config import get_settings
 from everymetre.kernel.errors import NotFound, ValidationFailed
@@ -33,11 +33,17 @@ def policy() -> Policy:
 
 
 def is_party(principal: Principal, claim: Claim) -> bool:
+    """The claimant filed the claim (as owner or representative), or is named on it: as the person their account
+    was made from, or, once their identity is verified (claims.identity), by their RNOKPP on a claim that is no
+    longer a draft (filed for them at a service centre, imported, or naming them as a co-owner)."""
     if principal.role is not Role.CLAIMANT:
         return False
     if claim.submitted_by_id == principal.user_id:
         return True
-    return principal.person_id is not None and any(o.person_id == principal.person_id for o in claim.owners)
+    if principal.person_id is not None and any(o.person_id == principal.person_id for o in claim.owners):
+        return True
+    return (principal.verified_rnokpp is not None and claim.state != State.DRAFT.value
+            and any(o.person.rnokpp == principal.verified_rnokpp for o in claim.owners))
 
 
 def facts(principal: Principal, claim: Claim) -> ClaimFacts:
@@ -45,6 +51,8 @@ def facts(principal: Principal, claim: Claim) -> ClaimFacts:
         state=State(claim.state), oblast=claim.oblast, is_party=is_party(principal, claim),
         inspector_id=claim.inspector_id, decided_by_id=claim.decided_by_id, decided_at=claim.decided_at,
         filed_by_id=filer_id(claim),
+        power_of_attorney=claim.power_of_attorney.state if claim.filed_as_representative and claim.power_of_attorney
+        else None,
     )
 
 
@@ -115,6 +123,10 @@ def visible_claims(principal: Principal) -> Select:
         conds = [Claim.submitted_by_id == principal.user_id]
         if principal.person_id is not None:
             conds.append(Claim.id.in_(own))
+        if principal.verified_rnokpp is not None:  # named on it by RNOKPP, once verified (is_party)
+            named = (select(Ownership.claim_id).join(Person, Person.id == Ownership.person_id)
+                     .where(Person.rnokpp == principal.verified_rnokpp))
+            conds.append(and_(Claim.id.in_(named), Claim.state != State.DRAFT.value))
         return stmt.where(or_(*conds))
     if (scope := oblast_scope(principal, Claim.oblast)) is not None:
         stmt = stmt.where(scope)

@@ -33,6 +33,8 @@ from everymetre.claims.lifecycle import (
 )
 from everymetre.claims.models import Claim, Decision, InspectionAct, Ownership, Person, Property
 from everymetre.claims.payout_accounts import check_account, open_account, trail_view
+from everymetre.claims.representatives import attorney_row
+from everymetre.claims.representatives import trail_view as representative_trail
 from everymetre.claims.schemas import ClaimCreate, InspectionActIn, TransitionIn
 from everymetre.claims.search import index_new_claim
 from everymetre.claims.values import parse_share
@@ -86,6 +88,7 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
             channel="portal" if principal.role is Role.CLAIMANT else "cnap", damage_date=data.damage_date,
             description=data.description, priority_mask=data.priority_mask, is_redamage=previous_id is not None,
             previous_claim_id=previous_id, created_at=now, state_changed_at=now, owners=owners,
+            power_of_attorney=attorney_row(data.representative, now) if data.representative else None,
         )
         accounts = [(i, check_account(o.iban, o.bank_code, field=f"owners[{i}].iban")) for i, o in enumerate(data.owners) if o.iban]
         session.add(claim)
@@ -113,6 +116,10 @@ def _claim_snapshot(claim: Claim, data: ClaimCreate) -> dict[str, Any]:
         owner["rnokpp"] = mask_rnokpp(owner["rnokpp"])  # the trail proves what was filed without spreading IDs
         if iban := owner.pop("iban", None):  # the account masked, with its SHA-256 to prove which it was
             owner.update(trail_view(iban, iban[4:10]))
+    if body.get("representative"):
+        body["representative"] = representative_trail(body["representative"])
+    else:
+        body.pop("representative", None)  # claims filed before representatives were recorded look the same
     return {"reference": claim.reference, **body}
 
 

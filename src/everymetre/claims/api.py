@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from sqlalchemy import select
 
 from everymetre.accounts.actions import Principal
-from everymetre.api.deps import AuthDep, IdPath
+from everymetre.api.deps import AuthDep, IdPath, SettingsDep, client_address
 from everymetre.api.problems import problem_responses
-from everymetre.claims import access, awards, payout_accounts, queue
+from everymetre.claims import access, awards, identity, payout_accounts, queue, representatives
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.claims.lifecycle import ClaimKind, State
 from everymetre.claims.models import Claim, Evidence
 from everymetre.claims.schemas import (
+    AttorneyCheckIn,
     AwardReviewIn,
     ClaimCreate,
     ClaimPage,
@@ -24,6 +25,8 @@ from everymetre.claims.schemas import (
     ClaimSummary,
     EventPublic,
     EvidencePublic,
+    IdentityIn,
+    IdentityPublic,
     MovePublic,
     OwnerPublic,
     PayoutAccountIn,
@@ -60,7 +63,8 @@ def public(session, principal: Principal, claim: Claim) -> ClaimPublic:
         owners=[OwnerPublic(full_name=o.person.full_name, birth_date=o.person.birth_date,
                             rnokpp_masked=claims_service.mask_rnokpp(o.person.rnokpp), share=str(o.share),
                             is_applicant=o.is_applicant) for o in claim.owners],
-        filed_as_representative=claim.filed_as_representative, is_redamage=claim.is_redamage,
+        filed_as_representative=claim.filed_as_representative, channel=claim.channel,
+        representative=representatives.public_view(claim), is_redamage=claim.is_redamage,
         previous_claim=previous.reference if previous else None, documents_requested=claim.documents_requested,
         assessed_amount_kopiykas=claim.assessed_amount_kopiykas, awarded_amount_kopiykas=claim.awarded_amount_kopiykas,
         available_moves=[MovePublic(to=m.target.value, label_en=m.label_en, label_uk=m.label_uk,
@@ -157,6 +161,38 @@ def review_award(reference: str, body: AwardReviewIn, auth: AuthDep) -> ClaimPub
     return public(auth.session, auth.principal, claim)
 
 
+@router.post("/claims/{reference}/power-of-attorney", response_model=ClaimPublic, tags=["claims"],
+             responses=PROBLEM_RESPONSES)
+def check_power_of_attorney(reference: str, body: AttorneyCheckIn, auth: AuthDep) -> ClaimPublic:
+    """An officer of the claim's oblast (not the one who filed it) accepts or refuses (`reason` required) the
+    power of attorney a representative filed the claim with. A document dated in the future or expired cannot be
+    accepted (422 `power_of_attorney_not_valid`). Until accepted, the claim cannot be verified further (409
+    `power_of_attorney_unchecked` on the move)."""
+    representatives.do_check_power_of_attorney(auth.session, auth.principal, reference, body)
+    return public(auth.session, auth.principal, access.get_claim(auth.session, auth.principal, reference))
+
+
+@router.get("/me/identity", response_model=IdentityPublic, tags=["claims", "auth"], responses=PROBLEM_RESPONSES)
+def get_identity(auth: AuthDep, settings: SettingsDep) -> IdentityPublic:
+    """Whether your (claimant) account is verified as a person, and which second factor the programme uses."""
+    st = identity.status(auth.session, settings, auth.principal)
+    return IdentityPublic(verified=st.verified, rnokpp_masked=st.rnokpp_masked, through=st.through,
+                          verified_at=st.at, second_factor=st.factor)
+
+
+@router.post("/me/identity", response_model=IdentityPublic, tags=["claims", "auth"],
+             responses={**PROBLEM_RESPONSES, 429: {"description": "Too many failed attempts: wait as long as "
+                                                                  "Retry-After says"}})
+def verify_identity(body: IdentityIn, auth: AuthDep, settings: SettingsDep, request: Request) -> IdentityPublic:
+    """Verify your claimant account as the person with this RNOKPP and date of birth (when the programme's second
+    factor is `birth_date`; with `oidc` it happens at the identity provider's sign-in). Then `GET /claims` lists
+    every claim naming you, whoever filed it. An unknown number and a wrong date get the same 422
+    (`identity_not_matched`) and count like failed sign-ins; a person verified on another account: 409."""
+    identity.do_verify_identity(auth.session, settings, auth.principal, body.rnokpp, body.birth_date,
+                                client_address(request))
+    return get_identity(auth, settings)
+
+
 @router.get("/claims/{reference}/assessment", tags=["claims"], responses=PROBLEM_RESPONSES)
 def claim_assessment(reference: str, auth: AuthDep) -> dict:
     """The amount with its explanation: every step with its formula, inputs, the parameter value used, its
@@ -184,7 +220,7 @@ def claim_events(reference: str, auth: AuthDep) -> list[EventPublic]:
 def upload_evidence(reference: str, auth: AuthDep,
                     file: Annotated[UploadFile, File(description="JPEG, PNG, WebP photo or PDF, up to 20 MB (not empty)",
                                                      json_schema_extra={"minLength": 1})],
-                    kind: Annotated[Literal["photo_closeup", "photo_wide", "document", "photo"],
+                    kind: Annotated[Literal["photo_closeup", "photo_wide", "document", "photo", "power_of_attorney"],
                                     Form(description="What the file shows")] = "photo") -> EvidencePublic:
     data = file.file.read(evidence_service.get_settings().evidence_max_bytes + 1)
     ev = evidence_service.do_add_evidence(auth.session, auth.principal, reference, file.filename or "upload", data, kind)

@@ -78,6 +78,9 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
         raise ValidationFailed(f"Add the photos the law asks for before submitting: {', '.join(missing)}.", field="evidence")
     for f in filings:
         require(principal.actor, Action.CLAIM_FILE, Subject(frozenset({f.data.property.oblast})))
+        if f.data.representative is not None:  # its power of attorney is a row of its own: do_create_claim files it
+            raise ValidationFailed("A claim filed by a representative is filed on its own, not in bulk.",
+                                   field="representative")
         if problem := damage_date_problem(f.data.damage_date, f.at.date()):
             raise ValidationFailed(problem, field="damage_date")
     stored = []

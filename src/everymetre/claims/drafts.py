@@ -23,6 +23,7 @@ from everymetre.claims import actions as claims_service
 from everymetre.claims.lifecycle import Role, State
 from everymetre.claims.models import Claim, ClaimDraft, Ownership, PayoutAccount, Person
 from everymetre.claims.payout_accounts import check_account, open_account
+from everymetre.claims.representatives import put_attorney
 from everymetre.claims.schemas import ClaimCreate
 from everymetre.claims.search import index_claims
 from everymetre.claims.values import parse_share
@@ -142,6 +143,7 @@ def do_update_draft_claim(session: Session, principal: Principal, reference: str
         claim.description = data.description
         claim.priority_mask = data.priority_mask
         claim.filed_as_representative = data.filed_as_representative
+        put_attorney(claim, data.representative, now)
         if data.previous_claim:
             claim.previous_claim_id = access.get_claim(session, principal, data.previous_claim).id
             claim.is_redamage = True

@@ -32,7 +32,7 @@ from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-KINDS = ("photo_closeup", "photo_wide", "document", "photo")
+KINDS = ("photo_closeup", "photo_wide", "document", "photo", "power_of_attorney")  # the last: a representative's
 MAX_PIXELS = 80_000_000  # larger "images" are decompression bombs, not photos
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # and Pillow itself refuses to decode them, wherever they are opened
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -214,7 +214,7 @@ def do_add_evidence(session: Session, principal: Principal, reference: str, file
                       uploaded_at=utcnow())
         session.add(ev)
         session.flush()
-        if preview is not None and (phash := photo_reuse.phash_of(preview)):  # a photo's fingerprint (reuse)
+        if preview is not None and kind != "power_of_attorney" and (phash := photo_reuse.phash_of(preview)):  # a photo's fingerprint (reuse)
             photo_reuse.remember(session, ev, claim, phash)
         record(session, claim_chain(claim.id), "evidence.added", principal.user_id,
                {"after": {"evidence_id": ev.id, "sha256": digest, "content_type": ev.content_type, "size": len(data),

@@ -75,6 +75,10 @@ OPEN = frozenset(State) - FINAL - {State.REJECTED}
 ACCEPTS_EVIDENCE = frozenset(State) - FINAL
 # Claims whose money is still to come or already decided: what a budget simulation counts.
 COUNTS_FOR_BUDGET = frozenset(State) - {State.DRAFT, State.SUBMITTED, State.REJECTED, State.WITHDRAWN, State.DUPLICATE}
+# A claim filed by a representative moves into these only once an officer has accepted the power of attorney
+# (AttorneyState.ACCEPTED): the checks of the claim itself wait for the check of who may act for the owner.
+NEEDS_ACCEPTED_ATTORNEY = frozenset({State.INSPECTION_SCHEDULED, State.INSPECTED, State.REMOTE_VERIFIED, State.ASSESSED,
+                                     State.APPROVED})
 # Moves that end a claim without money: pages ask for confirmation and style them as such.
 ENDS_WITHOUT_MONEY = frozenset({State.WITHDRAWN, State.REJECTED, State.DUPLICATE})
 
@@ -135,6 +139,7 @@ class ClaimFacts:
     decided_by_id: int | None = None
     decided_at: datetime | None = None
     filed_by_id: int | None = None  # the officer who filed the claim for the applicant at a service centre
+    power_of_attorney: str | None = None  # its AttorneyState when a representative filed with one, else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +212,11 @@ def _check_guards(actor: Actor, claim: ClaimFacts, request: MoveRequest, move: M
     for rule in rules:
         if problem := segregation_problem(actor, rule, subject):
             raise problem
+    if (move.target in NEEDS_ACCEPTED_ATTORNEY and claim.power_of_attorney is not None
+            and claim.power_of_attorney != AttorneyState.ACCEPTED.value):
+        raise GuardFailed("A representative filed this claim: an officer must accept their power of attorney before "
+                          "the claim is verified further.", ErrorCode.POWER_OF_ATTORNEY_UNCHECKED,
+                          state=claim.power_of_attorney)
     if move.target is State.APPEALED:
         if claim.decided_at is None:
             raise GuardFailed("There is no decision to appeal yet.")
@@ -293,7 +303,19 @@ class AwardState(StrEnum):
     REFUSED = "refused"  # the second member refused: the claim is decided again
 
 
+class AttorneyState(StrEnum):
+    """A representative's power of attorney (claims.models.PowerOfAttorney; claims.representatives)."""
+
+    UNCHECKED = "unchecked"  # filed: the claim waits for an officer's check before it is verified
+    ACCEPTED = "accepted"  # an officer checked it: the representative may act for the owner
+    REFUSED = "refused"  # an officer refused it, with the reason: the claim cannot be verified on it
+
+
 # (source, target) -> the accounts.permissions action that authorises the move
+ATTORNEY_MOVES: dict[tuple[AttorneyState, AttorneyState], str] = {
+    (AttorneyState.UNCHECKED, AttorneyState.ACCEPTED): "power_of_attorney.check",
+    (AttorneyState.UNCHECKED, AttorneyState.REFUSED): "power_of_attorney.check",
+}
 ACCOUNT_MOVES: dict[tuple[AccountState, AccountState], str] = {
     (AccountState.ACTIVE, AccountState.RETURNED): "statement.reconcile",
     (AccountState.ACTIVE, AccountState.REPLACED): "payout_account.set",

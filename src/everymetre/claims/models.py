@@ -111,6 +111,8 @@ class Claim(Base):
 
     home: Mapped[Property] = relationship(lazy="joined", innerjoin=True)  # the damaged property
     owners: Mapped[list[Ownership]] = relationship(back_populates="claim", cascade="all, delete-orphan", lazy="selectin")
+    # the document a representative filed with (claims.representatives); None when the owner filed
+    power_of_attorney: Mapped[PowerOfAttorney | None] = relationship(cascade="all, delete-orphan", uselist=False)
 
     __mapper_args__ = {"version_id_col": version}  # every UPDATE checks the version it read: lost updates are impossible
     __table_args__ = (
@@ -149,6 +151,34 @@ class Ownership(Base):
     @property
     def share(self) -> Fraction:
         return Fraction(self.share_numerator, self.share_denominator)
+
+
+class PowerOfAttorney(Base):
+    """A representative's own details and the power of attorney they act on, as filed with a claim; an officer
+    accepts or refuses it (states and moves: claims.lifecycle.AttorneyState). The scan, if any, is evidence of
+    kind "power_of_attorney"."""
+
+    __tablename__ = "powers_of_attorney"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                          ForeignKey("claims.id", ondelete="CASCADE"), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))  # the representative's
+    rnokpp: Mapped[str] = mapped_column(String(10))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    document_type: Mapped[str] = mapped_column(String(20))  # notarial | equated (certified like a notarial one)
+    document_number: Mapped[str] = mapped_column(String(60))
+    issued_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    notary_name: Mapped[str] = mapped_column(String(200))  # who certified it
+    state: Mapped[str] = mapped_column(String(12), default="unchecked")
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    checked_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("state IN ('unchecked', 'accepted', 'refused')", name="state"),)
 
 
 class Evidence(Base):

@@ -57,6 +57,13 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def valid_rnokpp(v: str) -> str:
+    v = v.replace(" ", "")
+    if problem := rnokpp_problem(v):
+        raise ValueError(problem)
+    return v
+
+
 class OwnerIn(_In):
     full_name: Text200 = Field(description="Full name in Ukrainian as in the passport")
     full_name_latin: Line | None = Field(None, max_length=200)
@@ -75,10 +82,7 @@ class OwnerIn(_In):
     @field_validator("rnokpp")
     @classmethod
     def _rnokpp(cls, v: str) -> str:
-        v = v.replace(" ", "")
-        if problem := rnokpp_problem(v):
-            raise ValueError(problem)
-        return v
+        return valid_rnokpp(v)
 
     @field_validator("birth_date")
     @classmethod
@@ -153,6 +157,53 @@ CLAIM_EXAMPLE: dict[str, Any] = {
 }
 
 
+AttorneyType = Literal["notarial", "equated"]
+
+
+def attorney_date_problem(issued_on: date, valid_until: date, today: date) -> str | None:
+    """A power of attorney the programme accepts today: issued by today, valid until today or later."""
+    if issued_on > today:
+        return f"the power of attorney is dated {issued_on.isoformat()}, in the future"
+    if valid_until < issued_on:
+        return "the power of attorney's expiry date is before its date of issue"
+    if valid_until < today:
+        return f"the power of attorney expired on {valid_until.isoformat()}"
+    return None
+
+
+class RepresentativeIn(_In):
+    """The person filing for the owners, and the power of attorney they act on (an officer checks it before the
+    claim is verified). The scan can be uploaded as evidence of kind `power_of_attorney`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
+        "full_name": "Коваль Петро Іванович", "rnokpp": "2935745002", "phone": "+380501234567",
+        "document_type": "notarial", "document_number": "НРМ 123456", "issued_on": "2024-01-10",
+        "valid_until": "2027-01-10", "notary_name": "Іваненко Марія Олегівна, приватний нотаріус Харківського МНО"}]})
+
+    full_name: Text200 = Field(description="The representative's full name, as in the passport")
+    rnokpp: Line = Field(description="The representative's taxpayer number (RNOKPP)", json_schema_extra={"pattern": r"^[0-9]{10}$"})
+    birth_date: date | None = None
+    phone: Line | None = Field(None, pattern=r"^\+?[0-9 ()-]{7,20}$")
+    email: Line | None = Field(None, max_length=254)
+    document_type: AttorneyType = Field(description="notarial: certified by a notary; equated: certified by an "
+                                        "official the law equates with a notary (a unit commander, a hospital head)")
+    document_number: Line = Field(min_length=1, max_length=60, description="The form's series and number")
+    issued_on: date
+    valid_until: date
+    notary_name: Text200 = Field(description="The notary (or official) who certified it")
+
+    @field_validator("rnokpp")
+    @classmethod
+    def _rnokpp(cls, v: str) -> str:
+        return valid_rnokpp(v)
+
+    @model_validator(mode="after")
+    def _dates(self) -> RepresentativeIn:
+        if problem := attorney_date_problem(self.issued_on, self.valid_until, date.today()):
+            raise ValueError(problem)
+        return self
+
+
 class ClaimCreate(_In):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [CLAIM_EXAMPLE]})
 
@@ -162,7 +213,10 @@ class ClaimCreate(_In):
     priority_groups: list[PriorityName] = Field(default_factory=list, max_length=3)
     property: PropertyIn
     owners: list[OwnerIn] = Field(min_length=1, max_length=20)
-    filed_as_representative: StrictBool = Field(False, description="The person filing is not an owner but represents them")
+    filed_as_representative: StrictBool = Field(False, description="The person filing is not an owner but represents "
+                                                "them (implied by `representative`)")
+    representative: RepresentativeIn | None = Field(None, description="Filing for the owners: your details and the "
+                                                    "power of attorney, which an officer checks before verifying")
     previous_claim: Line | None = Field(None, max_length=30, description="Reference of the earlier claim, for repeat damage")
     submit: StrictBool = Field(True, description="Submit now; false keeps a draft")
 
@@ -175,6 +229,12 @@ class ClaimCreate(_In):
         rn = [o.rnokpp for o in self.owners]
         if len(set(rn)) != len(rn):
             raise ValueError("the same taxpayer number appears twice among the owners")
+        if self.representative is not None:
+            if self.representative.rnokpp in rn:
+                raise ValueError("the representative is one of the owners: an owner files as an owner")
+            if any(o.is_applicant for o in self.owners):
+                raise ValueError("a representative files for the owners: mark no owner as the applicant")
+            self.filed_as_representative = True
         return self
 
     @builtins.property  # `property` is a field of this model
@@ -316,11 +376,27 @@ class MovePublic(BaseModel):
     needs: list[str]
 
 
+class RepresentativePublic(BaseModel):
+    full_name: str
+    rnokpp_masked: str
+    document_type: str
+    document_number: str
+    issued_on: date
+    valid_until: date
+    notary_name: str
+    state: str = Field(description="unchecked | accepted | refused (an officer's check)")
+    refusal_reason: str | None
+    checked_at: datetime | None
+
+
 class ClaimPublic(ClaimSummary):
     description: str
     property: PropertyPublic
     owners: list[OwnerPublic]
     filed_as_representative: bool
+    channel: str = Field("portal", description="How it was filed: portal | cnap (at a service centre) | notary | import")
+    representative: RepresentativePublic | None = Field(None, description="Who filed for the owners, with the "
+                                                        "power of attorney and its check")
     is_redamage: bool
     previous_claim: str | None
     documents_requested: list[str] | None
@@ -328,6 +404,30 @@ class ClaimPublic(ClaimSummary):
     awarded_amount_kopiykas: int | None
     available_moves: list[MovePublic]
     pending_award: dict[str, Any] | None = Field(None, description="An award waiting for a second commission member")
+
+
+class AttorneyCheckIn(_In):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"accept": False, "reason": "Довіреність не дає права подавати заяви про компенсацію."}]})
+
+    accept: StrictBool = Field(description="true accepts the power of attorney, false refuses it (with the reason)")
+    reason: Lines = Field("", max_length=2000, description="Why it is refused (required then)")
+
+
+class IdentityIn(_In):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"rnokpp": "2935745002", "birth_date": "1980-05-17"}]})
+
+    rnokpp: Line = Field(max_length=20, description="Your taxpayer number (RNOKPP), 10 digits")
+    birth_date: date | None = Field(None, description="Your date of birth (the second factor `birth_date`)")
+
+
+class IdentityPublic(BaseModel):
+    verified: bool
+    rnokpp_masked: str | None
+    through: str | None = Field(None, description="birth_date | oidc: how the account was verified")
+    verified_at: datetime | None
+    second_factor: str = Field(description="The programme's second factor: birth_date | oidc")
 
 
 class ClaimPage(BaseModel):

@@ -32,6 +32,7 @@ CLAIMANT_ACTIONS: dict[str, frozenset[str]] = {
     "evidence.added": frozenset({"after"}),
     "claim.payout_account_set": frozenset({"reason"}),  # the accounts themselves: GET .../payout-account (masked)
     "claim.payout_account_returned": frozenset({"reason"}),
+    "claim.power_of_attorney_checked": frozenset({"to", "reason"}),  # the representative's document: accepted or not
 }
 CLAIMANT_DECISION_KEYS = frozenset({"stage", "outcome", "amount_kopiykas", "reasons"})
 CLAIMANT_EVIDENCE_KEYS = frozenset({"evidence_id", "content_type", "size", "kind", "taken_at", "latitude", "longitude"})

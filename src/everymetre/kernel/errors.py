@@ -68,6 +68,10 @@ class ErrorCode(StrEnum):
     NO_AWARD_PENDING = "no_award_pending"  # params: reference; nothing to approve or refuse
     SELF_ADMINISTRATION = "self_administration"  # an administrator changing their own role, oblasts or account
     LAST_ADMIN = "last_admin"  # the change would leave no active administrator
+    POWER_OF_ATTORNEY_UNCHECKED = "power_of_attorney_unchecked"  # params: state; an officer accepts it before verifying
+    POWER_OF_ATTORNEY_NOT_VALID = "power_of_attorney_not_valid"  # params: reason (expired | future_dated), on
+    IDENTITY_NOT_MATCHED = "identity_not_matched"  # the RNOKPP and the second factor match no record (unknown or wrong)
+    IDENTITY_TAKEN = "identity_taken"  # the person is already verified on another account
     REMOTE_PHOTO_MISSING = "remote_photo_missing"  # params: have, need, within_m; photos taken at the home
 
 

@@ -31,7 +31,7 @@ def install(app: FastAPI) -> None:
     """Mount the pages and static assets on the application."""
     from everymetre.accounts import pages as accounts_pages  # password change and reset
     from everymetre.claims.pages import accounts as account_pages  # payout account forms
-    from everymetre.claims.pages import citizen, staff
+    from everymetre.claims.pages import citizen, representation, staff
     from everymetre.documents.api import pages as documents_pages  # the decision PDF for signed-in users
     from everymetre.linkage import pages as linkage_pages  # linkage reviewers' pages
     from everymetre.payments import (
@@ -57,7 +57,7 @@ def install(app: FastAPI) -> None:
     for router in (citizen.router, staff.router, linkage_pages.router, payments_day.router, payments_pages.router,
                    repair_pages.router, public_pages.router, accounts_pages.router, documents_pages, workload_pages.router,
                    account_pages.router, certificate_pages.router, admin_pages.router, audit_pages.router,
-                   programme_pages.router, oidc_pages.router, service_pages.router):
+                   programme_pages.router, oidc_pages.router, service_pages.router, representation.router):
         app.include_router(router)
     app.add_middleware(PageSessions, secret=app.state.settings.signing_key(),
                        always_secure=(app.state.settings.public_url or "").lower().startswith("https://"))

@@ -152,9 +152,10 @@ def my_claims(request: Request, db: DB, principal: Claimant, settings: SettingsD
     rows, _ = access.list_claims(db, principal, QueueFilter(), limit=200)
     rows.sort(key=lambda c: c.id, reverse=True)
     items = [{"claim": c, "state": text.t(text.STATES, c.state), "next": i18n.gettext(text.NEXT_STEP[c.state]),
-              "deadline": text.deadline_line(c, settings)} for c in rows]
+              "deadline": text.deadline_line(c, settings), "filed_by": views.filed_by(c, principal)} for c in rows]
     return render(request, "claims/my_claims.html", {"items": items, "drafts": drafts_service.open_drafts(db, principal),
-                                                     "step_titles": STEP_TITLES, "inbox": inbox(db, principal)})
+                                                     "step_titles": STEP_TITLES, "inbox": inbox(db, principal),
+                                                     "verified": principal.verified_rnokpp is not None})
 
 
 @router.get("/my/claims/{reference}")
@@ -174,6 +175,7 @@ def _claim_page(request: Request, db: DB, principal: Any, claim: Claim, settings
         "moves": views.move_views(access.moves_for(principal, claim)), "decisions": views.decisions(db, claim),
         "assessment": views.assessment(db, claim), "draft": draft, "errors": errors or {}, "done": done,
         "can_upload": State(claim.state) in ACCEPTS_EVIDENCE,
+        "filed_by": views.filed_by(claim, principal), "attorney": views.attorney_view(claim),
         "payout": payout_panel(db, principal, claim), "sla": sla_clock(db, claim.id, settings.decision_due_days),
         "payout_account": None if claim.kind == ClaimKind.DESTROYED_HOUSING_APPLICATION.value or claim.state == State.DRAFT.value
         else payout_accounts.account_status(db, claim),

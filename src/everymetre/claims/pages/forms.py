@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from everymetre.claims.lifecycle import ClaimKind, damage_date_problem
 from everymetre.claims.payout_accounts import check_account
-from everymetre.claims.schemas import ClaimCreate, OwnerIn, PropertyIn
+from everymetre.claims.schemas import ClaimCreate, OwnerIn, PropertyIn, RepresentativeIn
 from everymetre.claims.values import PriorityGroup, parse_share, shares_problem
 from everymetre.kernel.errors import DomainError, ErrorCode
 from everymetre.kernel.text import text_problem
@@ -24,6 +24,8 @@ from everymetre.web.i18n import N_, gettext
 HOME_FIELDS = ("kind", "oblast", "hromada", "street", "building", "apartment", "registry_number", "total_area_m2",
                "rooms", "year_built", "latitude", "longitude")
 OWNER_FIELDS = ("full_name", "birth_date", "rnokpp", "share", "phone", "email", "bank_code", "iban")
+REP_FIELDS = ("full_name", "rnokpp", "phone", "email", "document_type", "document_number", "issued_on", "valid_until",
+              "notary_name")
 EVENT_FIELDS = ("claim_kind", "damage_date", "description", "previous_claim")
 WORK_FIELDS = ("description", "quantity", "unit", "unit_price")
 MAX_OWNERS = 20
@@ -193,7 +195,32 @@ def owner_rows(form: FormData) -> list[dict[str, str]]:
 
 
 def owners_answers(form: FormData) -> dict[str, Any]:
-    return {"rows": owner_rows(form), "representative": text(form, "representative") == "yes"}
+    return {"rows": owner_rows(form), "representative": text(form, "representative") == "yes",
+            "rep": {f: text(form, f"rep-{f}") for f in REP_FIELDS}}
+
+
+def check_representative(answers: dict[str, Any]) -> tuple[RepresentativeIn | None, dict[str, str]]:
+    """The representative's details and power of attorney ("I act for the owner"), or their errors as rep-*."""
+    data = dict.fromkeys(REP_FIELDS, "") | {k: v for k, v in (answers.get("rep") or {}).items() if k in REP_FIELDS}
+    for optional in ("phone", "email"):
+        if not data[optional]:
+            data[optional] = None
+    for day in ("issued_on", "valid_until"):
+        data[day] = data[day] or ""
+    try:
+        return RepresentativeIn(**data), {}
+    except ValidationError as exc:
+        errors = errors_by_field(exc, prefix="rep-")
+        if "rep-form" in errors:  # the dates (schemas.attorney_date_problem), said in the page's words
+            errors.pop("rep-form")
+            issued, until = date.fromisoformat(data["issued_on"]), date.fromisoformat(data["valid_until"])
+            if issued > date.today():
+                errors["rep-issued_on"] = gettext("The date of issue cannot be in the future.")
+            elif until < issued:
+                errors["rep-valid_until"] = gettext("The power of attorney cannot expire before it was issued.")
+            else:
+                errors["rep-valid_until"] = gettext("This power of attorney has expired: a valid one is needed.")
+        return None, errors
 
 
 def _owner_in(row: dict[str, str], is_applicant: bool) -> dict[str, Any]:
@@ -225,6 +252,9 @@ def check_owners(answers: dict[str, Any]) -> tuple[list[OwnerIn] | None, dict[st
                 errors[f"owners-{i}-{field}"] = words_for(exc)
         elif o.bank_code:
             errors[f"owners-{i}-iban"] = gettext("Enter the IBAN of the account at the bank you chose.")
+    if representative:
+        _, rep_errors = check_representative(answers)
+        errors.update(rep_errors)
     if errors:
         return None, errors
     try:
@@ -236,6 +266,8 @@ def check_owners(answers: dict[str, Any]) -> tuple[list[OwnerIn] | None, dict[st
     numbers = [o.rnokpp for o in owners]
     if len(set(numbers)) != len(numbers):
         return None, {"form": gettext("The same taxpayer number appears twice among the owners.")}
+    if representative and (answers.get("rep") or {}).get("rnokpp", "").replace(" ", "") in numbers:
+        return None, {"rep-rnokpp": gettext("You are one of the owners: choose “I am an owner”.")}
     return owners, {}
 
 
@@ -276,11 +308,14 @@ def claim_from_answers(data: dict[str, Any]) -> tuple[ClaimCreate | None, str | 
     if owners is None:
         return None, "owners", errors
     event = data.get("event") or {}
+    answers = data.get("owners") or {}
+    representative = check_representative(answers)[0] if answers.get("representative") else None
     try:
         claim = ClaimCreate(kind=event.get("claim_kind") or "", damage_date=event.get("damage_date") or "",
                             description=event.get("description") or "",
                             priority_groups=event.get("priority_groups") or [], property=home, owners=owners,
-                            filed_as_representative=bool((data.get("owners") or {}).get("representative")),
+                            filed_as_representative=bool(answers.get("representative")),
+                            representative=representative,
                             previous_claim=(event.get("previous_claim") or "").upper() or None, submit=False)
     except ValidationError as exc:
         errs = errors_by_field(exc)

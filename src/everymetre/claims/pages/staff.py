@@ -134,6 +134,8 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
                           "above_tier_cap": gettext("above the tier's cap"),
                           "above_threshold": gettext("above the amount one member may award alone")},
         "payout_account": payout_accounts.account_status(db, claim), "award_limit": settings.award_second_approval_above_kopiykas,
+        "attorney": views.attorney_view(claim), "can_check_attorney": views.can_check(principal, claim),
+        "filed_by": views.filed_by(claim, principal),
     }
 
 

@@ -61,7 +61,7 @@ DAMAGE_CATEGORIES = {"minor": N_("Minor"), "moderate": N_("Moderate"), "severe":
 METHODS = {"on_site": N_("On site"), "remote_photo": N_("Remotely, from photos"),
            "remote_satellite": N_("Remotely, from satellite imagery")}
 EVIDENCE_KINDS = {"photo": N_("Photo"), "photo_closeup": N_("Close-up photo"), "photo_wide": N_("Wide photo"),
-                  "document": N_("Document (PDF)")}
+                  "document": N_("Document (PDF)"), "power_of_attorney": N_("Power of attorney (scan)")}
 ELEMENTS = (N_("Windows"), N_("Roof"), N_("Doors"), N_("Walls"), N_("Facade"), N_("Balcony"), N_("Heating"),
             N_("Wiring"), N_("Floors"), N_("Ceiling"))
 ACTIONS = {
@@ -74,6 +74,7 @@ ACTIONS = {
     "claim.award_proposed": N_("Award proposed: waits for a second commission member"),
     "claim.award_approved": N_("Award approved by a second commission member"),
     "claim.award_refused": N_("Award refused by a second commission member"),
+    "claim.power_of_attorney_checked": N_("The representative's power of attorney was checked"),
 }
 
 

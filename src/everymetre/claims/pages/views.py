@@ -11,11 +11,14 @@ from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.models import User
+from everymetre.accounts.permissions import Action, Subject, allowed
+from everymetre.claims.access import filer_id
 from everymetre.claims.evidence import ensure_thumbnail
-from everymetre.claims.lifecycle import ENDS_WITHOUT_MONEY, STANDING_AWARDS, Move
+from everymetre.claims.lifecycle import ENDS_WITHOUT_MONEY, STANDING_AWARDS, AttorneyState, Move
 from everymetre.claims.models import Claim, Decision, Evidence, InspectionAct
 from everymetre.claims.pages import text
 from everymetre.claims.trail import visible_trail
+from everymetre.web import i18n
 from everymetre.web.i18n import day, gettext, money
 
 
@@ -213,3 +216,45 @@ def assessment(session: Session, claim: Claim) -> AssessmentView | None:
     return AssessmentView(amount_kopiykas=a["amount_kopiykas"] if a["eligible"] else 0, eligible=a["eligible"],
                           reasons=reasons, tier=a.get("tier"), ruleset_hash=record["ruleset_hash"], steps=steps,
                           split=list(a.get("split", [])))
+
+
+# ------------------------------------------------------------------------------------------ who filed, for whom
+
+ATTORNEY_TYPES = {"notarial": i18n.N_("Notarial power of attorney"),
+                  "equated": i18n.N_("Power of attorney equated to a notarial one")}
+ATTORNEY_STATES = {AttorneyState.UNCHECKED.value: i18n.N_("Not checked yet"),
+                   AttorneyState.ACCEPTED.value: i18n.N_("Accepted by an officer"),
+                   AttorneyState.REFUSED.value: i18n.N_("Refused by an officer")}
+
+
+def filed_by(claim: Claim, principal: Principal) -> str:
+    """Who filed the claim, in words of the page's language (channel, representative, the reader themselves)."""
+    if claim.channel == "import":
+        return i18n.gettext("Imported from the register.")
+    if claim.channel == "cnap":
+        return i18n.gettext("Filed at an administrative services centre (CNAP).")
+    if claim.channel == "notary":
+        return i18n.gettext("Filed by a notary.")
+    if claim.filed_as_representative:
+        if claim.submitted_by_id == principal.user_id:
+            return i18n.gettext("Filed by you as the owners' representative.")
+        if claim.power_of_attorney is not None:
+            return i18n.gettext("Filed by a representative, %(name)s.", name=claim.power_of_attorney.full_name)
+        return i18n.gettext("Filed by a representative.")
+    if claim.submitted_by_id == principal.user_id:
+        return i18n.gettext("Filed by you online.")
+    return i18n.gettext("Filed online by the applicant.")
+
+
+def attorney_view(claim: Claim) -> dict[str, Any] | None:
+    row = claim.power_of_attorney
+    if row is None:
+        return None
+    return {"row": row, "type": i18n.gettext(ATTORNEY_TYPES.get(row.document_type, row.document_type)),
+            "state": i18n.gettext(ATTORNEY_STATES.get(row.state, row.state))}
+
+
+def can_check(principal: Principal, claim: Claim) -> bool:
+    row = claim.power_of_attorney
+    return (row is not None and row.state == AttorneyState.UNCHECKED.value and allowed(
+        principal.actor, Action.POWER_OF_ATTORNEY_CHECK, Subject(frozenset({claim.oblast}), filed_by_id=filer_id(claim))))
