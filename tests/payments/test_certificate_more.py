@@ -260,3 +260,33 @@ def test_the_sweep_escalates_bookings_past_the_confirmation_target(db, users, pr
     # money arrives: confirmed, it leaves the escalations
     certificate_fund.do_record_fund(db, principal("payments"), 50_000_000, "ESC-2", due + timedelta(days=3))
     assert certificate_fund.fund_view(db, principal("payments"))["escalated"] == 0
+
+
+def test_expiry_in_a_booking_frees_the_partner_and_lapses_many_at_once(db, users, principal):
+    notary = principal("notary")
+    x, y = _booked(db, users, 81), _booked(db, users, 82)
+    lone = _booked(db, users, 83)
+    later = [_booked(db, users, 84 + i) for i in range(3)]
+    certificate_fund.do_record_fund(db, principal("payments"), 300_000_000, "EXP-1", DAY)
+    combined = reservations.do_file_reservation(db, notary, filing(db, x + y, 100_000_000), DAY)
+    singles = [reservations.do_file_reservation(db, notary, filing(db, c, 50_000_000), DAY) for c in later]
+    assert {r.state for r in [combined, *singles]} == {"confirmed"}
+    # x was issued earlier than y: it expires while the booking is open; y goes back to its holder, funds returned
+    with atomic(db):
+        db.execute(update(Certificate).where(Certificate.id == x[0].id).values(expires_on=DAY + timedelta(days=10)))
+        db.execute(update(Certificate).where(Certificate.id == lone[0].id).values(expires_on=DAY + timedelta(days=10)))
+    r = payouts.do_sweep(db, SYSTEM, DAY + timedelta(days=11))
+    assert (r.certificates_expired, r.reservations_lapsed) == (2, 0)
+    db.expire_all()
+    assert [db.get(Certificate, c[0].id).state for c in (x, y, lone)] == ["expired", "reservation_lapsed", "expired"]
+    assert db.get(CertificateReservation, combined.id).state == "cancelled"
+    assert certificate_fund.fund_balance(db) == 300_000_000 - 150_000_000
+    # the three others lapse together after their 30 days, every certificate's money back
+    r = payouts.do_sweep(db, SYSTEM, DAY + timedelta(days=31))
+    assert (r.reservations_lapsed, r.released_kopiykas) == (3, 150_000_000)
+    db.expire_all()
+    assert {db.get(CertificateReservation, s.id).state for s in singles} == {"lapsed"}
+    assert [a for a, _ in _events(db, [later[0][0].id])][-1] == "certificate.reservation_lapsed"
+    assert kinds(db, later[0][0].claim_id)[-1] == "certificate_lapsed"
+    assert certificate_fund.fund_balance(db) == 300_000_000
+    assert ledger.ledger_violations(db) == [] and verify(db).problem is None

@@ -24,7 +24,13 @@ from everymetre.payments.certificate_issue import Release, event, leave_reservat
 from everymetre.payments.certificate_models import CertificateReservation
 from everymetre.payments.ledger import Post, post
 from everymetre.payments.models import Certificate, Payment
-from everymetre.payments.states import CERTIFICATE, CertificateState, PaymentState, ReservationState
+from everymetre.payments.states import (
+    CERTIFICATE,
+    RESERVED_CERTIFICATES,
+    CertificateState,
+    PaymentState,
+    ReservationState,
+)
 from everymetre.store.bulk import update_rows
 
 C = CertificateState
@@ -46,26 +52,50 @@ def _post(session: Session, releases: list[Release], actor_id: int | None) -> in
     return sum(r.tx.amount for r in releases)
 
 
+def _released(cert_id: int, number: str, bookings: int, amount: int, claim_id: int) -> Release:
+    return Release(ledger_rules.certificate_released_transaction(f"CRL-{cert_id}-{bookings}", number, amount,
+                                                                 to=ledger_rules.agent_fund()), claim_id, cert_id)
+
+
 def lapse_reservations(session: Session, actor_id: int | None, today: date, out: CertificateSweep) -> None:
-    due = session.scalars(select(CertificateReservation).where(
+    """Confirmed reservations past their 30 days without a contract lapse: their certificates' funds go back
+    to the agent's fund. Set-based: one read per table, one UPDATE per table, one ledger insert, one audit append."""
+    due = list(session.scalars(select(CertificateReservation.id).where(
         CertificateReservation.state.in_((R.CONFIRMED, R.OWNERSHIP_TERMINATED)),
-        CertificateReservation.contract_due < today).order_by(CertificateReservation.id).with_for_update()).all()
-    for res in due:
-        releases = []
-        for cert in session.scalars(select(Certificate).where(Certificate.reservation_id == res.id).with_for_update()):
-            if not CERTIFICATE.can(cert.state, C.RESERVATION_LAPSED):
-                continue
-            if (r := release(cert)) is not None:
-                releases.append(r)
-            was = cert.state
-            cert.state, cert.closed_on = CERTIFICATE.move(cert.state, C.RESERVATION_LAPSED, cert.number).target, today
-            event(session, actor_id, cert, "certificate.reservation_lapsed",
-                  {"from": was, "reservation": res.id, "reserved_on": cert.reserved_on.isoformat() if cert.reserved_on else None,
-                   "expires_on": cert.expires_on.isoformat(), "released_kopiykas": r.tx.amount if r else 0})
-        res.state, res.closed_on = R.LAPSED.value, today
-        session.flush()
-        out.released_kopiykas += _post(session, releases, actor_id)
-        out.reservations_lapsed += 1
+        CertificateReservation.contract_due < today).order_by(CertificateReservation.id).with_for_update()))
+    if not due:
+        return
+    lapsible = CERTIFICATE.sources(C.RESERVATION_LAPSED)
+    updates: list[dict[str, Any]] = []
+    releases: list[Release] = []
+    events: dict[str, list[NewEvent]] = {}
+    claims: dict[str, int | None] = {}
+    for i in range(0, len(due), 5_000):
+        part = due[i:i + 5_000]
+        for c in session.execute(select(Certificate.id, Certificate.number, Certificate.state, Certificate.claim_id,
+                                        Certificate.value_kopiykas, Certificate.bookings, Certificate.reserved_on,
+                                        Certificate.expires_on, Certificate.reservation_id)
+                                 .where(Certificate.reservation_id.in_(part), Certificate.state.in_(lapsible))
+                                 .order_by(Certificate.id).with_for_update()):
+            held = c.value_kopiykas if c.state in RESERVED_CERTIFICATES and c.value_kopiykas > 0 else 0
+            if held:
+                releases.append(_released(c.id, c.number, c.bookings, held, c.claim_id))
+            updates.append({"id": c.id, "state": CERTIFICATE.move(c.state, C.RESERVATION_LAPSED, c.number).target,
+                            "closed_on": today})
+            events[f"certificate:{c.id}"] = [NewEvent("certificate.reservation_lapsed", {
+                "number": c.number, "from": c.state, "reservation": c.reservation_id,
+                "reserved_on": c.reserved_on.isoformat() if c.reserved_on else None, "expires_on": c.expires_on.isoformat(),
+                "released_kopiykas": held}, actor_id)]
+            claims[f"certificate:{c.id}"] = c.claim_id
+        session.execute(update(CertificateReservation).where(CertificateReservation.id.in_(part))
+                        .values(state=R.LAPSED.value, closed_on=today).execution_options(synchronize_session=False))
+    if update_rows(session, Certificate.__table__, ["id"], updates,
+                   also="{t}state IN ('" + "', '".join(lapsible) + "')") != len(updates):
+        raise RuntimeError("certificates moved while their reservations lapsed")  # read under lock: cannot happen
+    out.released_kopiykas += _post(session, releases, actor_id)
+    append_bulk(session, events, claims)
+    out.reservations_lapsed += len(due)
+    session.expire_all()
 
 
 def lapse_legacy(session: Session, actor_id: int | None, today: date, out: CertificateSweep) -> None:
@@ -90,20 +120,55 @@ def lapse_legacy(session: Session, actor_id: int | None, today: date, out: Certi
 
 
 def expire_certificates(session: Session, actor_id: int | None, today: date, out: CertificateSweep) -> None:
-    rows = session.scalars(select(Certificate).where(Certificate.state.in_(CERTIFICATE.sources(C.EXPIRED)),
-                                                     Certificate.expires_on < today).order_by(Certificate.id)
-                           .with_for_update()).all()
-    for cert in rows:
-        releases = [r for r in [release(cert)] if r is not None]
-        mine = sum(r.tx.amount for r in releases)
-        releases += leave_reservation(session, cert, actor_id, today, "expired")
+    """Certificates unused after their 5 years expire, releasing what they held. Set-based for those outside
+    an open reservation (most: one day's decisions expire together); one in an open reservation takes the
+    single path, which cancels the reservation and frees its other certificates."""
+    open_res = (R.REVIEW, R.QUEUED, R.CONFIRMED, R.OWNERSHIP_TERMINATED, R.CONTRACT_SIGNED)
+    expirable = CERTIFICATE.sources(C.EXPIRED)
+    rows = session.execute(select(Certificate.id, Certificate.number, Certificate.state, Certificate.claim_id,
+                                  Certificate.value_kopiykas, Certificate.bookings, Certificate.reserved_on,
+                                  Certificate.expires_on, CertificateReservation.state.label("res_state"))
+                           .outerjoin(CertificateReservation, CertificateReservation.id == Certificate.reservation_id)
+                           .where(Certificate.state.in_(expirable), Certificate.expires_on < today)
+                           .order_by(Certificate.id).with_for_update(of=Certificate)).all()
+    updates: list[dict[str, Any]] = []
+    releases: list[Release] = []
+    events: dict[str, list[NewEvent]] = {}
+    claims: dict[str, int | None] = {}
+    booked: list[int] = []
+    for c in rows:
+        if c.res_state in open_res:
+            booked.append(c.id)
+            continue
+        held = c.value_kopiykas if c.state in RESERVED_CERTIFICATES and c.value_kopiykas > 0 else 0
+        if held:
+            releases.append(_released(c.id, c.number, c.bookings, held, c.claim_id))
+        updates.append({"id": c.id, "state": CERTIFICATE.move(c.state, C.EXPIRED, c.number).target, "closed_on": today})
+        events[f"certificate:{c.id}"] = [NewEvent("certificate.expired", {
+            "number": c.number, "from": c.state, "reserved_on": c.reserved_on.isoformat() if c.reserved_on else None,
+            "expires_on": c.expires_on.isoformat(), "released_kopiykas": held}, actor_id)]
+        claims[f"certificate:{c.id}"] = c.claim_id
+    if updates:
+        if update_rows(session, Certificate.__table__, ["id"], updates,
+                       also="{t}state IN ('" + "', '".join(expirable) + "')") != len(updates):
+            raise RuntimeError("certificates moved while expiring")  # read under lock: cannot happen
+        out.released_kopiykas += _post(session, releases, actor_id)
+        append_bulk(session, events, claims)
+        out.certificates_expired += len(updates)
+        session.expire_all()
+    for cert in session.scalars(select(Certificate).where(Certificate.id.in_(booked)).order_by(Certificate.id)):
+        session.refresh(cert)
+        if cert.state not in expirable:  # moved meanwhile (another certificate of its reservation expired first)
+            continue
+        mine = [r for r in [release(cert)] if r is not None]
+        others = leave_reservation(session, cert, actor_id, today, "expired")
         was = cert.state
         cert.state, cert.closed_on = CERTIFICATE.move(cert.state, C.EXPIRED, cert.number).target, today
         event(session, actor_id, cert, "certificate.expired",
               {"from": was, "reserved_on": cert.reserved_on.isoformat() if cert.reserved_on else None,
-               "expires_on": cert.expires_on.isoformat(), "released_kopiykas": mine})
+               "expires_on": cert.expires_on.isoformat(), "released_kopiykas": sum(r.tx.amount for r in mine)})
         session.flush()
-        out.released_kopiykas += _post(session, releases, actor_id)
+        out.released_kopiykas += _post(session, mine + others, actor_id)
         out.certificates_expired += 1
 
 
@@ -130,8 +195,7 @@ def redeem_paid(session: Session, actor_id: int | None, today: date, out: Certif
             continue
         rest = r.value_kopiykas - amount
         if rest > 0:
-            releases.append(Release(ledger_rules.certificate_released_transaction(
-                f"CRL-{r.id}-{r.bookings}", r.number, rest, to=ledger_rules.agent_fund()), r.claim_id, r.id))
+            releases.append(_released(r.id, r.number, r.bookings, rest, r.claim_id))
         updates.append({"id": r.id, "state": move.target, "redeemed_on": today, "redeemed_kopiykas": amount})
         events[f"certificate:{r.id}"] = [NewEvent("certificate.redeemed", {
             "number": r.number, "on": today.isoformat(), "redeemed_kopiykas": amount, "released_kopiykas": rest}, actor_id)]
