@@ -6,13 +6,16 @@ N approved destroyed-housing claims (one owner each, UAH 1.4-2 million) are inse
 temporary SQLite file, or --db-url, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench_cert: its schema is
 dropped and recreated), then each stage is timed on its own:
 
-* issue: the decision's hook (`ledger.post_decision`) per claim, 500 claims per transaction;
-* filing: one notary's reservation per certificate, each its own transaction (as a notary's system calls the
-  API), with the agent's fund first given 1/11 of the total: the queue left waiting is 10 times the funds;
+* issue: `everymetre pay sync` (`ledger.do_sync_decisions`), the catch-up that issues the certificates of
+  decided claims that have none, set-based (`certificate_issue.issue_many`, which a bulk decision uses too);
+* filing: one notary's system filing a reservation per certificate through the bulk filing
+  (`reservation_bulk.do_file_reservations`, what `POST /api/v1/reservations/bulk` calls), 5,000 per request,
+  with the agent's fund first given 1/11 of the total: the queue left waiting is 10 times the funds;
 * queue confirmation: the rest of the money arrives and the whole queue is confirmed at once (set-based);
-* contract: per reservation, the end of ownership and the contract (two actions, each its own transaction);
+* contract: the end of ownership and the contract for every reservation, through the notary system's bulk
+  steps (`POST /api/v1/reservations/terminations/bulk`, `POST /api/v1/contracts/bulk`), 5,000 per request;
 * payment: the seller payments' batch built, approved by two officers, exported (pain.001, XSD-checked), sent,
-  the bank's camt.053 reconciled, and the sweep redeeming every paid certificate;
+  the bank's camt.053 reconciled, and the sweep redeeming every paid certificate (set-based);
 * then `ledger check` and `audit verify`.
 
 The baseline, measured in the same run: a bare executemany INSERT of the same N certificate rows into a copy of
@@ -79,18 +82,24 @@ def main() -> int:
     n = args.certificates
     os.environ.setdefault("EVERYMETRE_SECOND_APPROVAL_ABOVE_KOPIYKAS", str(10**15))
     from sqlalchemy import Column, MetaData, Table, insert, select, text
-    from sqlalchemy.orm import selectinload
 
     from everymetre.accounts.actions import SYSTEM, do_create_user, load_principal
     from everymetre.audit.verify import verify
-    from everymetre.claims.models import Claim, Person
-    from everymetre.payments import batches, certificate_fund, ledger, payouts, reconcile, reservations
+    from everymetre.claims.models import Person
+    from everymetre.payments import (
+        batches,
+        certificate_fund,
+        ledger,
+        payouts,
+        reconcile,
+        reservation_bulk,
+        reservations,
+    )
     from everymetre.payments.camt053 import EntryStatus, StatementEntry, build_camt053
     from everymetre.payments.iso20022 import read_pain001
     from everymetre.payments.models import Certificate
     from everymetre.store.db import make_engine, session_factory
     from everymetre.store.migrate import upgrade
-    from everymetre.store.tx import atomic
 
     tmp = tempfile.TemporaryDirectory()
     url = args.db_url or f"sqlite:///{tmp.name}/bench.db"
@@ -120,15 +129,10 @@ def main() -> int:
 
     with sessions() as s:
         def issue() -> None:
-            for start in range(1, n + 1, 500):
-                with atomic(s):
-                    claims = s.scalars(select(Claim).where(Claim.id.between(start, start + 499))
-                                       .options(selectinload(Claim.owners))).all()
-                    for c in claims:
-                        ledger.post_decision(s, c, decider)
-                s.expunge_all()
+            report = ledger.do_sync_decisions(s, SYSTEM)
+            assert report.certificates_issued == n, report
 
-        stage("issue", issue)
+        stage("issue (pay sync)", issue)
         rows = [dict(r._mapping) for r in s.execute(select(Certificate.__table__))]
         s.rollback()
         assert len(rows) == n, len(rows)
@@ -149,14 +153,14 @@ def main() -> int:
         seller = make_rnokpp(date(1950, 1, 1), 999, True)
         iban = make_ua_iban("305299", 26_000_000_123)
 
+        filings = [reservations.Filing((reservations.Buyer(number, rnokpp),), "Продавець Тестовий", seller, iban, number[-9:],
+                                       "Київ, вул. Хрещатик, 1", "UA80000000000093317", Decimal("54"), "apartment",
+                                       2_000_000_00) for number, rnokpp in holders.items()]
+
         def file_all() -> list[int]:
-            out = []
-            for number, rnokpp in holders.items():
-                f = reservations.Filing((reservations.Buyer(number, rnokpp),), "Продавець Тестовий", seller, iban, number[-9:],
-                                        "Київ, вул. Хрещатик, 1", "UA80000000000093317", Decimal("54"), "apartment",
-                                        2_000_000_00)
-                out.append(reservations.do_file_reservation(s, notary, f).id)
-                s.expunge_all()
+            out: list[int] = []
+            for i in range(0, len(filings), reservation_bulk.MOST):
+                out += reservation_bulk.do_file_reservations(s, notary, filings[i:i + reservation_bulk.MOST])
             return out
 
         ids = stage("filing (queue 10x the fund)", file_all)
@@ -167,10 +171,11 @@ def main() -> int:
         stage("queue confirmation", lambda: certificate_fund.do_record_fund(s, p1, total, "BENCH-2"))
 
         def contracts() -> None:
-            for rid in ids:
-                reservations.do_record_termination(s, notary, rid, f"Витяг {rid}", date.today())
-                reservations.do_record_contract(s, notary, rid, f"Д-{rid}", date.today())
-                s.expunge_all()
+            step = reservation_bulk.Step
+            for i in range(0, len(ids), reservation_bulk.MOST):
+                part = ids[i:i + reservation_bulk.MOST]
+                reservation_bulk.do_record_terminations(s, notary, [step(rid, f"Витяг {rid}", date.today()) for rid in part])
+                reservation_bulk.do_record_contracts(s, notary, [step(rid, f"Д-{rid}", date.today()) for rid in part])
 
         stage("contract (2 steps each)", contracts)
         path = Path(tmp.name) / "sellers.xml"

@@ -65,3 +65,21 @@ def test_notary_and_fund_pages_refuse_others(web, db, users):
     assert web("payments").get("/staff/certificates/fund").status_code == 200
     assert web("auditor").post("/staff/certificates/fund/allocations", {"amount": "1", "reference": "X"},
                                token_from="/staff/certificates/fund").status_code == 403
+
+
+def test_escalated_bookings_show_on_the_fund_page_and_to_the_notary(web, db, users, principal):
+    from datetime import timedelta
+
+    from everymetre.accounts.actions import SYSTEM
+    from everymetre.payments import payouts, reservations
+    from tests.payments.test_certificate_purchases import DAY, destroyed, filing
+
+    _, certs = destroyed(db, users, 50_000_000, [("Олена Бук", 1, 1)], n=71)
+    res = reservations.do_file_reservation(db, principal("notary"), filing(db, certs, 50_000_000), DAY)
+    page = web("payments").get("/staff/certificates/fund").text
+    assert f"№ {res.id}" not in page  # waiting, not yet past its target
+    payouts.do_sweep(db, SYSTEM, res.confirm_due + timedelta(days=1))
+    page = web("payments").get("/staff/certificates/fund").text
+    assert "Передано вище: не підтверджено за 5 робочих днів" in page and f"№ {res.id}" in page and "notary@test.org" in page
+    mine = web("notary").get(f"/notary/reservations/{res.id}").text
+    assert "Передано службі виплат" in mine

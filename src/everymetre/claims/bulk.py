@@ -214,7 +214,7 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
     as `do_transition` would, the claims written with one UPDATE per kind of move (each checking the version
     its move expected), inspection acts and decisions inserted, decisions posted to the ledger, the audit
     events appended per claim. Returns the number of claims moved."""
-    from everymetre.payments.ledger import committed_amounts, decision_posts, post
+    from everymetre.payments.ledger import committed_amounts, decision_posts, post, post_certificates
     from everymetre.payments.states import COMMITTED_CLAIMS, DESTROYED
 
     if principal.role in (Role.CLAIMANT, Role.SYSTEM) or principal.user_id is None:
@@ -232,6 +232,7 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
         events: dict[str, list[NewEvent]] = {}
         claim_ids: dict[str, int | None] = {}
         decided: list[tuple[int, int, int]] = []
+        homes: list[int] = []  # destroyed-housing decisions: their certificates
         rules_of = _decision_records(session, [current[m.claim_id] for m in moves if m.to in DECIDED and m.claim_id in current])
         for m in moves:
             c = current.get(m.claim_id)
@@ -288,6 +289,8 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
                 detail = {"decision": detail}
                 if c.kind != DESTROYED:
                     decided.append((c.id, c.ref_year, (amount or 0) if m.to.value in COMMITTED_CLAIMS else 0))
+                else:
+                    homes.append(c.id)
             updates[m.to].append(row)
             events[claim_chain(c.id)] = [NewEvent("claim.transition", {"from": c.state, "to": m.to.value, "reason": m.reason,
                                                                        **detail}, uid, at)]
@@ -307,6 +310,8 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
             latest = dict(zip([d["claim_id"] for d in decisions], insert_returning_ids(session, Decision, decisions), strict=True))
             committed = committed_amounts(session, [d[0] for d in decided]) if decided else {}
             post(session, decision_posts([(cid, y, a, latest[cid]) for cid, y, a in decided], committed), uid)
+        if homes:  # as each decision's hook does (ledger.post_decision), for all of them at once
+            post_certificates(session, homes, uid)
         append_bulk(session, events, claim_ids)
     return len(moves)
 

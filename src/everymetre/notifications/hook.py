@@ -21,6 +21,7 @@ ACTION_KINDS = {
     "certificate.funds_reserved": "certificate_reserved",
     "certificate.reservation_lapsed": "certificate_lapsed",
     "certificate.expired": "certificate_lapsed",
+    "certificate.revoked": "certificate_revoked",  # revised on appeal: certificate_replaced (kind_of)
     "batch.sent": "payment_sent",  # one per payment in the batch
     "statement.reconciled": "payment_booked",  # booked and returned payments, one each
 }
@@ -34,6 +35,8 @@ def kind_of(action: str, payload: dict[str, Any]) -> str | None:
         if to == "assigned":
             return "resumed" if "resumed_after" in payload else None
         return TRANSITION_KINDS.get(to) if isinstance(to, str) else None
+    if action == "certificate.revoked" and payload.get("reason") == "revised":
+        return "certificate_replaced"  # the revised decision issued its replacement (told as certificate_issued)
     return ACTION_KINDS.get(action)
 
 

@@ -105,7 +105,7 @@ def _params(kind: str, p: dict[str, Any]) -> dict[str, Any]:
         return {"number": p.get("number"), "amount": p.get("value_kopiykas"), "until": _iso(p.get("expires_on"))}
     if kind == "certificate_reserved":
         return {"number": p.get("number"), "until": _iso(p.get("lapses_after"))}
-    if kind == "certificate_lapsed":
+    if kind in ("certificate_lapsed", "certificate_revoked", "certificate_replaced"):
         return {"number": p.get("number")}
     return {}
 
@@ -206,3 +206,45 @@ def enqueue(session: Session | Connection, intents: Sequence[Intent], now: datet
         return 0
     # set-based (store.bulk): COPY into a staging table and one INSERT ... ON CONFLICT DO NOTHING on PostgreSQL
     return insert_new_rows(session, Notification.__table__, rows, ["idempotency_key"])
+
+
+@dataclass(frozen=True, slots=True)
+class StaffIntent:
+    """Tell staff member `user_id` (a notary, about a booking they filed) about `kind`; `key` names the cause."""
+
+    key: str
+    kind: str
+    user_id: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def enqueue_staff(session: Session | Connection, intents: Sequence[StaffIntent], now: datetime | None = None) -> int:
+    """The outbox rows for notices to staff accounts: an inbox row each, and an e-mail where SMTP is configured
+    and the account has an address and keeps e-mail on (in the account's language). Returns the rows new."""
+    if not intents:
+        return 0
+    now = now or utcnow()
+    settings = get_settings()
+    ids = sorted({i.user_id for i in intents})
+    users = {u.id: u for u in session.execute(select(User.id, User.email, User.locale, User.notify_email)
+                                              .where(User.id.in_(ids)))}
+    rows: list[dict[str, Any]] = []
+    for intent in intents:
+        u = users.get(intent.user_id)
+        if u is None:
+            continue
+        lang = u.locale or "uk"
+        params = dict(intent.params)
+        text = render(intent.kind, lang, params)
+        channels: list[tuple[str, str | None]] = [("inbox", None)]
+        if settings.smtp_url and u.email and u.notify_email:
+            channels.append(("email", u.email))
+        for channel, address in channels:
+            key = f"{intent.key}:user{u.id}:{channel}"[:200]
+            inbox = channel == "inbox"
+            rows.append(dict(user_id=u.id, person_id=None, claim_id=None, reference=str(params.get("ref", ""))[:40],
+                             language=lang, kind=intent.kind, subject=text.subject[:300], params=params, attempts=0,
+                             next_attempt_at=now, created_at=now, lease_until=None, lease_token=None, last_error=None,
+                             provider_id=None, idempotency_key=key, channel=channel, address=address, body=text.body,
+                             message_id=message_id(key), status="sent" if inbox else "pending", sent_at=now if inbox else None))
+    return insert_new_rows(session, Notification.__table__, rows, ["idempotency_key"]) if rows else 0

@@ -197,6 +197,44 @@ TEXTS: dict[str, dict[str, Text]] = {
                    "The time for certificate {number} (claim {ref}) or its reservation has run out. Ask a service centre what to do next.",
                    "Certificate {number}: time ran out. Ask a service centre."),
     },
+    "certificate_revoked": {
+        "uk": Text("Сертифікат {number} скасовано",
+                   "Житловий сертифікат {number} (заява {ref}) скасовано: рішення за вашою заявою змінено після "
+                   "оскарження, і компенсація за ним більше не належить. Бронювання житла з цим сертифікатом "
+                   "скасовано, зарезервовані кошти повернуто. Рішення можна оскаржити в суді; подробиці — на "
+                   "сторінці заяви або в ЦНАП.",
+                   "Сертифікат {number} скасовано: рішення змінено після оскарження. Деталі в ЦНАП."),
+        "en": Text("Certificate {number} revoked",
+                   "Housing certificate {number} (claim {ref}) has been revoked: the decision on your claim was "
+                   "overturned on appeal, so the compensation is no longer due. Any booking of a home with it is "
+                   "cancelled and the reserved funds returned. You may challenge the decision in court; see the "
+                   "claim's page or a service centre.",
+                   "Certificate {number} revoked: decision overturned on appeal. Ask a service centre."),
+    },
+    "reservation_escalated": {  # to the notary who filed the booking ({ref} the reservation's number)
+        "uk": Text("Бронювання № {ref}: кошти не підтверджено вчасно",
+                   "Бронювання № {ref} (сертифікати {number}) не підтверджено до {until}, за 5 робочих днів: у "
+                   "платіжного агента бракує коштів. Справу передано службі виплат; бронювання лишається в черзі й "
+                   "буде підтверджене, щойно надійдуть кошти. Договір не підписуйте до підтвердження.",
+                   "Бронювання № {ref}: не підтверджено до {until}, передано службі виплат."),
+        "en": Text("Reservation {ref}: funds not confirmed in time",
+                   "Reservation {ref} (certificates {number}) was not confirmed by {until}, within 5 working days: the "
+                   "paying agent is short of funds. It has been escalated to the payments office; the booking keeps its "
+                   "place in the queue and is confirmed as soon as funds arrive. Do not sign the contract before then.",
+                   "Reservation {ref}: not confirmed by {until}, escalated to the payments office."),
+    },
+    "certificate_replaced": {
+        "uk": Text("Сертифікат {number} замінено новим",
+                   "Житловий сертифікат {number} (заява {ref}) більше не діє: після оскарження рішення змінено, і "
+                   "вам видано новий сертифікат на нову суму (окреме повідомлення). Користуйтеся новим; "
+                   "бронювання зі старим скасовано.",
+                   "Сертифікат {number} замінено новим після оскарження. Користуйтеся новим."),
+        "en": Text("Certificate {number} replaced",
+                   "Housing certificate {number} (claim {ref}) is no longer valid: the decision was revised on "
+                   "appeal and a new certificate for the new amount has been issued to you (a separate message). "
+                   "Use the new one; any booking with the old one is cancelled.",
+                   "Certificate {number} replaced after appeal. Use the new one."),
+    },
 }
 
 

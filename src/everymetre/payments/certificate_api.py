@@ -12,10 +12,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
 
 from everymetre.api.deps import AuthDep, IdPath, SessionDep, SettingsDep, client_address
 from everymetre.api.problems import problem_responses
-from everymetre.payments import certificate_check, certificate_fund, certificates, reservations
+from everymetre.payments import certificate_check, certificate_fund, certificates, reservation_bulk, reservations
 from everymetre.payments.certificate_models import CertificateReservation
 
 router = APIRouter(prefix="/api/v1", tags=["certificates"])
@@ -66,6 +67,7 @@ class ReservationOut(BaseModel):
                    "refused", "cancelled"]
     filed_on: date
     confirm_due: date = Field(description="The 5-working-day target for the paying agent's confirmation")
+    escalated_on: date | None = Field(description="The day the sweep escalated it, still unconfirmed past the target")
     confirmed_on: date | None
     contract_due: date | None = Field(description="Last day to sign the contract (30 days after confirmation)")
     queue_position: int | None = Field(description="1 = next to be confirmed (while queued)")
@@ -95,6 +97,41 @@ class ContractIn(BaseModel):
     signed_on: date
 
 
+class ReservationsBulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filings: list[ReservationIn] = Field(min_length=1, max_length=reservation_bulk.MOST,
+                                         description="Each checked as a single filing is; all or nothing")
+
+
+class BulkFiledOut(BaseModel):
+    reservation_ids: list[int] = Field(description="The new reservations, in the filings' order")
+    queued: int = Field(description="How many of them still wait in the funding queue")
+
+
+class TerminationItemIn(TerminationIn):
+    reservation_id: int = Field(gt=0)
+
+
+class TerminationsBulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"items": [
+        {"reservation_id": 41, "extract": "ДРРП 40817263, припинено у зв'язку зі знищенням", "extract_on": "2026-11-20"}]}]})
+    items: list[TerminationItemIn] = Field(min_length=1, max_length=reservation_bulk.MOST)
+
+
+class ContractItemIn(ContractIn):
+    reservation_id: int = Field(gt=0)
+
+
+class ContractsBulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"items": [
+        {"reservation_id": 41, "contract_number": "ДКП-1187/2026", "signed_on": "2026-11-25"}]}]})
+    items: list[ContractItemIn] = Field(min_length=1, max_length=reservation_bulk.MOST)
+
+
+class BulkRecordedOut(BaseModel):
+    recorded: int
+
+
 class ReservationReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"clear": True, "note": "Продавець не пов'язаний з покупцями: перевірено за реєстрами."}]})
     clear: bool = Field(description="true: the sale may go ahead (joins the queue); false: refused")
@@ -115,6 +152,17 @@ class QueueItemOut(BaseModel):
     amount_kopiykas: int
     ahead_kopiykas: int
     overdue: bool
+    escalated_on: date | None = Field(description="The day the sweep escalated it (past the 5-working-day target)")
+
+
+class EscalationOut(BaseModel):
+    reservation_id: int
+    state: Literal["queued", "review"]
+    filed_on: date
+    confirm_due: date = Field(description="The 5-working-day target it missed")
+    escalated_on: date
+    amount_kopiykas: int
+    notary: str = Field(description="The filing notary's sign-in e-mail")
 
 
 class FundOut(BaseModel):
@@ -124,6 +172,8 @@ class FundOut(BaseModel):
     queued_kopiykas: int
     shortfall_kopiykas: int
     overdue: int = Field(description="Queued past the 5-working-day confirmation target")
+    escalated: int = Field(description="Waiting bookings the sweep escalated past the target: for payments officers to act on")
+    escalations: list[EscalationOut] = Field(description="The escalated bookings, the longest overdue first")
     queue: list[QueueItemOut]
 
 
@@ -168,7 +218,8 @@ def reservation_out(session: Any, res: CertificateReservation) -> ReservationOut
     certs = reservations.reservation_certificates(session, res)
     pos = certificate_fund.queue_position(session, res) if res.state == "queued" else (None, None)
     return ReservationOut(
-        id=res.id, state=res.state, filed_on=res.filed_on, confirm_due=res.confirm_due, confirmed_on=res.confirmed_on,
+        id=res.id, state=res.state, filed_on=res.filed_on, confirm_due=res.confirm_due, escalated_on=res.escalated_on,
+        confirmed_on=res.confirmed_on,
         contract_due=res.contract_due, queue_position=pos[0], ahead_kopiykas=pos[1], seller_name=res.seller_name,
         property_registry_number=res.property_registry_number, property_address=res.property_address,
         price_kopiykas=res.price_kopiykas, certificates_kopiykas=res.certificates_kopiykas,
@@ -193,6 +244,31 @@ def file_reservation(body: ReservationIn, auth: AuthDep) -> ReservationOut:
     confirmed in order of filing while the paying agent's fund lasts; a related-party sale waits for review."""
     res = reservations.do_file_reservation(auth.session, auth.principal, filing_of(body))
     return reservation_out(auth.session, res)
+
+
+@router.post("/reservations/bulk", response_model=BulkFiledOut, status_code=201, responses=RESPONSES)
+def file_reservations_bulk(body: ReservationsBulkIn, auth: AuthDep) -> BulkFiledOut:
+    """A notary's system files many bookings at once (up to 5,000), each checked as a single filing is; all
+    or nothing: the first that fails names its item (1-based) in the problem's `item`."""
+    ids = reservation_bulk.do_file_reservations(auth.session, auth.principal, [filing_of(f) for f in body.filings])
+    queued = auth.session.scalar(select(func.count()).where(CertificateReservation.id.in_(ids),
+                                                            CertificateReservation.state == "queued")) or 0
+    return BulkFiledOut(reservation_ids=ids, queued=int(queued))
+
+
+@router.post("/reservations/ownership-terminations/bulk", response_model=BulkRecordedOut, responses=RESPONSES)
+def record_terminations_bulk(body: TerminationsBulkIn, auth: AuthDep) -> BulkRecordedOut:
+    """The ends of ownership of many of the notary's reservations at once; all or nothing."""
+    steps = [reservation_bulk.Step(i.reservation_id, i.extract, i.extract_on) for i in body.items]
+    return BulkRecordedOut(recorded=reservation_bulk.do_record_terminations(auth.session, auth.principal, steps))
+
+
+@router.post("/contracts/bulk", response_model=BulkRecordedOut, responses=RESPONSES)
+def record_contracts_bulk(body: ContractsBulkIn, auth: AuthDep) -> BulkRecordedOut:
+    """The signed contracts of many of the notary's reservations at once (each within its 30 days); the
+    sellers are paid in the next batch. All or nothing."""
+    steps = [reservation_bulk.Step(i.reservation_id, i.contract_number, i.signed_on) for i in body.items]
+    return BulkRecordedOut(recorded=reservation_bulk.do_record_contracts(auth.session, auth.principal, steps))
 
 
 @router.get("/reservations/{reservation_id}", response_model=ReservationOut, responses=RESPONSES)
@@ -224,7 +300,8 @@ def review_reservation(reservation_id: IdPath, body: ReservationReviewIn, auth: 
 
 @router.get("/fund", response_model=FundOut, responses=RESPONSES)
 def get_fund(auth: AuthDep) -> FundOut:
-    """The paying agent's fund: balance, allocations, and the funding queue (oldest first)."""
+    """The paying agent's fund: balance, allocations, the funding queue (oldest first), and the escalations:
+    bookings past the 5-working-day confirmation target, flagged by the sweep."""
     return FundOut(**certificate_fund.fund_view(auth.session, auth.principal))
 
 

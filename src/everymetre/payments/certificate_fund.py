@@ -17,8 +17,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import SYSTEM, Principal
+from everymetre.accounts.models import User
 from everymetre.accounts.permissions import Action, require
-from everymetre.audit.record import record
+from everymetre.audit.record import NewEvent, append_bulk, record
 from everymetre.kernel.errors import Conflict, ValidationFailed
 from everymetre.payments import ledger_rules
 from everymetre.payments.certificate_models import CertificateReservation
@@ -48,7 +49,8 @@ def allocated_total(session: Session) -> int:
 
 def confirm_queue(session: Session, actor_id: int | None, today: date) -> int:
     """Confirm queued reservations in order of filing while the fund lasts (inside the caller's transaction);
-    return how many were confirmed. Set-based: one read of the queue, one UPDATE per table, one ledger insert."""
+    return how many were confirmed. Set-based: one read of the queue, then per 5,000 bookings one UPDATE per
+    table, one ledger insert and one audit append."""
     available = fund_balance(session)
     take: list[int] = []
     after, full = 0, False
@@ -84,10 +86,9 @@ def confirm_queue(session: Session, actor_id: int | None, today: date) -> int:
         post(session, [Post(ledger_rules.certificate_reserved_transaction(f"CRS-{c.id}-{c.bookings}", c.number, c.value_kopiykas,
                                                                           source=fund), claim_id=c.claim_id, certificate_id=c.id)
                        for c in certs], actor_id)
-        for c in certs:
-            record(session, f"certificate:{c.id}", "certificate.funds_reserved", actor_id,
-                   {"number": c.number, "reservation": c.reservation_id, "on": today.isoformat(),
-                    "lapses_after": due.isoformat(), "value_kopiykas": c.value_kopiykas}, claim_id=c.claim_id)
+        append_bulk(session, {f"certificate:{c.id}": [NewEvent("certificate.funds_reserved", {
+            "number": c.number, "reservation": c.reservation_id, "on": today.isoformat(), "lapses_after": due.isoformat(),
+            "value_kopiykas": c.value_kopiykas}, actor_id)] for c in certs}, {f"certificate:{c.id}": c.claim_id for c in certs})
     session.expire_all()
     return len(take)
 
@@ -132,7 +133,8 @@ def queue_position(session: Session, reservation: CertificateReservation) -> tup
 
 
 def fund_view(session: Session, principal: Principal, today: date | None = None, limit: int = 50) -> dict[str, Any]:
-    """The fund's balance and the queue (oldest first), for payments officers and auditors."""
+    """The fund's balance, the queue (oldest first) and the escalations (bookings the sweep found past their
+    5-working-day confirmation target, still waiting), for payments officers and auditors."""
     require(principal.actor, Action.FUND_READ)
     today = today or today_utc()
     n, total = session.execute(select(func.count(), func.coalesce(func.sum(CertificateReservation.certificates_kopiykas), 0))
@@ -140,16 +142,28 @@ def fund_view(session: Session, principal: Principal, today: date | None = None,
     overdue = session.scalar(select(func.count()).where(CertificateReservation.state == R.QUEUED,
                                                         CertificateReservation.confirm_due < today)) or 0
     rows = session.execute(select(CertificateReservation.id, CertificateReservation.filed_on, CertificateReservation.confirm_due,
-                                  CertificateReservation.certificates_kopiykas)
+                                  CertificateReservation.certificates_kopiykas, CertificateReservation.escalated_on)
                            .where(CertificateReservation.state == R.QUEUED).order_by(CertificateReservation.id).limit(limit)).all()
     queue, ahead = [], 0
     for i, r in enumerate(rows, start=1):
         queue.append({"reservation_id": r.id, "position": i, "filed_on": r.filed_on, "confirm_due": r.confirm_due,
-                      "amount_kopiykas": int(r.certificates_kopiykas), "ahead_kopiykas": ahead, "overdue": r.confirm_due < today})
+                      "amount_kopiykas": int(r.certificates_kopiykas), "ahead_kopiykas": ahead, "overdue": r.confirm_due < today,
+                      "escalated_on": r.escalated_on})
         ahead += int(r.certificates_kopiykas)
     balance = fund_balance(session)
+    waiting = CertificateReservation.state.in_((R.QUEUED, R.REVIEW))
+    escalated = session.scalar(select(func.count()).where(waiting, CertificateReservation.escalated_on.is_not(None))) or 0
+    escalations = [{"reservation_id": r.id, "state": r.state, "filed_on": r.filed_on, "confirm_due": r.confirm_due,
+                    "escalated_on": r.escalated_on, "amount_kopiykas": int(r.certificates_kopiykas), "notary": r.email}
+                   for r in session.execute(
+                       select(CertificateReservation.id, CertificateReservation.state, CertificateReservation.filed_on,
+                              CertificateReservation.confirm_due, CertificateReservation.escalated_on,
+                              CertificateReservation.certificates_kopiykas, User.email)
+                       .join(User, User.id == CertificateReservation.notary_id)
+                       .where(waiting, CertificateReservation.escalated_on.is_not(None))
+                       .order_by(CertificateReservation.confirm_due, CertificateReservation.id).limit(limit))]
     return {"balance_kopiykas": balance, "allocated_kopiykas": allocated_total(session), "queued": int(n),
             "queued_kopiykas": int(total), "shortfall_kopiykas": max(0, int(total) - balance), "overdue": int(overdue),
-            "queue": queue, "balance_words": uah(balance)}
+            "escalated": int(escalated), "escalations": escalations, "queue": queue, "balance_words": uah(balance)}
 
 

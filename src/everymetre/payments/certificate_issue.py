@@ -24,9 +24,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from everymetre.audit.record import record
-from everymetre.claims.models import Claim, Decision
+from everymetre.audit.record import NewEvent, append_bulk, record
+from everymetre.claims.models import Claim, Decision, Ownership
 from everymetre.kernel.errors import ValidationFailed
+from everymetre.kernel.identifiers import claim_reference
 from everymetre.payments import ledger_rules
 from everymetre.payments.certificate_models import CertificateReservation
 from everymetre.payments.certificate_number import make_certificate_number
@@ -41,6 +42,7 @@ from everymetre.payments.states import (
     CertificateState,
     ReservationState,
 )
+from everymetre.store.bulk import insert_rows, new_ids
 
 C = CertificateState
 R = ReservationState
@@ -60,6 +62,7 @@ class Release:
 @dataclass
 class IssueResult:
     issued: list[Certificate] = field(default_factory=list)
+    issued_numbers: list[str] = field(default_factory=list)  # all issued, the set-based ones included (issue_many)
     revoked: list[Certificate] = field(default_factory=list)
     releases: list[Release] = field(default_factory=list)
 
@@ -211,4 +214,91 @@ def sync_claim_certificates(session: Session, claim: Claim, actor_id: int | None
     if renew:
         session.flush()  # the revoked rows leave the live index before their replacements arrive
         out.issued = issue(session, claim, actor_id, today, renew)
+    return out
+
+
+_CHUNK = 5_000
+
+
+def issue_many(session: Session, claim_ids: Sequence[int], actor_id: int | None, today: date) -> IssueResult:
+    """:func:`sync_claim_certificates` for many decisions at once (a bulk decision, the catch-up of `ledger
+    sync`), inside the caller's transaction. Set-based for the common case, a claim that never had a
+    certificate: payable (approved, upheld or revised with an amount), no review hold, one certificate per
+    co-owner for their exact part, numbered in order, inserted with one statement per table, each with its
+    ``certificate.issued`` event on its own chain. A claim that has certificates already (a revision: replace
+    or revoke) takes the single path, which holds the same rules for it. Returns what was issued and revoked
+    (the set-based ones by number only: ``issued_numbers``)."""
+    out = IssueResult()
+    wanted = sorted(set(claim_ids))
+    fresh: list[tuple[int, int, int, str | None]] = []  # (claim id, ref year, value, review flag)
+    single: list[int] = []
+    for i in range(0, len(wanted), _CHUNK):
+        part = wanted[i:i + _CHUNK]
+        have = set(session.scalars(select(Certificate.claim_id).where(Certificate.claim_id.in_(part)).distinct()))
+        for cid, year, kind, state, value, flag in session.execute(
+                select(Claim.id, Claim.ref_year, Claim.kind, Claim.state, Claim.awarded_amount_kopiykas, Claim.review_flag)
+                .where(Claim.id.in_(part))):
+            if kind != DESTROYED:
+                continue
+            if cid in have:
+                single.append(cid)
+            elif state in PAYABLE_CLAIMS and (value or 0) > 0 and flag is None:
+                fresh.append((cid, year, int(value or 0), flag))
+    for cid in single:  # revisions: replace or revoke, as the decision's hook does
+        claim = session.scalars(select(Claim).where(Claim.id == cid).execution_options(populate_existing=True)).one()
+        got = sync_claim_certificates(session, claim, actor_id, today)
+        out.issued += got.issued
+        out.issued_numbers += [c.number for c in got.issued]
+        out.revoked += got.revoked
+        out.releases += got.releases
+    if not fresh:
+        return out
+    owners: dict[int, list[Any]] = {}
+    latest: dict[int, int] = {}
+    ids = [f[0] for f in fresh]
+    for i in range(0, len(ids), _CHUNK):
+        part = ids[i:i + _CHUNK]
+        for o in session.execute(select(Ownership.claim_id, Ownership.id, Ownership.person_id, Ownership.share_numerator,
+                                        Ownership.share_denominator).where(Ownership.claim_id.in_(part)).order_by(Ownership.id)):
+            owners.setdefault(o.claim_id, []).append(o)
+        latest.update((int(c), int(d)) for c, d in session.execute(
+            select(Decision.claim_id, func.max(Decision.id)).where(Decision.claim_id.in_(part)).group_by(Decision.claim_id)))
+    rows: list[dict[str, Any]] = []
+    shares: list[dict[str, Any]] = []
+    claim_of: list[tuple[int, int, int]] = []  # per certificate: claim id, ref year, claim value
+    for cid, year, value, _flag in fresh:
+        mine = owners.get(cid)
+        if not mine:
+            raise ValidationFailed(f"Claim {cid} has no owners to issue the certificate to.", field="owners")
+        parts = split_value(value, [Fraction(o.share_numerator, o.share_denominator) for o in mine])
+        for o, amount in zip(mine, parts, strict=True):
+            if amount <= 0:
+                continue
+            rows.append({"claim_id": cid, "holder_person_id": o.person_id, "decision_id": latest.get(cid),
+                         "value_kopiykas": amount, "state": C.ISSUED.value, "issued_on": today, "issued_by_id": actor_id,
+                         "expires_on": certificate_expiry_date(today), "redeemed_kopiykas": 0, "bookings": 0})
+            shares.append({"person_id": o.person_id, "share_numerator": o.share_numerator,
+                           "share_denominator": o.share_denominator, "amount_kopiykas": amount})
+            claim_of.append((cid, year, value))
+    cert_ids = new_ids(session, Certificate.__table__, len(rows))
+    for row, cert_id, serial in zip(rows, cert_ids, next_serials(session, today.year, len(rows)), strict=True):
+        row.update(id=cert_id, number=make_certificate_number(today.year, serial), year=today.year, serial=serial)
+    share_ids = new_ids(session, CertificateShare.__table__, len(shares))
+    for share, row, share_id in zip(shares, rows, share_ids, strict=True):
+        share.update(id=share_id, certificate_id=row["id"])
+    columns = [c.name for c in Certificate.__table__.columns]
+    insert_rows(session, Certificate.__table__, [{c: row.get(c) for c in columns} for row in rows])
+    insert_rows(session, CertificateShare.__table__, shares)
+    events: dict[str, list[NewEvent]] = {}
+    chain_claims: dict[str, int | None] = {}
+    for row, share, (cid, year, value) in zip(rows, shares, claim_of, strict=True):
+        chain = f"certificate:{row['id']}"
+        events[chain] = [NewEvent("certificate.issued", {
+            "number": row["number"], "claim": claim_reference(year, cid), "value_kopiykas": row["value_kopiykas"],
+            "decision_id": row["decision_id"], "expires_on": row["expires_on"].isoformat(),
+            "holder_person_id": row["holder_person_id"], "share": f"{share['share_numerator']}/{share['share_denominator']}",
+            "claim_value_kopiykas": value}, actor_id)]
+        chain_claims[chain] = cid
+    append_bulk(session, events, chain_claims, new_chains=True)
+    out.issued_numbers += [row["number"] for row in rows]
     return out

@@ -31,6 +31,7 @@ class CertificateReservation(Base):
     filed_at: Mapped[datetime] = mapped_column(default=utcnow)
     filed_on: Mapped[date] = mapped_column(Date)
     confirm_due: Mapped[date] = mapped_column(Date)  # the 5-working-day target for the agent's confirmation
+    escalated_on: Mapped[date | None] = mapped_column(Date)  # the sweep escalated it: past confirm_due, not confirmed
     seller_name: Mapped[str] = mapped_column(String(140))
     seller_rnokpp: Mapped[str] = mapped_column(String(10))
     seller_iban: Mapped[str] = mapped_column(String(34))

@@ -3,23 +3,35 @@ reservation without a signed contract lapses after its 30 days (the funds go bac
 certificates can be booked again while valid); a certificate unused after 5 years expires (releasing what it
 held); certificates whose seller was paid are redeemed (any unused part back to the fund); then the queue is
 confirmed while the fund lasts. The 5-working-day confirmation target is a target, not a lapse: when the
-agent has no money the queue waits (`fund_view` counts the overdue). Audit chain ``certificate:ID``.
+agent has no money the queue waits, and a booking past it is escalated (flagged for payments officers on the
+fund page and in the API, the notary told). Audit chains ``certificate:ID``, ``reservation:ID``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from everymetre.audit.record import NewEvent, append_bulk
+from everymetre.notifications.outbox import StaffIntent, enqueue_staff
+from everymetre.payments import ledger_rules
 from everymetre.payments.certificate_fund import confirm_queue
 from everymetre.payments.certificate_issue import Release, event, leave_reservation, release
 from everymetre.payments.certificate_models import CertificateReservation
 from everymetre.payments.ledger import Post, post
 from everymetre.payments.models import Certificate, Payment
-from everymetre.payments.states import CERTIFICATE, CertificateState, PaymentState, ReservationState
+from everymetre.payments.states import (
+    CERTIFICATE,
+    RESERVED_CERTIFICATES,
+    CertificateState,
+    PaymentState,
+    ReservationState,
+)
+from everymetre.store.bulk import update_rows
 
 C = CertificateState
 R = ReservationState
@@ -32,6 +44,7 @@ class CertificateSweep:
     certificates_redeemed: int = 0
     confirmed: int = 0
     released_kopiykas: int = 0
+    escalated: int = 0
 
 
 def _post(session: Session, releases: list[Release], actor_id: int | None) -> int:
@@ -39,26 +52,50 @@ def _post(session: Session, releases: list[Release], actor_id: int | None) -> in
     return sum(r.tx.amount for r in releases)
 
 
+def _released(cert_id: int, number: str, bookings: int, amount: int, claim_id: int) -> Release:
+    return Release(ledger_rules.certificate_released_transaction(f"CRL-{cert_id}-{bookings}", number, amount,
+                                                                 to=ledger_rules.agent_fund()), claim_id, cert_id)
+
+
 def lapse_reservations(session: Session, actor_id: int | None, today: date, out: CertificateSweep) -> None:
-    due = session.scalars(select(CertificateReservation).where(
+    """Confirmed reservations past their 30 days without a contract lapse: their certificates' funds go back
+    to the agent's fund. Set-based: one read per table, one UPDATE per table, one ledger insert, one audit append."""
+    due = list(session.scalars(select(CertificateReservation.id).where(
         CertificateReservation.state.in_((R.CONFIRMED, R.OWNERSHIP_TERMINATED)),
-        CertificateReservation.contract_due < today).order_by(CertificateReservation.id).with_for_update()).all()
-    for res in due:
-        releases = []
-        for cert in session.scalars(select(Certificate).where(Certificate.reservation_id == res.id).with_for_update()):
-            if not CERTIFICATE.can(cert.state, C.RESERVATION_LAPSED):
-                continue
-            if (r := release(cert)) is not None:
-                releases.append(r)
-            was = cert.state
-            cert.state, cert.closed_on = CERTIFICATE.move(cert.state, C.RESERVATION_LAPSED, cert.number).target, today
-            event(session, actor_id, cert, "certificate.reservation_lapsed",
-                  {"from": was, "reservation": res.id, "reserved_on": cert.reserved_on.isoformat() if cert.reserved_on else None,
-                   "expires_on": cert.expires_on.isoformat(), "released_kopiykas": r.tx.amount if r else 0})
-        res.state, res.closed_on = R.LAPSED.value, today
-        session.flush()
-        out.released_kopiykas += _post(session, releases, actor_id)
-        out.reservations_lapsed += 1
+        CertificateReservation.contract_due < today).order_by(CertificateReservation.id).with_for_update()))
+    if not due:
+        return
+    lapsible = CERTIFICATE.sources(C.RESERVATION_LAPSED)
+    updates: list[dict[str, Any]] = []
+    releases: list[Release] = []
+    events: dict[str, list[NewEvent]] = {}
+    claims: dict[str, int | None] = {}
+    for i in range(0, len(due), 5_000):
+        part = due[i:i + 5_000]
+        for c in session.execute(select(Certificate.id, Certificate.number, Certificate.state, Certificate.claim_id,
+                                        Certificate.value_kopiykas, Certificate.bookings, Certificate.reserved_on,
+                                        Certificate.expires_on, Certificate.reservation_id)
+                                 .where(Certificate.reservation_id.in_(part), Certificate.state.in_(lapsible))
+                                 .order_by(Certificate.id).with_for_update()):
+            held = c.value_kopiykas if c.state in RESERVED_CERTIFICATES and c.value_kopiykas > 0 else 0
+            if held:
+                releases.append(_released(c.id, c.number, c.bookings, held, c.claim_id))
+            updates.append({"id": c.id, "state": CERTIFICATE.move(c.state, C.RESERVATION_LAPSED, c.number).target,
+                            "closed_on": today})
+            events[f"certificate:{c.id}"] = [NewEvent("certificate.reservation_lapsed", {
+                "number": c.number, "from": c.state, "reservation": c.reservation_id,
+                "reserved_on": c.reserved_on.isoformat() if c.reserved_on else None, "expires_on": c.expires_on.isoformat(),
+                "released_kopiykas": held}, actor_id)]
+            claims[f"certificate:{c.id}"] = c.claim_id
+        session.execute(update(CertificateReservation).where(CertificateReservation.id.in_(part))
+                        .values(state=R.LAPSED.value, closed_on=today).execution_options(synchronize_session=False))
+    if update_rows(session, Certificate.__table__, ["id"], updates,
+                   also="{t}state IN ('" + "', '".join(lapsible) + "')") != len(updates):
+        raise RuntimeError("certificates moved while their reservations lapsed")  # read under lock: cannot happen
+    out.released_kopiykas += _post(session, releases, actor_id)
+    append_bulk(session, events, claims)
+    out.reservations_lapsed += len(due)
+    session.expire_all()
 
 
 def lapse_legacy(session: Session, actor_id: int | None, today: date, out: CertificateSweep) -> None:
@@ -83,50 +120,132 @@ def lapse_legacy(session: Session, actor_id: int | None, today: date, out: Certi
 
 
 def expire_certificates(session: Session, actor_id: int | None, today: date, out: CertificateSweep) -> None:
-    rows = session.scalars(select(Certificate).where(Certificate.state.in_(CERTIFICATE.sources(C.EXPIRED)),
-                                                     Certificate.expires_on < today).order_by(Certificate.id)
-                           .with_for_update()).all()
-    for cert in rows:
-        releases = [r for r in [release(cert)] if r is not None]
-        mine = sum(r.tx.amount for r in releases)
-        releases += leave_reservation(session, cert, actor_id, today, "expired")
+    """Certificates unused after their 5 years expire, releasing what they held. Set-based for those outside
+    an open reservation (most: one day's decisions expire together); one in an open reservation takes the
+    single path, which cancels the reservation and frees its other certificates."""
+    open_res = (R.REVIEW, R.QUEUED, R.CONFIRMED, R.OWNERSHIP_TERMINATED, R.CONTRACT_SIGNED)
+    expirable = CERTIFICATE.sources(C.EXPIRED)
+    rows = session.execute(select(Certificate.id, Certificate.number, Certificate.state, Certificate.claim_id,
+                                  Certificate.value_kopiykas, Certificate.bookings, Certificate.reserved_on,
+                                  Certificate.expires_on, CertificateReservation.state.label("res_state"))
+                           .outerjoin(CertificateReservation, CertificateReservation.id == Certificate.reservation_id)
+                           .where(Certificate.state.in_(expirable), Certificate.expires_on < today)
+                           .order_by(Certificate.id).with_for_update(of=Certificate)).all()
+    updates: list[dict[str, Any]] = []
+    releases: list[Release] = []
+    events: dict[str, list[NewEvent]] = {}
+    claims: dict[str, int | None] = {}
+    booked: list[int] = []
+    for c in rows:
+        if c.res_state in open_res:
+            booked.append(c.id)
+            continue
+        held = c.value_kopiykas if c.state in RESERVED_CERTIFICATES and c.value_kopiykas > 0 else 0
+        if held:
+            releases.append(_released(c.id, c.number, c.bookings, held, c.claim_id))
+        updates.append({"id": c.id, "state": CERTIFICATE.move(c.state, C.EXPIRED, c.number).target, "closed_on": today})
+        events[f"certificate:{c.id}"] = [NewEvent("certificate.expired", {
+            "number": c.number, "from": c.state, "reserved_on": c.reserved_on.isoformat() if c.reserved_on else None,
+            "expires_on": c.expires_on.isoformat(), "released_kopiykas": held}, actor_id)]
+        claims[f"certificate:{c.id}"] = c.claim_id
+    if updates:
+        if update_rows(session, Certificate.__table__, ["id"], updates,
+                       also="{t}state IN ('" + "', '".join(expirable) + "')") != len(updates):
+            raise RuntimeError("certificates moved while expiring")  # read under lock: cannot happen
+        out.released_kopiykas += _post(session, releases, actor_id)
+        append_bulk(session, events, claims)
+        out.certificates_expired += len(updates)
+        session.expire_all()
+    for cert in session.scalars(select(Certificate).where(Certificate.id.in_(booked)).order_by(Certificate.id)):
+        session.refresh(cert)
+        if cert.state not in expirable:  # moved meanwhile (another certificate of its reservation expired first)
+            continue
+        mine = [r for r in [release(cert)] if r is not None]
+        others = leave_reservation(session, cert, actor_id, today, "expired")
         was = cert.state
         cert.state, cert.closed_on = CERTIFICATE.move(cert.state, C.EXPIRED, cert.number).target, today
         event(session, actor_id, cert, "certificate.expired",
               {"from": was, "reserved_on": cert.reserved_on.isoformat() if cert.reserved_on else None,
-               "expires_on": cert.expires_on.isoformat(), "released_kopiykas": mine})
+               "expires_on": cert.expires_on.isoformat(), "released_kopiykas": sum(r.tx.amount for r in mine)})
         session.flush()
-        out.released_kopiykas += _post(session, releases, actor_id)
+        out.released_kopiykas += _post(session, mine + others, actor_id)
         out.certificates_expired += 1
 
 
 def redeem_paid(session: Session, actor_id: int | None, today: date, out: CertificateSweep) -> None:
-    """Certificates whose seller payment the bank booked: redeemed for what was paid, the rest released."""
+    """Certificates whose seller payment the bank booked: redeemed for what was paid, the rest released.
+    Set-based: one read, one UPDATE of the certificates, one ledger insert, one audit append, one UPDATE
+    completing the reservations whose every certificate is redeemed."""
     move = CERTIFICATE.move(C.PAID_TO_SELLER, C.REDEEMED)
     paid = (select(Payment.certificate_id, func.sum(Payment.amount_kopiykas).label("paid"))
             .where(Payment.state == PaymentState.BOOKED, Payment.certificate_id.is_not(None))
             .group_by(Payment.certificate_id).subquery())
-    rows = session.execute(select(Certificate, paid.c.paid).join(paid, paid.c.certificate_id == Certificate.id)
-                           .where(Certificate.state == move.source).with_for_update(of=Certificate)).all()
-    done_reservations: set[int] = set()
-    for cert, amount in rows:
-        amount = int(amount or 0)
-        if amount <= 0 or amount > cert.value_kopiykas:
+    rows = session.execute(select(Certificate.id, Certificate.number, Certificate.claim_id, Certificate.value_kopiykas,
+                                  Certificate.bookings, Certificate.reservation_id, paid.c.paid)
+                           .join(paid, paid.c.certificate_id == Certificate.id)
+                           .where(Certificate.state == move.source).order_by(Certificate.id).with_for_update(of=Certificate)).all()
+    updates: list[dict[str, Any]] = []
+    releases: list[Release] = []
+    events: dict[str, list[NewEvent]] = {}
+    claims: dict[str, int | None] = {}
+    done: set[int] = set()
+    for r in rows:
+        amount = int(r.paid or 0)
+        if amount <= 0 or amount > r.value_kopiykas:
             continue
-        releases = [r for r in [release(cert, cert.value_kopiykas - amount)] if r is not None]
-        cert.state, cert.redeemed_on, cert.redeemed_kopiykas = move.target, today, amount
-        event(session, actor_id, cert, "certificate.redeemed",
-              {"on": today.isoformat(), "redeemed_kopiykas": amount, "released_kopiykas": cert.value_kopiykas - amount})
-        session.flush()
-        out.released_kopiykas += _post(session, releases, actor_id)
-        out.certificates_redeemed += 1
-        if cert.reservation_id is not None:
-            done_reservations.add(cert.reservation_id)
-    for rid in sorted(done_reservations):
-        left = session.scalar(select(func.count()).where(Certificate.reservation_id == rid, Certificate.state != C.REDEEMED))
-        res = session.get(CertificateReservation, rid)
-        if res is not None and not left and res.state == R.CONTRACT_SIGNED:
-            res.state, res.closed_on = R.COMPLETED.value, today
+        rest = r.value_kopiykas - amount
+        if rest > 0:
+            releases.append(_released(r.id, r.number, r.bookings, rest, r.claim_id))
+        updates.append({"id": r.id, "state": move.target, "redeemed_on": today, "redeemed_kopiykas": amount})
+        events[f"certificate:{r.id}"] = [NewEvent("certificate.redeemed", {
+            "number": r.number, "on": today.isoformat(), "redeemed_kopiykas": amount, "released_kopiykas": rest}, actor_id)]
+        claims[f"certificate:{r.id}"] = r.claim_id
+        if r.reservation_id is not None:
+            done.add(r.reservation_id)
+    if not updates:
+        return
+    if update_rows(session, Certificate.__table__, ["id"], updates, also=f"{{t}}state = '{move.source}'") != len(updates):
+        raise RuntimeError("certificates moved while being redeemed")  # read under lock above: cannot happen
+    out.released_kopiykas += _post(session, releases, actor_id)
+    append_bulk(session, events, claims)
+    out.certificates_redeemed += len(updates)
+    ids = sorted(done)
+    unredeemed = select(Certificate.id).where(Certificate.reservation_id == CertificateReservation.id,
+                                              Certificate.state != C.REDEEMED).exists()
+    for i in range(0, len(ids), 5_000):
+        session.execute(update(CertificateReservation).where(CertificateReservation.id.in_(ids[i:i + 5_000]),
+                                                             CertificateReservation.state == R.CONTRACT_SIGNED, ~unredeemed)
+                        .values(state=R.COMPLETED.value, closed_on=today).execution_options(synchronize_session=False))
+    session.expire_all()
+
+
+def escalate_overdue(session: Session, actor_id: int | None, today: date, out: CertificateSweep) -> None:
+    """Bookings still waiting (queued, or in a related-party review) after their 5-working-day confirmation
+    target: escalated once (``escalated_on``: the fund page's and the API's escalation queue for payments
+    officers), a ``reservation.escalated`` event each, and a notice to the notary who filed it. Set-based."""
+    rows = session.execute(select(CertificateReservation.id, CertificateReservation.notary_id, CertificateReservation.state,
+                                  CertificateReservation.confirm_due, CertificateReservation.certificates_kopiykas)
+                           .where(CertificateReservation.state.in_((R.QUEUED, R.REVIEW)),
+                                  CertificateReservation.confirm_due < today, CertificateReservation.escalated_on.is_(None))
+                           .order_by(CertificateReservation.id).with_for_update()).all()
+    if not rows:
+        return
+    ids = [r.id for r in rows]
+    numbers: dict[int, list[str]] = {}
+    for i in range(0, len(ids), 5_000):
+        session.execute(update(CertificateReservation).where(CertificateReservation.id.in_(ids[i:i + 5_000]))
+                        .values(escalated_on=today).execution_options(synchronize_session=False))
+        for rid, number in session.execute(select(Certificate.reservation_id, Certificate.number)
+                                           .where(Certificate.reservation_id.in_(ids[i:i + 5_000])).order_by(Certificate.id)):
+            numbers.setdefault(int(rid or 0), []).append(number)
+    append_bulk(session, {f"reservation:{r.id}": [NewEvent("reservation.escalated", {
+        "reservation": r.id, "state": r.state, "confirm_due": r.confirm_due.isoformat(), "on": today.isoformat(),
+        "amount_kopiykas": r.certificates_kopiykas, "notary_id": r.notary_id}, actor_id)] for r in rows})
+    enqueue_staff(session, [StaffIntent(f"reservation:{r.id}:escalated", "reservation_escalated", r.notary_id,
+                                        {"ref": str(r.id), "number": ", ".join(numbers.get(r.id, [])),
+                                         "until": r.confirm_due.isoformat()}) for r in rows])
+    out.escalated += len(rows)
+    session.expire_all()
 
 
 def sweep_certificates(session: Session, actor_id: int | None, today: date) -> CertificateSweep:
@@ -137,4 +256,5 @@ def sweep_certificates(session: Session, actor_id: int | None, today: date) -> C
     expire_certificates(session, actor_id, today, out)
     redeem_paid(session, actor_id, today, out)
     out.confirmed = confirm_queue(session, actor_id, today)
+    escalate_overdue(session, actor_id, today, out)  # what the money just arriving could not confirm
     return out

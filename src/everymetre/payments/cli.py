@@ -175,12 +175,14 @@ def pay_sweep(today: Annotated[str | None, typer.Option(help="Run as of this dat
               f"({format_uah(r.returned_kopiykas)} returned); "
               f"reservations lapsed: {r.reservations_lapsed:,}; certificates expired: {r.certificates_expired:,} "
               f"({format_uah(r.released_kopiykas)} released); certificates redeemed: {r.certificates_redeemed:,}; "
-              f"reservations confirmed: {r.reservations_confirmed:,}")
+              f"reservations confirmed: {r.reservations_confirmed:,}; escalated past the 5-working-day target: "
+              f"{r.reservations_escalated:,}")
 
 
 @pay_app.command("sync")
 def pay_sync() -> None:
-    """Post decided claims to the ledger that are not there yet (catch-up; `pay batch` does it too)."""
+    """Post decided claims to the ledger that are not there yet (catch-up; `pay batch` does it too), and issue the
+    housing certificates of approved destroyed-housing claims that have none."""
     from everymetre.accounts.actions import SYSTEM
     from everymetre.payments.ledger import do_sync_decisions
     from everymetre.store.db import session_factory
@@ -189,7 +191,8 @@ def pay_sync() -> None:
     require_schema(eng)
     with session_factory(eng)() as session:
         r = do_sync_decisions(session, SYSTEM)
-    out.print(f"checked {r.checked:,} decided claims: {r.posted:,} posted ({format_uah(r.total_kopiykas)}), {r.revised:,} revised")
+    out.print(f"checked {r.checked:,} decided claims: {r.posted:,} posted ({format_uah(r.total_kopiykas)}), {r.revised:,} revised, "
+              f"{r.certificates_issued:,} housing certificates issued")
 
 
 @ledger_app.command("check")

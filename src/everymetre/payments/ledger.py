@@ -23,14 +23,14 @@ from everymetre.claims.models import Claim, Decision
 from everymetre.kernel.errors import NotFound
 from everymetre.kernel.identifiers import claim_reference, parse_claim_reference
 from everymetre.payments import ledger_rules
-from everymetre.payments.certificate_issue import sync_claim_certificates
+from everymetre.payments.certificate_issue import IssueResult, issue_many, sync_claim_certificates
 from everymetre.payments.models import (
     Certificate,
     LedgerPosting,
     LedgerTransaction,
     Payment,
 )
-from everymetre.payments.states import COMMITTED_CLAIMS, DESTROYED, PaymentState
+from everymetre.payments.states import COMMITTED_CLAIMS, DESTROYED, PAYABLE_CLAIMS, PaymentState
 from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
 
@@ -143,6 +143,23 @@ class SyncReport:
     posted: int = 0
     revised: int = 0
     total_kopiykas: int = 0
+    certificates_issued: int = 0
+
+
+def post_certificates(session: Session, claim_ids: Sequence[int], actor_id: int | None) -> IssueResult:
+    """`post_decision` for many destroyed-housing decisions at once (a bulk decision, the catch-up): their
+    certificates issued set-based (`certificate_issue.issue_many`), any funds a revision releases posted."""
+    result = issue_many(session, claim_ids, actor_id, utcnow().date())
+    post(session, [Post(r.tx, claim_id=r.claim_id, certificate_id=r.certificate_id) for r in result.releases], actor_id)
+    return result
+
+
+def uncertified_claims(session: Session) -> list[int]:
+    """Payable destroyed-housing claims (no review hold) that never had a certificate: decided outside the
+    decision's hook (imported decided, or before certificates were issued on decision)."""
+    return list(session.scalars(select(Claim.id).where(
+        Claim.kind == DESTROYED, Claim.state.in_(PAYABLE_CLAIMS), Claim.awarded_amount_kopiykas > 0, Claim.review_flag.is_(None),
+        ~select(Certificate.id).where(Certificate.claim_id == Claim.id).exists()).order_by(Claim.id)))
 
 
 def sync(session: Session, actor_id: int | None, chunk: int = 20_000) -> SyncReport:
@@ -180,13 +197,16 @@ def sync(session: Session, actor_id: int | None, chunk: int = 20_000) -> SyncRep
 
 
 def do_sync_decisions(session: Session, principal: Principal = SYSTEM) -> SyncReport:
-    """Catch-up: post payable entries for decided claims not yet (or not correctly) in the ledger. Idempotent."""
+    """Catch-up: post payable entries for decided claims not yet (or not correctly) in the ledger, and issue the
+    housing certificates of payable destroyed-housing claims that have none (set-based). Idempotent."""
     require(principal.actor, Action.LEDGER_SYNC)
     with atomic(session):
         report = sync(session, principal.user_id)
-        if report.posted or report.revised:
+        report.certificates_issued = len(post_certificates(session, uncertified_claims(session), principal.user_id).issued_numbers)
+        if report.posted or report.revised or report.certificates_issued:
             record(session, "ledger:decisions", "ledger.decisions_synced", principal.user_id,
-                   {"posted": report.posted, "revised": report.revised, "total_kopiykas": report.total_kopiykas})
+                   {"posted": report.posted, "revised": report.revised, "total_kopiykas": report.total_kopiykas,
+                    "certificates_issued": report.certificates_issued})
     return report
 
 

@@ -118,6 +118,7 @@ class SweepReport:
     payouts_redamaged: int = 0
     certificates_redeemed: int = 0
     reservations_confirmed: int = 0
+    reservations_escalated: int = 0
 
 
 def final_report_deadline(payout: RepairPayout) -> date:
@@ -171,7 +172,8 @@ def do_sweep(session: Session, principal: Principal = SYSTEM, today: date | None
     15 working days of the spending window's end expires and its unspent money returns to the budget; an open
     payout whose home has a newer claim (repeat damage) is closed and its balance returned; a certificate
     reservation lapses 30 days after it was made without a contract; a certificate not used within 5 years
-    expires. Safe to run any number of times."""
+    expires; a booking still unconfirmed after its 5-working-day target is escalated. Safe to run any number of
+    times."""
     require(principal.actor, Action.PAYMENTS_SWEEP)
     today = today or today_utc()
     report = SweepReport()
@@ -194,4 +196,5 @@ def do_sweep(session: Session, principal: Principal = SYSTEM, today: date | None
         report.reservations_lapsed, report.certificates_expired = certs.reservations_lapsed, certs.certificates_expired
         report.released_kopiykas = certs.released_kopiykas
         report.certificates_redeemed, report.reservations_confirmed = certs.certificates_redeemed, certs.confirmed
+        report.reservations_escalated = certs.escalated
     return report

@@ -5,8 +5,9 @@ as JSON Lines; every record validates against `rd4u_a3_1.schema.json` beside thi
 A record carries the person, the property and their ownership share, the damage (date, and the inspection's
 category), what was claimed and what was awarded with how it was calculated (the rule set's hash and the
 rules' own explanation), the person's part of the award, the compensation already received (booked
-payments, and the person's part of a redeemed housing certificate) so the register does not pay it twice,
-and the SHA-256 of every evidence file. Withdrawn claims and duplicates are not exported.
+payments, and what each of the person's housing certificates paid a seller) so the register does not pay it
+twice, the person's housing certificates themselves (a destroyed home's decision issues one per co-owner: each
+record lists its own person's, with number, value and state), and the SHA-256 of every evidence file. Withdrawn claims and duplicates are not exported.
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ def _records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]:
     payments: dict[int, list[Payment]] = defaultdict(list)
     for p in session.scalars(select(Payment).where(Payment.claim_id.in_(ids), Payment.state == "booked").order_by(Payment.id)):
         payments[p.claim_id].append(p)
-    certs = {c.claim_id: c for c in session.scalars(select(Certificate).where(Certificate.claim_id.in_(ids)))}
+    certs: dict[int, list[Certificate]] = defaultdict(list)
+    for c in session.scalars(select(Certificate).where(Certificate.claim_id.in_(ids)).order_by(Certificate.id)):
+        certs[c.claim_id].append(c)
     q = select(*_CLAIM, *_HOME).join(Property, Property.id == Claim.property_id).where(Claim.id.in_(ids)).order_by(Claim.id)
     for row in session.execute(q):
         claim: dict[str, Any] = dict(zip(("id", "ref_year", "kind", "state", "damage_date", "description", "submitted_at", "created_at",
@@ -87,12 +90,12 @@ def _records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]:
         home: dict[str, Any] = dict(zip(("kind", "oblast", "hromada", "street", "building", "apartment", "registry_number",
                          "total_area_m2", "year_built", "rooms", "latitude", "longitude"), row[len(_CLAIM):], strict=True))
         yield from _claim_records(claim, home, owners[claim["id"]], decisions[claim["id"]], acts.get(claim["id"]),
-                                  evidence[claim["id"]], payments[claim["id"]], certs.get(claim["id"]))
+                                  evidence[claim["id"]], payments[claim["id"]], certs[claim["id"]])
 
 
 def _claim_records(claim: dict[str, Any], home: dict[str, Any], owner_rows: list[Any], decisions: list[Decision],
                    act: tuple[str, Any] | None, evidence: list[Evidence], payments: list[Payment],
-                   cert: Certificate | None) -> Iterator[dict[str, Any]]:
+                   certs: list[Certificate]) -> Iterator[dict[str, Any]]:
     owners = sorted(owner_rows, key=lambda o: (not o[4], o[1]))  # the applicant first, then as entered
     shares = [Fraction(o[2], o[3]) for o in owners]
     reference = claim_reference(claim["ref_year"], claim["id"])
@@ -101,10 +104,21 @@ def _claim_records(claim: dict[str, Any], home: dict[str, Any], owner_rows: list
     award_parts = split_value(awarded, shares) if awarded and shares else [None] * len(owners)
     repair_paid = sum(p.amount_kopiykas for p in payments if p.purpose == "repair")
     repair_parts = split_value(repair_paid, shares) if shares else []
-    cert_parts: dict[int, int] = {}
-    if cert is not None and cert.state in ("paid_to_seller", "redeemed"):
+    held: dict[int, list[dict[str, Any]]] = defaultdict(list)  # person -> their certificates on this claim
+    used: dict[int, list[dict[str, Any]]] = defaultdict(list)  # person -> what their certificates paid a seller
+    for cert in certs:
         for s in cert.shares:
-            cert_parts[s.person_id] = cert_parts.get(s.person_id, 0) + s.amount_kopiykas
+            held[s.person_id].append({"number": cert.number, "state": cert.state, "value_kopiykas": s.amount_kopiykas,
+                                      "issued_on": cert.issued_on.isoformat(), "valid_until": cert.expires_on.isoformat()})
+        if cert.state not in ("paid_to_seller", "redeemed"):
+            continue
+        # the part that bought the home (a redeemed certificate's unused rest went back to the fund)
+        spent = cert.redeemed_kopiykas if cert.state == "redeemed" else (cert.contract_price_kopiykas or cert.value_kopiykas)
+        parts = split_value(spent, [Fraction(s.amount_kopiykas) for s in cert.shares]) if cert.shares else []
+        for s, part in zip(cert.shares, parts, strict=True):
+            if part > 0:
+                used[s.person_id].append({"kind": "housing_certificate", "amount_kopiykas": part, "certificate_number": cert.number,
+                                          "paid_on": (cert.paid_on or cert.redeemed_on or cert.issued_on).isoformat()})
     prop = {**home, "total_area_m2": f"{home['total_area_m2']:.2f}"}
     files = [{"sha256": e.sha256, "kind": e.kind, "content_type": e.content_type, "size_bytes": e.size_bytes,
               "taken_at": e.taken_at.isoformat() if e.taken_at else None} for e in evidence]
@@ -120,9 +134,7 @@ def _claim_records(claim: dict[str, Any], home: dict[str, Any], owner_rows: list
         if repair_parts and repair_parts[n]:
             received.append({"kind": "repair_payment", "amount_kopiykas": repair_parts[n],
                              "paid_on": max(p.settled_on or p.created_at.date() for p in payments).isoformat()})
-        if cert is not None and cert_parts.get(person_id):
-            received.append({"kind": "housing_certificate", "amount_kopiykas": cert_parts[person_id],
-                             "paid_on": (cert.paid_on or cert.redeemed_on or cert.issued_on).isoformat()})
+        received += used.get(person_id, [])
         yield {
             "schema": SCHEMA_VERSION,
             "category": "A3.1",
@@ -138,6 +150,7 @@ def _claim_records(claim: dict[str, Any], home: dict[str, Any], owner_rows: list
                       "assessed_amount_kopiykas": claim["assessed"]},
             "awarded": {"amount_kopiykas": awarded, "person_part_kopiykas": award_parts[n], "decision": decision},
             "compensation_received": {"total_kopiykas": sum(r["amount_kopiykas"] for r in received), "items": received},
+            "housing_certificates": held.get(person_id, []),
             "evidence": files,
             "currency": "UAH",
         }
