@@ -171,7 +171,7 @@ def cli(*args: str) -> str:
 
     r = CliRunner().invoke(app, list(args))
     assert r.exit_code == 0, (args, r.output)
-    return r.output
+    return " ".join(r.output.split())  # as one line, however the console wrapped it
 
 
 def sweep(on: date) -> str:

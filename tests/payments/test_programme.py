@@ -213,17 +213,19 @@ def test_the_programme_end_to_end_through_the_api(client, auth, db, users):
 
     # --- time passes (the product's clock: `everymetre pay sweep --today`)
     # day 31: the confirmed booking without a contract lapses and its money goes back to the agent's fund
-    s.sweep(TODAY + timedelta(days=31))
+    said = s.sweep(TODAY + timedelta(days=31))  # the paid certificates are redeemed by the same run
+    assert "reservations lapsed: 1;" in said and f"certificates redeemed: {sum(len(homes[n]['certificates']) for n in bought)};" in said
     lapsed = client.get(f"{API}/reservations/{bookings[LAPSES]['id']}", headers=auth("notary")).json()
     assert lapsed["state"] == "lapsed" and {c["state"] for c in lapsed["certificates"]} == {"reservation_lapsed"}
     # the final-report deadlines pass: the payouts whose report never came return their balance
     db.rollback()
     last_due = max(final_report_due(p.window_end) for p in payouts.values())
-    s.sweep(last_due + timedelta(days=1))
+    said = s.sweep(last_due + timedelta(days=1))
+    assert f"repair payouts expired: {len(MISSED)}," in said and "certificates expired: 0 " in said
     # five years: the certificate never used expires (and so does the one whose booking lapsed)
     expires = db.scalar(select(func.max(Certificate.expires_on)))
     db.rollback()
-    s.sweep(expires + timedelta(days=1))
+    assert "certificates expired: 2 " in s.sweep(expires + timedelta(days=1))
 
     # --- the end states, counted
     db.rollback()
