@@ -43,3 +43,24 @@ def test_decision_pdf_in_ukrainian_with_its_hash_in_the_trail(client, auth, web)
 def test_no_document_before_a_decision(client, auth):
     c = file_claim(client, auth)
     assert client.get(f"/api/v1/claims/{c['reference']}/decision.pdf", headers=auth("citizen")).status_code == 404
+
+
+def test_a_text_beyond_the_common_font_is_set_in_the_whole_font(client, auth, db):
+    """Decisions are set in DejaVu cut down to Latin, Cyrillic and punctuation (decision_pdf.common_font: a
+    third of the time); reasons in another script still come out, in the whole font."""
+    from sqlalchemy import select
+
+    from everymetre.claims.models import Claim, Decision, InspectionAct
+    from everymetre.documents import decision_pdf
+
+    ref = decided(client, auth)["reference"]
+    claim = db.scalar(select(Claim).where(Claim.id == int(ref.rsplit("-", 1)[1])))
+    decision = db.scalar(select(Decision).where(Decision.claim_id == claim.id))
+    act = db.scalar(select(InspectionAct).where(InspectionAct.claim_id == claim.id))
+    plain, missing = decision_pdf._build(claim, decision, act, 30, common=True)
+    assert not missing and decision_pdf.build(claim, decision, act, 30) == plain
+    decision.reasons = "Пошкодження підтверджено; ΩΨ Գյումրի 京"
+    assert decision_pdf._build(claim, decision, act, 30, common=True)[1]  # the cut-down font lacks these
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(decision_pdf.build(claim, decision, act, 30))).pages)
+    assert "ΩΨ Գյումրի" in text and "Пошкодження підтверджено" in text
+    db.rollback()
