@@ -98,7 +98,8 @@ class ContractIn(BaseModel):
 
 
 class ReservationsBulkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "filings": ReservationIn.model_config["json_schema_extra"]["examples"]}]})  # type: ignore[index]
     filings: list[ReservationIn] = Field(min_length=1, max_length=reservation_bulk.MOST,
                                          description="Each checked as a single filing is; all or nothing")
 
