@@ -9,7 +9,7 @@ fund page and in the API, the notary told). Audit chains ``certificate:ID``, ``r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -57,6 +57,36 @@ def _released(cert_id: int, number: str, bookings: int, amount: int, claim_id: i
                                                                  to=ledger_rules.agent_fund()), claim_id, cert_id)
 
 
+@dataclass
+class _Moves:
+    """Certificates moved together: their rows, what each releases to the fund, and their audit events."""
+
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    releases: list[Release] = field(default_factory=list)
+    events: dict[str, list[NewEvent]] = field(default_factory=dict)
+    claims: dict[str, int | None] = field(default_factory=dict)
+
+    def add(self, c: Any, row: dict[str, Any], kind: str, detail: dict[str, Any], released: int, actor_id: int | None) -> None:
+        if released:
+            self.releases.append(_released(c.id, c.number, c.bookings, released, c.claim_id))
+        self.updates.append({"id": c.id, **row})
+        self.events[f"certificate:{c.id}"] = [NewEvent(kind, {"number": c.number, **detail}, actor_id)]
+        self.claims[f"certificate:{c.id}"] = c.claim_id
+
+    def write(self, session: Session, sources: tuple[str, ...], actor_id: int | None) -> int:
+        """One UPDATE guarded by the states read under lock, one ledger insert, one audit append; the kopiykas released."""
+        if update_rows(session, Certificate.__table__, ["id"], self.updates,
+                       also="{t}state IN ('" + "', '".join(sources) + "')") != len(self.updates):
+            raise RuntimeError("certificates moved while the sweep held their lock")  # cannot happen
+        released = _post(session, self.releases, actor_id)
+        append_bulk(session, self.events, self.claims)
+        return released
+
+
+def _held(c: Any) -> int:
+    return c.value_kopiykas if c.state in RESERVED_CERTIFICATES and c.value_kopiykas > 0 else 0
+
+
 def lapse_reservations(session: Session, actor_id: int | None, today: date, out: CertificateSweep) -> None:
     """Confirmed reservations past their 30 days without a contract lapse: their certificates' funds go back
     to the agent's fund. Set-based: one read per table, one UPDATE per table, one ledger insert, one audit append."""
@@ -66,10 +96,7 @@ def lapse_reservations(session: Session, actor_id: int | None, today: date, out:
     if not due:
         return
     lapsible = CERTIFICATE.sources(C.RESERVATION_LAPSED)
-    updates: list[dict[str, Any]] = []
-    releases: list[Release] = []
-    events: dict[str, list[NewEvent]] = {}
-    claims: dict[str, int | None] = {}
+    moves = _Moves()
     for i in range(0, len(due), 5_000):
         part = due[i:i + 5_000]
         for c in session.execute(select(Certificate.id, Certificate.number, Certificate.state, Certificate.claim_id,
@@ -77,23 +104,15 @@ def lapse_reservations(session: Session, actor_id: int | None, today: date, out:
                                         Certificate.expires_on, Certificate.reservation_id)
                                  .where(Certificate.reservation_id.in_(part), Certificate.state.in_(lapsible))
                                  .order_by(Certificate.id).with_for_update()):
-            held = c.value_kopiykas if c.state in RESERVED_CERTIFICATES and c.value_kopiykas > 0 else 0
-            if held:
-                releases.append(_released(c.id, c.number, c.bookings, held, c.claim_id))
-            updates.append({"id": c.id, "state": CERTIFICATE.move(c.state, C.RESERVATION_LAPSED, c.number).target,
-                            "closed_on": today})
-            events[f"certificate:{c.id}"] = [NewEvent("certificate.reservation_lapsed", {
-                "number": c.number, "from": c.state, "reservation": c.reservation_id,
-                "reserved_on": c.reserved_on.isoformat() if c.reserved_on else None, "expires_on": c.expires_on.isoformat(),
-                "released_kopiykas": held}, actor_id)]
-            claims[f"certificate:{c.id}"] = c.claim_id
+            held = _held(c)
+            moves.add(c, {"state": CERTIFICATE.move(c.state, C.RESERVATION_LAPSED, c.number).target, "closed_on": today},
+                      "certificate.reservation_lapsed", {
+                          "from": c.state, "reservation": c.reservation_id,
+                          "reserved_on": c.reserved_on.isoformat() if c.reserved_on else None,
+                          "expires_on": c.expires_on.isoformat(), "released_kopiykas": held}, held, actor_id)
         session.execute(update(CertificateReservation).where(CertificateReservation.id.in_(part))
                         .values(state=R.LAPSED.value, closed_on=today).execution_options(synchronize_session=False))
-    if update_rows(session, Certificate.__table__, ["id"], updates,
-                   also="{t}state IN ('" + "', '".join(lapsible) + "')") != len(updates):
-        raise RuntimeError("certificates moved while their reservations lapsed")  # read under lock: cannot happen
-    out.released_kopiykas += _post(session, releases, actor_id)
-    append_bulk(session, events, claims)
+    out.released_kopiykas += moves.write(session, lapsible, actor_id)
     out.reservations_lapsed += len(due)
     session.expire_all()
 
@@ -131,30 +150,19 @@ def expire_certificates(session: Session, actor_id: int | None, today: date, out
                            .outerjoin(CertificateReservation, CertificateReservation.id == Certificate.reservation_id)
                            .where(Certificate.state.in_(expirable), Certificate.expires_on < today)
                            .order_by(Certificate.id).with_for_update(of=Certificate)).all()
-    updates: list[dict[str, Any]] = []
-    releases: list[Release] = []
-    events: dict[str, list[NewEvent]] = {}
-    claims: dict[str, int | None] = {}
+    moves = _Moves()
     booked: list[int] = []
     for c in rows:
         if c.res_state in open_res:
             booked.append(c.id)
             continue
-        held = c.value_kopiykas if c.state in RESERVED_CERTIFICATES and c.value_kopiykas > 0 else 0
-        if held:
-            releases.append(_released(c.id, c.number, c.bookings, held, c.claim_id))
-        updates.append({"id": c.id, "state": CERTIFICATE.move(c.state, C.EXPIRED, c.number).target, "closed_on": today})
-        events[f"certificate:{c.id}"] = [NewEvent("certificate.expired", {
-            "number": c.number, "from": c.state, "reserved_on": c.reserved_on.isoformat() if c.reserved_on else None,
-            "expires_on": c.expires_on.isoformat(), "released_kopiykas": held}, actor_id)]
-        claims[f"certificate:{c.id}"] = c.claim_id
-    if updates:
-        if update_rows(session, Certificate.__table__, ["id"], updates,
-                       also="{t}state IN ('" + "', '".join(expirable) + "')") != len(updates):
-            raise RuntimeError("certificates moved while expiring")  # read under lock: cannot happen
-        out.released_kopiykas += _post(session, releases, actor_id)
-        append_bulk(session, events, claims)
-        out.certificates_expired += len(updates)
+        held = _held(c)
+        moves.add(c, {"state": CERTIFICATE.move(c.state, C.EXPIRED, c.number).target, "closed_on": today},
+                  "certificate.expired", {"from": c.state, "reserved_on": c.reserved_on.isoformat() if c.reserved_on else None,
+                                          "expires_on": c.expires_on.isoformat(), "released_kopiykas": held}, held, actor_id)
+    if moves.updates:
+        out.released_kopiykas += moves.write(session, expirable, actor_id)
+        out.certificates_expired += len(moves.updates)
         session.expire_all()
     for cert in session.scalars(select(Certificate).where(Certificate.id.in_(booked)).order_by(Certificate.id)):
         session.refresh(cert)
@@ -184,31 +192,21 @@ def redeem_paid(session: Session, actor_id: int | None, today: date, out: Certif
                                   Certificate.bookings, Certificate.reservation_id, paid.c.paid)
                            .join(paid, paid.c.certificate_id == Certificate.id)
                            .where(Certificate.state == move.source).order_by(Certificate.id).with_for_update(of=Certificate)).all()
-    updates: list[dict[str, Any]] = []
-    releases: list[Release] = []
-    events: dict[str, list[NewEvent]] = {}
-    claims: dict[str, int | None] = {}
+    moves = _Moves()
     done: set[int] = set()
     for r in rows:
         amount = int(r.paid or 0)
         if amount <= 0 or amount > r.value_kopiykas:
             continue
         rest = r.value_kopiykas - amount
-        if rest > 0:
-            releases.append(_released(r.id, r.number, r.bookings, rest, r.claim_id))
-        updates.append({"id": r.id, "state": move.target, "redeemed_on": today, "redeemed_kopiykas": amount})
-        events[f"certificate:{r.id}"] = [NewEvent("certificate.redeemed", {
-            "number": r.number, "on": today.isoformat(), "redeemed_kopiykas": amount, "released_kopiykas": rest}, actor_id)]
-        claims[f"certificate:{r.id}"] = r.claim_id
+        moves.add(r, {"state": move.target, "redeemed_on": today, "redeemed_kopiykas": amount}, "certificate.redeemed",
+                  {"on": today.isoformat(), "redeemed_kopiykas": amount, "released_kopiykas": rest}, rest, actor_id)
         if r.reservation_id is not None:
             done.add(r.reservation_id)
-    if not updates:
+    if not moves.updates:
         return
-    if update_rows(session, Certificate.__table__, ["id"], updates, also=f"{{t}}state = '{move.source}'") != len(updates):
-        raise RuntimeError("certificates moved while being redeemed")  # read under lock above: cannot happen
-    out.released_kopiykas += _post(session, releases, actor_id)
-    append_bulk(session, events, claims)
-    out.certificates_redeemed += len(updates)
+    out.released_kopiykas += moves.write(session, (move.source,), actor_id)
+    out.certificates_redeemed += len(moves.updates)
     ids = sorted(done)
     unredeemed = select(Certificate.id).where(Certificate.reservation_id == CertificateReservation.id,
                                               Certificate.state != C.REDEEMED).exists()

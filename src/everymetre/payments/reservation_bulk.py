@@ -18,7 +18,7 @@ queue confirmed once, in order of filing while the fund lasts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from typing import Any, TypeVar
@@ -239,84 +239,113 @@ def _certificates(session: Session, reservation_ids: Sequence[int]) -> dict[int,
     return by
 
 
-def _write(session: Session, cert_rows: list[dict[str, Any]], source: str, res_rows: list[dict[str, Any]], source_res: str,
-           events: dict[str, list[NewEvent]], chain_claims: dict[str, int | None]) -> None:
-    if update_rows(session, Certificate.__table__, ["id"], cert_rows, also=f"{{t}}state = '{source}'") != len(cert_rows) or \
-            update_rows(session, CertificateReservation.__table__, ["id"], res_rows,
-                        also=f"{{t}}state = '{source_res}'") != len(res_rows):
-        raise GuardFailed("Reservations changed while being recorded; nothing was saved. Try again.", ErrorCode.CONFLICT)
-    append_bulk(session, events, chain_claims)
+@dataclass
+class _Writes:
+    """What one bulk step writes: certificate rows, reservation rows, and their audit events."""
+
+    cert_rows: list[dict[str, Any]] = field(default_factory=list)
+    res_rows: list[dict[str, Any]] = field(default_factory=list)
+    events: dict[str, list[NewEvent]] = field(default_factory=dict)
+    chain_claims: dict[str, int | None] = field(default_factory=dict)
+
+    def certificate(self, c: Any, row: dict[str, Any], kind: str, detail: dict[str, Any], uid: int | None) -> None:
+        self.cert_rows.append({"id": c.id, **row})
+        self.events[f"certificate:{c.id}"] = [NewEvent(kind, {"number": c.number, **detail}, uid)]
+        self.chain_claims[f"certificate:{c.id}"] = c.claim_id
+
+    def reservation(self, res_id: int, row: dict[str, Any], kind: str, detail: dict[str, Any], uid: int | None) -> None:
+        self.res_rows.append({"id": res_id, **row})
+        self.events[f"reservation:{res_id}"] = [NewEvent(kind, {"reservation": res_id, **detail}, uid)]
+
+
+@dataclass(frozen=True, slots=True)
+class _StepKind:
+    """One notary step over many reservations: the document's field and length, the future-date refusal, the
+    state the reservation must be in (and why), the certificates' move, and whether the 30-day deadline is
+    checked against today (the extract) or the document's own date (the contract)."""
+
+    field: str
+    length: int
+    date_field: str
+    future: str
+    state: R
+    why: str
+    frm: C
+    to: C
+    deadline_today: bool
+
+
+def _record(session: Session, principal: Principal, steps: Sequence[Step], on: date | None, kind: _StepKind,
+            each: Callable[[_Writes, CertificateReservation, Step, str, list[Any], int | None], None]) -> int:
+    """Check every item as the single action does, then `each` fills the rows and events of one reservation;
+    one guarded UPDATE per table and one audit append write them all, or nothing."""
+    on = on or today_utc()
+    _size(steps)
+    for i, s in enumerate(steps):
+        _item(i, lambda s=s: _text(s.document, kind.field, kind.length))  # type: ignore[misc]
+        if s.on > on:
+            raise _named(i, ValidationFailed(kind.future, field=kind.date_field))
+    uid = principal.user_id
+    require(principal.actor, Action.CERTIFICATE_RECORD, Subject(notary_id=uid))  # the role (each item: its scope)
+    with atomic(session):
+        checked = [Step(s.reservation_id, s.document, on) for s in steps] if kind.deadline_today else steps
+        found = _reservations(session, principal, checked, kind.state, kind.why)
+        certs = _certificates(session, [r.id for r in found])
+        w = _Writes()
+        for i, (res, s) in enumerate(zip(found, steps, strict=True)):
+            mine = certs.get(res.id, [])
+            for c in mine:
+                _item(i, lambda c=c: CERTIFICATE.move(c.state, kind.to, c.number))  # type: ignore[misc]
+            each(w, res, s, s.document.strip(), mine, uid)
+        source = CERTIFICATE.move(kind.frm, kind.to).source
+        if update_rows(session, Certificate.__table__, ["id"], w.cert_rows, also=f"{{t}}state = '{source}'") != len(w.cert_rows) or \
+                update_rows(session, CertificateReservation.__table__, ["id"], w.res_rows,
+                            also=f"{{t}}state = '{kind.state.value}'") != len(w.res_rows):
+            raise GuardFailed("Reservations changed while being recorded; nothing was saved. Try again.", ErrorCode.CONFLICT)
+        append_bulk(session, w.events, w.chain_claims)
+    session.expire_all()
+    return len(steps)
+
+
+_TERMINATION = _StepKind("termination_extract", 120, "termination_extract_on", "The extract's date cannot be in the future.",
+                         R.CONFIRMED, "the ownership is ended only once the funds are reserved.", C.FUNDS_RESERVED,
+                         C.OWNERSHIP_TERMINATED, deadline_today=True)
+_CONTRACT = _StepKind("contract_number", 60, "contract_signed_on", "The contract's date cannot be in the future.",
+                      R.OWNERSHIP_TERMINATED, "record the end of the old ownership first.", C.OWNERSHIP_TERMINATED,
+                      C.CONTRACT_SIGNED, deadline_today=False)
 
 
 def do_record_terminations(session: Session, principal: Principal, steps: Sequence[Step], on: date | None = None) -> int:
     """`reservations.do_record_termination` for many reservations (document = the register extract, its date)."""
-    on = on or today_utc()
-    _size(steps)
-    for i, s in enumerate(steps):
-        _item(i, lambda s=s: _text(s.document, "termination_extract", 120))  # type: ignore[misc]
-        if s.on > on:
-            raise _named(i, ValidationFailed("The extract's date cannot be in the future.", field="termination_extract_on"))
-    uid = principal.user_id
-    require(principal.actor, Action.CERTIFICATE_RECORD, Subject(notary_id=uid))  # the role (each item: its scope)
-    with atomic(session):
-        found = _reservations(session, principal, [Step(s.reservation_id, s.document, on) for s in steps], R.CONFIRMED,
-                              "the ownership is ended only once the funds are reserved.")
-        certs = _certificates(session, [r.id for r in found])
-        move = CERTIFICATE.move(C.FUNDS_RESERVED, C.OWNERSHIP_TERMINATED)
-        cert_rows, res_rows, events, chain_claims = [], [], {}, {}
-        for i, (res, s) in enumerate(zip(found, steps, strict=True)):
-            extract = s.document.strip()
-            for c in certs.get(res.id, []):
-                _item(i, lambda c=c: CERTIFICATE.move(c.state, C.OWNERSHIP_TERMINATED, c.number))  # type: ignore[misc]
-                cert_rows.append({"id": c.id, "state": move.target, "ownership_terminated_on": on, "termination_document": extract})
-                events[f"certificate:{c.id}"] = [NewEvent("certificate.ownership_terminated", {
-                    "number": c.number, "on": on.isoformat(), "document": extract, "extract_on": s.on.isoformat(),
-                    "reservation": res.id}, uid)]
-                chain_claims[f"certificate:{c.id}"] = c.claim_id
-            res_rows.append({"id": res.id, "state": R.OWNERSHIP_TERMINATED.value, "termination_extract": extract,
-                             "termination_extract_on": s.on})
-            events[f"reservation:{res.id}"] = [NewEvent("reservation.ownership_terminated", {
-                "reservation": res.id, "extract": extract, "extract_on": s.on.isoformat()}, uid)]
-        _write(session, cert_rows, move.source, res_rows, R.CONFIRMED.value, events, chain_claims)
-    session.expire_all()
-    return len(steps)
+    day = on or today_utc()
+
+    def each(w: _Writes, res: CertificateReservation, s: Step, extract: str, mine: list[Any], uid: int | None) -> None:
+        for c in mine:
+            w.certificate(c, {"state": C.OWNERSHIP_TERMINATED.value, "ownership_terminated_on": day,
+                              "termination_document": extract}, "certificate.ownership_terminated",
+                          {"on": day.isoformat(), "document": extract, "extract_on": s.on.isoformat(), "reservation": res.id}, uid)
+        w.reservation(res.id, {"state": R.OWNERSHIP_TERMINATED.value, "termination_extract": extract,
+                               "termination_extract_on": s.on}, "reservation.ownership_terminated",
+                      {"extract": extract, "extract_on": s.on.isoformat()}, uid)
+
+    return _record(session, principal, steps, day, _TERMINATION, each)
 
 
 def do_record_contracts(session: Session, principal: Principal, steps: Sequence[Step], on: date | None = None) -> int:
     """`reservations.do_record_contract` for many reservations (document = the contract's number, its signing
     date): each certificate pays the seller its part of the price (up to its value) in the next batch."""
-    on = on or today_utc()
-    _size(steps)
-    for i, s in enumerate(steps):
-        _item(i, lambda s=s: _text(s.document, "contract_number", 60))  # type: ignore[misc]
-        if s.on > on:
-            raise _named(i, ValidationFailed("The contract's date cannot be in the future.", field="contract_signed_on"))
-    uid = principal.user_id
-    require(principal.actor, Action.CERTIFICATE_RECORD, Subject(notary_id=uid))  # the role (each item: its scope)
-    with atomic(session):
-        found = _reservations(session, principal, steps, R.OWNERSHIP_TERMINATED, "record the end of the old ownership first.")
-        certs = _certificates(session, [r.id for r in found])
-        move = CERTIFICATE.move(C.OWNERSHIP_TERMINATED, C.CONTRACT_SIGNED)
-        cert_rows, res_rows, events, chain_claims = [], [], {}, {}
-        for i, (res, s) in enumerate(zip(found, steps, strict=True)):
-            number = s.document.strip()
-            mine = certs.get(res.id, [])
-            paid = min(res.price_kopiykas, res.certificates_kopiykas)
-            parts = split_value(paid, [Fraction(c.value_kopiykas) for c in mine])
-            for c, part in zip(mine, parts, strict=True):
-                _item(i, lambda c=c: CERTIFICATE.move(c.state, C.CONTRACT_SIGNED, c.number))  # type: ignore[misc]
-                cert_rows.append({"id": c.id, "state": move.target, "contract_number": number, "contract_signed_on": s.on,
-                                  "contract_price_kopiykas": max(part, 1), "seller_name": res.seller_name,
-                                  "seller_iban": res.seller_iban})
-                events[f"certificate:{c.id}"] = [NewEvent("certificate.contract_signed", {
-                    "number": c.number, "on": s.on.isoformat(), "contract": number, "price_kopiykas": res.price_kopiykas,
-                    "to_pay_kopiykas": part, "seller": res.seller_name, "seller_iban": mask(res.seller_iban, 4),
-                    "reservation": res.id}, uid)]
-                chain_claims[f"certificate:{c.id}"] = c.claim_id
-            res_rows.append({"id": res.id, "state": R.CONTRACT_SIGNED.value, "contract_number": number, "contract_signed_on": s.on})
-            events[f"reservation:{res.id}"] = [NewEvent("reservation.contract_signed", {
-                "reservation": res.id, "contract": number, "on": s.on.isoformat(), "to_pay_kopiykas": paid,
-                "buyer_part_kopiykas": res.buyer_part_kopiykas, "total": uah(paid)}, uid)]
-        _write(session, cert_rows, move.source, res_rows, R.OWNERSHIP_TERMINATED.value, events, chain_claims)
-    session.expire_all()
-    return len(steps)
+
+    def each(w: _Writes, res: CertificateReservation, s: Step, number: str, mine: list[Any], uid: int | None) -> None:
+        paid = min(res.price_kopiykas, res.certificates_kopiykas)
+        for c, part in zip(mine, split_value(paid, [Fraction(c.value_kopiykas) for c in mine]), strict=True):
+            w.certificate(c, {"state": C.CONTRACT_SIGNED.value, "contract_number": number, "contract_signed_on": s.on,
+                              "contract_price_kopiykas": max(part, 1), "seller_name": res.seller_name,
+                              "seller_iban": res.seller_iban}, "certificate.contract_signed",
+                          {"on": s.on.isoformat(), "contract": number, "price_kopiykas": res.price_kopiykas,
+                           "to_pay_kopiykas": part, "seller": res.seller_name, "seller_iban": mask(res.seller_iban, 4),
+                           "reservation": res.id}, uid)
+        w.reservation(res.id, {"state": R.CONTRACT_SIGNED.value, "contract_number": number, "contract_signed_on": s.on},
+                      "reservation.contract_signed", {"contract": number, "on": s.on.isoformat(), "to_pay_kopiykas": paid,
+                                                      "buyer_part_kopiykas": res.buyer_part_kopiykas, "total": uah(paid)}, uid)
+
+    return _record(session, principal, steps, on, _CONTRACT, each)
