@@ -131,6 +131,23 @@ COMPARISON_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: the key of a saved model recording the shape of the data it was trained on (see :func:`data_shape`)
+SHAPE_KEY = "everymetre_data_shape"
+
+
+def data_shape(features: pl.DataFrame) -> dict[str, Any]:
+    """What a trained model depends on in the data: the comparisons it has (fields anybody carries), whether it
+    has the blocking rules for records without birth dates, and which identifying fields are on enough records
+    (30 %) to train from. A saved model is reused only while this is unchanged."""
+    present = coverage(features)
+    return {
+        "comparisons": [name for name, cols in COMPARISON_COLUMNS.items()
+                        if name in ("surname", "given_name") or any(present.get(col, 1.0) > 0 for col in cols)],
+        "without_birth_dates": present.get("dob", 0.0) < 0.9,
+        "training_fields": [col for col in ("rnokpp_n", "dob", "addr_k") if present.get(col, 0.0) >= 0.3],
+    }
+
+
 def build_comparisons(present: dict[str, float] | None = None) -> list[cl.CustomComparison]:
     """The comparisons of the person model (each level named for the evidence shown to reviewers). With
     ``present`` (column -> share of records carrying it), comparisons of fields nobody carries are left out
@@ -395,6 +412,7 @@ class PersonModel:
         self.plan: TrainingPlan | None = None
         self.linker: Linker | None = None
         if model is not None:
+            model = {k: v for k, v in model.items() if k != SHAPE_KEY}
             settings = model_for_dialect(model, self.db_api.sql_dialect.sql_dialect_str, config)
             self.linker = Linker(self.input, settings, log_level=logging.WARNING)
         self.trained = model is not None
