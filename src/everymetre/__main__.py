@@ -1,5 +1,5 @@
 """`python -m everymetre` runs the command line."""
 
-from everymetre.cli.main import app
+from everymetre.cli.main import main
 
-app(prog_name="everymetre")
+main()

@@ -141,6 +141,23 @@ def test_model_save_load_round_trip(tmp_path: Path, records: pl.DataFrame,
     assert (left["match_probability"] - right["match_probability"]).abs().max() < 1e-9
 
 
+def test_saved_model_is_reused_while_the_data_keep_their_shape(tmp_path: Path, records: pl.DataFrame,
+                                                              trained: tuple[ClaimLinker, LinkageResult]) -> None:
+    linker, _ = trained
+    path = tmp_path / "person-model.json"
+    linker.save_model(path)
+    same = ClaimLinker.load_model(path, ModelConfig()).run(records.head(2000))
+    assert not same.trained  # the same fields on the records: the saved model is used
+    # an import without taxpayer numbers: the saved model's RNOKPP comparison and prior do not fit, train again
+    other = ClaimLinker.load_model(path, ModelConfig())
+    result = other.run(records.head(2000).with_columns(pl.lit(None, pl.String).alias("rnokpp")))
+    assert result.trained
+    assert other.model is not None and "rnokpp" not in [c["output_column_name"] for c in other.model["comparisons"]]
+    # never without being asked when training is ruled out
+    assert not ClaimLinker.load_model(path, ModelConfig()).run(
+        records.head(500).with_columns(pl.lit(None, pl.String).alias("rnokpp")), train=False).trained
+
+
 def test_untrained_linker_refuses_to_predict_without_training(records: pl.DataFrame) -> None:
     with pytest.raises(RuntimeError):
         ClaimLinker().run(records.head(50), train=False)

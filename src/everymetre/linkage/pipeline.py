@@ -30,7 +30,7 @@ import polars as pl
 from everymetre.linkage.features import coerce_records, derive_features
 from everymetre.linkage.findings import compute_findings
 from everymetre.linkage.graph import connected_components
-from everymetre.linkage.model import ModelConfig, PersonModel
+from everymetre.linkage.model import SHAPE_KEY, ModelConfig, PersonModel, data_shape
 
 __all__ = ["CLUSTERS_SCHEMA", "PAIRS_SCHEMA", "ClaimLinker", "LinkageResult", "ReviewDecision"]
 
@@ -102,6 +102,7 @@ class LinkageResult:
     findings: pl.DataFrame  # findings.FINDINGS_SCHEMA
     threshold: float
     timings: dict[str, float] = field(default_factory=dict)
+    trained: bool = False  # the person model was trained in this run (else a loaded one was used)
 
     def pairs_to_csv(self, path: str | Path) -> int:
         """Write every scored person pair at or above the threshold: both record ids and claim refs, match
@@ -154,7 +155,7 @@ class ClaimLinker:
         pm = PersonModel(features, self.config, person_key=df["person_key"])
         labels = self._uid_pairs(df, decisions.filter(pl.col("decision") == "match").select("a", "b"))
         pm.train(labels.rename({"uid_a": "unique_id_l", "uid_b": "unique_id_r"}))
-        self._model = pm.model_dict()
+        self._model = {**pm.model_dict(), SHAPE_KEY: data_shape(features)}
         self._bound = (id(features), pm)
         return pm
 
@@ -183,7 +184,8 @@ class ClaimLinker:
         """Link ``records`` (see features.INPUT_SCHEMA) and compute findings.
 
         ``train``: True retrains on these records, False requires a loaded/trained model, None (default)
-        trains only when there is no model yet.
+        trains when there is no model yet or when the data's shape (:func:`.model.data_shape`: the fields
+        records carry) is not the one the model was trained on; ``result.trained`` says whether it did.
         """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -193,7 +195,11 @@ class ClaimLinker:
         timings["prepare"] = time.perf_counter() - t0
 
         t = time.perf_counter()
-        if train or (train is None and self._model is None):
+        saved_shape = (self._model or {}).get(SHAPE_KEY)
+        if train is None and saved_shape is not None and saved_shape != data_shape(features):
+            train = True  # another shape of data: the saved model lacks (or has) comparisons and rules for it
+        trained = bool(train or (train is None and self._model is None))
+        if trained:
             pm = self._train(df, features, dec)
         elif self._model is None:
             raise RuntimeError("no model: pass train=True or load one")
@@ -241,7 +247,8 @@ class ClaimLinker:
         findings = compute_findings(find_input, link_fields)
         timings["findings"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
-        return LinkageResult(clusters=clusters, pairs=pairs, findings=findings, threshold=self.config.threshold, timings=timings)
+        return LinkageResult(clusters=clusters, pairs=pairs, findings=findings, threshold=self.config.threshold,
+                             timings=timings, trained=trained)
 
     # --- helpers ----------------------------------------------------------------------------------------
     @staticmethod

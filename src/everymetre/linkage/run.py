@@ -156,7 +156,9 @@ def run_linkage(engine: Engine, data_dir: Path, *, threshold: float | None = Non
             "phone", "iban", "oblast", "city", "street", "building", "apartment", "registry_number", "property_kind",
             "area_m2", "damage_date", "claim_kind", "share", "is_redamage", "previous_claim_ref")
         try:
-            result = linker.run(linker_input, decisions if decisions.height else None, train=trained)
+            # a saved model is used while the data keep the shape it was trained on, else trained again
+            result = linker.run(linker_input, decisions if decisions.height else None, train=True if trained else None)
+            trained = result.trained
         except LinkageError:
             raise
         except CannotTrain as exc:

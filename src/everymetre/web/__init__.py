@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable
-
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
-from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from typing import TYPE_CHECKING
 
 from everymetre.kernel.errors import DomainError
+
+if TYPE_CHECKING:  # FastAPI is imported by install() only: `everymetre.web.i18n` (the catalog, N_) must not need it
+    from fastapi import FastAPI, Request
+    from fastapi.responses import Response
 
 
 def _is_page(request: Request) -> bool:
@@ -29,6 +29,9 @@ async def _answer(response: Response | Awaitable[Response]) -> Response:
 
 def install(app: FastAPI) -> None:
     """Mount the pages and static assets on the application."""
+    from fastapi.staticfiles import StaticFiles
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     from everymetre.accounts import pages as accounts_pages  # password change and reset
     from everymetre.claims.pages import accounts as account_pages  # payout account forms
     from everymetre.claims.pages import citizen, representation, staff
