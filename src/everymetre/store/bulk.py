@@ -33,7 +33,11 @@ def _tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequen
     cols = []
     for c, p in zip(columns, procs, strict=True):
         values = [r[c] for r in rows]
-        cols.append(values if p is None else [None if v is None else p(v) for v in values])
+        if p is not None and values and all(v is values[0] for v in values):  # one value for all (a time: `now`)
+            values = [None if values[0] is None else p(values[0])] * len(values)
+        elif p is not None:
+            values = [None if v is None else p(v) for v in values]
+        cols.append(values)
     return list(zip(*cols, strict=True))
 
 
