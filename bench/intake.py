@@ -287,7 +287,7 @@ def main() -> None:
     server = subprocess.Popen([everymetre, "serve", "--port", str(port), "--workers", str(args.workers)], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(600):  # a loaded machine starts the workers slowly
             try:
                 if httpx.get(f"{base}/api/v1/health").status_code == 200:
                     break

@@ -98,3 +98,27 @@ def test_redaction_of_keys_and_values():
                                        "note": "mail me at a.b@example.org, Bearer abc.def.ghi"})
     assert event["password"] == "[redacted]" and event["payload"] == {"iban": "[redacted]", "n": "[phone]"}
     assert event["note"] == "mail me at [email], Bearer [token]"
+
+
+def test_the_preformatted_access_line_matches_the_structlog_one(captured):
+    """The access line written in one json.dumps (the JSON handler alone) has the chain's fields and order, and
+    a request id that looks like personal data is masked as the chain would mask it."""
+    root = logging.getLogger()
+    others = [h for h in root.handlers if not getattr(h, "_everymetre_json", False)]  # pytest's own capture
+    for h in others:
+        root.removeHandler(h)
+    try:
+        logs.access_line("POST", "/api/v1/claims", 201, 3.25, 7, "1234567890")
+        logs.access_line("GET", "/api/v1/health", 200, 1.5, None, "lb-7f3a9c21")
+    finally:
+        for h in others:
+            root.addHandler(h)
+    fast = [x for x in lines(captured) if x.get("event") == "request"]
+    assert list(fast[0]) == ["method", "route", "status", "duration_ms", "user_id", "event", "request_id", "logger",
+                             "level", "timestamp"]
+    assert fast[0]["request_id"] == "[rnokpp]" and fast[0]["status"] == 201 and fast[0]["user_id"] == 7
+    assert fast[1]["request_id"] == "lb-7f3a9c21" and fast[1]["user_id"] is None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", fast[1]["timestamp"])
+    logs.access_line("GET", "/api/v1/health", 200, 1.5, None, "lb-7f3a9c21")  # pytest's handler too: the chain
+    chain = [x for x in lines(captured) if x.get("event") == "request"][-1]
+    assert set(chain) - {"request_id"} == set(fast[1]) - {"request_id"}

@@ -68,6 +68,7 @@ class NewEvent:
     payload: dict[str, Any]
     actor_id: int | None
     at: datetime | None = None
+    text: str | None = None  # canonical_json(payload), when a bulk writer rendered it already (column-wise)
 
 
 def chain_rows(chain: str, events: Iterable[NewEvent], at: datetime, claim_id: int | None = None, seq: int = 0,
@@ -78,7 +79,7 @@ def chain_rows(chain: str, events: Iterable[NewEvent], at: datetime, claim_id: i
     for ev in events:
         seq += 1
         when = ev.at or at
-        payload = canonical_json(ev.payload)
+        payload = ev.text if ev.text is not None else canonical_json(ev.payload)
         h = event_hash(prev_hash, chain, seq, when, ev.actor_id, ev.action, payload)
         rows.append(dict(chain=chain, seq=seq, claim_id=claim_id, actor_id=ev.actor_id, action=ev.action, at=when,
                          payload=payload, prev_hash=prev_hash, hash=h))

@@ -51,7 +51,8 @@ def summary(claim: Claim) -> ClaimSummary:
     )
 
 
-def public(session, principal: Principal, claim: Claim) -> ClaimPublic:
+def public(session, principal: Principal, claim: Claim, just_filed: bool = False) -> ClaimPublic:
+    """The claim as the API shows it; `just_filed` for a claim this request created (no award can wait on it)."""
     p = claim.home
     previous = session.get(Claim, claim.previous_claim_id) if claim.previous_claim_id else None
     return ClaimPublic(
@@ -70,7 +71,7 @@ def public(session, principal: Principal, claim: Claim) -> ClaimPublic:
         available_moves=[MovePublic(to=m.target.value, label_en=m.label_en, label_uk=m.label_uk,
                                     needs=sorted(n.value for n in m.needs))
                          for m in access.moves_for(principal, claim)],
-        pending_award=awards.pending_award_view(session, principal, claim),
+        pending_award=None if just_filed else awards.pending_award_view(session, principal, claim),
     )
 
 
@@ -79,7 +80,7 @@ def create_claim(body: ClaimCreate, auth: AuthDep, response: Response) -> ClaimP
     """File a claim for a damaged or destroyed home. With `submit: true` it is submitted and checked at once."""
     claim = claims_service.do_create_claim(auth.session, auth.principal, body)
     response.headers["Location"] = f"/api/v1/claims/{claim.reference}"
-    return public(auth.session, auth.principal, claim)
+    return public(auth.session, auth.principal, claim, just_filed=True)
 
 
 @router.get("/claims", response_model=ClaimPage, tags=["claims"], responses=PROBLEM_RESPONSES)

@@ -8,6 +8,7 @@ its hash, so `recheck_decisions` can recompute any past decision exactly, years 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import SYSTEM
+from everymetre.audit.chain import canonical_json
 from everymetre.audit.record import NewEvent, append_bulk, claim_chain
 from everymetre.claims import lifecycle
 from everymetre.claims.lifecycle import ClaimKind, State
@@ -237,25 +239,42 @@ def do_compute(engine: Engine, on: date | None = None, chunk: int = 5000,
 
 
 def _write_assessed(session: Session, rows: pl.DataFrame, ruleset: RuleSet, now: datetime) -> None:
+    """Column-wise: the lifecycle decides once per (state, oblast) group, the payloads are rendered from their
+    columns (the canonical JSON text `canonical_json` would give, keys sorted), and every table is written
+    set-based (store.bulk / audit.append_bulk)."""
+    for state, oblast in rows.select("state", "oblast").unique().iter_rows():
+        # the lifecycle decides, as for one claim: the move exists from this state and the system may make it
+        lifecycle.authorise(SYSTEM.actor, lifecycle.ClaimFacts(state=State(state), oblast=oblast),
+                            lifecycle.MoveRequest(target=State.ASSESSED), now)
+    amounts = rows.select(pl.when(pl.col("eligible")).then(pl.col("amount_kopiykas")).otherwise(0)).to_series().to_list()
+    ids, versions, states = rows["claim_id"].to_list(), rows["version"].to_list(), rows["state"].to_list()
+    eligible, reasons, tiers = rows["eligible"].to_list(), rows["reasons"].to_list(), rows["tier"].to_list()
+    fact_cols = [c for c in rows.columns if c in COLUMNS]
+    facts_cols = [[v.isoformat() if isinstance(v, date) else v for v in rows[c].to_list()] for c in fact_cols]
+    js = json.dumps
+    head = '{"assessed_amount_kopiykas":'
+    tail_hash = js(ruleset.hash, ensure_ascii=False)
+    reason = js("bulk assessment (everymetre compute)", ensure_ascii=False)
+    to = State.ASSESSED.value
     events: dict[str, list[NewEvent]] = {}
     claim_ids: dict[str, int | None] = {}
     claim_updates = []
-    for r in rows.iter_rows(named=True):
-        # the lifecycle decides, as for one claim: the move exists from this state and the system may make it
-        lifecycle.authorise(SYSTEM.actor, lifecycle.ClaimFacts(state=State(r["state"]), oblast=r["oblast"]),
-                            lifecycle.MoveRequest(target=State.ASSESSED), now)
-        chain = claim_chain(r["claim_id"])
-        amount = r["amount_kopiykas"] if r["eligible"] else 0
-        facts = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items() if k in COLUMNS}
+    all_facts = [dict(zip(fact_cols, vals, strict=True)) for vals in zip(*facts_cols, strict=True)]
+    for i, (cid, version, state, ok, mask, tier, amount, facts) in enumerate(
+            zip(ids, versions, states, eligible, reasons, tiers, amounts, all_facts, strict=True)):
+        chain = claim_chain(cid)
         record = {"format": "bulk-1", "ruleset_hash": ruleset.hash, "facts": facts,
-                  "result": {"eligible": r["eligible"], "reasons_mask": r["reasons"], "amount_kopiykas": amount, "tier": r["tier"]}}
-        payload = {"from": r["state"], "to": State.ASSESSED.value, "reason": "bulk assessment (everymetre compute)",
-                   "assessed_amount_kopiykas": amount, "ruleset_hash": ruleset.hash, "eligible": r["eligible"],
-                   "tier": r["tier"]}
-        events[chain] = [NewEvent("claim.transition", payload, None)]
-        claim_ids[chain] = r["claim_id"]
-        claim_updates.append({"id": r["claim_id"], "version": r["version"], "assessed_amount_kopiykas": amount,
-                              "assessment": record, "state": State.ASSESSED.value, "state_changed_at": now})
+                  "result": {"eligible": ok, "reasons_mask": mask, "amount_kopiykas": amount, "tier": tier}}
+        payload = {"from": state, "to": to, "reason": "bulk assessment (everymetre compute)",
+                   "assessed_amount_kopiykas": amount, "ruleset_hash": ruleset.hash, "eligible": ok, "tier": tier}
+        text = (f'{head}{amount},"eligible":{"true" if ok else "false"},"from":{js(state)},"reason":{reason},'
+                f'"ruleset_hash":{tail_hash},"tier":{js(tier, ensure_ascii=False)},"to":"{to}"}}')
+        if i == 0 and text != canonical_json(payload):  # the hand-rendered text is the canonical one, checked
+            raise RuntimeError(f"bulk payload text differs from its canonical JSON: {text}")
+        events[chain] = [NewEvent("claim.transition", payload, None, text=text)]
+        claim_ids[chain] = cid
+        claim_updates.append({"id": cid, "version": version, "assessed_amount_kopiykas": amount,
+                              "assessment": record, "state": to, "state_changed_at": now})
     # set-based (store.bulk): COPY into a staging table and one UPDATE ... FROM on PostgreSQL
     done = update_rows(session, Claim.__table__, ["id", "version"], claim_updates, fixed="version = {t}version + 1",
                        also=f"{{t}}state IN ('{State.INSPECTED.value}', '{State.REMOTE_VERIFIED.value}')")

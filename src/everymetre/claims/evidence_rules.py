@@ -40,7 +40,8 @@ def required(session: Session) -> dict[str, int]:
 
 def photo_rules(session: Session, claim: Claim | None) -> list[PhotoRule]:
     """Each required kind of photo with how many the claim has (only image files count)."""
-    need = {k: n for k, n in required(session).items() if n > 0}
+    with session.no_autoflush:  # programme settings are not what a filing writes: reading them flushes nothing
+        need = {k: n for k, n in required(session).items() if n > 0}
     have: dict[str, int] = {}
     if need and claim is not None and claim.id is not None:
         have = dict(session.execute(

@@ -23,12 +23,11 @@ from starlette.responses import Response
 
 from everymetre.config import Settings
 from everymetre.ops import metrics
-from everymetre.ops.logs import get_logger
+from everymetre.ops.logs import access_line, get_logger
 
 REQUEST_ID = "everymetre.request_id"
 HEADER = b"x-request-id"
 _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
-access = get_logger("everymetre.access")
 log = get_logger("everymetre.ops")
 
 Scope = dict[str, Any]
@@ -116,6 +115,6 @@ class RequestContext:
             status = int(sent["status"])
             method = str(scope.get("method", ""))
             metrics.observe_request(method, route, status, seconds)
-            access.info("request", method=method, route=route, status=status, duration_ms=round(seconds * 1000, 2),
-                        user_id=user_id(scope, self.settings) if status != 401 else None)
+            access_line(method, route, status, round(seconds * 1000, 2),
+                        user_id(scope, self.settings) if status != 401 else None, rid)
             structlog.contextvars.reset_contextvars(**tokens)

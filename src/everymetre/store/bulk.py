@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
 _stage_ids = itertools.count(1)
+SMALL = 100  # up to this many rows (what one request writes) a staging table costs more than it saves
 
 
 def _conn(conn: Connection | Session) -> Connection:
@@ -33,7 +34,11 @@ def _tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequen
     cols = []
     for c, p in zip(columns, procs, strict=True):
         values = [r[c] for r in rows]
-        cols.append(values if p is None else [None if v is None else p(v) for v in values])
+        if p is not None and values and all(v is values[0] for v in values):  # one value for all (a time: `now`)
+            values = [None if values[0] is None else p(values[0])] * len(values)
+        elif p is not None:
+            values = [None if v is None else p(v) for v in values]
+        cols.append(values)
     return list(zip(*cols, strict=True))
 
 
@@ -78,10 +83,15 @@ def insert_rows(conn: Connection | Session, table: Table, rows: Sequence[dict[st
 
 def insert_new_rows(conn: Connection | Session, table: Table, rows: Sequence[dict[str, Any]], unique: Sequence[str]) -> int:
     """`insert_rows`, skipping rows whose `unique` columns match a stored row (ON CONFLICT DO NOTHING);
-    returns how many were new. PostgreSQL: COPY into a staging table, then one INSERT ... SELECT."""
+    returns how many were new. PostgreSQL: COPY into a staging table, then one INSERT ... SELECT (for a few
+    rows, one INSERT ... VALUES ... ON CONFLICT DO NOTHING)."""
     if not rows:
         return 0
     c = _conn(conn)
+    if c.dialect.name == "postgresql" and len(rows) <= SMALL:  # one request's rows: one INSERT, no staging table
+        from sqlalchemy.dialects.postgresql import insert
+
+        return c.execute(insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(unique))).rowcount
     columns = list(rows[0])
     values = _tuples(c, table, columns, rows)
     names = ", ".join(columns)
