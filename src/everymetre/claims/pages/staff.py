@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from everymetre.accounts.actions import Principal
@@ -20,7 +21,7 @@ from everymetre.claims import evidence as evidence_service
 from everymetre.claims.access import QueueFilter
 from everymetre.claims.api import evidence_file_response
 from everymetre.claims.lifecycle import ClaimKind, State
-from everymetre.claims.models import Claim
+from everymetre.claims.models import Claim, PowerOfAttorney
 from everymetre.claims.pages import forms, text, views
 from everymetre.claims.pages.forms import words_for
 from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
@@ -84,12 +85,15 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
     overdue_rows = [(code, text.oblast_name(code), overdue[code]) for code in scope_codes if overdue.get(code)]
     today = date.today()
     rows = []
+    attorney = dict(db.execute(select(PowerOfAttorney.claim_id, PowerOfAttorney.state)  # one query for the page
+                               .where(PowerOfAttorney.claim_id.in_([c.id for c in result.rows])))) if result.rows else {}
     for c in result.rows:
         due = c.suspension_deadline or text.decision_due(c, settings)
         rows.append({"claim": c, "state": text.t(text.STATES, c.state), "kind": text.t(text.CLAIM_KINDS, c.kind),
                      "oblast": text.oblast_name(c.oblast), "waiting": (today - c.state_changed_at.date()).days,
                      "due": due, "due_in": (due - today).days if due else None,
-                     "priority": [text.t(text.PRIORITY, p) for p in PriorityGroup.unmask(c.priority_mask)]})
+                     "priority": [text.t(text.PRIORITY, p) for p in PriorityGroup.unmask(c.priority_mask)],
+                     "attorney": attorney.get(c.id) if c.filed_as_representative else None})
     base = [(k, v) for k, v in q.multi_items() if k != "page"]
     if default_view:
         base = [("state", s) for s in states] + base
