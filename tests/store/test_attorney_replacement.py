@@ -135,3 +135,13 @@ def test_an_expired_accepted_one_is_replaced_and_a_verified_owner_names_another_
     blocked = move(client, auth, "inspector", r.json(), "inspection_scheduled", expect=409,
                    inspection_date=date.today().isoformat())
     assert blocked["code"] == "power_of_attorney_unchecked"
+
+
+def test_the_documented_example_replaces_a_refused_one(client, auth):
+    """The OpenAPI example of the request body (RepresentativeIn) works on the route as documented."""
+    example = client.get("/openapi.json").json()["components"]["schemas"]["RepresentativeIn"]["examples"][0]
+    c = refused_claim(client, auth, {**representative(), "rnokpp": example["rnokpp"]})
+    r = client.put(url(c), json=example, headers=auth("citizen"))
+    assert r.status_code == 200, r.text
+    assert r.json()["representative"]["document_number"] == example["document_number"]
+    assert r.json()["representative"]["state"] == "unchecked"

@@ -85,8 +85,9 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
     overdue_rows = [(code, text.oblast_name(code), overdue[code]) for code in scope_codes if overdue.get(code)]
     today = date.today()
     rows = []
-    attorney = dict(db.execute(select(PowerOfAttorney.claim_id, PowerOfAttorney.state)  # one query for the page
-                               .where(PowerOfAttorney.claim_id.in_([c.id for c in result.rows])))) if result.rows else {}
+    attorney: dict[int, str] = dict(db.execute(  # one query for the page
+        select(PowerOfAttorney.claim_id, PowerOfAttorney.state)
+        .where(PowerOfAttorney.claim_id.in_([c.id for c in result.rows]))).tuples().all()) if result.rows else {}
     for c in result.rows:
         due = c.suspension_deadline or text.decision_due(c, settings)
         rows.append({"claim": c, "state": text.t(text.STATES, c.state), "kind": text.t(text.CLAIM_KINDS, c.kind),
