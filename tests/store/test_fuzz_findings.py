@@ -27,3 +27,10 @@ def test_bulk_routes_document_their_413(client, auth):
     r = client.post(f"{API}/reservations/bulk", content=b"{" + b" " * 2_000_000 + b"}",
                     headers={**auth("notary"), "content-type": "application/json"})
     assert r.status_code == 413 and r.json()["code"] == "too_large"
+
+
+def test_a_refused_leaves_query_is_the_documented_problem(client):
+    spec = client.get("/openapi.json").json()["paths"][f"{API}/public/log/leaves"]["get"]["responses"]
+    assert "application/problem+json" in spec["422"]["content"]
+    r = client.get(f"{API}/public/log/leaves", params={"reference": "x" * 41})
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
