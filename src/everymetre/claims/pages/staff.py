@@ -10,11 +10,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from starlette.datastructures import FormData
 
 from everymetre.accounts.actions import Principal
 from everymetre.api.deps import IdPath
+from everymetre.audit.models import AuditEvent
+from everymetre.audit.record import claim_chain
 from everymetre.claims import access, awards, payout_accounts, photo_reuse
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
@@ -53,6 +55,16 @@ def _int(value: str | None, low: int, high: int) -> int | None:
 @router.get("/staff")
 def staff_home(principal: Staff) -> Response:
     return redirect("/staff/queue")
+
+
+def _attorney(db: DB, claim: Claim) -> dict[str, Any] | None:
+    """The power of attorney's panel; `replaced`: it was given in place of an earlier one (its trail says so)."""
+    view = views.attorney_view(claim)
+    if view is not None and view["row"].state == "unchecked":
+        view["replaced"] = bool(db.scalar(select(exists().where(
+            AuditEvent.chain == claim_chain(claim.id),  # the claim's chain: (chain, seq) is indexed
+            AuditEvent.action == "claim.power_of_attorney_replaced"))))
+    return view
 
 
 @router.get("/staff/queue")
@@ -139,7 +151,7 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
                           "above_tier_cap": gettext("above the tier's cap"),
                           "above_threshold": gettext("above the amount one member may award alone")},
         "payout_account": payout_accounts.account_status(db, claim), "award_limit": settings.award_second_approval_above_kopiykas,
-        "attorney": views.attorney_view(claim), "can_check_attorney": views.can_check(principal, claim),
+        "attorney": _attorney(db, claim), "can_check_attorney": views.can_check(principal, claim),
         "filed_by": views.filed_by(claim, principal),
     }
 

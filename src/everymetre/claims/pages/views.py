@@ -251,9 +251,7 @@ def attorney_view(claim: Claim) -> dict[str, Any] | None:
     if row is None:
         return None
     return {"row": row, "type": i18n.gettext(ATTORNEY_TYPES.get(row.document_type, row.document_type)),
-            "state": i18n.gettext(ATTORNEY_STATES.get(row.state, row.state)),
-            # given after filing (claims.representatives.do_replace_power_of_attorney sets its time)
-            "replaced": claim.submitted_at is not None and row.created_at > claim.submitted_at + timedelta(seconds=1)}
+            "state": i18n.gettext(ATTORNEY_STATES.get(row.state, row.state)), "replaced": False}
 
 
 def can_check(principal: Principal, claim: Claim) -> bool:
