@@ -3,8 +3,9 @@
 Starts `everymetre serve` on a fresh SQLite database in a temporary folder, creates one account per role (every
 role of `accounts.roles.Role` but the system's, so a new role is probed without editing this file) plus an
 integrator's service account (client credentials, officer role) and a few claims for them to find, then runs
-`st run` against /openapi.json once per role with that role's bearer token. Prints, per role and in total: requests sent, failures by check, and server errors (5xx; target 0).
-Exit 1 if any 5xx was seen.
+`st run` against /openapi.json once per role with that role's bearer token. Prints, per role and in total: requests sent, failures by check, server errors (5xx; target 0) and wrong 2xx: a success on an operation the
+authorisation matrix (tests/test_authorisation_matrix.py) refuses to that role (target 0).
+Exit 1 if any 5xx or wrong 2xx was seen.
 
     .venv/bin/python bench/fuzz.py [--max-examples 50] [--roles officer,claimant] [--checks all]
 """
@@ -104,6 +105,30 @@ def count(ndjson: Path) -> tuple[int, collections.Counter, int]:
     return requests, failures, errors5xx
 
 
+MATRIX_KEY = {"claimant": "citizen", "service": "officer"}  # the fuzz's accounts as the matrix names them
+
+
+def wrong_2xx(ndjson: Path, role: str) -> collections.Counter:
+    """2xx answers to `role` on operations the authorisation matrix refuses it, by operation (the fuzz's staff
+    work in the seeded claims' oblast and its claimant filed them: the matrix's in-scope officer and own claimant)."""
+    from tests.test_authorisation_matrix import MATRIX
+
+    key, out = MATRIX_KEY.get(role, role), collections.Counter()
+    for line in ndjson.read_text().splitlines():
+        scenario = json.loads(line).get("ScenarioFinished")
+        if not scenario:
+            continue
+        recorder = scenario.get("recorder") or {}
+        method, _, path = str(recorder.get("label", "")).partition(" ")
+        entry = MATRIX.get((method, path))
+        if entry is None or entry.public or key in entry.allow:
+            continue
+        for case in (recorder.get("interactions") or {}).values():
+            if 200 <= int((case.get("response") or {}).get("status_code") or 0) < 300:
+                out[recorder["label"]] += 1
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-examples", type=int, default=50)
@@ -129,7 +154,7 @@ def main() -> int:
             except httpx.HTTPError:
                 time.sleep(0.1)
         seed_claims(url, tokens["claimant"])
-        total_requests, total_failures, total_5xx = 0, collections.Counter(), 0
+        total_requests, total_failures, total_5xx, total_wrong = 0, collections.Counter(), 0, 0
         for role in args.roles.split(","):
             report = tmp / f"{role}.ndjson"
             t0 = time.perf_counter()
@@ -138,15 +163,19 @@ def main() -> int:
                             "--report-ndjson-path", str(report), "--no-color"],
                            stdout=(tmp / f"{role}.out").open("wb"), stderr=subprocess.STDOUT, check=False)
             requests, failures, errors5xx = count(report)
+            wrong = wrong_2xx(report, role)
             total_requests += requests
             total_failures.update(failures)
             total_5xx += errors5xx
-            print(f"{role:>10}: {requests:6d} requests, {errors5xx} 5xx, {time.perf_counter() - t0:5.0f} s, "
+            total_wrong += sum(wrong.values())
+            print(f"{role:>10}: {requests:6d} requests, {errors5xx} 5xx, {sum(wrong.values())} wrong 2xx"
+                  f"{' ' + str(dict(wrong)) if wrong else ''}, {time.perf_counter() - t0:5.0f} s, "
                   f"failures: {dict(failures) or 'none'}", flush=True)
         print(f"{len(args.roles.split(','))} roles probed")
-        print(f"{'total':>10}: {total_requests:6d} requests, {total_5xx} 5xx, failures: {dict(total_failures) or 'none'}")
+        print(f"{'total':>10}: {total_requests:6d} requests, {total_5xx} 5xx, {total_wrong} wrong 2xx, "
+              f"failures: {dict(total_failures) or 'none'}")
         print(f"reports and server log: {tmp}" if args.keep else "")
-        return 1 if total_5xx else 0
+        return 1 if total_5xx or total_wrong else 0
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -67,6 +67,7 @@ class Action(StrEnum):
     AWARD_APPROVE = "award.approve"  # the second commission member's approval (or refusal) of an award
     PROGRAMME_CONFIGURE = "programme.configure"  # the stored programme settings (evidence rules, ...)
     POWER_OF_ATTORNEY_CHECK = "power_of_attorney.check"  # an officer accepts or refuses a representative's document
+    POWER_OF_ATTORNEY_REPLACE = "power_of_attorney.replace"  # the claim's parties give a new one (refused or expired)
     IDENTITY_VERIFY = "identity.verify"  # a claimant proves which person they are (RNOKPP + the second factor)
 
 
@@ -153,6 +154,8 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.AWARD_APPROVE: _rule([R.COMMISSION], Scope.OBLAST, Segregation.NOT_INSPECTOR, Segregation.NOT_PROPOSER),
     Action.PROGRAMME_CONFIGURE: _rule([R.ADMIN, R.SYSTEM], Scope.NONE),
     Action.POWER_OF_ATTORNEY_CHECK: _rule([R.OFFICER], Scope.OBLAST, Segregation.NOT_FILER),
+    # the representative who filed the claim, or a (verified) owner: never staff, whose part is the check
+    Action.POWER_OF_ATTORNEY_REPLACE: _rule([R.CLAIMANT], Scope.PARTY_OR_OBLAST),
     Action.IDENTITY_VERIFY: _rule([R.CLAIMANT], Scope.NONE),
 }
 

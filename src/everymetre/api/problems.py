@@ -40,13 +40,17 @@ def problem_responses(extra: dict[int, str]) -> dict[int | str, dict[str, Any]]:
 
 
 def allowed_methods(request: Request) -> str:
-    """Every method the API documents at this path (Starlette's own 405 names only the first route's)."""
+    """Every method the API documents at this path (Starlette's own 405 names only the first route's). A literal
+    path the spec names (`/reservations/bulk`) is that resource alone, not also a templated one it happens to
+    match (`/reservations/{reservation_id}`)."""
     table = getattr(request.app.state, "allowed_methods", None)
     if table is None:
-        table = [(re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"), {m.upper() for m in ops})
+        table = [(re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"), {m.upper() for m in ops}, path)
                  for path, ops in request.app.openapi().get("paths", {}).items()]
         request.app.state.allowed_methods = table
-    methods = {m for pattern, ops in table if pattern.match(request.url.path) for m in ops}
+    matched = [(ops, path) for pattern, ops, path in table if pattern.match(request.url.path)]
+    literal = [(ops, path) for ops, path in matched if path == request.url.path]
+    methods = {m for ops, _ in (literal or matched) for m in ops}
     if "GET" in methods:
         methods.add("HEAD")
     return ", ".join(sorted(methods))

@@ -32,6 +32,7 @@ from everymetre.claims.schemas import (
     PayoutAccountIn,
     PayoutAccountPublic,
     PropertyPublic,
+    RepresentativeIn,
     TransitionIn,
 )
 from everymetre.claims.trail import summary_en, visible_trail
@@ -170,6 +171,18 @@ def check_power_of_attorney(reference: str, body: AttorneyCheckIn, auth: AuthDep
     accepted (422 `power_of_attorney_not_valid`). Until accepted, the claim cannot be verified further (409
     `power_of_attorney_unchecked` on the move)."""
     representatives.do_check_power_of_attorney(auth.session, auth.principal, reference, body)
+    return public(auth.session, auth.principal, access.get_claim(auth.session, auth.principal, reference))
+
+
+@router.put("/claims/{reference}/representative", response_model=ClaimPublic, tags=["claims"],
+            responses=PROBLEM_RESPONSES)
+def replace_power_of_attorney(reference: str, body: RepresentativeIn, auth: AuthDep) -> ClaimPublic:
+    """The representative who filed the claim (their own details), or a verified owner, gives a new power of
+    attorney in place of one an officer refused or one that has expired. It is unchecked again: an officer checks
+    it before the claim is verified further; the old document stays in the claim's trail. An accepted or unchecked
+    document that is still valid is not replaced (409 `power_of_attorney_not_replaceable`); a document dated in the
+    future or expired is refused (422); staff 403, others' claims 404."""
+    representatives.do_replace_power_of_attorney(auth.session, auth.principal, reference, body)
     return public(auth.session, auth.principal, access.get_claim(auth.session, auth.principal, reference))
 
 

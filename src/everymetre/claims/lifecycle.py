@@ -315,6 +315,10 @@ class AttorneyState(StrEnum):
 ATTORNEY_MOVES: dict[tuple[AttorneyState, AttorneyState], str] = {
     (AttorneyState.UNCHECKED, AttorneyState.ACCEPTED): "power_of_attorney.check",
     (AttorneyState.UNCHECKED, AttorneyState.REFUSED): "power_of_attorney.check",
+    # a new document in place of a refused one, or of one that has expired (claims.representatives.replaceable)
+    (AttorneyState.REFUSED, AttorneyState.UNCHECKED): "power_of_attorney.replace",
+    (AttorneyState.ACCEPTED, AttorneyState.UNCHECKED): "power_of_attorney.replace",
+    (AttorneyState.UNCHECKED, AttorneyState.UNCHECKED): "power_of_attorney.replace",
 }
 ACCOUNT_MOVES: dict[tuple[AccountState, AccountState], str] = {
     (AccountState.ACTIVE, AccountState.RETURNED): "statement.reconcile",

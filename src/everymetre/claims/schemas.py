@@ -178,7 +178,7 @@ class RepresentativeIn(_In):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
         "full_name": "Коваль Петро Іванович", "rnokpp": "2935745002", "phone": "+380501234567",
         "document_type": "notarial", "document_number": "НРМ 123456", "issued_on": "2024-01-10",
-        "valid_until": "2027-01-10", "notary_name": "Іваненко Марія Олегівна, приватний нотаріус Харківського МНО"}]})
+        "valid_until": "2034-01-10", "notary_name": "Іваненко Марія Олегівна, приватний нотаріус Харківського МНО"}]})
 
     full_name: Text200 = Field(description="The representative's full name, as in the passport")
     rnokpp: Line = Field(description="The representative's taxpayer number (RNOKPP)", json_schema_extra={"pattern": r"^[0-9]{10}$"})

@@ -33,6 +33,8 @@ CLAIMANT_ACTIONS: dict[str, frozenset[str]] = {
     "claim.payout_account_set": frozenset({"reason"}),  # the accounts themselves: GET .../payout-account (masked)
     "claim.payout_account_returned": frozenset({"reason"}),
     "claim.power_of_attorney_checked": frozenset({"to", "reason"}),  # the representative's document: accepted or not
+    # a new document in place of the refused (or expired) one: both as filed, the RNOKPP masked
+    "claim.power_of_attorney_replaced": frozenset({"from", "to", "refusal_reason", "old", "new"}),
 }
 CLAIMANT_DECISION_KEYS = frozenset({"stage", "outcome", "amount_kopiykas", "reasons"})
 CLAIMANT_EVIDENCE_KEYS = frozenset({"evidence_id", "content_type", "size", "kind", "taken_at", "latitude", "longitude"})

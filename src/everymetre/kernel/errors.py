@@ -70,6 +70,8 @@ class ErrorCode(StrEnum):
     LAST_ADMIN = "last_admin"  # the change would leave no active administrator
     POWER_OF_ATTORNEY_UNCHECKED = "power_of_attorney_unchecked"  # params: state; an officer accepts it before verifying
     POWER_OF_ATTORNEY_NOT_VALID = "power_of_attorney_not_valid"  # params: reason (expired | future_dated), on
+    POWER_OF_ATTORNEY_NOT_REPLACEABLE = "power_of_attorney_not_replaceable"  # params: state; only a refused or
+    # expired power of attorney is replaced (an accepted or unchecked valid one stands)
     IDENTITY_NOT_MATCHED = "identity_not_matched"  # the RNOKPP and the second factor match no record (unknown or wrong)
     IDENTITY_TAKEN = "identity_taken"  # the person is already verified on another account
     REMOTE_PHOTO_MISSING = "remote_photo_missing"  # params: have, need, within_m; photos taken at the home

@@ -3,7 +3,12 @@
 The audit appender calls `enqueue_from_audit()` for the events `hook.wants()` (so every action that records
 its event notifies without knowing it); scheduled jobs call `enqueue()` directly. One query finds the
 recipients of all the claims at once; one INSERT writes the rows; a row whose idempotency key exists already
-is skipped (the same cause never queues the same message twice)."""
+is skipped (the same cause never queues the same message twice).
+
+Who hears: the person the claim is told to (`recipients`: who filed it, or the applicant of a claim filed for them)
+and every co-owner whose account is verified as that person (claims.identity; `co_owners`), in their own language
+and channels; a certificate's notices go, besides, only to the co-owner who holds it. Nobody hears twice: the
+filer who is also a verified co-owner gets one message per channel."""
 
 from __future__ import annotations
 
@@ -40,6 +45,7 @@ class Intent:
     kind: str
     claim_id: int
     params: dict[str, Any] = field(default_factory=dict)
+    certificate_id: int | None = None  # a certificate's notice: its holder is the co-owner told, no other
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +89,8 @@ def _intents(session: Session | Connection, chain: str, rows: Sequence[dict[str,
         elif row["action"] == "statement.reconciled":
             intents.extend(_statement_intents(session, key, payload))
         elif claim_id is not None:
-            intents.append(Intent(key, kind, claim_id, _params(kind, payload)))
+            cert = int(chain.split(":", 1)[1]) if chain.startswith("certificate:") else None
+            intents.append(Intent(key, kind, claim_id, _params(kind, payload), cert))
     return intents
 
 
@@ -172,36 +179,91 @@ def _domain(smtp_from: str) -> str:
     return parseaddr(smtp_from)[1].rpartition("@")[2] or "everymetre.local"
 
 
+def co_owners(session: Session | Connection, claim_ids: Iterable[int]) -> dict[int, list[Recipient]]:
+    """The co-owners of each claim whose (active, claimant) account is verified as that person: the account's
+    e-mail and language, the owner's phone as filed, each only if they chose that channel. One query per 5,000
+    claims (users.verified_rnokpp is unique and indexed)."""
+    ids = sorted(set(claim_ids))
+    found: dict[int, list[Recipient]] = {}
+    for i in range(0, len(ids), 5000):
+        rows = session.execute(
+            select(Ownership.claim_id, Claim.ref_year, Ownership.person_id, Person.phone, User.id.label("uid"),
+                   User.email, User.locale, User.notify_email, User.notify_sms)
+            .select_from(Ownership).join(Claim, Claim.id == Ownership.claim_id)
+            .join(Person, Person.id == Ownership.person_id).join(User, User.verified_rnokpp == Person.rnokpp)
+            .where(Ownership.claim_id.in_(ids[i:i + 5000]), User.role == "claimant", User.is_active.is_(True))
+            .order_by(Ownership.claim_id, Ownership.id)).all()
+        for r in rows:
+            found.setdefault(r.claim_id, []).append(Recipient(
+                claim_reference(r.ref_year, r.claim_id), r.uid, r.person_id, r.email if r.notify_email else None,
+                r.phone if r.notify_sms else None, r.locale or "uk"))
+    return found
+
+
+def _holders(session: Session | Connection, intents: Sequence[Intent]) -> dict[int, int | None]:
+    from everymetre.payments.models import Certificate
+
+    ids = sorted({i.certificate_id for i in intents if i.certificate_id is not None})
+    out: dict[int, int | None] = {}
+    for i in range(0, len(ids), 5000):
+        out.update(session.execute(select(Certificate.id, Certificate.holder_person_id)
+                                   .where(Certificate.id.in_(ids[i:i + 5000]))).tuples().all())
+    return out
+
+
+def audience(primary: Recipient | None, verified: Sequence[Recipient], holder: int | None,
+             certificate: bool) -> list[tuple[Recipient, str]]:
+    """Who is told of one intent, each with the suffix of its idempotency keys: the claim's recipient (the filer
+    or the applicant; keys as before) and the verified co-owners it concerns (a certificate's notice: its holder
+    only), each person once. An applicant told at the address filed for them who has since verified an account
+    is told there instead (their own language and channels)."""
+    told: list[tuple[Recipient, str]] = []
+    concerned = [r for r in verified if not certificate or r.person_id == holder]
+    if primary is not None:
+        if primary.user_id is None and (own := next((r for r in verified if r.person_id == primary.person_id), None)):
+            primary = own
+        told.append((primary, ""))
+    for r in concerned:
+        if primary is not None and r.user_id == primary.user_id:
+            continue  # the filer is this co-owner: told once
+        told.append((r, f"user{r.user_id}:"))
+    return told
+
+
 def enqueue(session: Session | Connection, intents: Sequence[Intent], now: datetime | None = None) -> int:
     """Write the outbox rows for `intents` (an inbox row each, and e-mail / SMS where that channel is on and
-    the person has an address); returns how many rows were new."""
+    the person has an address), for each person told (`audience`); returns how many rows were new."""
     if not intents:
         return 0
     now = now or utcnow()
     settings = get_settings()
-    who = recipients(session, (i.claim_id for i in intents))
+    claim_ids = [i.claim_id for i in intents]
+    who = recipients(session, claim_ids)
+    verified = co_owners(session, claim_ids)
+    holders = _holders(session, intents)
     rows: list[dict[str, Any]] = []
     for intent in intents:
-        r = who.get(intent.claim_id)
-        if r is None:
-            continue
-        params = {"ref": r.reference, **intent.params}
-        text = render(intent.kind, r.language, params)
-        base = dict(user_id=r.user_id, person_id=r.person_id, claim_id=intent.claim_id, reference=r.reference,
-                    language=r.language, kind=intent.kind, subject=text.subject[:300], params=params, attempts=0,
-                    next_attempt_at=now, created_at=now, lease_until=None, lease_token=None, last_error=None,
-                    provider_id=None)
-        channels: list[tuple[str, str | None, str]] = [("inbox", None, text.body)]
-        if settings.smtp_url and r.email:
-            channels.append(("email", r.email, text.body))
-        if settings.sms_url and r.phone:
-            channels.append(("sms", r.phone, text.sms))
-        for channel, address, body in channels:
-            key = f"{intent.key}:{intent.claim_id}:{channel}"[:200]
-            inbox = channel == "inbox"
-            rows.append({**base, "idempotency_key": key, "channel": channel, "address": address, "body": body,
-                         "message_id": message_id(key), "status": "sent" if inbox else "pending",
-                         "sent_at": now if inbox else None})
+        cert = intent.certificate_id
+        told = audience(who.get(intent.claim_id), verified.get(intent.claim_id, ()),
+                        holders.get(cert) if cert is not None else None, cert is not None)
+        for r, suffix in told:
+            params = {"ref": r.reference, **intent.params}
+            text = render(intent.kind, r.language, params)
+            base = dict(user_id=r.user_id, person_id=r.person_id, claim_id=intent.claim_id, reference=r.reference,
+                        language=r.language, kind=intent.kind, subject=text.subject[:300], params=params, attempts=0,
+                        next_attempt_at=now, created_at=now, lease_until=None, lease_token=None, last_error=None,
+                        provider_id=None)
+            channels: list[tuple[str, str | None, str]] = [("inbox", None, text.body)]
+            if settings.smtp_url and r.email:
+                channels.append(("email", r.email, text.body))
+            if settings.sms_url and r.phone:
+                channels.append(("sms", r.phone, text.sms))
+            for channel, address, body in channels:
+                key = f"{intent.key}:{intent.claim_id}:{suffix}{channel}"[:200]
+                inbox = channel == "inbox"
+                rows.append({**base, "idempotency_key": key, "channel": channel, "address": address, "body": body,
+                             "message_id": message_id(key), "status": "sent" if inbox else "pending",
+                             "sent_at": now if inbox else None})
     if not rows:
         return 0
     # set-based (store.bulk): COPY into a staging table and one INSERT ... ON CONFLICT DO NOTHING on PostgreSQL

@@ -25,6 +25,8 @@ RESPONSES = problem_responses({
     404: "Nothing by that reference that you can see",
     409: "Not in a state that allows this, a deadline passed, or a programme rule forbids it",
 })
+# bulk bodies are capped (api.limits): a larger one is refused before it is read
+BULK_RESPONSES = {**RESPONSES, **problem_responses({413: "The request is larger than this address accepts"})}
 Kopiykas = Annotated[int, Field(gt=0, le=10**13, description="Integer kopiykas")]
 
 
@@ -247,7 +249,7 @@ def file_reservation(body: ReservationIn, auth: AuthDep) -> ReservationOut:
     return reservation_out(auth.session, res)
 
 
-@router.post("/reservations/bulk", response_model=BulkFiledOut, status_code=201, responses=RESPONSES)
+@router.post("/reservations/bulk", response_model=BulkFiledOut, status_code=201, responses=BULK_RESPONSES)
 def file_reservations_bulk(body: ReservationsBulkIn, auth: AuthDep) -> BulkFiledOut:
     """A notary's system files many bookings at once (up to 5,000), each checked as a single filing is; all
     or nothing: the first that fails names its item (1-based) in the problem's `item`."""
@@ -257,14 +259,14 @@ def file_reservations_bulk(body: ReservationsBulkIn, auth: AuthDep) -> BulkFiled
     return BulkFiledOut(reservation_ids=ids, queued=int(queued))
 
 
-@router.post("/reservations/ownership-terminations/bulk", response_model=BulkRecordedOut, responses=RESPONSES)
+@router.post("/reservations/ownership-terminations/bulk", response_model=BulkRecordedOut, responses=BULK_RESPONSES)
 def record_terminations_bulk(body: TerminationsBulkIn, auth: AuthDep) -> BulkRecordedOut:
     """The ends of ownership of many of the notary's reservations at once; all or nothing."""
     steps = [reservation_bulk.Step(i.reservation_id, i.extract, i.extract_on) for i in body.items]
     return BulkRecordedOut(recorded=reservation_bulk.do_record_terminations(auth.session, auth.principal, steps))
 
 
-@router.post("/contracts/bulk", response_model=BulkRecordedOut, responses=RESPONSES)
+@router.post("/contracts/bulk", response_model=BulkRecordedOut, responses=BULK_RESPONSES)
 def record_contracts_bulk(body: ContractsBulkIn, auth: AuthDep) -> BulkRecordedOut:
     """The signed contracts of many of the notary's reservations at once (each within its 30 days); the
     sellers are paid in the next batch. All or nothing."""

@@ -117,7 +117,7 @@ def consistency(session: SessionDep, settings: SettingsDep, first: SizeQ, second
     return ConsistencyOut(first=first, second=second, proof=[p.hex() for p in proof])
 
 
-@router.get("/leaves", response_model=list[LeafOut], summary="Leaves for a claim reference or batch message id")
+@router.get("/leaves", response_model=list[LeafOut], responses=RESPONSES, summary="Leaves for a claim reference or batch message id")
 def leaves(session: SessionDep, reference: Annotated[str, Query(min_length=1, max_length=40)]) -> list[LeafOut]:
     return [LeafOut(**d) for d in log.leaves_for(session, reference.strip().upper())]
 

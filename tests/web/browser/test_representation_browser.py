@@ -123,3 +123,40 @@ def test_owner_confirms_identity_and_finds_the_claim_filed_for_them(open_page, d
     p.wait_for_url("**/my")
     c.check("with the claim")
     assert ref in main_text(c) and "Подано в ЦНАП." in main_text(c)
+
+
+def test_representative_replaces_a_refused_power_of_attorney_on_a_phone(open_page, client, auth):
+    """Refused by an officer, the power of attorney is replaced from the claim page at 360 px, axe-clean."""
+    from tests.conftest import STAFF
+    from tests.factories import representative
+
+    r = client.post("/api/v1/claims", headers=auth("citizen"), json=claim_body(owners=[owner()], representative=representative()))
+    assert r.status_code == 201, r.text
+    ref = r.json()["reference"]
+    r = client.post(f"/api/v1/claims/{ref}/power-of-attorney", headers=auth("officer"),
+                    json={"accept": False, "reason": "Бланк не той"})
+    assert r.status_code == 200, r.text
+
+    c = open_page()
+    p = c.page
+    sign_in_as(c, STAFF["citizen"][0])
+    c.goto(f"/my/claims/{ref}")
+    c.check("refused")
+    assert "Бланк не той" in main_text(c)
+    p.get_by_role("link", name="Подати нову довіреність").click()
+    p.wait_for_url(f"**/my/claims/{ref}/power-of-attorney")
+    c.check("the form")
+    p.get_by_label("Вид довіреності").select_option("notarial")
+    p.get_by_label("Серія та номер бланка").fill("НРО 246810")
+    p.get_by_label("Дата видачі").fill((date.today() - timedelta(days=3)).isoformat())
+    p.get_by_label("Дійсний до").fill((date.today() - timedelta(days=1)).isoformat())
+    p.get_by_label("Нотаріус, який її посвідчив").fill("Петренко Ольга Василівна")
+    p.get_by_role("button", name="Надіслати нову довіреність").click()
+    p.wait_for_selector(".error-summary")
+    c.check("expired")
+    p.get_by_label("Дійсний до").fill((date.today() + timedelta(days=365)).isoformat())
+    p.get_by_role("button", name="Надіслати нову довіреність").click()
+    p.wait_for_url(re.compile(r".*done=attorney.*"))
+    c.check("sent")
+    text = main_text(c)
+    assert "Нову довіреність надіслано." in text and "НРО 246810" in text and "Ще не перевірено" in text

@@ -18,7 +18,7 @@ from everymetre.kernel.errors import DomainError, ErrorCode
 from everymetre.web.common import DB, Claimant, Form, Staff, redirect, render
 from everymetre.web.i18n import N_, gettext
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages: not part of the API contract (/openapi.json)
 
 STATE_WORDS = {"active": N_("in use"), "returned": N_("returned by the bank"), None: N_("given with the claim")}
 

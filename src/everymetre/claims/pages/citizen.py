@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from everymetre.accounts.sessions import PAGE, revoke
 from everymetre.accounts.signin import sign_in, sign_up
 from everymetre.api.deps import IdPath
-from everymetre.claims import access, evidence_rules, payout_accounts
+from everymetre.claims import access, evidence_rules, payout_accounts, representatives
 from everymetre.claims import actions as claims_service
 from everymetre.claims import drafts as drafts_service
 from everymetre.claims import evidence as evidence_service
@@ -27,6 +27,8 @@ from everymetre.kernel.iban import mask_iban
 from everymetre.notifications.views import inbox
 from everymetre.payments.pages import payout_panel
 from everymetre.sla.clock import for_claim as sla_clock
+from everymetre.sla.due import kyiv_day
+from everymetre.store.types import utcnow
 from everymetre.web import i18n
 from everymetre.web.common import (
     DB,
@@ -176,6 +178,7 @@ def _claim_page(request: Request, db: DB, principal: Any, claim: Claim, settings
         "assessment": views.assessment(db, claim), "draft": draft, "errors": errors or {}, "done": done,
         "can_upload": State(claim.state) in ACCEPTS_EVIDENCE,
         "filed_by": views.filed_by(claim, principal), "attorney": views.attorney_view(claim),
+        "can_replace_attorney": representatives.can_replace(principal, claim, kyiv_day(utcnow())),
         "payout": payout_panel(db, principal, claim), "sla": sla_clock(db, claim.id, settings.decision_due_days),
         "payout_account": None if claim.kind == ClaimKind.DESTROYED_HOUSING_APPLICATION.value or claim.state == State.DRAFT.value
         else payout_accounts.account_status(db, claim),

@@ -1,6 +1,7 @@
-"""Pages for who acts for whom: a claimant verifying their account as a person (`/account/identity`, claims.identity)
-and an officer checking a representative's power of attorney (`/staff/claims/{ref}/power-of-attorney`,
-claims.representatives); and the words saying who filed a claim."""
+"""Pages for who acts for whom: a claimant verifying their account as a person (`/account/identity`, claims.identity),
+an officer checking a representative's power of attorney (`/staff/claims/{ref}/power-of-attorney`,
+claims.representatives), and the representative or an owner giving a new one in place of a refused or expired one
+(`/my/claims/{ref}/power-of-attorney`)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from fastapi.responses import Response
 
 from everymetre.accounts.actions import Principal
 from everymetre.claims import access, identity, representatives
-from everymetre.claims.pages import forms
+from everymetre.claims.pages import forms, views
 from everymetre.claims.pages.staff import _claim_context
 from everymetre.claims.schemas import AttorneyCheckIn
-from everymetre.kernel.errors import DomainError, ErrorCode, TooManyAttempts
+from everymetre.kernel.errors import DomainError, ErrorCode, NotFound, TooManyAttempts
+from everymetre.sla.due import kyiv_day
+from everymetre.store.types import utcnow
 from everymetre.web import i18n
 from everymetre.web.common import DB, Claimant, Form, SettingsDep, Staff, client_address, redirect, render
 
@@ -111,3 +114,57 @@ def attorney_check(request: Request, reference: str, db: DB, principal: Staff, s
     return render(request, "claims/staff_claim.html", {**_claim_context(db, principal, claim, settings),
                                                        "errors": errors, "done": "", "values": {"reason": reason}},
                   status=400 if "form" not in errors else 409)
+
+
+# ------------------------------------------------------------------------------------------------ a new document
+
+
+def _replace_page(request: Request, db: DB, principal: Principal, reference: str, values: dict[str, str] | None = None,
+                  errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    claim = access.get_claim(db, principal, reference)
+    row = claim.power_of_attorney
+    if row is None or not claim.filed_as_representative:
+        raise NotFound(f"Claim {claim.reference} was not filed with a power of attorney.")
+    today = kyiv_day(utcnow())
+    open_now = representatives.can_replace(principal, claim, today)
+    if values is None:  # who acts stays who they are; the document is the new one's
+        values = {"full_name": row.full_name, "rnokpp": row.rnokpp, "phone": row.phone or "", "email": row.email or ""}
+    return render(request, "claims/attorney_replace.html", {
+        "claim": claim, "attorney": views.attorney_view(claim), "open": open_now, "values": values,
+        "errors": errors or {}, "today": today.isoformat(), "is_filer": claim.submitted_by_id == principal.user_id,
+    }, status=status if open_now else 409)
+
+
+@router.get("/my/claims/{reference}/power-of-attorney")
+def attorney_replace_page(request: Request, reference: str, db: DB, principal: Claimant) -> Response:
+    return _replace_page(request, db, principal, reference)
+
+
+@router.post("/my/claims/{reference}/power-of-attorney")
+def attorney_replace(request: Request, reference: str, db: DB, principal: Claimant, form: Form) -> Response:
+    values = {f: forms.text(form, f"rep-{f}") for f in forms.REP_FIELDS}
+    errors = forms.hygiene_errors(values, prefix="rep-")
+    rep = None
+    if not errors:
+        rep, errors = forms.check_representative({"rep": values})
+    if rep is not None and not errors:
+        try:
+            representatives.do_replace_power_of_attorney(db, principal, reference, rep)
+        except DomainError as exc:
+            db.rollback()
+            if exc.status in (403, 404):
+                raise  # not theirs: the refusal page
+            if exc.code is ErrorCode.POWER_OF_ATTORNEY_NOT_VALID:
+                errors["rep-valid_until"] = i18n.gettext("This power of attorney has expired: a valid one is needed.")
+            elif getattr(exc, "field", None) == "rnokpp" and exc.params.get("reason") == "owner":
+                errors["rep-rnokpp"] = i18n.gettext("This is an owner's taxpayer number: an owner does not need a power "
+                                                    "of attorney.")
+            elif getattr(exc, "field", None) == "rnokpp":
+                errors["rep-rnokpp"] = i18n.gettext("You give your own power of attorney: the taxpayer number must be "
+                                                    "yours. To name another representative, an owner gives it.")
+            else:  # not replaceable now (accepted and valid, or the claim closed): the page says why
+                errors["form"] = i18n.gettext("This power of attorney cannot be replaced now: only one an officer refused "
+                                              "or one that has expired is replaced, while the claim is open.")
+        else:
+            return redirect(f"/my/claims/{reference}?done=attorney#status-h")
+    return _replace_page(request, db, principal, reference, values, errors, status=409 if "form" in errors else 400)

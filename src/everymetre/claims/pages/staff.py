@@ -10,17 +10,20 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy import exists, select
 from starlette.datastructures import FormData
 
 from everymetre.accounts.actions import Principal
 from everymetre.api.deps import IdPath
+from everymetre.audit.models import AuditEvent
+from everymetre.audit.record import claim_chain
 from everymetre.claims import access, awards, payout_accounts, photo_reuse
 from everymetre.claims import actions as claims_service
 from everymetre.claims import evidence as evidence_service
 from everymetre.claims.access import QueueFilter
 from everymetre.claims.api import evidence_file_response
 from everymetre.claims.lifecycle import ClaimKind, State
-from everymetre.claims.models import Claim
+from everymetre.claims.models import Claim, PowerOfAttorney
 from everymetre.claims.pages import forms, text, views
 from everymetre.claims.pages.forms import words_for
 from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
@@ -54,6 +57,16 @@ def staff_home(principal: Staff) -> Response:
     return redirect("/staff/queue")
 
 
+def _attorney(db: DB, claim: Claim) -> dict[str, Any] | None:
+    """The power of attorney's panel; `replaced`: it was given in place of an earlier one (its trail says so)."""
+    view = views.attorney_view(claim)
+    if view is not None and view["row"].state == "unchecked":
+        view["replaced"] = bool(db.scalar(select(exists().where(
+            AuditEvent.chain == claim_chain(claim.id),  # the claim's chain: (chain, seq) is indexed
+            AuditEvent.action == "claim.power_of_attorney_replaced"))))
+    return view
+
+
 @router.get("/staff/queue")
 def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> Response:
     q = request.query_params
@@ -84,12 +97,16 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
     overdue_rows = [(code, text.oblast_name(code), overdue[code]) for code in scope_codes if overdue.get(code)]
     today = date.today()
     rows = []
+    attorney: dict[int, str] = dict(db.execute(  # one query for the page
+        select(PowerOfAttorney.claim_id, PowerOfAttorney.state)
+        .where(PowerOfAttorney.claim_id.in_([c.id for c in result.rows]))).tuples().all()) if result.rows else {}
     for c in result.rows:
         due = c.suspension_deadline or text.decision_due(c, settings)
         rows.append({"claim": c, "state": text.t(text.STATES, c.state), "kind": text.t(text.CLAIM_KINDS, c.kind),
                      "oblast": text.oblast_name(c.oblast), "waiting": (today - c.state_changed_at.date()).days,
                      "due": due, "due_in": (due - today).days if due else None,
-                     "priority": [text.t(text.PRIORITY, p) for p in PriorityGroup.unmask(c.priority_mask)]})
+                     "priority": [text.t(text.PRIORITY, p) for p in PriorityGroup.unmask(c.priority_mask)],
+                     "attorney": attorney.get(c.id) if c.filed_as_representative else None})
     base = [(k, v) for k, v in q.multi_items() if k != "page"]
     if default_view:
         base = [("state", s) for s in states] + base
@@ -134,7 +151,7 @@ def _claim_context(db: DB, principal: Principal, claim: Claim, settings: Any) ->
                           "above_tier_cap": gettext("above the tier's cap"),
                           "above_threshold": gettext("above the amount one member may award alone")},
         "payout_account": payout_accounts.account_status(db, claim), "award_limit": settings.award_second_approval_above_kopiykas,
-        "attorney": views.attorney_view(claim), "can_check_attorney": views.can_check(principal, claim),
+        "attorney": _attorney(db, claim), "can_check_attorney": views.can_check(principal, claim),
         "filed_by": views.filed_by(claim, principal),
     }
 

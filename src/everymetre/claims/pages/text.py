@@ -75,6 +75,7 @@ ACTIONS = {
     "claim.award_approved": N_("Award approved by a second commission member"),
     "claim.award_refused": N_("Award refused by a second commission member"),
     "claim.power_of_attorney_checked": N_("The representative's power of attorney was checked"),
+    "claim.power_of_attorney_replaced": N_("A new power of attorney was given: it waits for an officer's check"),
 }
 
 

@@ -251,7 +251,7 @@ def attorney_view(claim: Claim) -> dict[str, Any] | None:
     if row is None:
         return None
     return {"row": row, "type": i18n.gettext(ATTORNEY_TYPES.get(row.document_type, row.document_type)),
-            "state": i18n.gettext(ATTORNEY_STATES.get(row.state, row.state))}
+            "state": i18n.gettext(ATTORNEY_STATES.get(row.state, row.state)), "replaced": False}
 
 
 def can_check(principal: Principal, claim: Claim) -> bool:
