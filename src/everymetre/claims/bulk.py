@@ -33,7 +33,7 @@ from everymetre.claims.evidence_rules import required as photos_required
 from everymetre.claims.lifecycle import DECIDED, ClaimFacts, MoveRequest, State, authorise, damage_date_problem
 from everymetre.claims.models import Claim, Decision, Evidence, InspectionAct, Ownership, Person, Property
 from everymetre.claims.schemas import ClaimCreate, DecisionIn, InspectionActIn
-from everymetre.claims.search import index_claims
+from everymetre.claims.search import claim_keys, index_new_claims
 from everymetre.claims.values import parse_share
 from everymetre.config import get_settings
 from everymetre.kernel.errors import Conflict, ErrorCode, Forbidden, StaleVersion, ValidationFailed
@@ -93,7 +93,8 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
         return []
     with atomic(session):
         dup_registry = _open_registry_numbers(session, [f.data.property.registry_number for f in filings])
-        props = insert_returning_ids(session, Property, [f.data.property.model_dump() for f in filings])
+        homes = [f.data.property.model_dump() for f in filings]
+        props = insert_returning_ids(session, Property, homes)
         claim_rows = []
         for f, pid in zip(filings, props, strict=True):
             d = f.data
@@ -110,9 +111,9 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
                        birth_date=o.birth_date, rnokpp=o.rnokpp, phone=o.phone, email=o.email, iban=o.iban, created_at=f.at)
                   for f in filings for o in f.data.owners]
         person_ids = iter(insert_returning_ids(session, Person, people))
-        owns, evidence, events, claim_ids = [], [], {}, {}
+        owns, evidence, events, claim_ids, search = [], [], {}, {}, []
         seen_registry: set[str] = set()
-        for f, cid in zip(filings, ids, strict=True):
+        for f, cid, home in zip(filings, ids, homes, strict=True):
             d, at = f.data, f.at
             checks = []
             for o in d.owners:
@@ -125,6 +126,8 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
                 if rnokpp_birth_date(o.rnokpp) != o.birth_date:
                     checks.append({"check": "rnokpp_matches_birth_date", "ok": False,
                                    "detail": f"{o.full_name}: the taxpayer number encodes another birth date"})
+            names = [n for o in d.owners for n in (o.full_name, o.full_name_latin or translit_uk(o.full_name))]
+            search.append({"claim_id": cid, "keys": claim_keys(names, [o.rnokpp for o in d.owners], home)})
             reg = d.property.registry_number
             if reg and (reg in dup_registry or reg in seen_registry):
                 checks.append({"check": "same_home_open_claim", "ok": False,
@@ -151,7 +154,7 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
         if evidence:
             insert_rows(session, Evidence.__table__, evidence)
         append_bulk(session, events, claim_ids, new_chains=True)
-        index_claims(session, ids)
+        index_new_claims(session, search)  # the keys `index_claims` would read back, from the rows in hand
     return list(ids)
 
 
