@@ -255,6 +255,7 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
 
             ruleset = current_ruleset()
         proposed: list[dict[str, Any]] = []
+        originals: set[int] | None = None
         for m in moves:
             c = current.get(m.claim_id)
             if c is None:
@@ -298,7 +299,9 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
                 row["inspector_id"] = uid
                 detail = {"inspection_act": act.model_dump(mode="json"), "works_total_kopiykas": act.works_total_kopiykas}
             elif m.to is State.DUPLICATE:
-                if m.duplicate_of == c.id or m.duplicate_of not in _exists(session, [m.duplicate_of or 0]):
+                if originals is None:  # the claims named as originals, read once for the whole call
+                    originals = _exists(session, [x.duplicate_of for x in moves if x.duplicate_of])
+                if m.duplicate_of == c.id or m.duplicate_of not in originals:
                     raise ValidationFailed("Give the claim this one duplicates (another claim).", field="duplicate_of")
                 row["duplicate_of_id"] = m.duplicate_of
                 detail = {"duplicate_of": m.duplicate_of}
@@ -360,8 +363,12 @@ def _read(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     return out
 
 
-def _exists(session: Session, ids: Sequence[int]) -> set[int]:
-    return set(session.execute(select(Claim.id).where(Claim.id.in_(list(ids)))).scalars())
+def _exists(session: Session, ids: Sequence[int | None]) -> set[int]:
+    wanted = sorted({i for i in ids if i})
+    found: set[int] = set()
+    for i in range(0, len(wanted), _CHUNK):
+        found.update(session.execute(select(Claim.id).where(Claim.id.in_(wanted[i:i + _CHUNK]))).scalars())
+    return found
 
 
 def _act_row(c: Any, inspector_id: int, act: InspectionActIn, target: State, at: datetime) -> dict[str, Any]:
