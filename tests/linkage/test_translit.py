@@ -117,3 +117,11 @@ def test_address_key_agrees_across_formats() -> None:
 def test_phone_formats() -> None:
     assert normalise_phone("+38 (050) 123-45-67") == normalise_phone("0501234567") == "+380501234567"
     assert normalise_phone("12") is None
+
+
+def test_names_of_several_words_transliterate_as_the_whole_text():
+    """translit_uk goes word by word (cached): the same as the whole text, spaces kept, context rules inside words."""
+    from everymetre.kernel.translit import _translit_word
+
+    for text in ("Шевченко Олена Петрівна", "ЩЕРБАК  Юрій", "Мар'яна Згорани", "вул. Зелена 12а", " Є ", "'Ярина' Ївга"):
+        assert translit_uk(text) == _translit_word.__wrapped__(text)

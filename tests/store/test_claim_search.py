@@ -85,3 +85,26 @@ def test_keys_written_at_filing_are_the_reindexed_keys(db, client, auth):
     assert len(stored) == 1
     (cid, keys), = stored.items()
     assert keys == _rows(db, [cid])[0]["keys"] and " 12345678901 " in keys
+
+
+def test_keys_written_at_bulk_filing_are_the_reindexed_keys(db, principal):
+    """A bulk filing (claims.bulk.do_file_bulk) writes the keys from the rows in hand, as a re-index would."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from everymetre.claims.bulk import Filing, do_file_bulk
+    from everymetre.claims.models import ClaimSearch
+    from everymetre.claims.schemas import ClaimCreate
+    from everymetre.claims.search import _rows, word_key
+
+    bodies = [claim_body(owners=[owner("Шевченко Олена Петрівна", share="1/2", is_applicant=True),
+                                 owner("Коваль-Шевченко Іван Андрійович", date(1978, 11, 2), True, share="1/2")]),
+              claim_body()]
+    bodies[0]["property"].update(registry_number="0012345678901", building="12а", apartment="007")
+    ids = do_file_bulk(db, principal("officer"), [Filing(ClaimCreate(**b), datetime(2024, 3, 20, tzinfo=UTC)) for b in bodies])
+    stored = dict(db.execute(select(ClaimSearch.claim_id, ClaimSearch.keys)).tuples().all())
+    assert sorted(stored) == sorted(ids)
+    assert stored == {r["claim_id"]: r["keys"] for r in _rows(db, ids)}
+    assert " 12345678901 " in stored[ids[0]] and " 7 " in stored[ids[0]]
+    assert word_key("0000") is None and word_key("0042") == "42" and word_key("12а") == "12a"

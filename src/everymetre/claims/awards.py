@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +34,9 @@ from everymetre.kernel.errors import Conflict, ErrorCode, InvalidTransition, Val
 from everymetre.payments.ledger import post_decision
 from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
+
+if TYPE_CHECKING:
+    from everymetre.rules.ruleset import RuleSet
 
 ABOVE_COMPUTED = "above_computed"
 ABOVE_TIER_CAP = "above_tier_cap"
@@ -56,20 +59,32 @@ class AwardCheck:
 
 def tier_cap(claim: Claim, on: date) -> int | None:
     """The cap of the tier the rules' amount falls in (repair money only; certificates have no tier)."""
-    if claim.kind == ClaimKind.DESTROYED_HOUSING_APPLICATION.value or claim.assessed_amount_kopiykas is None:
-        return None
-    from everymetre.claims.assessment import current_ruleset
+    return tier_cap_of(claim.kind, claim.assessed_amount_kopiykas, claim.home.kind, on)
 
-    rules = current_ruleset()
+
+def tier_cap_of(kind: str, computed: int | None, home_kind: str, on: date, rules: RuleSet | None = None) -> int | None:
+    """`tier_cap` from the claim's kind, computed amount and home kind (for bulk decisions, which read rows and
+    pass the rule set they loaded once)."""
+    if kind == ClaimKind.DESTROYED_HOUSING_APPLICATION.value or computed is None:
+        return None
+    if rules is None:
+        from everymetre.claims.assessment import current_ruleset
+
+        rules = current_ruleset()
     a_cap = int(rules.value("repair.tier_a_cap", on).value)
-    if claim.assessed_amount_kopiykas <= a_cap:
+    if computed <= a_cap:
         return a_cap
-    return int(rules.value(f"repair.tier_b_cap_{claim.home.kind}", on).value)
+    return int(rules.value(f"repair.tier_b_cap_{home_kind}", on).value)
 
 
 def check_award(claim: Claim, amount: int, on: date) -> AwardCheck:
-    computed = claim.assessed_amount_kopiykas
-    cap = tier_cap(claim, on)
+    return award_check(claim.kind, claim.assessed_amount_kopiykas, claim.home.kind, amount, on)
+
+
+def award_check(kind: str, computed: int | None, home_kind: str, amount: int, on: date,
+                rules: RuleSet | None = None) -> AwardCheck:
+    """What one member may award alone (the module's text), from the claim's facts as values."""
+    cap = tier_cap_of(kind, computed, home_kind, on, rules)
     threshold = get_settings().award_second_approval_above_kopiykas
     because = []
     if computed is not None and amount > computed:

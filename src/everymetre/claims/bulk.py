@@ -33,7 +33,7 @@ from everymetre.claims.evidence_rules import required as photos_required
 from everymetre.claims.lifecycle import DECIDED, ClaimFacts, MoveRequest, State, authorise, damage_date_problem
 from everymetre.claims.models import Claim, Decision, Evidence, InspectionAct, Ownership, Person, Property
 from everymetre.claims.schemas import ClaimCreate, DecisionIn, InspectionActIn
-from everymetre.claims.search import index_claims
+from everymetre.claims.search import claim_keys, index_new_claims
 from everymetre.claims.values import parse_share
 from everymetre.config import get_settings
 from everymetre.kernel.errors import Conflict, ErrorCode, Forbidden, StaleVersion, ValidationFailed
@@ -93,7 +93,8 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
         return []
     with atomic(session):
         dup_registry = _open_registry_numbers(session, [f.data.property.registry_number for f in filings])
-        props = insert_returning_ids(session, Property, [f.data.property.model_dump() for f in filings])
+        homes = [f.data.property.model_dump() for f in filings]
+        props = insert_returning_ids(session, Property, homes)
         claim_rows = []
         for f, pid in zip(filings, props, strict=True):
             d = f.data
@@ -110,9 +111,9 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
                        birth_date=o.birth_date, rnokpp=o.rnokpp, phone=o.phone, email=o.email, iban=o.iban, created_at=f.at)
                   for f in filings for o in f.data.owners]
         person_ids = iter(insert_returning_ids(session, Person, people))
-        owns, evidence, events, claim_ids = [], [], {}, {}
+        owns, evidence, events, claim_ids, search = [], [], {}, {}, []
         seen_registry: set[str] = set()
-        for f, cid in zip(filings, ids, strict=True):
+        for f, cid, home in zip(filings, ids, homes, strict=True):
             d, at = f.data, f.at
             checks = []
             for o in d.owners:
@@ -125,6 +126,8 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
                 if rnokpp_birth_date(o.rnokpp) != o.birth_date:
                     checks.append({"check": "rnokpp_matches_birth_date", "ok": False,
                                    "detail": f"{o.full_name}: the taxpayer number encodes another birth date"})
+            names = [n for o in d.owners for n in (o.full_name, o.full_name_latin or translit_uk(o.full_name))]
+            search.append({"claim_id": cid, "keys": claim_keys(names, [o.rnokpp for o in d.owners], home)})
             reg = d.property.registry_number
             if reg and (reg in dup_registry or reg in seen_registry):
                 checks.append({"check": "same_home_open_claim", "ok": False,
@@ -151,7 +154,7 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
         if evidence:
             insert_rows(session, Evidence.__table__, evidence)
         append_bulk(session, events, claim_ids, new_chains=True)
-        index_claims(session, ids)
+        index_new_claims(session, search)  # the keys `index_claims` would read back, from the rows in hand
     return list(ids)
 
 
@@ -209,11 +212,17 @@ _READ = (Claim.id, Claim.ref_year, Claim.kind, Claim.state, Claim.version, Claim
          Claim.documents_requested, Claim.submitted_at, Claim.state_changed_at, Claim.decision_paused_days)
 
 
-def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMove]) -> int:
+def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMove], propose: bool = False) -> int:
     """Make many staff moves in one transaction: every move authorised by the lifecycle for this principal
     as `do_transition` would, the claims written with one UPDATE per kind of move (each checking the version
     its move expected), inspection acts and decisions inserted, decisions posted to the ledger, the audit
-    events appended per claim. Returns the number of claims moved."""
+    events appended per claim. Returns the number of claims moved.
+
+    An award that needs a second commission member (claims.awards: above the computed amount, the tier cap or
+    the configured amount) refuses the whole call, unless `propose`: then, as `do_transition` does for one
+    claim, its decision is recorded pending and the claim stays where it is (`claim.award_proposed`) until a
+    second member approves it (`claims.bulk_awards.do_review_awards_bulk`, or `do_review_award` for one). A claim
+    whose award already waits for a second member cannot be decided again (`AWARD_PENDING`)."""
     from everymetre.payments.ledger import committed_amounts, decision_posts, post, post_certificates
     from everymetre.payments.states import COMMITTED_CLAIMS, DESTROYED
 
@@ -233,7 +242,20 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
         claim_ids: dict[str, int | None] = {}
         decided: list[tuple[int, int, int]] = []
         homes: list[int] = []  # destroyed-housing decisions: their certificates
-        rules_of = _decision_records(session, [current[m.claim_id] for m in moves if m.to in DECIDED and m.claim_id in current])
+        deciding = [m.claim_id for m in moves if m.to in DECIDED and m.claim_id in current]
+        rules_of = _decision_records(session, [current[cid] for cid in deciding])
+        if deciding and (waiting := pending_awards(session, deciding)):
+            cid = min(waiting)
+            ref = claim_reference(current[cid].ref_year, cid)
+            raise Conflict(f"An award on claim {ref} waits for a second commission member: approve or refuse it first.",
+                           ErrorCode.AWARD_PENDING, reference=ref)
+        ruleset = None
+        if deciding:
+            from everymetre.claims.assessment import current_ruleset
+
+            ruleset = current_ruleset()
+        proposed: list[dict[str, Any]] = []
+        originals: set[int] | None = None
         for m in moves:
             c = current.get(m.claim_id)
             if c is None:
@@ -277,14 +299,25 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
                 row["inspector_id"] = uid
                 detail = {"inspection_act": act.model_dump(mode="json"), "works_total_kopiykas": act.works_total_kopiykas}
             elif m.to is State.DUPLICATE:
-                if m.duplicate_of == c.id or m.duplicate_of not in _exists(session, [m.duplicate_of or 0]):
+                if originals is None:  # the claims named as originals, read once for the whole call
+                    originals = _exists(session, [x.duplicate_of for x in moves if x.duplicate_of])
+                if m.duplicate_of == c.id or m.duplicate_of not in originals:
                     raise ValidationFailed("Give the claim this one duplicates (another claim).", field="duplicate_of")
                 row["duplicate_of_id"] = m.duplicate_of
                 detail = {"duplicate_of": m.duplicate_of}
             elif m.to in DECIDED:
-                detail, amount, rules = _decide(c, m, rules_of)
-                decisions.append(dict(claim_id=c.id, stage=detail["stage"], outcome=m.to.value, amount_kopiykas=amount,
-                                      reasons=cast(DecisionIn, m.decision).reasons, decided_by_id=uid, decided_at=at, **rules))
+                detail, amount, rules, because = _decide(c, m, rules_of, at, ruleset, propose)
+                decision_row = dict(claim_id=c.id, stage=detail["stage"], outcome=m.to.value, amount_kopiykas=amount,
+                                    reasons=cast(DecisionIn, m.decision).reasons, decided_by_id=uid, decided_at=at,
+                                    approval="pending" if because else "final",
+                                    approval_needed_because=list(because) if because else None, **rules)
+                decisions.append(decision_row)
+                if because:  # waits for a second member: the claim stays, its version and time move
+                    proposed.append({"id": c.id, "version": c.version, "state_changed_at": at})
+                    events[claim_chain(c.id)] = [NewEvent("claim.award_proposed", {
+                        "from": c.state, "to": m.to.value, "reason": m.reason, "decision": detail}, uid, at)]
+                    claim_ids[claim_chain(c.id)] = c.id
+                    continue
                 row.update(awarded_amount_kopiykas=amount, decided_by_id=uid, decided_at=at)
                 detail = {"decision": detail}
                 if c.kind != DESTROYED:
@@ -297,6 +330,9 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
             claim_ids[claim_chain(c.id)] = c.id
         if len(events) != len(moves):
             raise ValidationFailed("A claim is named twice in one bulk move.", field="claim_id")
+        if proposed and update_rows(session, Claim.__table__, ["id", "version"], proposed,
+                                    fixed="version = {t}version + 1") != len(proposed):
+            raise StaleVersion("Claims changed while being moved; nothing was saved. Reload and try again.")
         for target, rows in updates.items():
             cols = ("id", "version", "state", "state_changed_at", "decision_due_on", "decision_paused_days",
                     *_COLUMNS.get(target, ()))
@@ -307,6 +343,7 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
         if acts:
             insert_rows(session, InspectionAct.__table__, acts)
         if decisions:
+            # one INSERT per set of columns (pending decisions carry why they wait; the rest leave it empty)
             latest = dict(zip([d["claim_id"] for d in decisions], insert_returning_ids(session, Decision, decisions), strict=True))
             committed = committed_amounts(session, [d[0] for d in decided]) if decided else {}
             post(session, decision_posts([(cid, y, a, latest[cid]) for cid, y, a in decided], committed), uid)
@@ -320,12 +357,18 @@ def _read(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     out: dict[int, Any] = {}
     wanted = sorted(set(ids))
     for i in range(0, len(wanted), _CHUNK):
-        out.update({r.id: r for r in session.execute(select(*_READ).where(Claim.id.in_(wanted[i:i + _CHUNK])))})
+        out.update({r.id: r for r in session.execute(
+            select(*_READ, Property.kind.label("home_kind")).join(Property, Property.id == Claim.property_id)
+            .where(Claim.id.in_(wanted[i:i + _CHUNK])))})
     return out
 
 
-def _exists(session: Session, ids: Sequence[int]) -> set[int]:
-    return set(session.execute(select(Claim.id).where(Claim.id.in_(list(ids)))).scalars())
+def _exists(session: Session, ids: Sequence[int | None]) -> set[int]:
+    wanted = sorted({i for i in ids if i})
+    found: set[int] = set()
+    for i in range(0, len(wanted), _CHUNK):
+        found.update(session.execute(select(Claim.id).where(Claim.id.in_(wanted[i:i + _CHUNK]))).scalars())
+    return found
 
 
 def _act_row(c: Any, inspector_id: int, act: InspectionActIn, target: State, at: datetime) -> dict[str, Any]:
@@ -344,10 +387,15 @@ def _act_row(c: Any, inspector_id: int, act: InspectionActIn, target: State, at:
                 notes=act.notes, created_at=at)
 
 
-def _decide(c: Any, m: BulkMove, rules_of: dict[int, dict[str, Any]]) -> tuple[dict[str, Any], int | None, dict[str, Any]]:
-    """As `claims.actions._decide`: the amount, and the rules' record the decision keeps."""
+def _decide(c: Any, m: BulkMove, rules_of: dict[int, dict[str, Any]], at: datetime, ruleset: Any,
+            propose: bool) -> tuple[dict[str, Any], int | None, dict[str, Any], tuple[str, ...]]:
+    """As `claims.actions._decide`: the amount, the rules' record the decision keeps, and why the award needs a
+    second commission member (empty: it stands)."""
+    from everymetre.claims.awards import award_check
+
     decision = cast(DecisionIn, m.decision)
     stage = "appeal" if m.to in (State.UPHELD, State.REVISED) else "first"
+    ref = claim_reference(c.ref_year, c.id)
     if m.to is State.REJECTED:
         amount = None
     elif m.to is State.UPHELD:
@@ -355,26 +403,41 @@ def _decide(c: Any, m: BulkMove, rules_of: dict[int, dict[str, Any]]) -> tuple[d
     else:
         amount = decision.amount_kopiykas if decision.amount_kopiykas is not None else c.assessed_amount_kopiykas
         if amount is None:
-            raise ValidationFailed(f"Give the amount awarded for {claim_reference(c.ref_year, c.id)}: it has no assessed amount.",
+            raise ValidationFailed(f"Give the amount awarded for {ref}: it has no assessed amount.",
                                    field="decision.amount_kopiykas")
     computed = c.assessed_amount_kopiykas
+    because: tuple[str, ...] = ()
     if amount is not None and m.to is not State.UPHELD:
         # the award controls (claims.awards), as for one claim: another amount than the rules' needs its reason;
-        # one that needs a second commission member (above the computed amount, or the configured amount) is
-        # decided on its own (do_transition, then do_review_award), never in bulk
+        # one above the computed amount, the tier cap or the configured amount needs a second member
+        award = award_check(c.kind, computed, c.home_kind, amount, at.date(), ruleset)
         if computed is not None and amount != computed and not (decision.amount_reason or "").strip():
-            raise ValidationFailed(f"The award for {claim_reference(c.ref_year, c.id)} differs from the computed amount: "
+            raise ValidationFailed(f"The award for {ref} differs from the computed amount: "
                                    "give the reason for the amount.", field="decision.amount_reason",
                                    code=ErrorCode.AWARD_REASON_NEEDED, amount=amount, computed=computed)
-        if (computed is not None and amount > computed) or amount > get_settings().award_second_approval_above_kopiykas:
-            raise Conflict(f"The award for {claim_reference(c.ref_year, c.id)} needs a second commission member's "
-                           "approval: decide it on its own.", ErrorCode.AWARD_PENDING,
-                           reference=claim_reference(c.ref_year, c.id))
+        because = award.second_approval_because
+        if because and not propose:
+            raise Conflict(f"The award for {ref} needs a second commission member's approval: propose it "
+                           "(then a second member approves), or decide it on its own.", ErrorCode.AWARD_PENDING,
+                           reference=ref, second_approval_because=list(because))
     rules = {**rules_of.get(c.id, {}), "computed_amount_kopiykas": computed,
              "amount_reason": (decision.amount_reason or None) if amount is not None else None}
-    return ({"stage": stage, "outcome": m.to.value, "amount_kopiykas": amount, "reasons": decision.reasons,
-             "computed_amount_kopiykas": computed, "amount_reason": decision.amount_reason or None,
-             "ruleset_hash": rules.get("ruleset_hash")}, amount, rules)
+    summary = {"stage": stage, "outcome": m.to.value, "amount_kopiykas": amount, "reasons": decision.reasons,
+               "computed_amount_kopiykas": computed, "amount_reason": decision.amount_reason or None,
+               "ruleset_hash": rules.get("ruleset_hash")}
+    if because:
+        summary.update(award.as_dict(), approval="pending")
+    return summary, amount, rules, because
+
+
+def pending_awards(session: Session, claim_ids: Sequence[int]) -> set[int]:
+    """Which of these claims have an award waiting for a second commission member."""
+    wanted = sorted(set(claim_ids))
+    found: set[int] = set()
+    for i in range(0, len(wanted), _CHUNK):
+        found.update(session.execute(select(Decision.claim_id).where(
+            Decision.claim_id.in_(wanted[i:i + _CHUNK]), Decision.approval == "pending")).scalars())
+    return found
 
 
 def _decision_records(session: Session, claims: Sequence[Any]) -> dict[int, dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, false, insert, select
@@ -24,8 +25,12 @@ MAX_QUERY_WORDS = 8
 CHUNK = 5000
 
 
+@lru_cache(maxsize=100_000)
 def word_key(word: str) -> str | None:
-    """The key of one word: digits kept (leading zeros dropped), letters folded by the linkage's spelling key."""
+    """The key of one word: digits kept (leading zeros dropped), letters folded by the linkage's spelling key.
+    (Cached: names, streets and towns repeat across claims.)"""
+    if word.isascii() and word.isdigit():  # a number (RNOKPP, registry, building): itself without leading zeros
+        return word.lstrip("0") or None
     if any(ch.isdigit() for ch in word):
         latin = (translit_uk(word.lower()) or "").lower()
         key = re.sub(r"[^0-9a-z]", "", latin).lstrip("0")
@@ -37,9 +42,10 @@ def keys_of(texts: Iterable[str | None]) -> str:
     """The space-padded set of word keys of these texts (names, address parts, numbers)."""
     out: set[str] = set()
     for t in texts:
-        for w in WORD.findall(t or ""):
-            if k := word_key(w):
-                out.add(k)
+        if t:
+            for w in WORD.findall(t):
+                if k := word_key(w):
+                    out.add(k)
     return " " + " ".join(sorted(out)) + " "
 
 
@@ -79,6 +85,14 @@ def index_claims(conn: Connection | Session, claim_ids: Iterable[int]) -> int:
             conn.execute(insert(ClaimSearch), rows)
         n += len(rows)
     return n
+
+
+def index_new_claims(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
+    """Write the search keys of claims just filed (`{"claim_id", "keys"}` made by `claim_keys` from the rows in
+    hand, no reading back), in the caller's transaction."""
+    from everymetre.store.bulk import insert_rows
+
+    insert_rows(conn, ClaimSearch.__table__, rows)
 
 
 def index_new_claim(session: Session, claim: Claim) -> None:

@@ -40,7 +40,7 @@ from everymetre.accounts.actions import Principal, load_principal
 from everymetre.accounts.models import User
 from everymetre.claims.bulk import BulkMove, Filing, Photo, do_file_bulk, do_move_bulk
 from everymetre.claims.lifecycle import State
-from everymetre.claims.models import Claim
+from everymetre.claims.models import Claim, Decision
 from everymetre.claims.schemas import ClaimCreate, DecisionIn, InspectionActIn
 from everymetre.demo import vocab
 from everymetre.kernel.geography import OBLASTS
@@ -343,20 +343,14 @@ def _compute(engine: Engine) -> None:
 def _decide(session: Session, commission: Principal, second: Principal, gen: _Generator) -> None:
     """Commission decisions on most assessed claims: approved at exactly the computed amount (a few with a
     recorded reason for a lower amount), rejected where the rules found no entitlement or on the evidence. An award
-    the award controls send to a second member (above the configured amount: claims.awards) is decided on its own
-    and approved by `second`; the rest in bulk."""
-    from everymetre.claims.actions import do_transition
-    from everymetre.claims.awards import do_review_award, pending_decision
-    from everymetre.claims.schemas import TransitionIn
-    from everymetre.config import get_settings
-    from everymetre.kernel.identifiers import claim_reference
+    the award controls send to a second member (claims.awards) is proposed, then approved by `second`, in bulk
+    (claims.bulk_awards) like the rest."""
+    from everymetre.claims.bulk_awards import do_review_awards_bulk
 
-    above = get_settings().award_second_approval_above_kopiykas
-    rows = session.execute(select(Claim.id, Claim.version, Claim.assessed_amount_kopiykas, Claim.kind, Claim.ref_year)
+    rows = session.execute(select(Claim.id, Claim.version, Claim.assessed_amount_kopiykas)
                            .where(Claim.state == State.ASSESSED.value).order_by(Claim.id)).all()
     moves = []
-    one_by_one: list[tuple[str, int, DecisionIn]] = []
-    for i, (cid, version, amount, _kind, year) in enumerate(rows):
+    for i, (cid, version, amount) in enumerate(rows):
         roll = gen.rnd.random()
         if roll < 0.2:
             continue  # stays assessed: the commission has not met on it yet
@@ -368,17 +362,14 @@ def _decide(session: Session, commission: Principal, second: Principal, gen: _Ge
             decision = DecisionIn(reasons=APPROVED, amount_kopiykas=amount * 9 // 10, amount_reason=OFF_AMOUNT)
         else:
             decision = DecisionIn(reasons=APPROVED)
-        if (decision.amount_kopiykas or amount) > above:
-            one_by_one.append((claim_reference(year, cid), version, decision))
-        else:
-            moves.append(BulkMove(cid, State.APPROVED, version, decision=decision))
+        moves.append(BulkMove(cid, State.APPROVED, version, decision=decision))
     for i in range(0, len(moves), 5000):
-        do_move_bulk(session, commission, moves[i:i + 5000])
-    for ref, version, decision in one_by_one:
-        claim = do_transition(session, commission, ref, TransitionIn(to=State.APPROVED, expected_version=version,
-                                                                   decision=decision))
-        if pending_decision(session, claim.id) is not None:
-            do_review_award(session, second, ref, approve=True, reason="Сума відповідає розрахунку за правилами.")
+        do_move_bulk(session, commission, moves[i:i + 5000], propose=True)
+    waiting = list(session.execute(select(Decision.claim_id).where(Decision.approval == "pending")
+                                   .order_by(Decision.claim_id)).scalars())
+    for i in range(0, len(waiting), 5000):
+        do_review_awards_bulk(session, second, waiting[i:i + 5000], approve=True,
+                              reason="Сума відповідає розрахунку за правилами.")
 
 
 CITIZEN_CLAIMS = ("draft", "auto_checked", "approved", "upheld", "revised", "withdrawn")

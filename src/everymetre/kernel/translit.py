@@ -72,6 +72,13 @@ def translit_uk(text: str | None) -> str | None:
     if text is None:
         return None
     text = unicodedata.normalize("NFC", text)
+    # every rule looks only inside a word (a space is neither a letter nor an apostrophe): words one by one,
+    # each cached (names and streets repeat)
+    return " ".join(map(_translit_word, text.split(" "))) if " " in text else _translit_word(text)
+
+
+@lru_cache(maxsize=100_000)
+def _translit_word(text: str) -> str:
     out: list[str] = []
     n = len(text)
     for i, ch in enumerate(text):
