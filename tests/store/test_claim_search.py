@@ -47,7 +47,12 @@ def test_search_by_every_kind_of_key_and_spelling(client, auth):
     assert found(client, auth, "Харків") == [ra]
     assert found(client, auth, "Шевченко Чугуїв") == []  # every word must match the same claim
     assert found(client, auth, "Петренко") == []
-    assert found(client, auth, "%") == [] and found(client, auth, "_") == []
+    assert found(client, auth, "%%") == [] and found(client, auth, "__") == []
+    assert found(client, auth, "Олександр Шевч") == [ra]  # the last word typed may be the start of one
+    assert found(client, auth, "Шевч Олександр") == []  # the others are whole words
+    for short in ("ш", " 7 ", "%"):  # one character would match most of the store
+        r = client.get(f"{API}/claims", params={"q": short}, headers=auth("officer"))
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "q", r.text
     assert found(client, auth, "EM-2020-0000001") == []
 
 
@@ -73,7 +78,7 @@ def test_keys_written_at_filing_are_the_reindexed_keys(db, client, auth):
     re-index reads back from the store (index_claims), owners, names in both spellings and address alike."""
     from sqlalchemy import select
 
-    from everymetre.claims.models import ClaimSearch
+    from everymetre.claims.models import ClaimSearch, ClaimSearchWord
     from everymetre.claims.search import _rows
 
     body = claim_body(owners=[owner("Шевченко Олена Петрівна", share="1/2", is_applicant=True),
@@ -85,3 +90,5 @@ def test_keys_written_at_filing_are_the_reindexed_keys(db, client, auth):
     assert len(stored) == 1
     (cid, keys), = stored.items()
     assert keys == _rows(db, [cid])[0]["keys"] and " 12345678901 " in keys
+    words = set(db.execute(select(ClaimSearchWord.word_key, ClaimSearchWord.oblast, ClaimSearchWord.claim_id)).tuples())
+    assert words == {(k, body["property"]["oblast"], cid) for k in keys.split()}
