@@ -19,12 +19,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from dataclasses import dataclass, field
-
-from sqlalchemy import ColumnElement, Connection, Select, and_, delete, exists, false, func, insert, literal, select, \
-    text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from everymetre.claims.models import Claim, ClaimSearch, ClaimSearchWord, Ownership, Person, Property
@@ -239,7 +251,7 @@ def matching_ids(session: Session, base: Select, q: str, oblasts: list[str], lim
     """The ids of the claims of `base` (the queue's claims, filtered, without the search) that match `q`, in
     claim-id order (or reversed), `limit` of them after `offset` (or after the id `after`)."""
     parsed = parse(q)
-    order = (lambda c: c.desc()) if descending else (lambda c: c.asc())  # noqa: E731
+    order = (lambda c: c.desc()) if descending else (lambda c: c.asc())
     if parsed.reference is not None:
         stmt = base.where(condition(q)).with_only_columns(Claim.id)
         return list(session.scalars(stmt.where(Claim.id > after) if after is not None else stmt))[offset:offset + limit]

@@ -24,8 +24,8 @@ from everymetre.claims.models import Claim
 from everymetre.claims.pages import forms, text, views
 from everymetre.claims.pages.forms import words_for
 from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
-from everymetre.claims.search import MIN_QUERY
 from everymetre.claims.schemas import DecisionIn, InspectionActIn, TransitionIn, WorkItem
+from everymetre.claims.search import MIN_QUERY
 from everymetre.claims.values import PriorityGroup
 from everymetre.kernel.errors import DomainError, ErrorCode, NotFound
 from everymetre.kernel.geography import BY_CODE
