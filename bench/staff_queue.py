@@ -10,14 +10,16 @@ pages, then times in-process (TestClient, no network) GET requests of:
 - /staff/queue?view=all&page=500                   a deep page
 
 and the search (GET /api/v1/claims?q=... with a bearer token, and /staff/queue?q=...) by a reference, an RNOKPP,
-a common surname in Cyrillic and in Latin, a full name, an address and a registry number taken from the store,
+a common surname in Cyrillic and in Latin, a full name, an address (street and building, with and without the
+hromada) and a registry number taken from the store, each as the demo officer (every oblast, one by one) and as
+the auditor (a national role),
 
 and prints median and p95 in ms, and each as a multiple of the health check's median.
 
     .venv/bin/python bench/staff_queue.py [--claims 100000] [--runs 30] [--db PATH | --url postgresql+psycopg://...]
 
 With `--store postgresql` the database is `bench_queue` on 127.0.0.1 (more than 100,000 claims: 100,000 are
-generated and copied by SQL, see --replicate). With `--users N` the views are timed under load instead: the app
+generated and copied by SQL with their search keys and word index, see --replicate). With `--users N` the views are timed under load instead: the app
 is served by `everymetre serve --workers 2` and `wrk` (N connections, one view at a time for --seconds) reports
 each view's rate, median and p95 beside GET /api/v1/health's.
 
