@@ -92,3 +92,33 @@ def test_keys_written_at_filing_are_the_reindexed_keys(db, client, auth):
     assert keys == _rows(db, [cid])[0]["keys"] and " 12345678901 " in keys
     words = set(db.execute(select(ClaimSearchWord.word_key, ClaimSearchWord.oblast, ClaimSearchWord.claim_id)).tuples())
     assert words == {(k, body["property"]["oblast"], cid) for k in keys.split()}
+
+
+def test_search_pages_merge_the_oblasts_in_order(client, auth):
+    """A search over several oblasts is one list in claim order: pages by cursor lose and repeat nothing, for a
+    national role and an officer alike; the page's other sorts and filters apply to the matches."""
+    return _merge_case(client, auth)
+
+
+def addresses(client, auth):
+    """Five claims on "вул. Шевченка 12" in three oblasts (in claim order) and one on number 14."""
+    refs = [file(client, auth, oblast=o, hromada=h, street="вул. Шевченка", building="12", registry="555")["reference"]
+            for o, h in [("kharkivska", "Харків"), ("lvivska", "Львів"), ("kharkivska", "Чугуїв"), ("lvivska", "Львів"),
+                         ("kyivska", "Бровари")]]
+    file(client, auth, oblast="lvivska", hromada="Львів", street="вул. Шевченка", building="14")
+    return refs
+
+
+def _merge_case(client, auth):
+    refs = addresses(client, auth)
+    seen, cursor = [], None
+    while True:
+        params = {"q": "12 Шевченка", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        body = client.get(f"{API}/claims", params=params, headers=auth("auditor")).json()
+        seen += [c["reference"] for c in body["items"]]
+        if not (cursor := body["next_cursor"]):
+            break
+    assert seen == refs
+    assert found(client, auth, "Шевченка 12 Львів", "auditor") == [refs[1], refs[3]]
+    assert found(client, auth, "12 Шевченка", "officer_lviv") == [refs[1], refs[3]]
+    assert found(client, auth, "Шевченка 12 Бров", "auditor") == [refs[4]]
