@@ -49,7 +49,7 @@ WORD = re.compile(r"[^\W_]+(?:['’ʼ][^\W_]+)*")
 MAX_QUERY_WORDS = 8
 CHUNK = 5000
 MIN_QUERY = 2  # characters: shorter is refused (422), it would match nearly everything
-COUNT_CAP = 20_000  # a word's claims per oblast are counted up to this (to pick the rarest word)
+COUNT_CAP = 2_000  # a word's claims are counted up to this in all, per oblast (to pick the rarest word)
 MAX_EXPANSIONS = 16  # a prefix starting more keys than this is walked as one range (sorted) or only checked
 
 
