@@ -241,6 +241,24 @@ def _counts(session: Session, parsed: Query, oblasts: list[str]) -> dict[tuple[s
             for i, word in enumerate(words)}
 
 
+def _present(session: Session, parsed: Query, counts: dict[tuple[str, bool], dict[str, int] | None],
+             oblasts: list[str]) -> set[str]:
+    """The oblasts where every word too common to count has a claim (one index probe per word and oblast; a
+    prefix by its keys, when it starts at most MAX_EXPANSIONS): a street or hromada is in few oblasts."""
+    out = set(oblasts)
+    for (k, is_prefix), c in counts.items():
+        if c is not None:
+            continue
+        keys = _expansions(session, k) if is_prefix else [k]
+        if len(keys) > MAX_EXPANSIONS:
+            continue
+        w = aliased(ClaimSearchWord)
+        probes = [select(literal(o).label("o")).where(exists().where(w.word_key.in_(keys), w.oblast == o))
+                  for o in sorted(out)]
+        out &= set(session.scalars(union_all(*probes))) if probes else set()
+    return out
+
+
 def scope_oblasts(oblasts: Iterable[str] | None) -> list[str]:
     """The oblasts a search walks: these, or (None: a national role) every oblast."""
     return sorted(oblasts) if oblasts is not None else sorted(o.code for o in OBLASTS)
@@ -259,10 +277,11 @@ def matching_ids(session: Session, base: Select, q: str, oblasts: list[str], lim
         return []
     counts = _counts(session, parsed, oblasts)
     expansions: list[str] | None = None
+    present = _present(session, parsed, counts, oblasts)
     branches = []
     for oblast in oblasts:
         known = {word: (c.get(oblast, 0) if c is not None else COUNT_CAP + 1) for word, c in counts.items()}
-        if any(c is not None and oblast not in c for c in counts.values()):
+        if any(c is not None and oblast not in c for c in counts.values()) or oblast not in present:
             continue  # a word no claim of this oblast has
         (drive, drive_prefix), _ = min(known.items(), key=lambda kv: (kv[1], kv[0][1]))
         if drive_prefix and expansions is None:
