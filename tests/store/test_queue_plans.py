@@ -1,5 +1,5 @@
 """Every statement the staff queue and GET /api/v1/claims run, for every filter and sort they offer, is planned
-on an index: no sequential scan of `claims` (PostgreSQL, planned with sequential scans discouraged, so a Seq
+on an index: no sequential scan of `claims` or of the search's word index (PostgreSQL, planned with sequential scans discouraged, so a Seq
 Scan means no index can serve the query) and no `SCAN claims` without an index (SQLite's EXPLAIN QUERY PLAN;
 the one allowed is the rowid scan that serves ORDER BY id with a LIMIT, SQLite's primary-key order).
 
@@ -37,6 +37,8 @@ FILTERS: dict[str, QueueFilter] = {
     "overdue in an oblast": QueueFilter(overdue=True, oblasts=["kharkivska"], states=["assigned"]),
     "search words": QueueFilter(q="Шевченко Олена"),
     "search reference": QueueFilter(q="EM-2026-0000001"),
+    "search a prefix": QueueFilter(q="Шевч"),
+    "search an address": QueueFilter(q="Сумська 12 Харків", states=["assigned"]),
     "everything": QueueFilter(states=["assigned"], oblasts=["kharkivska"], kinds=["repair_application"],
                               priority=["combatant"], min_days_waiting=1, review_flagged=False, overdue=True),
 }
@@ -65,7 +67,7 @@ def problems(db, statements) -> list[str]:
         if postgres:
             cur.execute("EXPLAIN " + statement, params)
             plan = "\n".join(r[0] for r in cur.fetchall())
-            bad = re.search(r"Seq Scan on claims\b", plan)
+            bad = re.search(r"Seq Scan on (claims|claim_search_words)\b", plan)
         else:
             cur.execute("EXPLAIN QUERY PLAN " + statement, params)
             rows = [r[3] for r in cur.fetchall()]

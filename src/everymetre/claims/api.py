@@ -110,6 +110,9 @@ def list_claims(
         PriorityGroup.mask(list(priority))
     except ValueError as exc:
         raise ValidationFailed(str(exc), field="priority") from None
+    from everymetre.claims.search import check
+
+    check(q)
     flt = access.QueueFilter(states=[s.value for s in state], oblasts=oblast, kinds=[k.value for k in kind],
                                      priority=list(priority), min_days_waiting=min_days_waiting,
                                      deadline_within_days=deadline_within_days, review_flagged=review_flagged,

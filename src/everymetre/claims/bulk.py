@@ -127,7 +127,8 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
                     checks.append({"check": "rnokpp_matches_birth_date", "ok": False,
                                    "detail": f"{o.full_name}: the taxpayer number encodes another birth date"})
             names = [n for o in d.owners for n in (o.full_name, o.full_name_latin or translit_uk(o.full_name))]
-            search.append({"claim_id": cid, "keys": claim_keys(names, [o.rnokpp for o in d.owners], home)})
+            search.append({"claim_id": cid, "oblast": d.property.oblast,
+                           "keys": claim_keys(names, [o.rnokpp for o in d.owners], home)})
             reg = d.property.registry_number
             if reg and (reg in dup_registry or reg in seen_registry):
                 checks.append({"check": "same_home_open_claim", "ok": False,

@@ -317,3 +317,20 @@ class ClaimSearch(Base):
     __table_args__ = (
         Index("ix_claim_search_keys", "keys", postgresql_using="gin", postgresql_ops={"keys": "gin_trgm_ops"}),
     )
+
+
+WORD_KEY = String(100).with_variant(String(100, collation="C"), "postgresql")  # byte order: prefix = key range
+
+
+class ClaimSearchWord(Base):
+    """The word index of the search: one row per word key of a claim (the keys of `claim_search`), kept with the
+    claim's oblast so each oblast's claims with a word are one range of the primary key, in claim-id order
+    (`claims.search` walks it and stops at a page). (claim_id, word_key) checks the other words of a query."""
+
+    __tablename__ = "claim_search_words"
+    word_key: Mapped[str] = mapped_column(WORD_KEY, primary_key=True)
+    oblast: Mapped[str] = mapped_column(String(40), primary_key=True)
+    claim_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                          ForeignKey("claims.id", ondelete="CASCADE"), primary_key=True)
+
+    __table_args__ = (Index("ix_claim_search_words_claim", "claim_id", "word_key"),)

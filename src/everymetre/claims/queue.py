@@ -25,11 +25,13 @@ from sqlalchemy.orm import Session, lazyload
 
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.roles import Role as AccountRole
+from everymetre.claims import search
 from everymetre.claims.access import QueueFilter, decode_cursor, encode_cursor, filtered_claims, visible_claims
 from everymetre.claims.lifecycle import MOVES, Role, State
 from everymetre.claims.models import Claim
 
 COUNT_CAP = 1_000
+SEARCH_CAP = 1_000  # a search sorted other than by claim id sorts its first this many matches
 PER_PAGE = 50
 SORTS = ("oldest", "newest", "waiting", "deadline")
 MAX_PARTITIONS = 64  # more (oblast, state) pairs than this: split by state alone
@@ -99,7 +101,7 @@ def ordered_ids(principal: Principal, flt: QueueFilter, sort: str, limit: int, o
     base = filtered_claims(principal, replace(flt, states=[], oblasts=[] if oblasts != [None] else flt.oblasts), now)
     if after is not None:
         base = base.where(Claim.id > after)
-    if principal.role is AccountRole.CLAIMANT or flt.q.strip():  # own claims, or a search (few): one ordered scan
+    if principal.role is AccountRole.CLAIMANT:  # own claims (few): one ordered scan
         stmt = filtered_claims(principal, flt, now)
         if after is not None:
             stmt = stmt.where(Claim.id > after)
@@ -121,10 +123,28 @@ def ordered_ids(principal: Principal, flt: QueueFilter, sort: str, limit: int, o
     return select(sub.c.id).order_by(*_order(sort, merged)).offset(offset).limit(limit)
 
 
+def page_ids(session: Session, principal: Principal, flt: QueueFilter, sort: str, limit: int, offset: int = 0,
+             after: int | None = None, now: datetime | None = None) -> list[int]:
+    """The ids of one page of the queue: from the indexes (`ordered_ids`), or for a staff search from the word
+    index (`search.matching_ids`, in claim-id order; sorted otherwise among the first SEARCH_CAP matches)."""
+    if not flt.q.strip() or principal.role is AccountRole.CLAIMANT:
+        return list(session.scalars(ordered_ids(principal, flt, sort, limit, offset, after, now)))
+    base = filtered_claims(principal, replace(flt, q=""), now)
+    scope = search.scope_oblasts(None if principal.all_oblasts else principal.oblasts)
+    if flt.oblasts:
+        scope = [o for o in scope if o in set(flt.oblasts)]
+    if sort in ("oldest", "newest"):
+        return search.matching_ids(session, base, flt.q, scope, limit, offset, after, descending=sort == "newest")
+    ids = search.matching_ids(session, base, flt.q, scope, SEARCH_CAP, after=after)
+    cols = _sort_columns(sort)
+    stmt = select(Claim.id).where(Claim.id.in_(ids)).order_by(*_order(sort, cols)).offset(offset).limit(limit)
+    return list(session.scalars(stmt)) if ids else []
+
+
 def queue_page(session: Session, principal: Principal, flt: QueueFilter, sort: str = "oldest", page: int = 1,
                per_page: int = PER_PAGE, now: datetime | None = None) -> QueuePage:
     page = max(1, page)
-    ids = list(session.scalars(ordered_ids(principal, flt, sort, per_page + 1, (page - 1) * per_page, now=now)))
+    ids = page_ids(session, principal, flt, sort, per_page + 1, (page - 1) * per_page, now=now)
     # Two steps: the page's ids from the indexes alone, then those claims with their homes.
     rows = load_rows(session, ids[:per_page])
     total = capped_count(session, principal, flt, now)
@@ -149,6 +169,8 @@ def capped_count(session: Session, principal: Principal, flt: QueueFilter, now: 
     _, states = _partitions(principal, flt)
     if not states:
         return 0
+    if flt.q.strip() and principal.role is not AccountRole.CLAIMANT:  # a search: its first COUNT_CAP + 1 matches
+        return len(page_ids(session, principal, replace(flt, states=states), "oldest", COUNT_CAP + 1, now=now))
     stmt = filtered_claims(principal, replace(flt, states=states), now).with_only_columns(Claim.id)
     return session.scalar(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())) or 0
 
@@ -181,6 +203,6 @@ def list_claims(session: Session, principal: Principal, flt: QueueFilter, cursor
                 limit: int = 50, now: datetime | None = None) -> tuple[list[Claim], str | None]:
     """The API's list: oldest first, a page after the cursor (the last id of the page before), read like a queue."""
     after = decode_cursor(cursor) if cursor else None
-    ids = list(session.scalars(ordered_ids(principal, flt, "oldest", limit + 1, after=after, now=now)))
+    ids = page_ids(session, principal, flt, "oldest", limit + 1, after=after, now=now)
     rows = load_rows(session, ids[:limit])
     return rows, encode_cursor(ids[limit - 1]) if len(ids) > limit else None

@@ -2,27 +2,56 @@
 the spellings people and foreign documents produce), the address or the registry number.
 
 Each claim's searchable text is folded into keys (`kernel.translit.match_key`, the linkage's spelling keys:
-Олександр, Oleksandr and Olexandr are one key) and kept in `claim_search`. A query is folded the same way, and
-every word of it must start a word of the claim's keys. On PostgreSQL a pg_trgm GIN index serves the match.
+Олександр, Oleksandr and Olexandr are one key), kept as one string in `claim_search` and as a word index in
+`claim_search_words` (word key, oblast, claim id). A query is folded the same way: every word of it must be a
+word of the claim, the last one typed may be the start of one ("Шевченко Ол").
+
+How a search stays fast at a million claims (`matching_ids`): each oblast's claims with a word are one range of
+the word index, in claim-id order. Per oblast in the caller's scope, the search counts (up to COUNT_CAP) how
+many claims each query word has there, skips the oblasts where a word has none, and walks the rarest word's
+range in claim-id order, joining the other words' ranges (a merge or index probes) and the claims row (the
+queue's other filters), stopping at the page. The oblasts' walks are merged in order (UNION ALL, each LIMITed),
+so a page reads about a page of matches per oblast, however common each word is on its own. A prefix is
+expanded to the (at most MAX_EXPANSIONS) keys it starts, each its own ordered range.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, false, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
 
-from everymetre.claims.models import Claim, ClaimSearch, Ownership, Person, Property
+from everymetre.claims.models import Claim, ClaimSearch, ClaimSearchWord, Ownership, Person, Property
+from everymetre.kernel.errors import ValidationFailed
+from everymetre.kernel.geography import OBLASTS
 from everymetre.kernel.identifiers import parse_claim_reference
 from everymetre.kernel.translit import match_key, translit_uk
 
 WORD = re.compile(r"[^\W_]+(?:['’ʼ][^\W_]+)*")
 MAX_QUERY_WORDS = 8
 CHUNK = 5000
+MIN_QUERY = 2  # characters: shorter is refused (422), it would match nearly everything
+COUNT_CAP = 2_000  # a word's claims are counted up to this in all, per oblast (to pick the rarest word)
+MAX_EXPANSIONS = 16  # a prefix starting more keys than this is walked as one range (sorted) or only checked
 
 
 @lru_cache(maxsize=100_000)
@@ -57,7 +86,7 @@ def claim_keys(names: Iterable[str | None], rnokpps: Iterable[str | None], home:
 
 def _rows(conn: Connection | Session, claim_ids: list[int]) -> list[dict[str, Any]]:
     homes = conn.execute(
-        select(Claim.id, Property.street, Property.building, Property.apartment, Property.hromada,
+        select(Claim.id, Claim.oblast, Property.street, Property.building, Property.apartment, Property.hromada,
                Property.registry_number).join(Property, Property.id == Claim.property_id).where(Claim.id.in_(claim_ids))
     ).mappings().all()
     people: dict[int, list[tuple[str | None, str | None, str | None]]] = {}
@@ -69,8 +98,36 @@ def _rows(conn: Connection | Session, claim_ids: list[int]) -> list[dict[str, An
     for h in homes:
         owners = people.get(h["id"], [])
         names = [n for name, latin, _ in owners for n in (name, latin)]
-        out.append({"claim_id": h["id"], "keys": claim_keys(names, [r for _, _, r in owners], dict(h))})
+        out.append({"claim_id": h["id"], "oblast": h["oblast"],
+                    "keys": claim_keys(names, [r for _, _, r in owners], dict(h))})
     return out
+
+
+def word_rows(claim_id: int, oblast: str, keys: str) -> list[dict[str, Any]]:
+    """The word-index rows of one claim's keys."""
+    return [{"word_key": k, "oblast": oblast, "claim_id": claim_id} for k in keys.split() if len(k) <= 100]
+
+
+def _write(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
+    conn.execute(insert(ClaimSearch), [{"claim_id": r["claim_id"], "keys": r["keys"]} for r in rows])
+    words = [w for r in rows for w in word_rows(r["claim_id"], r["oblast"], r["keys"])]
+    if words:
+        conn.execute(insert(ClaimSearchWord), words)
+
+
+def words_from_keys(conn: Connection) -> None:
+    """Fill the word index from the keys in claim_search (the migration that adds it; a bulk copy)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(
+            "INSERT INTO claim_search_words (word_key, oblast, claim_id) SELECT DISTINCT w, c.oblast, s.claim_id "
+            "FROM claim_search s JOIN claims c ON c.id = s.claim_id, unnest(string_to_array(btrim(s.keys), ' ')) w "
+            "WHERE w <> '' AND length(w) <= 100 ON CONFLICT DO NOTHING"))
+        return
+    rows = conn.execute(select(ClaimSearch.claim_id, Claim.oblast, ClaimSearch.keys)
+                        .join(Claim, Claim.id == ClaimSearch.claim_id)).all()
+    words = [w for cid, oblast, keys in rows for w in word_rows(cid, oblast, keys)]
+    for i in range(0, len(words), CHUNK):
+        conn.execute(insert(ClaimSearchWord), words[i:i + CHUNK])
 
 
 def index_claims(conn: Connection | Session, claim_ids: Iterable[int]) -> int:
@@ -81,18 +138,20 @@ def index_claims(conn: Connection | Session, claim_ids: Iterable[int]) -> int:
         part = ids[i:i + CHUNK]
         rows = _rows(conn, part)
         conn.execute(delete(ClaimSearch).where(ClaimSearch.claim_id.in_(part)))
+        conn.execute(delete(ClaimSearchWord).where(ClaimSearchWord.claim_id.in_(part)))
         if rows:
-            conn.execute(insert(ClaimSearch), rows)
+            _write(conn, rows)
         n += len(rows)
     return n
 
 
 def index_new_claims(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
-    """Write the search keys of claims just filed (`{"claim_id", "keys"}` made by `claim_keys` from the rows in
-    hand, no reading back), in the caller's transaction."""
+    """Write the search keys and word index of claims just filed (`{"claim_id", "oblast", "keys"}` made by
+    `claim_keys` from the rows in hand, no reading back), in the caller's transaction."""
     from everymetre.store.bulk import insert_rows
 
-    insert_rows(conn, ClaimSearch.__table__, rows)
+    insert_rows(conn, ClaimSearch.__table__, [{"claim_id": r["claim_id"], "keys": r["keys"]} for r in rows])
+    insert_rows(conn, ClaimSearchWord.__table__, [w for r in rows for w in word_rows(r["claim_id"], r["oblast"], r["keys"])])
 
 
 def index_new_claim(session: Session, claim: Claim) -> None:
@@ -102,7 +161,7 @@ def index_new_claim(session: Session, claim: Claim) -> None:
     keys = claim_keys(names, [o.person.rnokpp for o in claim.owners],
                       {"street": home.street, "building": home.building, "apartment": home.apartment,
                        "hromada": home.hromada, "registry_number": home.registry_number})
-    session.execute(insert(ClaimSearch), [{"claim_id": claim.id, "keys": keys}])
+    _write(session, [{"claim_id": claim.id, "oblast": claim.oblast, "keys": keys}])
 
 
 def index_missing(conn: Connection | Session, rebuild: bool = False) -> int:
@@ -114,20 +173,157 @@ def index_missing(conn: Connection | Session, rebuild: bool = False) -> int:
     return index_claims(conn, ids)
 
 
-def query_keys(q: str) -> list[str]:
-    """The keys a query must match, longest first (the most selective word leads the index scan)."""
-    keys = {k for w in WORD.findall(q)[:MAX_QUERY_WORDS] if (k := word_key(w))}
-    return sorted(keys, key=lambda k: (-len(k), k))
+@dataclass
+class Query:
+    reference: tuple[int, int] | None = None
+    exact: list[str] = field(default_factory=list)  # keys that must be words of the claim
+    prefix: str | None = None  # the last word typed: a key that must start a word of the claim
+
+
+def check(q: str) -> None:
+    """Refuse a query too short to mean anything (one character would match most of the store)."""
+    if 0 < len(q.strip()) < MIN_QUERY:
+        raise ValidationFailed(f"Type at least {MIN_QUERY} characters to search.", field="q")
+
+
+def parse(q: str) -> Query:
+    q = q.strip()
+    if (ref := parse_claim_reference(q)) is not None:
+        return Query(reference=ref)
+    keys = [k for w in WORD.findall(q)[:MAX_QUERY_WORDS] if (k := word_key(w))]
+    if not keys:
+        return Query()
+    last = keys[-1]
+    return Query(exact=sorted(set(keys[:-1]) - {last}), prefix=last)
+
+
+def _upper(prefix: str) -> str:
+    """The least string above every string that starts with `prefix` (the keys are ASCII: byte order)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _in_range(col: Any, prefix: str) -> ColumnElement[bool]:
+    return and_(col >= prefix, col < _upper(prefix))
 
 
 def condition(q: str) -> ColumnElement[bool]:
-    """The SQL condition on `Claim` that it matches the query: by reference, or every word a key prefix."""
-    q = q.strip()
-    parsed = parse_claim_reference(q)
-    if parsed is not None:
-        return and_(Claim.id == parsed[1], Claim.ref_year == parsed[0])
-    keys = query_keys(q)
-    if not keys:
+    """The SQL condition on `Claim` that it matches the query (by reference, or by its words). Correct anywhere;
+    fast only in `matching_ids`, which walks the word index a page at a time."""
+    parsed = parse(q)
+    if parsed.reference is not None:
+        return and_(Claim.id == parsed.reference[1], Claim.ref_year == parsed.reference[0])
+    if parsed.prefix is None:
         return false()
-    match = and_(*(ClaimSearch.keys.like(f"% {k}%") for k in keys))
-    return Claim.id.in_(select(ClaimSearch.claim_id).where(match))
+    conds: list[ColumnElement[bool]] = []
+    for k in parsed.exact:
+        w = aliased(ClaimSearchWord)
+        conds.append(exists().where(w.claim_id == Claim.id, w.word_key == k))
+    w = aliased(ClaimSearchWord)
+    conds.append(exists().where(w.claim_id == Claim.id, _in_range(w.word_key, parsed.prefix)))
+    return and_(*conds)
+
+
+def _expansions(session: Session, prefix: str) -> list[str]:
+    """The keys starting with `prefix`, up to MAX_EXPANSIONS + 1, by a loose scan of the word index."""
+    out: list[str] = []
+    low, high = prefix, _upper(prefix)
+    first = True
+    while len(out) <= MAX_EXPANSIONS:
+        nxt = session.scalar(select(func.min(ClaimSearchWord.word_key)).where(
+            ClaimSearchWord.word_key >= low if first else ClaimSearchWord.word_key > low,
+            ClaimSearchWord.word_key < high))
+        if nxt is None:
+            break
+        out.append(nxt)
+        low, first = nxt, False
+    return out
+
+
+def _counts(session: Session, parsed: Query, oblasts: list[str]) -> dict[tuple[str, bool], dict[str, int] | None]:
+    """Per query word: its claims per oblast, each word's counted up to COUNT_CAP in all (None: more than that,
+    the per-oblast figures only partly known). One statement, index-only ranges."""
+    words = [(k, False) for k in parsed.exact] + [(parsed.prefix, True)]
+    parts = []
+    for i, (k, is_prefix) in enumerate(words):
+        w = aliased(ClaimSearchWord)
+        cond = _in_range(w.word_key, k) if is_prefix else w.word_key == k  # type: ignore[arg-type]
+        sub = select(w.oblast).where(cond, w.oblast.in_(oblasts)).limit(COUNT_CAP + 1).subquery()
+        parts.append(select(literal(i).label("i"), sub.c.oblast, func.count().label("n")).group_by(sub.c.oblast))
+    found: list[dict[str, int]] = [{} for _ in words]
+    for i, oblast, n in session.execute(union_all(*parts)).tuples():
+        found[i][oblast] = n
+    return {word: (None if sum(found[i].values()) > COUNT_CAP else found[i])  # type: ignore[misc]
+            for i, word in enumerate(words)}
+
+
+def _present(session: Session, parsed: Query, counts: dict[tuple[str, bool], dict[str, int] | None],
+             oblasts: list[str]) -> set[str]:
+    """The oblasts where every word too common to count has a claim (one index probe per word and oblast; a
+    prefix by its keys, when it starts at most MAX_EXPANSIONS): a street or hromada is in few oblasts."""
+    out = set(oblasts)
+    for (k, is_prefix), c in counts.items():
+        if c is not None:
+            continue
+        keys = _expansions(session, k) if is_prefix else [k]
+        if len(keys) > MAX_EXPANSIONS:
+            continue
+        w = aliased(ClaimSearchWord)
+        probes = [select(literal(o).label("o")).where(exists().where(w.word_key.in_(keys), w.oblast == o))
+                  for o in sorted(out)]
+        out &= set(session.scalars(union_all(*probes))) if probes else set()
+    return out
+
+
+def scope_oblasts(oblasts: Iterable[str] | None) -> list[str]:
+    """The oblasts a search walks: these, or (None: a national role) every oblast."""
+    return sorted(oblasts) if oblasts is not None else sorted(o.code for o in OBLASTS)
+
+
+def matching_ids(session: Session, base: Select, q: str, oblasts: list[str], limit: int, offset: int = 0,
+                 after: int | None = None, descending: bool = False) -> list[int]:
+    """The ids of the claims of `base` (the queue's claims, filtered, without the search) that match `q`, in
+    claim-id order (or reversed), `limit` of them after `offset` (or after the id `after`)."""
+    parsed = parse(q)
+    order = (lambda c: c.desc()) if descending else (lambda c: c.asc())
+    if parsed.reference is not None:
+        stmt = base.where(condition(q)).with_only_columns(Claim.id)
+        return list(session.scalars(stmt.where(Claim.id > after) if after is not None else stmt))[offset:offset + limit]
+    if parsed.prefix is None or not oblasts:
+        return []
+    counts = _counts(session, parsed, oblasts)
+    expansions: list[str] | None = None
+    present = _present(session, parsed, counts, oblasts)
+    branches = []
+    for oblast in oblasts:
+        known = {word: (c.get(oblast, 0) if c is not None else COUNT_CAP + 1) for word, c in counts.items()}
+        if any(c is not None and oblast not in c for c in counts.values()) or oblast not in present:
+            continue  # a word no claim of this oblast has
+        (drive, drive_prefix), _ = min(known.items(), key=lambda kv: (kv[1], kv[0][1]))
+        if drive_prefix and expansions is None:
+            expansions = _expansions(session, drive)
+            if not expansions:
+                return []
+        drives: list[str | None] = [drive]
+        if drive_prefix:
+            drives = list(expansions) if expansions and len(expansions) <= MAX_EXPANSIONS else [None]  # None: range
+        for key in drives:
+            w = aliased(ClaimSearchWord)
+            stmt = base.join(w, w.claim_id == Claim.id).where(w.oblast == oblast)
+            stmt = stmt.where(w.word_key == key if key is not None else _in_range(w.word_key, drive))
+            for other in parsed.exact:
+                if other != drive or drive_prefix:
+                    x = aliased(ClaimSearchWord)
+                    stmt = stmt.join(x, and_(x.claim_id == w.claim_id, x.oblast == oblast, x.word_key == other))
+            if not drive_prefix:
+                p = aliased(ClaimSearchWord)
+                stmt = stmt.where(exists().where(p.claim_id == w.claim_id, _in_range(p.word_key, parsed.prefix)))
+            if after is not None:
+                stmt = stmt.where(w.claim_id < after if descending else w.claim_id > after)
+            branches.append(stmt.with_only_columns(w.claim_id.label("id")).order_by(order(w.claim_id))
+                            .limit(offset + limit).subquery())
+    if not branches:
+        return []
+    merged = (select(*branches[0].c) if len(branches) == 1
+              else select(*union_all(*(select(*b.c) for b in branches)).subquery().c)).subquery()
+    stmt = select(merged.c.id).group_by(merged.c.id).order_by(order(merged.c.id)).offset(offset).limit(limit)
+    return list(session.scalars(stmt))

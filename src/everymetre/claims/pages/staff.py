@@ -28,6 +28,7 @@ from everymetre.claims.pages import forms, text, views
 from everymetre.claims.pages.forms import words_for
 from everymetre.claims.queue import COUNT_CAP, SORTS, queue_page, work_states
 from everymetre.claims.schemas import DecisionIn, InspectionActIn, TransitionIn, WorkItem
+from everymetre.claims.search import MIN_QUERY
 from everymetre.claims.values import PriorityGroup
 from everymetre.kernel.errors import DomainError, ErrorCode, NotFound
 from everymetre.kernel.geography import BY_CODE
@@ -85,12 +86,15 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
     sort = sort if sort in SORTS else "oldest"
     page = _int(q.get("page"), 1, 100_000) or 1
     search = (q.get("q") or "").strip()[:200]
+    search_error = None
+    if 0 < len(search) < MIN_QUERY:  # one character would match most of the store: asked again, nothing searched
+        search_error = gettext("Type at least %(n)d characters to search.") % {"n": MIN_QUERY}
     if search and "state" not in q:
         states = []  # a search looks through every status unless the user picks some
         default_view = False
     flt = QueueFilter(states=states, oblasts=oblasts, kinds=kinds, priority=priority, min_days_waiting=waiting,
                       deadline_within_days=deadline, assigned_to_me=q.get("mine") == "1",
-                      overdue=q.get("overdue") == "1", q=search)
+                      overdue=q.get("overdue") == "1", q="" if search_error else search)
     result = queue_page(db, principal, flt, sort=sort, page=page)
     overdue = overdue_by_oblast(db)
     scope_codes = sorted(principal.oblasts) if not principal.all_oblasts else list(BY_CODE)
@@ -116,6 +120,7 @@ def queue(request: Request, db: DB, principal: Staff, settings: SettingsDep) -> 
            "rows": rows, "result": result, "cap": COUNT_CAP, "states": states, "oblasts": oblasts, "kinds": kinds,
            "priority": priority, "waiting": waiting, "deadline": deadline, "sort": sort, "mine": q.get("mine") == "1",
            "all_states": [s.value for s in State], "scope": text.oblast_choices(scope), "q": search,
+           "search_error": search_error,
            "work_states": work_states(principal.role), "counts": result.state_counts,
            "prev_url": "?" + urlencode([*base, ("page", str(page - 1))]) if page > 1 else None,
            "next_url": "?" + urlencode([*base, ("page", str(page + 1))]) if result.has_next else None,
