@@ -91,7 +91,8 @@ def insert_new_rows(conn: Connection | Session, table: Table, rows: Sequence[dic
     if c.dialect.name == "postgresql" and len(rows) <= SMALL:  # one request's rows: one INSERT, no staging table
         from sqlalchemy.dialects.postgresql import insert
 
-        return c.execute(insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(unique))).rowcount
+        stmt = insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(unique))
+        return len(c.execute(stmt.returning(table.c[unique[0]])).all())  # rowcount is not kept here (-1)
     columns = list(rows[0])
     values = _tuples(c, table, columns, rows)
     names = ", ".join(columns)

@@ -177,7 +177,8 @@ def test_claim_from_filing_to_decision(open_page, tmp_path: Path):
     # the citizen sees the decision, the amount and the appeal deadline
     citizen.goto("/my")
     citizen.check()
-    citizen.page.get_by_role("link", name=ref).click()
+    with citizen.page.expect_navigation():  # the claim's page, not the list still unloading
+        citizen.page.get_by_role("link", name=ref).click()
     citizen.check()
     text = main_text(citizen)
     assert "Схвалено" in text and "37 375,13 грн" in text and "Ви можете оскаржити до" in text
