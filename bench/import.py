@@ -11,9 +11,9 @@ would have them, ~1 % of rows with a typo or an impossible date) are written to 
 examples/import/mapping.toml; generating them is not timed. The PostgreSQL database is dropped and created
 afresh (schema by `everymetre db upgrade`). Timed: the import end to end (read, validate, write with the audit
 trail), then `psql -c "\\copy staging FROM file CSV HEADER"` into an unindexed table of text columns (the
-ceiling the issue names), then the store floor: psql loading exactly the rows the import wrote (six tables,
-about seven rows and a dozen index entries per input row) into the same schema, which is what the database
-itself needs for them.
+ceiling the issue names), then the store floor: psql loading exactly the rows the import wrote (the six tables
+of the claim and its trail, and the search keys and word index: about twenty rows and thirty index entries per
+input row) into the same schema, which is what the database itself needs for them.
 """
 
 from __future__ import annotations

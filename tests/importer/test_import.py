@@ -281,3 +281,44 @@ def test_deferred_indexes_are_dropped_for_the_write_and_built_after(db, engine, 
     assert len(indexes.missing(engine)) == len(dropped)
     r = imp(write_input(tmp_path / "e.csv", [person_row(7)]), "-m", mapping_file("deferred"))
     assert r.exit_code == 0 and indexes.missing(engine) == []
+
+
+@pytest.mark.parametrize("defer", [False, True])
+def test_imported_claims_are_searchable_with_the_keys_index_claims_writes(db, principal, tmp_path, mapping_file, defer):
+    """Each batch writes its claims' search keys and word index with them (no pass afterwards): the same rows
+    `index_claims` writes from the store, and the staff search finds an imported claim by name, RNOKPP, address."""
+    from everymetre.claims.models import ClaimSearch, ClaimSearchWord
+    from everymetre.claims.access import QueueFilter
+    from everymetre.claims.queue import list_claims
+    from everymetre.claims.search import index_claims
+
+    rows = [person_row(1, registry="0012345678901", apartment="15", kind="квартира"),
+            person_row(2, surname="Коваленко", given="Марія", street="просп. Миру", city="Чугуїв")]
+    src = write_input(tmp_path / "s.csv", rows)
+    r = imp(src, "-m", mapping_file("searchable"), "--batch-size", "1", *(["--defer-indexes"] if defer else []))
+    assert r.exit_code == 0, r.output
+    claims = {c.source_record_id: c for c in claims_of(db, "searchable")}
+    ids = [c.id for c in claims.values()]
+
+    def written():
+        db.rollback()
+        keys = dict(db.execute(select(ClaimSearch.claim_id, ClaimSearch.keys).where(ClaimSearch.claim_id.in_(ids))).tuples().all())
+        words = set(db.execute(select(ClaimSearchWord.word_key, ClaimSearchWord.oblast, ClaimSearchWord.claim_id)
+                               .where(ClaimSearchWord.claim_id.in_(ids))).tuples())
+        return keys, words
+
+    by_import = written()
+    assert len(by_import[0]) == 2 and by_import[1]
+    index_claims(db, ids)  # rewritten from the store: nothing changes
+    db.commit()
+    assert written() == by_import
+    officer = principal("officer")
+
+    def found(q):
+        return {c.source_record_id for c in list_claims(db, officer, QueueFilter(q=q), None, 50)[0]}
+
+    assert found("Шевченко Олена") == {"R-0001"}
+    assert found("Kovalenko Mariia") == {"R-0002"}
+    assert found(claims["R-0001"].owners[0].person.rnokpp) == {"R-0001"}
+    assert found("12345678901") == {"R-0001"}
+    assert found("Миру Чугуїв") == {"R-0002"}

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine, Index, text
 from sqlalchemy.schema import CreateIndex
 
-TABLES = ("persons", "properties", "claims", "ownerships", "claim_search", "audit_events")
+TABLES = ("persons", "properties", "claims", "ownerships", "claim_search", "claim_search_words", "audit_events")
 
 
 def deferrable() -> list[Index]:

@@ -29,7 +29,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from everymetre.audit.chain import GENESIS, canonical_json, event_hashes
-from everymetre.claims.search import index_missing
+from everymetre.claims.search import claim_keys, index_missing
 from everymetre.config import get_settings
 from everymetre.importer.mapping import Mapping
 from everymetre.importer.readers import ROW, detect_format, read_input
@@ -47,6 +47,8 @@ COLUMNS = {
     "ownerships": ("claim_id", "person_id", "share_numerator", "share_denominator", "is_applicant"),
     "audit_events": ("chain", "seq", "claim_id", "action", "at", "payload", "prev_hash", "hash"),
     "audit_chains": ("chain", "last_seq", "last_hash"),
+    "claim_search": ("claim_id", "keys"),
+    "claim_search_words": ("word_key", "oblast", "claim_id"),
 }
 
 
@@ -371,9 +373,29 @@ def _frames(batch: pl.DataFrame, person_ids: list[int], property_ids: list[int],
     events = pl.concat([ev1, ev2])
     heads = base.select("chain", pl.lit(2).alias("last_seq"), h2s.alias("last_hash"))
     timings["frames"] = timings.get("frames", 0.0) + perf_counter() - t
+    search, words = _search_frames(b, timings)
     assert n == persons.height
     return {"persons": persons, "properties": properties, "claims": claims, "ownerships": ownerships,
-            "audit_events": events, "audit_chains": heads}
+            "audit_events": events, "audit_chains": heads, "claim_search": search, "claim_search_words": words}
+
+
+def _search_frames(b: pl.DataFrame, timings: dict[str, float]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The batch's search keys and word index (claims.search), from the rows in hand: written with the claims,
+    in their transaction, as `index_claims` would write them (so a search finds an imported claim at once)."""
+    t = perf_counter()
+    cols = b.columns
+    parts = ["full_name", "full_name_latin", "rnokpp", "registry_number", "street", "building", "apartment", "hromada"]
+    values = [b[f"v_{c}"].to_list() if f"v_{c}" in cols else [None] * b.height for c in parts]
+    keys = [claim_keys([name, latin], [rnokpp], {"registry_number": reg, "street": street, "building": building,
+                                                 "apartment": apartment, "hromada": hromada})
+            for name, latin, rnokpp, reg, street, building, apartment, hromada in zip(*values, strict=True)]
+    search = pl.DataFrame({"claim_id": b["claim_id"], "keys": pl.Series(keys, dtype=pl.String)})
+    words = (search.select(pl.col("keys").str.strip_chars(" ").str.split(" ").alias("word_key"),
+                           b["v_oblast"].alias("oblast"), "claim_id")
+             .explode("word_key")
+             .filter(pl.col("word_key").str.len_chars().is_between(1, 100)))
+    timings["search_keys"] = timings.get("search_keys", 0.0) + perf_counter() - t
+    return search, words
 
 
 # ------------------------------------------------------------------------------------------ backends
