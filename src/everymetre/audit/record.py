@@ -49,12 +49,18 @@ def record_many(session: Session, chain: str, events: list[NewEvent], claim_id: 
     rows, seq, prev = chain_rows(chain, events, utcnow(), claim_id, seq, prev)
     # Core statements on the tables: one INSERT for all the events (the ORM's bulk path would split them by
     # which values are None), and no ORM machinery on a path every write takes.
-    session.execute(AuditEvent.__table__.insert(), rows)
     chains = AuditChain.__table__
-    if head:
-        session.execute(chains.update().where(chains.c.chain == chain).values(last_seq=seq, last_hash=prev))
+    if session.get_bind().dialect.name == "postgresql":
+        # the events and the head move in one statement (a data-modifying CTE): one round trip, not two
+        move = (chains.update().where(chains.c.chain == chain).values(last_seq=seq, last_hash=prev) if head
+                else chains.insert().values(chain=chain, last_seq=seq, last_hash=prev))
+        session.execute(move.add_cte(AuditEvent.__table__.insert().values(rows).cte("new_events")))
     else:
-        session.execute(chains.insert().values(chain=chain, last_seq=seq, last_hash=prev))
+        session.execute(AuditEvent.__table__.insert(), rows)
+        if head:
+            session.execute(chains.update().where(chains.c.chain == chain).values(last_seq=seq, last_hash=prev))
+        else:
+            session.execute(chains.insert().values(chain=chain, last_seq=seq, last_hash=prev))
     if any(notifies(e.action, e.payload) for e in events):  # the outbox, in the same transaction
         from everymetre.notifications.outbox import enqueue_from_audit
 

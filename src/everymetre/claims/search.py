@@ -49,6 +49,7 @@ from everymetre.kernel.translit import match_key, translit_uk
 WORD = re.compile(r"[^\W_]+(?:['’ʼ][^\W_]+)*")
 MAX_QUERY_WORDS = 8
 CHUNK = 5000
+SMALL = 20  # claims written in one statement (keys and words together) on PostgreSQL
 MIN_QUERY = 2  # characters: shorter is refused (422), it would match nearly everything
 COUNT_CAP = 2_000  # a word's claims are counted up to this in all, per oblast (to pick the rarest word)
 MAX_EXPANSIONS = 16  # a prefix starting more keys than this is walked as one range (sorted) or only checked
@@ -109,8 +110,15 @@ def word_rows(claim_id: int, oblast: str, keys: str) -> list[dict[str, Any]]:
 
 
 def _write(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
-    conn.execute(insert(ClaimSearch), [{"claim_id": r["claim_id"], "keys": r["keys"]} for r in rows])
+    keys = [{"claim_id": r["claim_id"], "keys": r["keys"]} for r in rows]
     words = [w for r in rows for w in word_rows(r["claim_id"], r["oblast"], r["keys"])]
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    if words and len(rows) <= SMALL and bind.dialect.name == "postgresql":
+        # one request's claims: the keys and the word index in one statement (one round trip, not two)
+        conn.execute(insert(ClaimSearchWord.__table__).values(words)
+                     .add_cte(insert(ClaimSearch.__table__).values(keys).cte("new_keys")))
+        return
+    conn.execute(insert(ClaimSearch), keys)
     if words:
         conn.execute(insert(ClaimSearchWord), words)
 

@@ -393,7 +393,8 @@ def _search_frames(b: pl.DataFrame, timings: dict[str, float]) -> tuple[pl.DataF
     words = (search.select(pl.col("keys").str.strip_chars(" ").str.split(" ").alias("word_key"),
                            b["v_oblast"].alias("oblast"), "claim_id")
              .explode("word_key")
-             .filter(pl.col("word_key").str.len_chars().is_between(1, 100)))
+             .filter(pl.col("word_key").str.len_chars().is_between(1, 100))
+             .sort("word_key", "oblast", "claim_id"))  # primary-key order: each index page is written once
     timings["search_keys"] = timings.get("search_keys", 0.0) + perf_counter() - t
     return search, words
 
