@@ -237,7 +237,7 @@ def main() -> None:
     print(f"raw COPY ceiling (psql \\copy into an unindexed table of text columns): {raw:.2f} s = {raw_rate:,.0f} rows/s")
     print(f"import / raw COPY = {rate / raw_rate:.2f}")
     floor = store_floor(url, admin, tmp)
-    print(f"store floor (psql \\copy of the rows the import wrote, {sum(floor[1].values()):,} in 6 tables, into the same "
+    print(f"store floor (psql \\copy of the rows the import wrote, {sum(floor[1].values()):,} in {len(floor[1])} tables, into the same "
           f"schema, one connection): {floor[0]:.2f} s = {args.rows / floor[0]:,.0f} input rows/s")
     print(f"import / store floor = {floor[0] / elapsed:.2f} (speed: target at least 1.5)")
     if args.verify:

@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from everymetre.audit.chain import GENESIS, NewEvent, chain_rows
 from everymetre.audit.models import AuditChain, AuditEvent
 from everymetre.notifications.hook import wants as notifies
-from everymetre.store.bulk import insert_rows, update_rows
+from everymetre.store.bulk import insert_rows, unnest_insert, update_rows
 from everymetre.store.types import utcnow
 
 _CHUNK = 5000  # chains per head lookup (bound parameters)
@@ -52,9 +52,11 @@ def record_many(session: Session, chain: str, events: list[NewEvent], claim_id: 
     chains = AuditChain.__table__
     if session.get_bind().dialect.name == "postgresql":
         # the events and the head move in one statement (a data-modifying CTE): one round trip, not two
-        move = (chains.update().where(chains.c.chain == chain).values(last_seq=seq, last_hash=prev) if head
-                else chains.insert().values(chain=chain, last_seq=seq, last_hash=prev))
-        session.execute(move.add_cte(AuditEvent.__table__.insert().values(rows).cte("new_events")))
+        sql, params = unnest_insert(session, AuditEvent.__table__, rows, "e_")
+        move = ("UPDATE audit_chains SET last_seq = :last_seq, last_hash = :last_hash WHERE chain = :chain" if head
+                else "INSERT INTO audit_chains (chain, last_seq, last_hash) VALUES (:chain, :last_seq, :last_hash)")
+        session.execute(text(f"WITH new_events AS ({sql}) {move}"),
+                        {**params, "chain": chain, "last_seq": seq, "last_hash": prev})
     else:
         session.execute(AuditEvent.__table__.insert(), rows)
         if head:

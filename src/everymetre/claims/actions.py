@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -44,6 +44,8 @@ from everymetre.kernel.errors import StaleVersion, ValidationFailed
 from everymetre.kernel.identifiers import claim_reference, mask, rnokpp_birth_date
 from everymetre.kernel.translit import translit_uk
 from everymetre.payments.ledger import post_decision
+from everymetre.programme.models import ProgrammeSetting
+from everymetre.programme.settings import PREFETCHED, SPECS, defaults
 from everymetre.sla.due import after_move
 from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
@@ -63,10 +65,19 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
     require(principal.actor, Action.CLAIM_FILE, Subject(frozenset({data.property.oblast}), is_party=True))
     if data.submit and (problem := damage_date_problem(data.damage_date, now.date())):
         raise ValidationFailed(problem, field="damage_date")
+    try:
+        return _file(session, principal, data, now)
+    finally:  # what _prefetch read ahead holds for this filing only
+        session.info.pop(SAME_HOME, None)
+        session.info.pop(PREFETCHED, None)
+
+
+def _file(session: Session, principal: Principal, data: ClaimCreate, now: datetime) -> Claim:
     with atomic(session):
         # Reads first: a query after objects are added would flush them early and cost UPDATEs later.
         previous_id = get_claim(session, principal, data.previous_claim).id if data.previous_claim else None
-        own_person = session.get(Person, principal.person_id) if principal.person_id else None
+        own_person = _prefetch(session, principal, data) if data.submit else (
+            session.get(Person, principal.person_id) if principal.person_id else None)
         applicant: Person | None = None
         owners = []
         for o in data.owners:
@@ -108,6 +119,34 @@ def do_create_claim(session: Session, principal: Principal, data: ClaimCreate, n
             record(session, user_chain(principal.user_id), "user.linked_person", principal.user_id,
                    {"after": {"person_id": applicant.id}}, at=now)
     return claim
+
+
+SAME_HOME = "everymetre.same_home_open_claim"  # session.info: (registry number, an open claim on it) read ahead
+
+
+def _prefetch(session: Session, principal: Principal, data: ClaimCreate) -> Person | None:
+    """The reads of a filing that is submitted at once, in one statement: the filer's own person (to reuse it
+    as an owner), the programme settings (the photo rules), and an open claim on the same registry number
+    (the duplicate check). The two last are kept in `session.info` for this transaction: `programme.settings.
+    effective` and `auto_checks` use them instead of reading again."""
+    registry = data.property.registry_number
+    cols: list[Any] = [select(ProgrammeSetting.value).where(ProgrammeSetting.key == k).scalar_subquery().label(k)
+                       for k in SPECS]
+    if registry:
+        cols.append(select(Claim.id).join(Property, Claim.property_id == Property.id)
+                    .where(Property.registry_number == registry, Claim.state.in_(OPEN_STATES),
+                           Claim.is_redamage.is_(False)).limit(1).scalar_subquery().label("same_home"))
+    stmt = select(*cols)
+    if principal.person_id:
+        anchor = select(literal(1).label("one")).subquery()
+        stmt = stmt.add_columns(Person).select_from(anchor).outerjoin(Person, Person.id == principal.person_id)
+    row = session.execute(stmt).one()
+    values = defaults()
+    values.update({k: int(v) for k, v in zip(SPECS, row, strict=False) if v is not None})
+    session.info[PREFETCHED] = values
+    if registry:
+        session.info[SAME_HOME] = (registry, row[len(SPECS)])
+    return row[-1] if principal.person_id else None
 
 
 def _claim_snapshot(claim: Claim, data: ClaimCreate) -> dict[str, Any]:
@@ -158,7 +197,10 @@ def auto_checks(session: Session, claim: Claim, today: date) -> list[dict[str, A
         if o.is_applicant and p.birth_date and _age(p.birth_date, today) < 18:
             out.append({"check": "applicant_adult", "ok": False, "detail": "the applicant is under 18"})
     home = claim.home
-    if home.registry_number:
+    ahead = session.info.get(SAME_HOME)
+    if home.registry_number and claim.id is None and ahead is not None and ahead[0] == home.registry_number:
+        other = ahead[1]  # read with the filing's other reads (_prefetch)
+    elif home.registry_number:
         with session.no_autoflush:  # a claim being filed is not in the store yet, and needs not be
             other = session.scalar(
                 select(Claim.id).join(Property, Claim.property_id == Property.id)
@@ -166,6 +208,7 @@ def auto_checks(session: Session, claim: Claim, today: date) -> list[dict[str, A
                        Claim.state.in_(OPEN_STATES), Claim.is_redamage.is_(False))
                 .limit(1)
             )
+    if home.registry_number:
         if other is not None and not claim.is_redamage:
             out.append({"check": "same_home_open_claim", "ok": False,
                         "detail": "another open claim names the same registry object number"})

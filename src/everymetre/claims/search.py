@@ -115,8 +115,11 @@ def _write(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
     bind = conn.get_bind() if isinstance(conn, Session) else conn
     if words and len(rows) <= SMALL and bind.dialect.name == "postgresql":
         # one request's claims: the keys and the word index in one statement (one round trip, not two)
-        conn.execute(insert(ClaimSearchWord.__table__).values(words)
-                     .add_cte(insert(ClaimSearch.__table__).values(keys).cte("new_keys")))
+        from everymetre.store.bulk import unnest_insert
+
+        keys_sql, keys_params = unnest_insert(conn, ClaimSearch.__table__, keys, "k_")
+        words_sql, words_params = unnest_insert(conn, ClaimSearchWord.__table__, words, "w_")
+        conn.execute(text(f"WITH new_keys AS ({keys_sql}) {words_sql}"), {**keys_params, **words_params})
         return
     conn.execute(insert(ClaimSearch), keys)
     if words:

@@ -64,8 +64,14 @@ def stored(session: Session) -> dict[str, ProgrammeSetting]:
     return {row.key: row for row in session.scalars(select(ProgrammeSetting).where(ProgrammeSetting.key.in_(list(SPECS))))}
 
 
+PREFETCHED = "everymetre.programme_settings"  # session.info: the values read with a filing's other reads
+
+
 def effective(session: Session, settings: Settings | None = None) -> dict[str, int]:
-    """Every setting's value now: the stored one where an administrator set it, else the deployment's default."""
+    """Every setting's value now: the stored one where an administrator set it, else the deployment's default
+    (or, inside a filing that read them with its other reads, those: `claims.actions._prefetch`)."""
+    if settings is None and (ahead := session.info.get(PREFETCHED)) is not None:
+        return dict(ahead)
     values = defaults(settings)
     values.update({k: row.value for k, row in stored(session).items()})
     return values

@@ -9,10 +9,11 @@ first (the same bind processing SQLAlchemy applies), so what is stored is what a
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, text
 from sqlalchemy.orm import Session
 
 _stage_ids = itertools.count(1)
@@ -64,6 +65,21 @@ def new_ids(conn: Connection | Session, table: Table, n: int) -> list[int]:
     return list(range(first, first + n))
 
 
+def unnest_insert(conn: Connection | Session, table: Table, rows: Sequence[dict[str, Any]], prefix: str
+                  ) -> tuple[str, dict[str, Any]]:
+    """PostgreSQL: `INSERT INTO table (...) SELECT * FROM unnest(...)` with one array parameter per column (named
+    `prefix` + column), for a few rows in one statement whose text does not depend on how many (so its plan and
+    SQLAlchemy's compiled form are reused; a multi-row VALUES is compiled afresh every time). Use it inside
+    `text()`, e.g. as a data-modifying CTE of another statement. Values are bound by their columns' types."""
+    c = _conn(conn)
+    columns = list(rows[0])
+    cols = list(zip(*_tuples(c, table, columns, rows), strict=True))
+    types = [re.sub(r' COLLATE "[^"]*"', "", table.c[col].type.compile(c.dialect)) for col in columns]  # its collation is the column's
+    arrays = ", ".join(f"CAST(:{prefix}{col} AS {t}[])" for col, t in zip(columns, types, strict=True))
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+    return sql, {f"{prefix}{col}": list(values) for col, values in zip(columns, cols, strict=True)}
+
+
 def insert_rows(conn: Connection | Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """INSERT `rows` (dicts with the same keys; defaults are not applied: give every value)."""
     if not rows:
@@ -89,10 +105,9 @@ def insert_new_rows(conn: Connection | Session, table: Table, rows: Sequence[dic
         return 0
     c = _conn(conn)
     if c.dialect.name == "postgresql" and len(rows) <= SMALL:  # one request's rows: one INSERT, no staging table
-        from sqlalchemy.dialects.postgresql import insert
-
-        stmt = insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(unique))
-        return len(c.execute(stmt.returning(table.c[unique[0]])).all())  # rowcount is not kept here (-1)
+        sql, params = unnest_insert(c, table, rows, "r_")
+        returning = f" ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {unique[0]}"
+        return len(c.execute(text(sql + returning), params).all())  # rowcount is not kept here (-1)
     columns = list(rows[0])
     values = _tuples(c, table, columns, rows)
     names = ", ".join(columns)
