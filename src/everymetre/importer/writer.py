@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -379,16 +380,26 @@ def _frames(batch: pl.DataFrame, person_ids: list[int], property_ids: list[int],
             "audit_events": events, "audit_chains": heads, "claim_search": search, "claim_search_words": words}
 
 
+def _text_keys(text: str | None) -> tuple[str, ...]:
+    return tuple(claim_keys([text], [], {}).split()) if text else ()
+
+
 def _search_frames(b: pl.DataFrame, timings: dict[str, float]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The batch's search keys and word index (claims.search), from the rows in hand: written with the claims,
     in their transaction, as `index_claims` would write them (so a search finds an imported claim at once)."""
     t = perf_counter()
     cols = b.columns
+    # claim_keys(names, rnokpps, home) row by row, with each distinct text folded once (streets, towns, buildings
+    # and names repeat): the union of its texts' keys, sorted, space-padded
     parts = ["full_name", "full_name_latin", "rnokpp", "registry_number", "street", "building", "apartment", "hromada"]
-    values = [b[f"v_{c}"].to_list() if f"v_{c}" in cols else [None] * b.height for c in parts]
-    keys = [claim_keys([name, latin], [rnokpp], {"registry_number": reg, "street": street, "building": building,
-                                                 "apartment": apartment, "hromada": hromada})
-            for name, latin, rnokpp, reg, street, building, apartment, hromada in zip(*values, strict=True)]
+    per_column = []
+    for c in parts:
+        values = b[f"v_{c}"].to_list() if f"v_{c}" in cols else [None] * b.height
+        if c == "registry_number":  # its digits only, as claim_keys takes it
+            values = [re.sub(r"\D", "", v) if v else None for v in values]
+        folded: dict[str | None, tuple[str, ...]] = {}
+        per_column.append([folded[v] if v in folded else folded.setdefault(v, _text_keys(v)) for v in values])
+    keys = [" " + " ".join(sorted(set().union(*row))) + " " for row in zip(*per_column, strict=True)]
     search = pl.DataFrame({"claim_id": b["claim_id"], "keys": pl.Series(keys, dtype=pl.String)})
     words = (search.select(pl.col("keys").str.strip_chars(" ").str.split(" ").alias("word_key"),
                            b["v_oblast"].alias("oblast"), "claim_id")
