@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.models import AuthSession, User, UserOblast
@@ -18,6 +18,7 @@ from everymetre.audit.record import record, user_chain
 from everymetre.kernel.errors import Conflict, Unauthenticated, ValidationFailed
 from everymetre.kernel.geography import resolve_oblast
 from everymetre.store.tx import atomic
+from everymetre.store.types import utcnow
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
@@ -118,17 +119,26 @@ def authenticate(session: Session, email: str, password: str) -> User:
     return user
 
 
+@lru_cache(maxsize=2)
+def _principal_query(with_session: bool) -> Select:
+    """load_principal's statement, built once (every request runs it; its values are bound parameters)."""
+    query = (select(User.email, User.role, User.all_oblasts, User.person_id, User.full_name, User.is_active,
+                    User.verified_rnokpp, UserOblast.oblast)
+             .outerjoin(UserOblast, UserOblast.user_id == User.id).where(User.id == bindparam("user_id")))
+    if with_session:
+        from everymetre.accounts.sessions import live
+
+        query = query.join(AuthSession, live(bindparam("session_id"), bindparam("now")))  # type: ignore[arg-type]
+    return query
+
+
 def load_principal(session: Session, user_id: int, session_id: str | None = None) -> Principal | None:
     """Who is acting, on every signed-in request: one query of plain columns (no ORM objects to build). With
     `session_id` (every page and API request), only while that server-side session is live."""
-    query = (select(User.email, User.role, User.all_oblasts, User.person_id, User.full_name, User.is_active,
-                    User.verified_rnokpp, UserOblast.oblast)
-             .outerjoin(UserOblast, UserOblast.user_id == User.id).where(User.id == user_id))
+    params: dict[str, object] = {"user_id": user_id}
     if session_id is not None:
-        from everymetre.accounts.sessions import live
-
-        query = query.join(AuthSession, live(session_id))
-    rows = session.execute(query).all()
+        params.update(session_id=session_id, now=utcnow())
+    rows = session.execute(_principal_query(session_id is not None), params).all()
     if not rows or not rows[0].is_active:
         return None
     first = rows[0]

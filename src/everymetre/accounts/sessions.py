@@ -35,7 +35,7 @@ def open_session(session: Session, user_id: int, kind: str, minutes: int, now: d
 def live(session_id: str, now: datetime | None = None) -> ColumnElement[bool]:
     """The join condition of a signed-in request: the session exists, is the user's, and is neither revoked nor expired."""
     return and_(AuthSession.id == session_id, AuthSession.user_id == User.id, AuthSession.revoked_at.is_(None),
-                AuthSession.expires_at > (now or utcnow()))
+                AuthSession.expires_at > (now if now is not None else utcnow()))
 
 
 def revoke(session: Session, session_id: str | None) -> None:

@@ -7,9 +7,10 @@ inside it. Which role may make which move lives in `everymetre.claims.lifecycle`
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import literal, select
+from sqlalchemy import Select, bindparam, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -124,23 +125,30 @@ def _file(session: Session, principal: Principal, data: ClaimCreate, now: dateti
 SAME_HOME = "everymetre.same_home_open_claim"  # session.info: (registry number, an open claim on it) read ahead
 
 
+@lru_cache(maxsize=4)
+def _prefetch_query(registry: bool, person: bool) -> Select:
+    """_prefetch's statement for each shape, built once (values are bound parameters)."""
+    cols: list[Any] = [select(ProgrammeSetting.value).where(ProgrammeSetting.key == k).scalar_subquery().label(k)
+                       for k in SPECS]
+    if registry:
+        cols.append(select(Claim.id).join(Property, Claim.property_id == Property.id)
+                    .where(Property.registry_number == bindparam("registry"), Claim.state.in_(sorted(OPEN_STATES)),
+                           Claim.is_redamage.is_(False)).limit(1).scalar_subquery().label("same_home"))
+    stmt = select(*cols)
+    if person:
+        anchor = select(literal(1).label("one")).subquery()
+        stmt = stmt.add_columns(Person).select_from(anchor).outerjoin(Person, Person.id == bindparam("person_id"))
+    return stmt
+
+
 def _prefetch(session: Session, principal: Principal, data: ClaimCreate) -> Person | None:
     """The reads of a filing that is submitted at once, in one statement: the filer's own person (to reuse it
     as an owner), the programme settings (the photo rules), and an open claim on the same registry number
     (the duplicate check). The two last are kept in `session.info` for this transaction: `programme.settings.
     effective` and `auto_checks` use them instead of reading again."""
     registry = data.property.registry_number
-    cols: list[Any] = [select(ProgrammeSetting.value).where(ProgrammeSetting.key == k).scalar_subquery().label(k)
-                       for k in SPECS]
-    if registry:
-        cols.append(select(Claim.id).join(Property, Claim.property_id == Property.id)
-                    .where(Property.registry_number == registry, Claim.state.in_(OPEN_STATES),
-                           Claim.is_redamage.is_(False)).limit(1).scalar_subquery().label("same_home"))
-    stmt = select(*cols)
-    if principal.person_id:
-        anchor = select(literal(1).label("one")).subquery()
-        stmt = stmt.add_columns(Person).select_from(anchor).outerjoin(Person, Person.id == principal.person_id)
-    row = session.execute(stmt).one()
+    row = session.execute(_prefetch_query(bool(registry), bool(principal.person_id)),
+                          {"registry": registry, "person_id": principal.person_id}).one()
     values = defaults()
     values.update({k: int(v) for k, v in zip(SPECS, row, strict=False) if v is not None})
     session.info[PREFETCHED] = values

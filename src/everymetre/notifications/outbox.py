@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Select, false, literal, null, select, union_all
+from sqlalchemy import Connection, Select, bindparam, false, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.models import User
@@ -217,15 +217,22 @@ def co_owners(session: Session | Connection, claim_ids: Iterable[int]) -> dict[i
     return found
 
 
+@lru_cache(maxsize=1)
+def _both_query() -> Select:
+    """recipients_and_co_owners' statement, built once (the claim ids are an expanding bound parameter)."""
+    ids = bindparam("ids", expanding=True)
+    both = union_all(_recipients_query(ids).add_columns(literal(0).label("part")),  # type: ignore[arg-type]
+                     _co_owners_query(ids).add_columns(literal(1).label("part"))).subquery()  # type: ignore[arg-type]
+    return select(both).order_by(both.c.part, both.c.id, both.c.is_applicant.desc(), both.c.oid)
+
+
 def recipients_and_co_owners(session: Session | Connection, claim_ids: Iterable[int]
                              ) -> tuple[dict[int, Recipient], dict[int, list[Recipient]]]:
     """`recipients` and `co_owners` together; for a request's few claims in one statement (one round trip)."""
     ids = sorted(set(claim_ids))
     if len(ids) > SMALL:
         return recipients(session, ids), co_owners(session, ids)
-    both = union_all(_recipients_query(ids).add_columns(literal(0).label("part")),
-                     _co_owners_query(ids).add_columns(literal(1).label("part"))).subquery()
-    rows = session.execute(select(both).order_by(both.c.part, both.c.id, both.c.is_applicant.desc(), both.c.oid)).all()
+    rows = session.execute(_both_query(), {"ids": ids}).all()
     who: dict[int, Recipient] = {}
     verified: dict[int, list[Recipient]] = {}
     _add_recipients(who, (r for r in rows if r.part == 0))
