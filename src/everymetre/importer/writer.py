@@ -381,6 +381,8 @@ def _frames(batch: pl.DataFrame, person_ids: list[int], property_ids: list[int],
 
 
 def _text_keys(text: str | None) -> tuple[str, ...]:
+    if text and text.isascii() and text.isdigit():  # an RNOKPP or registry number: one word, its own key (word_key)
+        return (text.lstrip("0"),) if text.lstrip("0") else ()
     return tuple(claim_keys([text], [], {}).split()) if text else ()
 
 
