@@ -287,8 +287,8 @@ def test_deferred_indexes_are_dropped_for_the_write_and_built_after(db, engine, 
 def test_imported_claims_are_searchable_with_the_keys_index_claims_writes(db, principal, tmp_path, mapping_file, defer):
     """Each batch writes its claims' search keys and word index with them (no pass afterwards): the same rows
     `index_claims` writes from the store, and the staff search finds an imported claim by name, RNOKPP, address."""
-    from everymetre.claims.models import ClaimSearch, ClaimSearchWord
     from everymetre.claims.access import QueueFilter
+    from everymetre.claims.models import ClaimSearch, ClaimSearchWord
     from everymetre.claims.queue import list_claims
     from everymetre.claims.search import index_claims
 

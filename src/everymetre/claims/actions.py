@@ -206,6 +206,7 @@ def auto_checks(session: Session, claim: Claim, today: date) -> list[dict[str, A
             out.append({"check": "applicant_adult", "ok": False, "detail": "the applicant is under 18"})
     home = claim.home
     ahead = session.info.get(SAME_HOME)
+    other = None
     if home.registry_number and claim.id is None and ahead is not None and ahead[0] == home.registry_number:
         other = ahead[1]  # read with the filing's other reads (_prefetch)
     elif home.registry_number:
@@ -216,10 +217,9 @@ def auto_checks(session: Session, claim: Claim, today: date) -> list[dict[str, A
                        Claim.state.in_(OPEN_STATES), Claim.is_redamage.is_(False))
                 .limit(1)
             )
-    if home.registry_number:
-        if other is not None and not claim.is_redamage:
-            out.append({"check": "same_home_open_claim", "ok": False,
-                        "detail": "another open claim names the same registry object number"})
+    if other is not None and not claim.is_redamage:
+        out.append({"check": "same_home_open_claim", "ok": False,
+                    "detail": "another open claim names the same registry object number"})
     if not out:
         out.append({"check": "all", "ok": True, "detail": "no problems found"})
     return out

@@ -220,9 +220,9 @@ def co_owners(session: Session | Connection, claim_ids: Iterable[int]) -> dict[i
 @lru_cache(maxsize=1)
 def _both_query() -> Select:
     """recipients_and_co_owners' statement, built once (the claim ids are an expanding bound parameter)."""
-    ids = bindparam("ids", expanding=True)
-    both = union_all(_recipients_query(ids).add_columns(literal(0).label("part")),  # type: ignore[arg-type]
-                     _co_owners_query(ids).add_columns(literal(1).label("part"))).subquery()  # type: ignore[arg-type]
+    ids: Any = bindparam("ids", expanding=True)
+    both = union_all(_recipients_query(ids).add_columns(literal(0).label("part")),
+                     _co_owners_query(ids).add_columns(literal(1).label("part"))).subquery()
     return select(both).order_by(both.c.part, both.c.id, both.c.is_applicant.desc(), both.c.oid)
 
 
