@@ -129,6 +129,7 @@ class Claim(Base):
         Index("ix_claims_overdue", "oblast", "decision_due_on", postgresql_where=text("decision_due_on IS NOT NULL"),
               sqlite_where=text("decision_due_on IS NOT NULL")),
         UniqueConstraint("source", "source_record_id", name="uq_claims_source_record"),
+        Index("ix_claims_property_id", "property_id"),  # the same-home check at submission, from the property
     )
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, text
@@ -74,10 +75,15 @@ def unnest_insert(conn: Connection | Session, table: Table, rows: Sequence[dict[
     c = _conn(conn)
     columns = list(rows[0])
     cols = list(zip(*_tuples(c, table, columns, rows), strict=True))
-    types = [re.sub(r' COLLATE "[^"]*"', "", table.c[col].type.compile(c.dialect)) for col in columns]  # its collation is the column's
+    return _unnest_sql(c.dialect, table, tuple(columns), prefix), {
+        f"{prefix}{col}": list(values) for col, values in zip(columns, cols, strict=True)}
+
+
+@lru_cache(maxsize=64)
+def _unnest_sql(dialect: Any, table: Table, columns: tuple[str, ...], prefix: str) -> str:
+    types = [re.sub(r' COLLATE "[^"]*"', "", table.c[col].type.compile(dialect)) for col in columns]  # collation: the column's
     arrays = ", ".join(f"CAST(:{prefix}{col} AS {t}[])" for col, t in zip(columns, types, strict=True))
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
-    return sql, {f"{prefix}{col}": list(values) for col, values in zip(columns, cols, strict=True)}
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
 
 
 def insert_rows(conn: Connection | Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
