@@ -279,14 +279,16 @@ def scope_oblasts(oblasts: Iterable[str] | None) -> list[str]:
     return sorted(oblasts) if oblasts is not None else sorted(o.code for o in OBLASTS)
 
 
-def matching_ids(session: Session, base: Select, q: str, oblasts: list[str], limit: int, offset: int = 0,
+def matching_ids(session: Session, base: Select | None, q: str, oblasts: list[str], limit: int, offset: int = 0,
                  after: int | None = None, descending: bool = False) -> list[int]:
     """The ids of the claims of `base` (the queue's claims, filtered, without the search) that match `q`, in
-    claim-id order (or reversed), `limit` of them after `offset` (or after the id `after`)."""
+    claim-id order (or reversed), `limit` of them after `offset` (or after the id `after`). `base` None: every
+    claim of `oblasts` (no other filter), read from the word index alone, without a probe of each claim's row."""
     parsed = parse(q)
     order = (lambda c: c.desc()) if descending else (lambda c: c.asc())
     if parsed.reference is not None:
-        stmt = base.where(condition(q)).with_only_columns(Claim.id)
+        stmt = (base if base is not None else select(Claim).where(Claim.oblast.in_(oblasts)))
+        stmt = stmt.where(condition(q)).with_only_columns(Claim.id)
         return list(session.scalars(stmt.where(Claim.id > after) if after is not None else stmt))[offset:offset + limit]
     if parsed.prefix is None or not oblasts:
         return []
@@ -308,7 +310,7 @@ def matching_ids(session: Session, base: Select, q: str, oblasts: list[str], lim
             drives = list(expansions) if expansions and len(expansions) <= MAX_EXPANSIONS else [None]  # None: range
         for key in drives:
             w = aliased(ClaimSearchWord)
-            stmt = base.join(w, w.claim_id == Claim.id).where(w.oblast == oblast)
+            stmt = (base.join(w, w.claim_id == Claim.id) if base is not None else select(w)).where(w.oblast == oblast)
             stmt = stmt.where(w.word_key == key if key is not None else _in_range(w.word_key, drive))
             for other in parsed.exact:
                 if other != drive or drive_prefix:
