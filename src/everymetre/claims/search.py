@@ -38,7 +38,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from everymetre.claims.models import Claim, ClaimSearch, ClaimSearchWord, Ownership, Person, Property
 from everymetre.kernel.errors import ValidationFailed
@@ -52,6 +52,11 @@ CHUNK = 5000
 MIN_QUERY = 2  # characters: shorter is refused (422), it would match nearly everything
 COUNT_CAP = 2_000  # a word's claims are counted up to this in all, per oblast (to pick the rarest word)
 MAX_EXPANSIONS = 16  # a prefix starting more keys than this is walked as one range (sorted) or only checked
+_WORDS = ClaimSearchWord.__table__
+# The word index's aliases, made once: a query joins it once per word, and each branch of a search (one per oblast)
+# reuses the same names (each SELECT of a UNION is its own scope). Building an alias's columns costs more than
+# running its part of the query, and an ORM alias more still.
+_ALIAS = [_WORDS.alias(f"w{i}") for i in range(MAX_QUERY_WORDS + 2)]
 
 
 @lru_cache(maxsize=100_000)
@@ -215,11 +220,11 @@ def condition(q: str) -> ColumnElement[bool]:
     if parsed.prefix is None:
         return false()
     conds: list[ColumnElement[bool]] = []
-    for k in parsed.exact:
-        w = aliased(ClaimSearchWord)
-        conds.append(exists().where(w.claim_id == Claim.id, w.word_key == k))
-    w = aliased(ClaimSearchWord)
-    conds.append(exists().where(w.claim_id == Claim.id, _in_range(w.word_key, parsed.prefix)))
+    for i, k in enumerate(parsed.exact):
+        w = _ALIAS[i]
+        conds.append(exists().where(w.c.claim_id == Claim.id, w.c.word_key == k))
+    w = _ALIAS[len(parsed.exact)]
+    conds.append(exists().where(w.c.claim_id == Claim.id, _in_range(w.c.word_key, parsed.prefix)))
     return and_(*conds)
 
 
@@ -229,9 +234,9 @@ def _expansions(session: Session, prefix: str) -> list[str]:
     low, high = prefix, _upper(prefix)
     first = True
     while len(out) <= MAX_EXPANSIONS:
-        nxt = session.scalar(select(func.min(ClaimSearchWord.word_key)).where(
-            ClaimSearchWord.word_key >= low if first else ClaimSearchWord.word_key > low,
-            ClaimSearchWord.word_key < high))
+        nxt = session.scalar(select(func.min(_WORDS.c.word_key)).where(
+            _WORDS.c.word_key >= low if first else _WORDS.c.word_key > low,
+            _WORDS.c.word_key < high))
         if nxt is None:
             break
         out.append(nxt)
@@ -245,9 +250,9 @@ def _counts(session: Session, parsed: Query, oblasts: list[str]) -> dict[tuple[s
     words = [(k, False) for k in parsed.exact] + [(parsed.prefix, True)]
     parts = []
     for i, (k, is_prefix) in enumerate(words):
-        w = aliased(ClaimSearchWord)
-        cond = _in_range(w.word_key, k) if is_prefix else w.word_key == k  # type: ignore[arg-type]
-        sub = select(w.oblast).where(cond, w.oblast.in_(oblasts)).limit(COUNT_CAP + 1).subquery()
+        w = _ALIAS[i]
+        cond = _in_range(w.c.word_key, k) if is_prefix else w.c.word_key == k  # type: ignore[arg-type]
+        sub = select(w.c.oblast).where(cond, w.c.oblast.in_(oblasts)).limit(COUNT_CAP + 1).subquery()
         parts.append(select(literal(i).label("i"), sub.c.oblast, func.count().label("n")).group_by(sub.c.oblast))
     found: list[dict[str, int]] = [{} for _ in words]
     for i, oblast, n in session.execute(union_all(*parts)).tuples():
@@ -267,8 +272,8 @@ def _present(session: Session, parsed: Query, counts: dict[tuple[str, bool], dic
         keys = _expansions(session, k) if is_prefix else [k]
         if len(keys) > MAX_EXPANSIONS:
             continue
-        w = aliased(ClaimSearchWord)
-        probes = [select(literal(o).label("o")).where(exists().where(w.word_key.in_(keys), w.oblast == o))
+        w = _ALIAS[0]
+        probes = [select(literal(o).label("o")).where(exists().where(w.c.word_key.in_(keys), w.c.oblast == o))
                   for o in sorted(out)]
         out &= set(session.scalars(union_all(*probes))) if probes else set()
     return out
@@ -309,19 +314,19 @@ def matching_ids(session: Session, base: Select | None, q: str, oblasts: list[st
         if drive_prefix:
             drives = list(expansions) if expansions and len(expansions) <= MAX_EXPANSIONS else [None]  # None: range
         for key in drives:
-            w = aliased(ClaimSearchWord)
-            stmt = (base.join(w, w.claim_id == Claim.id) if base is not None else select(w)).where(w.oblast == oblast)
-            stmt = stmt.where(w.word_key == key if key is not None else _in_range(w.word_key, drive))
-            for other in parsed.exact:
+            w = _ALIAS[0]
+            stmt = (base.join(w, w.c.claim_id == Claim.id) if base is not None else select(w)).where(w.c.oblast == oblast)
+            stmt = stmt.where(w.c.word_key == key if key is not None else _in_range(w.c.word_key, drive))
+            for j, other in enumerate(parsed.exact, start=2):
                 if other != drive or drive_prefix:
-                    x = aliased(ClaimSearchWord)
-                    stmt = stmt.join(x, and_(x.claim_id == w.claim_id, x.oblast == oblast, x.word_key == other))
+                    x = _ALIAS[j]
+                    stmt = stmt.join(x, and_(x.c.claim_id == w.c.claim_id, x.c.oblast == oblast, x.c.word_key == other))
             if not drive_prefix:
-                p = aliased(ClaimSearchWord)
-                stmt = stmt.where(exists().where(p.claim_id == w.claim_id, _in_range(p.word_key, parsed.prefix)))
+                p = _ALIAS[1]
+                stmt = stmt.where(exists().where(p.c.claim_id == w.c.claim_id, _in_range(p.c.word_key, parsed.prefix)))
             if after is not None:
-                stmt = stmt.where(w.claim_id < after if descending else w.claim_id > after)
-            branches.append(stmt.with_only_columns(w.claim_id.label("id")).order_by(order(w.claim_id))
+                stmt = stmt.where(w.c.claim_id < after if descending else w.c.claim_id > after)
+            branches.append(stmt.with_only_columns(w.c.claim_id.label("id")).order_by(order(w.c.claim_id))
                             .limit(offset + limit).subquery())
     if not branches:
         return []
