@@ -210,3 +210,31 @@ def test_a_search_with_no_filter_reads_the_word_index_alone(db, client, auth, pr
     assert [c.reference for c in rows] == [c.reference for c in filtered] == [refs[1], refs[3]]
     assert walks and not any(re.search(r"\bclaims\b", s) for s in walks)
     assert any(re.search(r"\bclaims\b", s) for s in joined)
+
+
+def test_a_prefix_expands_to_its_keys_in_one_statement(db, client, auth):
+    """The keys a prefix starts, in order, stopping after MAX_EXPANSIONS + 1 (more: walked as one range)."""
+    from sqlalchemy import event, insert
+
+    from everymetre.claims.models import ClaimSearchWord
+    from everymetre.claims.search import MAX_EXPANSIONS, _expansions
+
+    c = file(client, auth)
+    cid = int(c["reference"].rsplit("-", 1)[1])
+    keys = [f"zq{i:02d}" for i in range(MAX_EXPANSIONS + 4)] + ["zr", "zp9"]
+    db.execute(insert(ClaimSearchWord), [{"word_key": k, "oblast": "kharkivska", "claim_id": cid} for k in keys])
+    seen: list[str] = []
+    engine = db.get_bind()
+
+    def listener(conn, cursor, statement, *_):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert _expansions(db, "zq") == sorted(keys)[1:MAX_EXPANSIONS + 2]
+        assert len(seen) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert _expansions(db, "zq0") == [f"zq{i:02d}" for i in range(10)]
+    assert _expansions(db, "zr") == ["zr"] and _expansions(db, "zs") == []
+    db.rollback()

@@ -229,19 +229,15 @@ def condition(q: str) -> ColumnElement[bool]:
 
 
 def _expansions(session: Session, prefix: str) -> list[str]:
-    """The keys starting with `prefix`, up to MAX_EXPANSIONS + 1, by a loose scan of the word index."""
-    out: list[str] = []
-    low, high = prefix, _upper(prefix)
-    first = True
-    while len(out) <= MAX_EXPANSIONS:
-        nxt = session.scalar(select(func.min(_WORDS.c.word_key)).where(
-            _WORDS.c.word_key >= low if first else _WORDS.c.word_key > low,
-            _WORDS.c.word_key < high))
-        if nxt is None:
-            break
-        out.append(nxt)
-        low, first = nxt, False
-    return out
+    """The keys starting with `prefix`, up to MAX_EXPANSIONS + 1, by a loose scan of the word index: one
+    statement (a recursive step per key, each the next key above the last, an index probe)."""
+    w, nxt = _ALIAS[0], _ALIAS[1]
+    first = select(func.min(w.c.word_key).label("k"), literal(1).label("n")).where(
+        w.c.word_key >= prefix, w.c.word_key < _upper(prefix)).cte("expansions", recursive=True)
+    step = select(func.min(nxt.c.word_key)).where(nxt.c.word_key > first.c.k, nxt.c.word_key < _upper(prefix))
+    keys = first.union_all(select(step.scalar_subquery(), first.c.n + 1)
+                           .where(first.c.k.is_not(None), first.c.n <= MAX_EXPANSIONS))
+    return list(session.scalars(select(keys.c.k).where(keys.c.k.is_not(None)).order_by(keys.c.n)))
 
 
 def _counts(session: Session, parsed: Query, oblasts: list[str]) -> dict[tuple[str, bool], dict[str, int] | None]:
@@ -262,14 +258,14 @@ def _counts(session: Session, parsed: Query, oblasts: list[str]) -> dict[tuple[s
 
 
 def _present(session: Session, parsed: Query, counts: dict[tuple[str, bool], dict[str, int] | None],
-             oblasts: list[str]) -> set[str]:
+             oblasts: list[str], expand: Any) -> set[str]:
     """The oblasts where every word too common to count has a claim (one index probe per word and oblast; a
     prefix by its keys, when it starts at most MAX_EXPANSIONS): a street or hromada is in few oblasts."""
     out = set(oblasts)
     for (k, is_prefix), c in counts.items():
         if c is not None:
             continue
-        keys = _expansions(session, k) if is_prefix else [k]
+        keys = expand(k) if is_prefix else [k]
         if len(keys) > MAX_EXPANSIONS:
             continue
         w = _ALIAS[0]
@@ -299,7 +295,14 @@ def matching_ids(session: Session, base: Select | None, q: str, oblasts: list[st
         return []
     counts = _counts(session, parsed, oblasts)
     expansions: list[str] | None = None
-    present = _present(session, parsed, counts, oblasts)
+    expanded: dict[str, list[str]] = {}
+
+    def expand(prefix: str) -> list[str]:
+        if prefix not in expanded:
+            expanded[prefix] = _expansions(session, prefix)
+        return expanded[prefix]
+
+    present = _present(session, parsed, counts, oblasts, expand)
     branches = []
     for oblast in oblasts:
         known = {word: (c.get(oblast, 0) if c is not None else COUNT_CAP + 1) for word, c in counts.items()}
@@ -307,7 +310,7 @@ def matching_ids(session: Session, base: Select | None, q: str, oblasts: list[st
             continue  # a word no claim of this oblast has
         (drive, drive_prefix), _ = min(known.items(), key=lambda kv: (kv[1], kv[0][1]))
         if drive_prefix and expansions is None:
-            expansions = _expansions(session, drive)
+            expansions = expand(drive)
             if not expansions:
                 return []
         drives: list[str | None] = [drive]
