@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import pytest
+
 from tests.factories import claim_body, owner
 
 API = "/api/v1"
@@ -238,3 +240,45 @@ def test_a_prefix_expands_to_its_keys_in_one_statement(db, client, auth):
     assert _expansions(db, "zq0") == [f"zq{i:02d}" for i in range(10)]
     assert _expansions(db, "zr") == ["zr"] and _expansions(db, "zs") == []
     db.rollback()
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_common_words_are_walked_per_oblast_or_joined_once(db, client, auth, principal, monkeypatch, sparse):
+    """Words too common to count: a sample of the rarest one's claims says whether the matches are common among
+    them (walked per oblast, stopping at the page) or few (one statement joining every word's range); both find
+    the same claims in the same order, page by page, and every statement they run is planned on an index."""
+    from sqlalchemy import event
+
+    from everymetre.claims import search
+    from everymetre.claims.access import QueueFilter
+    from everymetre.claims.queue import list_claims
+    from tests.store.test_queue_plans import capture, problems
+
+    refs = addresses(client, auth)
+    monkeypatch.setattr(search, "COUNT_CAP", 0)  # every word "too common to count"
+    monkeypatch.setattr(search, "DENSE", 0 if sparse else 1)  # 0: any sample is sparse; 1: only one with a miss
+    joined = []
+    real = search._joined
+    monkeypatch.setattr(search, "_joined", lambda *a, **kw: joined.append(1) or real(*a, **kw))
+    seen, listener = capture(db)
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        pages, cursor = [], None
+        while True:
+            rows, cursor = list_claims(db, principal("auditor"), QueueFilter(q="12 Шевченка"), cursor, limit=2)
+            pages.append([c.reference for c in rows])
+            if not cursor:
+                break
+        lviv, _ = list_claims(db, principal("officer_lviv"), QueueFilter(q="12 Шевченка"))
+        state = lviv[0].state
+        narrowed, _ = list_claims(db, principal("auditor"), QueueFilter(q="12 Шевченка", states=[state],
+                                                                       oblasts=["lvivska", "kyivska"]))
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert pages == [refs[:2], refs[2:4], refs[4:]]
+    assert [c.reference for c in lviv] == [refs[1], refs[3]]
+    assert [c.reference for c in narrowed] == [refs[1], refs[3], refs[4]]
+    assert bool(joined) is sparse
+    bad = problems(db, seen)
+    assert not bad, bad[0]

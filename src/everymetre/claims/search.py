@@ -52,6 +52,8 @@ CHUNK = 5000
 MIN_QUERY = 2  # characters: shorter is refused (422), it would match nearly everything
 COUNT_CAP = 2_000  # a word's claims are counted up to this in all, per oblast (to pick the rarest word)
 MAX_EXPANSIONS = 16  # a prefix starting more keys than this is walked as one range (sorted) or only checked
+SAMPLE = 500  # a search of common words samples this many claims of the rarest one ...
+DENSE = 20  # ... and, if fewer than 1 in DENSE have every word, reads the words' ranges once, not per oblast
 _WORDS = ClaimSearchWord.__table__
 # The word index's aliases, made once: a query joins it once per word, and each branch of a search (one per oblast)
 # reuses the same names (each SELECT of a UNION is its own scope). Building an alias's columns costs more than
@@ -232,8 +234,10 @@ def _expansions(session: Session, prefix: str) -> list[str]:
     """The keys starting with `prefix`, up to MAX_EXPANSIONS + 1, by a loose scan of the word index: one
     statement (a recursive step per key, each the next key above the last, an index probe)."""
     w, nxt = _ALIAS[0], _ALIAS[1]
-    first = select(func.min(w.c.word_key).label("k"), literal(1).label("n")).where(
-        w.c.word_key >= prefix, w.c.word_key < _upper(prefix)).cte("expansions", recursive=True)
+    least = select(func.min(w.c.word_key)).where(w.c.word_key >= prefix, w.c.word_key < _upper(prefix))
+    # min() as a scalar subquery: PostgreSQL reads it as one index probe (beside another column, it would
+    # aggregate the whole range)
+    first = select(least.scalar_subquery().label("k"), literal(1).label("n")).cte("expansions", recursive=True)
     step = select(func.min(nxt.c.word_key)).where(nxt.c.word_key > first.c.k, nxt.c.word_key < _upper(prefix))
     keys = first.union_all(select(step.scalar_subquery(), first.c.n + 1)
                            .where(first.c.k.is_not(None), first.c.n <= MAX_EXPANSIONS))
@@ -293,6 +297,10 @@ def matching_ids(session: Session, base: Select | None, q: str, oblasts: list[st
         return list(session.scalars(stmt.where(Claim.id > after) if after is not None else stmt))[offset:offset + limit]
     if parsed.prefix is None or not oblasts:
         return []
+    if session.get_bind().dialect.name == "postgresql":
+        # Planned for these words, every time: psycopg prepares a statement run five times, and PostgreSQL may
+        # then keep a generic plan, made without the words, for a million claims a walk from the wrong word.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     counts = _counts(session, parsed, oblasts)
     expansions: list[str] | None = None
     expanded: dict[str, list[str]] = {}
@@ -303,12 +311,20 @@ def matching_ids(session: Session, base: Select | None, q: str, oblasts: list[st
         return expanded[prefix]
 
     present = _present(session, parsed, counts, oblasts, expand)
-    branches = []
+    plan: list[tuple[str, str, bool]] = []  # (oblast, its rarest word, whether that is the prefix)
     for oblast in oblasts:
         known = {word: (c.get(oblast, 0) if c is not None else COUNT_CAP + 1) for word, c in counts.items()}
         if any(c is not None and oblast not in c for c in counts.values()) or oblast not in present:
             continue  # a word no claim of this oblast has
         (drive, drive_prefix), _ = min(known.items(), key=lambda kv: (kv[1], kv[0][1]))
+        plan.append((oblast, drive, drive_prefix))
+    if not plan:
+        return []
+    if parsed.exact and len(plan) > 1 and (any(c is not None for c in counts.values()) or _sparse(session, parsed, plan)):
+        where = None if len(plan) == len(scope_oblasts(None)) else [o for o, _, _ in plan]
+        return _joined(session, base, parsed, where, limit, offset, after, descending, expand)
+    branches = []
+    for oblast, drive, drive_prefix in plan:
         if drive_prefix and expansions is None:
             expansions = expand(drive)
             if not expansions:
@@ -336,4 +352,45 @@ def matching_ids(session: Session, base: Select | None, q: str, oblasts: list[st
     merged = (select(*branches[0].c) if len(branches) == 1
               else select(*union_all(*(select(*b.c) for b in branches)).subquery().c)).subquery()
     stmt = select(merged.c.id).group_by(merged.c.id).order_by(order(merged.c.id)).offset(offset).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def _sparse(session: Session, parsed: Query, plan: list[tuple[str, str, bool]]) -> bool:
+    """Whether the claims with every word are few among those with the rarest (all common): of the first SAMPLE
+    claims of the first oblast's rarest word, fewer than one in DENSE has the others. One index-only range and
+    a probe per word of each sampled claim."""
+    oblast, drive, _ = next(((o, d, p) for o, d, p in plan if not p), (plan[0][0], parsed.exact[0], False))
+    w = _ALIAS[0]
+    sample = (select(w.c.claim_id).where(w.c.word_key == drive, w.c.oblast == oblast).order_by(w.c.claim_id)
+              .limit(SAMPLE).subquery())
+    conds = [exists().where(x.c.claim_id == sample.c.claim_id, x.c.word_key == other)
+             for x, other in zip(_ALIAS[2:], [k for k in parsed.exact if k != drive], strict=False)]
+    p = _ALIAS[1]
+    conds.append(exists().where(p.c.claim_id == sample.c.claim_id, _in_range(p.c.word_key, parsed.prefix)))
+    total, matched = session.execute(select(func.count(), func.count().filter(and_(*conds))).select_from(sample)).one()
+    return matched * DENSE < total
+
+
+def _joined(session: Session, base: Select | None, parsed: Query, oblasts: list[str] | None, limit: int, offset: int,
+            after: int | None, descending: bool, expand: Any) -> list[int]:
+    """The matches as one statement over the oblasts (None: every oblast): the claims of the first exact word
+    joined to the others on (claim id, word), the planner picking the order (the rarest ranges read once and
+    hashed, the rest probed), the matches sorted. For few matches among common words it reads each word's
+    range once, where the walks per oblast, each stopping at a page, would read them once per oblast."""
+    keys = expand(parsed.prefix)
+    if not keys:
+        return []
+    order = (lambda c: c.desc()) if descending else (lambda c: c.asc())
+    w = _ALIAS[0]
+    stmt = (base.join(w, w.c.claim_id == Claim.id) if base is not None else select(w)).where(w.c.word_key == parsed.exact[0])
+    if oblasts is not None:
+        stmt = stmt.where(w.c.oblast.in_(oblasts))
+    for x, other in zip(_ALIAS[2:], parsed.exact[1:], strict=False):
+        stmt = stmt.join(x, and_(x.c.claim_id == w.c.claim_id, x.c.word_key == other))
+    p = _ALIAS[1]
+    stmt = stmt.where(exists().where(p.c.claim_id == w.c.claim_id, p.c.word_key.in_(keys) if len(keys) <= MAX_EXPANSIONS
+                                     else _in_range(p.c.word_key, parsed.prefix)))
+    if after is not None:
+        stmt = stmt.where(w.c.claim_id < after if descending else w.c.claim_id > after)
+    stmt = stmt.with_only_columns(w.c.claim_id).order_by(order(w.c.claim_id)).offset(offset).limit(limit)
     return list(session.scalars(stmt))
