@@ -13,6 +13,12 @@ range in claim-id order, joining the other words' ranges (a merge or index probe
 queue's other filters), stopping at the page. The oblasts' walks are merged in order (UNION ALL, each LIMITed),
 so a page reads about a page of matches per oblast, however common each word is on its own. A prefix is
 expanded to the (at most MAX_EXPANSIONS) keys it starts, each its own ordered range.
+
+That walk is right when the matches are common among the rarest word's claims. When every word is too common to
+count and few claims have them all (a street, a building number and "вул."), each oblast's walk would read its
+whole part of the ranges: a sample of the rarest word's claims (`_sparse`) finds that out, and one statement
+then joins every word's range once (`_joined`), the planner choosing the order from the word index's statistics
+(migration 0023). With no filter but the oblasts, no claim row is read (the word index holds the oblast).
 """
 
 from __future__ import annotations
@@ -359,6 +365,7 @@ def _sparse(session: Session, parsed: Query, plan: list[tuple[str, str, bool]]) 
     """Whether the claims with every word are few among those with the rarest (all common): of the first SAMPLE
     claims of the first oblast's rarest word, fewer than one in DENSE has the others. One index-only range and
     a probe per word of each sampled claim."""
+    assert parsed.prefix is not None
     oblast, drive, _ = next(((o, d, p) for o, d, p in plan if not p), (plan[0][0], parsed.exact[0], False))
     w = _ALIAS[0]
     sample = (select(w.c.claim_id).where(w.c.word_key == drive, w.c.oblast == oblast).order_by(w.c.claim_id)
@@ -377,6 +384,7 @@ def _joined(session: Session, base: Select | None, parsed: Query, oblasts: list[
     joined to the others on (claim id, word), the planner picking the order (the rarest ranges read once and
     hashed, the rest probed), the matches sorted. For few matches among common words it reads each word's
     range once, where the walks per oblast, each stopping at a page, would read them once per oblast."""
+    assert parsed.prefix is not None
     keys = expand(parsed.prefix)
     if not keys:
         return []
