@@ -59,7 +59,8 @@ MIN_QUERY = 2  # characters: shorter is refused (422), it would match nearly eve
 COUNT_CAP = 2_000  # a word's claims are counted up to this in all, per oblast (to pick the rarest word)
 MAX_EXPANSIONS = 16  # a prefix starting more keys than this is walked as one range (sorted) or only checked
 SAMPLE = 500  # a search of common words samples this many claims of the rarest one ...
-DENSE = 20  # ... and, if fewer than 1 in DENSE have every word, reads the words' ranges once, not per oblast
+DENSE = 20  # ... and, if fewer than 1 in DENSE have every word, reads the words' ranges once, not per oblast,
+JOIN_CAP = 40_000  # ... when one of them has at most this many claims (each counted up to it)
 _WORDS = ClaimSearchWord.__table__
 # The word index's aliases, made once: a query joins it once per word, and each branch of a search (one per oblast)
 # reuses the same names (each SELECT of a UNION is its own scope). Building an alias's columns costs more than
@@ -326,9 +327,14 @@ def matching_ids(session: Session, base: Select | None, q: str, oblasts: list[st
         plan.append((oblast, drive, drive_prefix))
     if not plan:
         return []
-    if parsed.exact and len(plan) > 1 and (any(c is not None for c in counts.values()) or _sparse(session, parsed, plan)):
-        where = None if len(plan) == len(scope_oblasts(None)) else [o for o, _, _ in plan]
-        return _joined(session, base, parsed, where, limit, offset, after, descending, expand)
+    if parsed.exact and len(plan) > 1:
+        counted = [k for (k, is_prefix), c in counts.items() if c is not None and not is_prefix]
+        first = counted[0] if counted else (None if any(c is not None for c in counts.values())
+                                            else _sparse(session, parsed, plan))
+        if first is not None or any(c is not None for c in counts.values()):
+            where = None if len(plan) == len(scope_oblasts(None)) else [o for o, _, _ in plan]
+            return _joined(session, base, parsed, first or parsed.exact[0], where, limit, offset, after, descending,
+                           expand)
     branches = []
     for oblast, drive, drive_prefix in plan:
         if drive_prefix and expansions is None:
@@ -346,9 +352,10 @@ def matching_ids(session: Session, base: Select | None, q: str, oblasts: list[st
                 if other != drive or drive_prefix:
                     x = _ALIAS[j]
                     stmt = stmt.join(x, and_(x.c.claim_id == w.c.claim_id, x.c.oblast == oblast, x.c.word_key == other))
-            if not drive_prefix:
+            if not drive_prefix:  # a probe per claim walked (a LIMITed subquery: never a hash of the national range)
                 p = _ALIAS[1]
-                stmt = stmt.where(exists().where(p.c.claim_id == w.c.claim_id, _in_range(p.c.word_key, parsed.prefix)))
+                probe = select(p.c.claim_id).where(p.c.claim_id == w.c.claim_id, _in_range(p.c.word_key, parsed.prefix))
+                stmt = stmt.where(probe.limit(1).scalar_subquery().is_not(None))
             if after is not None:
                 stmt = stmt.where(w.c.claim_id < after if descending else w.c.claim_id > after)
             branches.append(stmt.with_only_columns(w.c.claim_id.label("id")).order_by(order(w.c.claim_id))
@@ -361,10 +368,11 @@ def matching_ids(session: Session, base: Select | None, q: str, oblasts: list[st
     return list(session.scalars(stmt))
 
 
-def _sparse(session: Session, parsed: Query, plan: list[tuple[str, str, bool]]) -> bool:
-    """Whether the claims with every word are few among those with the rarest (all common): of the first SAMPLE
-    claims of the first oblast's rarest word, fewer than one in DENSE has the others. One index-only range and
-    a probe per word of each sampled claim."""
+def _sparse(session: Session, parsed: Query, plan: list[tuple[str, str, bool]]) -> str | None:
+    """When the claims with every word are few among those with the rarest (all common) and the rarest exact
+    word has at most JOIN_CAP claims: that word (to join the others from). Of the first SAMPLE claims of the
+    first oblast's rarest word, fewer than one in DENSE have the others. One statement: an index-only range, a
+    probe per word of each sampled claim, and each exact word's claims counted up to JOIN_CAP + 1."""
     assert parsed.prefix is not None
     oblast, drive, _ = next(((o, d, p) for o, d, p in plan if not p), (plan[0][0], parsed.exact[0], False))
     w = _ALIAS[0]
@@ -374,13 +382,19 @@ def _sparse(session: Session, parsed: Query, plan: list[tuple[str, str, bool]]) 
              for x, other in zip(_ALIAS[2:], [k for k in parsed.exact if k != drive], strict=False)]
     p = _ALIAS[1]
     conds.append(exists().where(p.c.claim_id == sample.c.claim_id, _in_range(p.c.word_key, parsed.prefix)))
-    total, matched = session.execute(select(func.count(), func.count().filter(and_(*conds))).select_from(sample)).one()
-    return matched * DENSE < total
+    sizes = []
+    for x, k in zip(_ALIAS[2:], parsed.exact, strict=False):
+        sub = select(x.c.claim_id).where(x.c.word_key == k).limit(JOIN_CAP + 1).subquery()
+        sizes.append(select(func.count()).select_from(sub).scalar_subquery())
+    total, matched, *counted = session.execute(
+        select(func.count(), func.count().filter(and_(*conds)), *sizes).select_from(sample)).one()
+    rarest, n = min(zip(parsed.exact, counted, strict=True), key=lambda kv: kv[1])
+    return rarest if matched * DENSE < total and n <= JOIN_CAP else None
 
 
-def _joined(session: Session, base: Select | None, parsed: Query, oblasts: list[str] | None, limit: int, offset: int,
-            after: int | None, descending: bool, expand: Any) -> list[int]:
-    """The matches as one statement over the oblasts (None: every oblast): the claims of the first exact word
+def _joined(session: Session, base: Select | None, parsed: Query, first: str, oblasts: list[str] | None, limit: int,
+            offset: int, after: int | None, descending: bool, expand: Any) -> list[int]:
+    """The matches as one statement over the oblasts (None: every oblast): the claims of the exact word `first`
     joined to the others on (claim id, word), the planner picking the order (the rarest ranges read once and
     hashed, the rest probed), the matches sorted. For few matches among common words it reads each word's
     range once, where the walks per oblast, each stopping at a page, would read them once per oblast."""
@@ -390,10 +404,10 @@ def _joined(session: Session, base: Select | None, parsed: Query, oblasts: list[
         return []
     order = (lambda c: c.desc()) if descending else (lambda c: c.asc())
     w = _ALIAS[0]
-    stmt = (base.join(w, w.c.claim_id == Claim.id) if base is not None else select(w)).where(w.c.word_key == parsed.exact[0])
+    stmt = (base.join(w, w.c.claim_id == Claim.id) if base is not None else select(w)).where(w.c.word_key == first)
     if oblasts is not None:
         stmt = stmt.where(w.c.oblast.in_(oblasts))
-    for x, other in zip(_ALIAS[2:], parsed.exact[1:], strict=False):
+    for x, other in zip(_ALIAS[2:], [k for k in parsed.exact if k != first], strict=False):
         stmt = stmt.join(x, and_(x.c.claim_id == w.c.claim_id, x.c.word_key == other))
     p = _ALIAS[1]
     stmt = stmt.where(exists().where(p.c.claim_id == w.c.claim_id, p.c.word_key.in_(keys) if len(keys) <= MAX_EXPANSIONS
