@@ -3,7 +3,10 @@ only within the caller's scope; the staff queue's search box shows the same."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
+
+import pytest
 
 from tests.factories import claim_body, owner
 
@@ -148,3 +151,134 @@ def _merge_case(client, auth):
     assert found(client, auth, "Шевченка 12 Львів", "auditor") == [refs[1], refs[3]]
     assert found(client, auth, "12 Шевченка", "officer_lviv") == [refs[1], refs[3]]
     assert found(client, auth, "Шевченка 12 Бров", "auditor") == [refs[4]]
+
+
+def test_search_page_and_count_come_from_one_walk(db, client, auth, principal, monkeypatch):
+    """The staff queue's search page: its count is the matches' (capped like the queue's: "N+"), its pages are
+    the matches in order, a page past the last is empty and still counted; a state filter narrows both."""
+    from everymetre.claims import queue
+    from everymetre.claims.access import QueueFilter
+
+    refs = addresses(client, auth)
+    auditor = principal("auditor")
+
+    def refs_of(result):
+        return [c.reference for c in result.rows]
+
+    first = queue.queue_page(db, auditor, QueueFilter(q="12 Шевченка"), per_page=2)
+    assert refs_of(first) == refs[:2] and first.has_next and (first.total, first.total_capped) == (5, False)
+    last = queue.queue_page(db, auditor, QueueFilter(q="12 Шевченка"), page=3, per_page=2)
+    assert refs_of(last) == refs[4:] and not last.has_next and last.total == 5
+    newest = queue.queue_page(db, auditor, QueueFilter(q="12 Шевченка"), sort="newest", per_page=2)
+    assert refs_of(newest) == refs[:2:-1][:2] and newest.total == 5
+    waiting = queue.queue_page(db, auditor, QueueFilter(q="12 Шевченка"), sort="waiting", per_page=10)
+    assert sorted(refs_of(waiting)) == sorted(refs) and waiting.total == 5
+    monkeypatch.setattr(queue, "COUNT_CAP", 3)
+    capped = queue.queue_page(db, auditor, QueueFilter(q="12 Шевченка"), per_page=2)
+    assert refs_of(capped) == refs[:2] and (capped.total, capped.total_capped) == (3, True)
+    past = queue.queue_page(db, auditor, QueueFilter(q="12 Шевченка"), page=4, per_page=2)
+    assert past.rows == [] and (past.total, past.total_capped) == (3, True)
+    state = first.rows[0].state  # every claim just filed is in it
+    assert queue.queue_page(db, auditor, QueueFilter(q="12 Шевченка", states=["rejected"])).total == 0
+    in_state = queue.queue_page(db, auditor, QueueFilter(q="12 Шевченка", states=[state]), per_page=2)
+    assert refs_of(in_state) == refs[:2] and in_state.total == 3
+
+
+def test_a_search_with_no_filter_reads_the_word_index_alone(db, client, auth, principal):
+    """With nothing but the caller's oblasts to narrow it, a search's walk reads no claim row (the word index
+    holds each claim's oblast); with a filter on the claims, it joins them."""
+    from sqlalchemy import event
+
+    from everymetre.claims.access import QueueFilter
+    from everymetre.claims.queue import list_claims
+
+    refs = addresses(client, auth)
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        rows, _ = list_claims(db, principal("officer_lviv"), QueueFilter(q="12 Шевченка"))
+        walks = [s for s in seen if "claim_search_words" in s]
+        seen.clear()
+        state = rows[0].state
+        filtered, _ = list_claims(db, principal("officer_lviv"), QueueFilter(q="12 Шевченка", states=[state]))
+        joined = [s for s in seen if "claim_search_words" in s]
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert [c.reference for c in rows] == [c.reference for c in filtered] == [refs[1], refs[3]]
+    assert walks and not any(re.search(r"\bclaims\b", s) for s in walks)
+    assert any(re.search(r"\bclaims\b", s) for s in joined)
+
+
+def test_a_prefix_expands_to_its_keys_in_one_statement(db, client, auth):
+    """The keys a prefix starts, in order, stopping after MAX_EXPANSIONS + 1 (more: walked as one range)."""
+    from sqlalchemy import event, insert
+
+    from everymetre.claims.models import ClaimSearchWord
+    from everymetre.claims.search import MAX_EXPANSIONS, _expansions
+
+    c = file(client, auth)
+    cid = int(c["reference"].rsplit("-", 1)[1])
+    keys = [f"zq{i:02d}" for i in range(MAX_EXPANSIONS + 4)] + ["zr", "zp9"]
+    db.execute(insert(ClaimSearchWord), [{"word_key": k, "oblast": "kharkivska", "claim_id": cid} for k in keys])
+    seen: list[str] = []
+    engine = db.get_bind()
+
+    def listener(conn, cursor, statement, *_):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert _expansions(db, "zq") == sorted(keys)[1:MAX_EXPANSIONS + 2]
+        assert len(seen) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert _expansions(db, "zq0") == [f"zq{i:02d}" for i in range(10)]
+    assert _expansions(db, "zr") == ["zr"] and _expansions(db, "zs") == []
+    db.rollback()
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_common_words_are_walked_per_oblast_or_joined_once(db, client, auth, principal, monkeypatch, sparse):
+    """Words too common to count: a sample of the rarest one's claims says whether the matches are common among
+    them (walked per oblast, stopping at the page) or few (one statement joining every word's range); both find
+    the same claims in the same order, page by page, and every statement they run is planned on an index."""
+    from sqlalchemy import event
+
+    from everymetre.claims import search
+    from everymetre.claims.access import QueueFilter
+    from everymetre.claims.queue import list_claims
+    from tests.store.test_queue_plans import capture, problems
+
+    refs = addresses(client, auth)
+    monkeypatch.setattr(search, "COUNT_CAP", 0)  # every word "too common to count"
+    monkeypatch.setattr(search, "DENSE", 0 if sparse else 1)  # 0: any sample is sparse; 1: only one with a miss
+    joined = []
+    real = search._joined
+    monkeypatch.setattr(search, "_joined", lambda *a, **kw: joined.append(1) or real(*a, **kw))
+    seen, listener = capture(db)
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        pages, cursor = [], None
+        while True:
+            rows, cursor = list_claims(db, principal("auditor"), QueueFilter(q="12 Шевченка"), cursor, limit=2)
+            pages.append([c.reference for c in rows])
+            if not cursor:
+                break
+        lviv, _ = list_claims(db, principal("officer_lviv"), QueueFilter(q="12 Шевченка"))
+        state = lviv[0].state
+        narrowed, _ = list_claims(db, principal("auditor"), QueueFilter(q="12 Шевченка", states=[state],
+                                                                       oblasts=["lvivska", "kyivska"]))
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert pages == [refs[:2], refs[2:4], refs[4:]]
+    assert [c.reference for c in lviv] == [refs[1], refs[3]]
+    assert [c.reference for c in narrowed] == [refs[1], refs[3], refs[4]]
+    assert bool(joined) is sparse
+    bad = problems(db, seen)
+    assert not bad, bad[0]

@@ -39,6 +39,7 @@ FILTERS: dict[str, QueueFilter] = {
     "search reference": QueueFilter(q="EM-2026-0000001"),
     "search a prefix": QueueFilter(q="Шевч"),
     "search an address": QueueFilter(q="Сумська 12 Харків", states=["assigned"]),
+    "search common words": QueueFilter(q="вул. Сумська 1"),  # every word counted: sampled, then one joined statement
     "everything": QueueFilter(states=["assigned"], oblasts=["kharkivska"], kinds=["repair_application"],
                               priority=["combatant"], min_days_waiting=1, review_flagged=False, overdue=True),
 }
@@ -49,7 +50,8 @@ def capture(db):
     seen: list[tuple[str, object]] = []
 
     def listener(conn, cursor, statement, parameters, context, executemany):
-        if re.search(r"\bclaims\b", statement) and statement.lstrip().upper().startswith("SELECT"):
+        if (re.search(r"\b(claims|claim_search_words)\b", statement)
+                and statement.lstrip().upper().startswith(("SELECT", "WITH"))):
             seen.append((statement, parameters))
 
     return seen, listener

@@ -307,17 +307,13 @@ class ClaimDraft(Base):
 
 class ClaimSearch(Base):
     """One row per claim: its search keys (owners' names in every spelling folded to one key, RNOKPP, address,
-    registry number), space-separated and space-padded, so `keys LIKE '% shevch%'` is a word-prefix match.
-    Written by `claims.search.index_claims`; on PostgreSQL a pg_trgm GIN index makes the match fast."""
+    registry number), space-separated and space-padded. Written by `claims.search.index_claims`; the search
+    reads the word index made from them (`ClaimSearchWord`), so the keys need no index of their own."""
 
     __tablename__ = "claim_search"
     claim_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                           ForeignKey("claims.id", ondelete="CASCADE"), primary_key=True)
     keys: Mapped[str] = mapped_column(Text)
-
-    __table_args__ = (
-        Index("ix_claim_search_keys", "keys", postgresql_using="gin", postgresql_ops={"keys": "gin_trgm_ops"}),
-    )
 
 
 WORD_KEY = String(100).with_variant(String(100, collation="C"), "postgresql")  # byte order: prefix = key range

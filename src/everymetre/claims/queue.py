@@ -127,27 +127,58 @@ def page_ids(session: Session, principal: Principal, flt: QueueFilter, sort: str
              after: int | None = None, now: datetime | None = None) -> list[int]:
     """The ids of one page of the queue: from the indexes (`ordered_ids`), or for a staff search from the word
     index (`search.matching_ids`, in claim-id order; sorted otherwise among the first SEARCH_CAP matches)."""
-    if not flt.q.strip() or principal.role is AccountRole.CLAIMANT:
+    if not _staff_search(principal, flt):
         return list(session.scalars(ordered_ids(principal, flt, sort, limit, offset, after, now)))
-    base = filtered_claims(principal, replace(flt, q=""), now)
+    return search_page(session, principal, flt, sort, limit, offset, after, now)[0]
+
+
+def _staff_search(principal: Principal, flt: QueueFilter) -> bool:
+    return bool(flt.q.strip()) and principal.role is not AccountRole.CLAIMANT
+
+
+def _search_base(principal: Principal, flt: QueueFilter, now: datetime | None) -> Select | None:
+    """The claims a staff search looks among: the queue's filters without the search, or None when nothing but
+    the oblasts narrows them (the word index holds each claim's oblast: no claim row need be read)."""
+    if replace(flt, q="", oblasts=[]) == QueueFilter():
+        return None
+    return filtered_claims(principal, replace(flt, q=""), now)
+
+
+def search_page(session: Session, principal: Principal, flt: QueueFilter, sort: str, limit: int, offset: int = 0,
+                after: int | None = None, now: datetime | None = None, count: int = 0) -> tuple[list[int], int]:
+    """One page of a staff search's matches and how many match, counted up to `count` (0: not counted), from
+    one walk of the word index: the page and the count read the same matches once."""
+    base = _search_base(principal, flt, now)
     scope = search.scope_oblasts(None if principal.all_oblasts else principal.oblasts)
     if flt.oblasts:
         scope = [o for o in scope if o in set(flt.oblasts)]
     if sort in ("oldest", "newest"):
-        return search.matching_ids(session, base, flt.q, scope, limit, offset, after, descending=sort == "newest")
-    ids = search.matching_ids(session, base, flt.q, scope, SEARCH_CAP, after=after)
+        desc = sort == "newest"
+        if count <= offset + limit:  # not counted, or a page past the count: more than `count` if it has rows
+            ids = search.matching_ids(session, base, flt.q, scope, limit, offset, after, descending=desc)
+            if ids or not count:
+                return ids, offset + len(ids)
+            return ids, len(search.matching_ids(session, base, flt.q, scope, count, after=after))
+        ids = search.matching_ids(session, base, flt.q, scope, count, after=after, descending=desc)
+        return ids[offset:offset + limit], len(ids)
+    ids = search.matching_ids(session, base, flt.q, scope, max(SEARCH_CAP, count), after=after)
+    total, ids = len(ids), ids[:SEARCH_CAP]
     cols = _sort_columns(sort)
     stmt = select(Claim.id).where(Claim.id.in_(ids)).order_by(*_order(sort, cols)).offset(offset).limit(limit)
-    return list(session.scalars(stmt)) if ids else []
+    return (list(session.scalars(stmt)) if ids else []), total
 
 
 def queue_page(session: Session, principal: Principal, flt: QueueFilter, sort: str = "oldest", page: int = 1,
                per_page: int = PER_PAGE, now: datetime | None = None) -> QueuePage:
     page = max(1, page)
-    ids = page_ids(session, principal, flt, sort, per_page + 1, (page - 1) * per_page, now=now)
+    offset = (page - 1) * per_page
+    if _staff_search(principal, flt):  # the page and the count from one walk of the word index
+        ids, total = search_page(session, principal, flt, sort, per_page + 1, offset, now=now, count=COUNT_CAP + 1)
+    else:
+        ids = page_ids(session, principal, flt, sort, per_page + 1, offset, now=now)
+        total = capped_count(session, principal, flt, now)
     # Two steps: the page's ids from the indexes alone, then those claims with their homes.
     rows = load_rows(session, ids[:per_page])
-    total = capped_count(session, principal, flt, now)
     counts = state_counts(session, principal)
     return QueuePage(rows=rows, page=page, has_next=len(ids) > per_page, total=min(total, COUNT_CAP),
                      total_capped=total > COUNT_CAP, state_counts={s: min(n, COUNT_CAP) for s, n in counts.items()},
@@ -169,8 +200,8 @@ def capped_count(session: Session, principal: Principal, flt: QueueFilter, now: 
     _, states = _partitions(principal, flt)
     if not states:
         return 0
-    if flt.q.strip() and principal.role is not AccountRole.CLAIMANT:  # a search: its first COUNT_CAP + 1 matches
-        return len(page_ids(session, principal, replace(flt, states=states), "oldest", COUNT_CAP + 1, now=now))
+    if _staff_search(principal, flt):  # a search: its first COUNT_CAP + 1 matches
+        return search_page(session, principal, replace(flt, states=states), "oldest", 0, now=now, count=COUNT_CAP + 1)[1]
     stmt = filtered_claims(principal, replace(flt, states=states), now).with_only_columns(Claim.id)
     return session.scalar(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())) or 0
 

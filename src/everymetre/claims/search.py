@@ -13,6 +13,12 @@ range in claim-id order, joining the other words' ranges (a merge or index probe
 queue's other filters), stopping at the page. The oblasts' walks are merged in order (UNION ALL, each LIMITed),
 so a page reads about a page of matches per oblast, however common each word is on its own. A prefix is
 expanded to the (at most MAX_EXPANSIONS) keys it starts, each its own ordered range.
+
+That walk is right when the matches are common among the rarest word's claims. When every word is too common to
+count and few claims have them all (a street, a building number and "вул."), each oblast's walk would read its
+whole part of the ranges: a sample of the rarest word's claims (`_sparse`) finds that out, and one statement
+then joins every word's range once (`_joined`), the planner choosing the order from the word index's statistics
+(migration 0023). With no filter but the oblasts, no claim row is read (the word index holds the oblast).
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from everymetre.claims.models import Claim, ClaimSearch, ClaimSearchWord, Ownership, Person, Property
 from everymetre.kernel.errors import ValidationFailed
@@ -53,6 +59,14 @@ SMALL = 20  # claims written in one statement (keys and words together) on Postg
 MIN_QUERY = 2  # characters: shorter is refused (422), it would match nearly everything
 COUNT_CAP = 2_000  # a word's claims are counted up to this in all, per oblast (to pick the rarest word)
 MAX_EXPANSIONS = 16  # a prefix starting more keys than this is walked as one range (sorted) or only checked
+SAMPLE = 500  # a search of common words samples this many claims of the rarest one ...
+DENSE = 20  # ... and, if fewer than 1 in DENSE have every word, reads the words' ranges once, not per oblast,
+JOIN_CAP = 40_000  # ... when one of them has at most this many claims (each counted up to it)
+_WORDS = ClaimSearchWord.__table__
+# The word index's aliases, made once: a query joins it once per word, and each branch of a search (one per oblast)
+# reuses the same names (each SELECT of a UNION is its own scope). Building an alias's columns costs more than
+# running its part of the query, and an ORM alias more still.
+_ALIAS = [_WORDS.alias(f"w{i}") for i in range(MAX_QUERY_WORDS + 2)]
 
 
 @lru_cache(maxsize=100_000)
@@ -226,28 +240,26 @@ def condition(q: str) -> ColumnElement[bool]:
     if parsed.prefix is None:
         return false()
     conds: list[ColumnElement[bool]] = []
-    for k in parsed.exact:
-        w = aliased(ClaimSearchWord)
-        conds.append(exists().where(w.claim_id == Claim.id, w.word_key == k))
-    w = aliased(ClaimSearchWord)
-    conds.append(exists().where(w.claim_id == Claim.id, _in_range(w.word_key, parsed.prefix)))
+    for i, k in enumerate(parsed.exact):
+        w = _ALIAS[i]
+        conds.append(exists().where(w.c.claim_id == Claim.id, w.c.word_key == k))
+    w = _ALIAS[len(parsed.exact)]
+    conds.append(exists().where(w.c.claim_id == Claim.id, _in_range(w.c.word_key, parsed.prefix)))
     return and_(*conds)
 
 
 def _expansions(session: Session, prefix: str) -> list[str]:
-    """The keys starting with `prefix`, up to MAX_EXPANSIONS + 1, by a loose scan of the word index."""
-    out: list[str] = []
-    low, high = prefix, _upper(prefix)
-    first = True
-    while len(out) <= MAX_EXPANSIONS:
-        nxt = session.scalar(select(func.min(ClaimSearchWord.word_key)).where(
-            ClaimSearchWord.word_key >= low if first else ClaimSearchWord.word_key > low,
-            ClaimSearchWord.word_key < high))
-        if nxt is None:
-            break
-        out.append(nxt)
-        low, first = nxt, False
-    return out
+    """The keys starting with `prefix`, up to MAX_EXPANSIONS + 1, by a loose scan of the word index: one
+    statement (a recursive step per key, each the next key above the last, an index probe)."""
+    w, nxt = _ALIAS[0], _ALIAS[1]
+    least = select(func.min(w.c.word_key)).where(w.c.word_key >= prefix, w.c.word_key < _upper(prefix))
+    # min() as a scalar subquery: PostgreSQL reads it as one index probe (beside another column, it would
+    # aggregate the whole range)
+    first = select(least.scalar_subquery().label("k"), literal(1).label("n")).cte("expansions", recursive=True)
+    step = select(func.min(nxt.c.word_key)).where(nxt.c.word_key > first.c.k, nxt.c.word_key < _upper(prefix))
+    keys = first.union_all(select(step.scalar_subquery(), first.c.n + 1)
+                           .where(first.c.k.is_not(None), first.c.n <= MAX_EXPANSIONS))
+    return list(session.scalars(select(keys.c.k).where(keys.c.k.is_not(None)).order_by(keys.c.n)))
 
 
 def _counts(session: Session, parsed: Query, oblasts: list[str]) -> dict[tuple[str, bool], dict[str, int] | None]:
@@ -256,9 +268,9 @@ def _counts(session: Session, parsed: Query, oblasts: list[str]) -> dict[tuple[s
     words = [(k, False) for k in parsed.exact] + [(parsed.prefix, True)]
     parts = []
     for i, (k, is_prefix) in enumerate(words):
-        w = aliased(ClaimSearchWord)
-        cond = _in_range(w.word_key, k) if is_prefix else w.word_key == k  # type: ignore[arg-type]
-        sub = select(w.oblast).where(cond, w.oblast.in_(oblasts)).limit(COUNT_CAP + 1).subquery()
+        w = _ALIAS[i]
+        cond = _in_range(w.c.word_key, k) if is_prefix else w.c.word_key == k  # type: ignore[arg-type]
+        sub = select(w.c.oblast).where(cond, w.c.oblast.in_(oblasts)).limit(COUNT_CAP + 1).subquery()
         parts.append(select(literal(i).label("i"), sub.c.oblast, func.count().label("n")).group_by(sub.c.oblast))
     found: list[dict[str, int]] = [{} for _ in words]
     for i, oblast, n in session.execute(union_all(*parts)).tuples():
@@ -268,18 +280,18 @@ def _counts(session: Session, parsed: Query, oblasts: list[str]) -> dict[tuple[s
 
 
 def _present(session: Session, parsed: Query, counts: dict[tuple[str, bool], dict[str, int] | None],
-             oblasts: list[str]) -> set[str]:
+             oblasts: list[str], expand: Any) -> set[str]:
     """The oblasts where every word too common to count has a claim (one index probe per word and oblast; a
     prefix by its keys, when it starts at most MAX_EXPANSIONS): a street or hromada is in few oblasts."""
     out = set(oblasts)
     for (k, is_prefix), c in counts.items():
         if c is not None:
             continue
-        keys = _expansions(session, k) if is_prefix else [k]
+        keys = expand(k) if is_prefix else [k]
         if len(keys) > MAX_EXPANSIONS:
             continue
-        w = aliased(ClaimSearchWord)
-        probes = [select(literal(o).label("o")).where(exists().where(w.word_key.in_(keys), w.oblast == o))
+        w = _ALIAS[0]
+        probes = [select(literal(o).label("o")).where(exists().where(w.c.word_key.in_(keys), w.c.oblast == o))
                   for o in sorted(out)]
         out &= set(session.scalars(union_all(*probes))) if probes else set()
     return out
@@ -290,51 +302,128 @@ def scope_oblasts(oblasts: Iterable[str] | None) -> list[str]:
     return sorted(oblasts) if oblasts is not None else sorted(o.code for o in OBLASTS)
 
 
-def matching_ids(session: Session, base: Select, q: str, oblasts: list[str], limit: int, offset: int = 0,
+def matching_ids(session: Session, base: Select | None, q: str, oblasts: list[str], limit: int, offset: int = 0,
                  after: int | None = None, descending: bool = False) -> list[int]:
     """The ids of the claims of `base` (the queue's claims, filtered, without the search) that match `q`, in
-    claim-id order (or reversed), `limit` of them after `offset` (or after the id `after`)."""
+    claim-id order (or reversed), `limit` of them after `offset` (or after the id `after`). `base` None: every
+    claim of `oblasts` (no other filter), read from the word index alone, without a probe of each claim's row."""
     parsed = parse(q)
     order = (lambda c: c.desc()) if descending else (lambda c: c.asc())
     if parsed.reference is not None:
-        stmt = base.where(condition(q)).with_only_columns(Claim.id)
+        stmt = (base if base is not None else select(Claim).where(Claim.oblast.in_(oblasts)))
+        stmt = stmt.where(condition(q)).with_only_columns(Claim.id)
         return list(session.scalars(stmt.where(Claim.id > after) if after is not None else stmt))[offset:offset + limit]
     if parsed.prefix is None or not oblasts:
         return []
+    if session.get_bind().dialect.name == "postgresql":
+        # Planned for these words, every time: psycopg prepares a statement run five times, and PostgreSQL may
+        # then keep a generic plan, made without the words, for a million claims a walk from the wrong word.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     counts = _counts(session, parsed, oblasts)
     expansions: list[str] | None = None
-    present = _present(session, parsed, counts, oblasts)
-    branches = []
+    expanded: dict[str, list[str]] = {}
+
+    def expand(prefix: str) -> list[str]:
+        if prefix not in expanded:
+            expanded[prefix] = _expansions(session, prefix)
+        return expanded[prefix]
+
+    present = _present(session, parsed, counts, oblasts, expand)
+    plan: list[tuple[str, str, bool]] = []  # (oblast, its rarest word, whether that is the prefix)
     for oblast in oblasts:
         known = {word: (c.get(oblast, 0) if c is not None else COUNT_CAP + 1) for word, c in counts.items()}
         if any(c is not None and oblast not in c for c in counts.values()) or oblast not in present:
             continue  # a word no claim of this oblast has
         (drive, drive_prefix), _ = min(known.items(), key=lambda kv: (kv[1], kv[0][1]))
+        plan.append((oblast, drive, drive_prefix))
+    if not plan:
+        return []
+    if parsed.exact and len(plan) > 1:
+        counted = [k for (k, is_prefix), c in counts.items() if c is not None and not is_prefix]
+        first = counted[0] if counted else (None if any(c is not None for c in counts.values())
+                                            else _sparse(session, parsed, plan))
+        if first is not None or any(c is not None for c in counts.values()):
+            where = None if len(plan) == len(scope_oblasts(None)) else [o for o, _, _ in plan]
+            return _joined(session, base, parsed, first or parsed.exact[0], where, limit, offset, after, descending,
+                           expand)
+    branches = []
+    for oblast, drive, drive_prefix in plan:
         if drive_prefix and expansions is None:
-            expansions = _expansions(session, drive)
+            expansions = expand(drive)
             if not expansions:
                 return []
         drives: list[str | None] = [drive]
         if drive_prefix:
             drives = list(expansions) if expansions and len(expansions) <= MAX_EXPANSIONS else [None]  # None: range
         for key in drives:
-            w = aliased(ClaimSearchWord)
-            stmt = base.join(w, w.claim_id == Claim.id).where(w.oblast == oblast)
-            stmt = stmt.where(w.word_key == key if key is not None else _in_range(w.word_key, drive))
-            for other in parsed.exact:
+            w = _ALIAS[0]
+            stmt = (base.join(w, w.c.claim_id == Claim.id) if base is not None else select(w)).where(w.c.oblast == oblast)
+            stmt = stmt.where(w.c.word_key == key if key is not None else _in_range(w.c.word_key, drive))
+            for j, other in enumerate(parsed.exact, start=2):
                 if other != drive or drive_prefix:
-                    x = aliased(ClaimSearchWord)
-                    stmt = stmt.join(x, and_(x.claim_id == w.claim_id, x.oblast == oblast, x.word_key == other))
-            if not drive_prefix:
-                p = aliased(ClaimSearchWord)
-                stmt = stmt.where(exists().where(p.claim_id == w.claim_id, _in_range(p.word_key, parsed.prefix)))
+                    x = _ALIAS[j]
+                    stmt = stmt.join(x, and_(x.c.claim_id == w.c.claim_id, x.c.oblast == oblast, x.c.word_key == other))
+            if not drive_prefix:  # a probe per claim walked (a LIMITed subquery: never a hash of the national range)
+                p = _ALIAS[1]
+                probe = select(p.c.claim_id).where(p.c.claim_id == w.c.claim_id, _in_range(p.c.word_key, parsed.prefix))
+                stmt = stmt.where(probe.limit(1).scalar_subquery().is_not(None))
             if after is not None:
-                stmt = stmt.where(w.claim_id < after if descending else w.claim_id > after)
-            branches.append(stmt.with_only_columns(w.claim_id.label("id")).order_by(order(w.claim_id))
+                stmt = stmt.where(w.c.claim_id < after if descending else w.c.claim_id > after)
+            branches.append(stmt.with_only_columns(w.c.claim_id.label("id")).order_by(order(w.c.claim_id))
                             .limit(offset + limit).subquery())
     if not branches:
         return []
     merged = (select(*branches[0].c) if len(branches) == 1
               else select(*union_all(*(select(*b.c) for b in branches)).subquery().c)).subquery()
     stmt = select(merged.c.id).group_by(merged.c.id).order_by(order(merged.c.id)).offset(offset).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def _sparse(session: Session, parsed: Query, plan: list[tuple[str, str, bool]]) -> str | None:
+    """When the claims with every word are few among those with the rarest (all common) and the rarest exact
+    word has at most JOIN_CAP claims: that word (to join the others from). Of the first SAMPLE claims of the
+    first oblast's rarest word, fewer than one in DENSE have the others. One statement: an index-only range, a
+    probe per word of each sampled claim, and each exact word's claims counted up to JOIN_CAP + 1."""
+    assert parsed.prefix is not None
+    oblast, drive, _ = next(((o, d, p) for o, d, p in plan if not p), (plan[0][0], parsed.exact[0], False))
+    w = _ALIAS[0]
+    sample = (select(w.c.claim_id).where(w.c.word_key == drive, w.c.oblast == oblast).order_by(w.c.claim_id)
+              .limit(SAMPLE).subquery())
+    conds = [exists().where(x.c.claim_id == sample.c.claim_id, x.c.word_key == other)
+             for x, other in zip(_ALIAS[2:], [k for k in parsed.exact if k != drive], strict=False)]
+    p = _ALIAS[1]
+    conds.append(exists().where(p.c.claim_id == sample.c.claim_id, _in_range(p.c.word_key, parsed.prefix)))
+    sizes = []
+    for x, k in zip(_ALIAS[2:], parsed.exact, strict=False):
+        sub = select(x.c.claim_id).where(x.c.word_key == k).limit(JOIN_CAP + 1).subquery()
+        sizes.append(select(func.count()).select_from(sub).scalar_subquery())
+    total, matched, *counted = session.execute(
+        select(func.count(), func.count().filter(and_(*conds)), *sizes).select_from(sample)).one()
+    rarest, n = min(zip(parsed.exact, counted, strict=True), key=lambda kv: kv[1])
+    return rarest if matched * DENSE < total and n <= JOIN_CAP else None
+
+
+def _joined(session: Session, base: Select | None, parsed: Query, first: str, oblasts: list[str] | None, limit: int,
+            offset: int, after: int | None, descending: bool, expand: Any) -> list[int]:
+    """The matches as one statement over the oblasts (None: every oblast): the claims of the exact word `first`
+    joined to the others on (claim id, word), the planner picking the order (the rarest ranges read once and
+    hashed, the rest probed), the matches sorted. For few matches among common words it reads each word's
+    range once, where the walks per oblast, each stopping at a page, would read them once per oblast."""
+    assert parsed.prefix is not None
+    keys = expand(parsed.prefix)
+    if not keys:
+        return []
+    order = (lambda c: c.desc()) if descending else (lambda c: c.asc())
+    w = _ALIAS[0]
+    stmt = (base.join(w, w.c.claim_id == Claim.id) if base is not None else select(w)).where(w.c.word_key == first)
+    if oblasts is not None:
+        stmt = stmt.where(w.c.oblast.in_(oblasts))
+    for x, other in zip(_ALIAS[2:], [k for k in parsed.exact if k != first], strict=False):
+        stmt = stmt.join(x, and_(x.c.claim_id == w.c.claim_id, x.c.word_key == other))
+    p = _ALIAS[1]
+    stmt = stmt.where(exists().where(p.c.claim_id == w.c.claim_id, p.c.word_key.in_(keys) if len(keys) <= MAX_EXPANSIONS
+                                     else _in_range(p.c.word_key, parsed.prefix)))
+    if after is not None:
+        stmt = stmt.where(w.c.claim_id < after if descending else w.c.claim_id > after)
+    stmt = stmt.with_only_columns(w.c.claim_id).order_by(order(w.c.claim_id)).offset(offset).limit(limit)
     return list(session.scalars(stmt))
