@@ -3,7 +3,7 @@ registry number) goes from the property found by its registry number to its clai
 every open claim, a cost growing with the store.
 
 Revision ID: 0027_claims_property_index
-Revises: 0021_search_words
+Revises: 0023_search_word_statistics
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0027_claims_property_index"
-down_revision: str | None = "0021_search_words"
+down_revision: str | None = "0023_search_word_statistics"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
