@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.permissions import Action, Subject, require
 from everymetre.accounts.roles import Role
+from everymetre.audit.chain import canonical_json
 from everymetre.audit.record import NewEvent, append_bulk, claim_chain
 from everymetre.claims.access import policy
 from everymetre.claims.actions import OPEN_STATES, _age, mask_rnokpp
@@ -45,6 +47,7 @@ from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
 
 _CHUNK = 5000  # ids per IN (...) lookup
+_share = lru_cache(maxsize=256)(parse_share)  # a few dozen texts ("1", "1/2", ...) across a whole filing
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +116,18 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
         person_ids = iter(insert_returning_ids(session, Person, people))
         owns, evidence, events, claim_ids, search = [], [], {}, {}, []
         seen_registry: set[str] = set()
+        # the payloads every claim of the filing shares, with their canonical text made once
+        added = _texts([{"after": {"sha256": digest, "content_type": s.content_type, "size": len(p.data), "kind": p.kind}}
+                        for p, s, digest in stored])
+        submitted, all_ok = _texts([{"from": "draft", "to": "submitted", "channel": "cnap"},
+                                    {"from": "submitted", "to": "auto_checked",
+                                     "checks": [{"check": "all", "ok": True, "detail": "no problems found"}]}])
         for f, cid, home in zip(filings, ids, homes, strict=True):
             d, at = f.data, f.at
             checks = []
             for o in d.owners:
                 pid = next(person_ids)
-                share = parse_share(o.share)
+                share = _share(o.share)
                 owns.append(dict(claim_id=cid, person_id=pid, share_numerator=share.numerator,
                                  share_denominator=share.denominator, is_applicant=o.is_applicant))
                 if o.is_applicant and _age(o.birth_date, at.date()) < 18:
@@ -144,12 +153,10 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
                                      original_name=p.filename, kind=p.kind, taken_at=sniffed.taken_at,
                                      latitude=sniffed.latitude, longitude=sniffed.longitude,
                                      uploaded_by_id=principal.user_id, uploaded_at=at))
-            trail += [NewEvent("evidence.added", {"after": {"sha256": digest, "content_type": s.content_type, "size": len(p.data),
-                                                            "kind": p.kind}}, principal.user_id, at) for p, s, digest in stored]
-            trail += [NewEvent("claim.transition", {"from": "draft", "to": "submitted", "channel": "cnap"}, principal.user_id, at),
-                      NewEvent("claim.transition", {"from": "submitted", "to": "auto_checked",
-                                                    "checks": checks or [{"check": "all", "ok": True, "detail": "no problems found"}]},
-                               None, at)]
+            trail += [NewEvent("evidence.added", payload, principal.user_id, at, text) for payload, text in added]
+            trail.append(NewEvent("claim.transition", submitted[0], principal.user_id, at, submitted[1]))
+            trail.append(NewEvent("claim.transition", {"from": "submitted", "to": "auto_checked", "checks": checks}, None, at)
+                         if checks else NewEvent("claim.transition", all_ok[0], None, at, all_ok[1]))
             events[claim_chain(cid)], claim_ids[claim_chain(cid)] = trail, cid
         insert_rows(session, Ownership.__table__, owns)
         if evidence:
@@ -157,6 +164,10 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
         append_bulk(session, events, claim_ids, new_chains=True)
         index_new_claims(session, search)  # the keys `index_claims` would read back, from the rows in hand
     return list(ids)
+
+
+def _texts(payloads: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    return [(p, canonical_json(p)) for p in payloads]
 
 
 def insert_returning_ids(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> list[int]:

@@ -31,17 +31,19 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from everymetre.accounts.actions import Principal, load_principal
 from everymetre.accounts.models import User
 from everymetre.claims.bulk import BulkMove, Filing, Photo, do_file_bulk, do_move_bulk
-from everymetre.claims.lifecycle import State
+from everymetre.claims.lifecycle import ClaimKind, State
 from everymetre.claims.models import Claim, Decision
-from everymetre.claims.schemas import ClaimCreate, DecisionIn, InspectionActIn
+from everymetre.claims.schemas import ClaimCreate, DecisionIn, InspectionActIn, OwnerIn, PropertyIn, WorkItem
+from everymetre.claims.values import DamageCategory, InspectionMethod, PropertyKind
 from everymetre.demo import vocab
 from everymetre.kernel.geography import OBLASTS
 from everymetre.kernel.iban import make_ua_iban
@@ -196,9 +198,26 @@ class _Plan:
         self.data, self.target, self.times, self.category = data, target, times, category
 
 
+M = TypeVar("M", bound=BaseModel)
+CHECK_EVERY = 500  # one generated input in this many is validated by its schema (and must come out unchanged)
+
+
+def _built(model: M, schema: type[M], gen: _Generator) -> M:
+    """A schema's input the generator built valid by construction (`model_construct`: its values already in
+    the form validation gives them, so no per-row validation). Every CHECK_EVERY-th one is validated from its
+    dump, and must come back the same: a generator that drifts from the schema fails the run, not the data."""
+    gen.made += 1
+    if gen.made % CHECK_EVERY == 1:
+        checked = schema.model_validate(model.model_dump())
+        if checked.model_dump(mode="json") != model.model_dump(mode="json") or checked != model:
+            raise RuntimeError(f"generated {schema.__name__} differs once validated: {model!r}")
+    return model
+
+
 class _Generator:
     def __init__(self, rnd: random.Random, now: datetime) -> None:
         self.rnd, self.now = rnd, now
+        self.made = 0  # inputs built (`_built`)
         self.recent: list[tuple[str, str, date, str]] = []  # homes filed (registry number, ...) for re-damage
 
     def person(self, surname: tuple[str, str, int], share: str, applicant: bool) -> dict[str, Any]:
@@ -236,8 +255,10 @@ class _Generator:
         damage = WAR_START + timedelta(days=int(span * r.random() ** 1.8))
         kind = "destroyed_housing_application" if r.random() < 0.12 else r.choice(("repair_application", "damage_report"))
         groups = [g for g, p in (("combatant", 0.07), ("disability", 0.05), ("large_family", 0.08)) if r.random() < p]
-        data = ClaimCreate(kind=kind, damage_date=damage, description=r.choice(vocab.DAMAGE_DESCRIPTIONS),
-                           priority_groups=groups, property=home, owners=owners)
+        data = _built(ClaimCreate.model_construct(
+            kind=ClaimKind(kind), damage_date=damage, description=r.choice(vocab.DAMAGE_DESCRIPTIONS),
+            priority_groups=groups, property=PropertyIn.model_construct(**{**home, "kind": PropertyKind(pkind)}),
+            owners=[OwnerIn.model_construct(**o) for o in owners]), ClaimCreate, self)
         filed = datetime.combine(damage, datetime.min.time(), UTC) + timedelta(days=r.randrange(0, 30), seconds=r.randrange(86400))
         times = [filed]
         for _ in range(4):  # filed, taken, scheduled / asked, inspected: a few days apart, never in the future
@@ -247,11 +268,12 @@ class _Generator:
 
     def act(self, plan_category: str, on: date, remote: bool) -> InspectionActIn:
         r = self.rnd
-        works = [{"description": d, "quantity": str(r.randrange(1, 30)), "unit": u, "unit_price_kopiykas": p}
+        works = [WorkItem.model_construct(description=d, quantity=Decimal(r.randrange(1, 30)), unit=u, unit_price_kopiykas=p)
                  for d, u, p in r.sample(WORKS, r.randrange(1, 4))]
-        return InspectionActIn(method="remote_photo" if remote else "on_site", inspected_on=on,
-                               damage_category=plan_category, damaged_elements=["вікна", "покрівля"], works=works,
-                               technical_report_required=plan_category in ("severe", "destroyed"))
+        return _built(InspectionActIn.model_construct(
+            method=InspectionMethod.REMOTE_PHOTO if remote else InspectionMethod.ON_SITE, inspected_on=on,
+            damage_category=DamageCategory(plan_category), damaged_elements=["вікна", "покрівля"], works=works,
+            technical_report_required=plan_category in ("severe", "destroyed")), InspectionActIn, self)
 
 
 # ---------------------------------------------------------------------------------------------- the stages

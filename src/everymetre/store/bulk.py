@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -36,10 +37,30 @@ def _tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequen
         values = [r[c] for r in rows]
         if p is not None and values and all(v is values[0] for v in values):  # one value for all (a time: `now`)
             values = [None if values[0] is None else p(values[0])] * len(values)
+        elif p is not None and isinstance(values[0], date):
+            values = _memoised(p, values)
         elif p is not None:
             values = [None if v is None else p(v) for v in values]
         cols.append(values)
     return list(zip(*cols, strict=True))
+
+
+def _memoised(p: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """`p` over a column of dates or times, once per distinct value (a claim's events share their time, filings
+    their damage dates). A time is the same value only in the same zone (equal instants in two zones may be
+    written differently)."""
+    done: dict[Any, Any] = {}
+    out = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        key = (v, getattr(v, "tzinfo", None))
+        r = done.get(key, done)
+        if r is done:
+            r = done[key] = p(v)
+        out.append(r)
+    return out
 
 
 def _copy(conn: Connection, target: str, columns: Sequence[str], values: Sequence[tuple[Any, ...]]) -> None:
