@@ -18,7 +18,7 @@ GENESIS = "0" * 64
 
 def canonical_json(value: Any) -> str:
     """One text for one value: sorted keys, no spaces, non-ASCII kept, dates as ISO strings."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+    return _ENCODER.encode(value)
 
 
 def _default(value: Any) -> Any:
@@ -37,6 +37,10 @@ def timestamp(at: datetime) -> str:
         raise ValueError("audit times must be timezone-aware")
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
+
+# json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default), its encoder made
+# once (json.dumps makes one per call when given options)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
 
 SEP = "\x1f"
 

@@ -46,19 +46,17 @@ def _tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequen
 
 
 def _memoised(p: Callable[[Any], Any], values: list[Any]) -> list[Any]:
-    """`p` over a column of dates or times, once per distinct value (a claim's events share their time, filings
-    their damage dates). A time is the same value only in the same zone (equal instants in two zones may be
-    written differently)."""
-    done: dict[Any, Any] = {}
+    """`p` over a column of dates or times, once per value object (a claim's events share their time object):
+    by identity, so two equal values (equal instants in two zones, written differently) are never merged."""
+    done: dict[int, Any] = {}
     out = []
     for v in values:
         if v is None:
             out.append(None)
             continue
-        key = (v, getattr(v, "tzinfo", None))
-        r = done.get(key, done)
+        r = done.get(id(v), done)
         if r is done:
-            r = done[key] = p(v)
+            r = done[id(v)] = p(v)
         out.append(r)
     return out
 
