@@ -42,7 +42,15 @@ from everymetre.accounts.models import User
 from everymetre.claims.bulk import BulkMove, Filing, Photo, do_file_bulk, do_move_bulk
 from everymetre.claims.lifecycle import ClaimKind, State
 from everymetre.claims.models import Claim, Decision
-from everymetre.claims.schemas import ClaimCreate, DecisionIn, InspectionActIn, OwnerIn, PropertyIn, WorkItem
+from everymetre.claims.schemas import (
+    ClaimCreate,
+    DecisionIn,
+    InspectionActIn,
+    OwnerIn,
+    PriorityName,
+    PropertyIn,
+    WorkItem,
+)
 from everymetre.claims.values import DamageCategory, InspectionMethod, PropertyKind
 from everymetre.demo import vocab
 from everymetre.kernel.geography import OBLASTS
@@ -66,6 +74,7 @@ DEMO_STAFF = (
     ("citizen@demo.everymetre.org", "claimant", "Марія Петренко"),
 )
 WAR_START = date(2022, 2, 24)
+PRIORITY_ODDS: tuple[tuple[PriorityName, float], ...] = (("combatant", 0.07), ("disability", 0.05), ("large_family", 0.08))
 
 # (state, weight): where the claims filed at service centres end up. Drafts, appeals and withdrawals are the
 # claimant's moves: the demo citizen's own claims show them (`_citizen`).
@@ -254,7 +263,7 @@ class _Generator:
         span = ((self.now - timedelta(days=40)).date() - WAR_START).days
         damage = WAR_START + timedelta(days=int(span * r.random() ** 1.8))
         kind = "destroyed_housing_application" if r.random() < 0.12 else r.choice(("repair_application", "damage_report"))
-        groups = [g for g, p in (("combatant", 0.07), ("disability", 0.05), ("large_family", 0.08)) if r.random() < p]
+        groups: list[PriorityName] = [g for g, p in PRIORITY_ODDS if r.random() < p]
         data = _built(ClaimCreate.model_construct(
             kind=ClaimKind(kind), damage_date=damage, description=r.choice(vocab.DAMAGE_DESCRIPTIONS),
             priority_groups=groups, property=PropertyIn.model_construct(**{**home, "kind": PropertyKind(pkind)}),

@@ -49,7 +49,7 @@ def _memoised(p: Callable[[Any], Any], values: list[Any]) -> list[Any]:
     """`p` over a column of dates or times, once per value object (a claim's events share their time object):
     by identity, so two equal values (equal instants in two zones, written differently) are never merged."""
     done: dict[int, Any] = {}
-    out = []
+    out: list[Any] = []
     for v in values:
         if v is None:
             out.append(None)
