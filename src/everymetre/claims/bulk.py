@@ -307,9 +307,10 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
                 detail = {"inspection_date": m.inspection_date}
             elif m.to in (State.INSPECTED, State.REMOTE_VERIFIED):
                 act = cast(InspectionActIn, m.inspection_act)
-                acts.append(_act_row(c, uid, act, m.to, at))
+                dumped = act.model_dump(mode="json")  # the event's and the row's works, dumped once
+                acts.append(_act_row(c, uid, act, m.to, at, dumped["works"]))
                 row["inspector_id"] = uid
-                detail = {"inspection_act": act.model_dump(mode="json"), "works_total_kopiykas": act.works_total_kopiykas}
+                detail = {"inspection_act": dumped, "works_total_kopiykas": act.works_total_kopiykas}
             elif m.to is State.DUPLICATE:
                 if originals is None:  # the claims named as originals, read once for the whole call
                     originals = _exists(session, [x.duplicate_of for x in moves if x.duplicate_of])
@@ -383,7 +384,8 @@ def _exists(session: Session, ids: Sequence[int | None]) -> set[int]:
     return found
 
 
-def _act_row(c: Any, inspector_id: int, act: InspectionActIn, target: State, at: datetime) -> dict[str, Any]:
+def _act_row(c: Any, inspector_id: int, act: InspectionActIn, target: State, at: datetime,
+             works: list[dict[str, Any]]) -> dict[str, Any]:
     remote = act.method.value != "on_site"
     if (target is State.REMOTE_VERIFIED) != remote:
         raise ValidationFailed("An on-site inspection moves the claim to 'inspected'; a remote one to 'remote_verified'.",
@@ -394,7 +396,7 @@ def _act_row(c: Any, inspector_id: int, act: InspectionActIn, target: State, at:
         raise ValidationFailed("The inspection cannot be before the damage.", field="inspection_act.inspected_on")
     return dict(claim_id=c.id, inspector_id=inspector_id, method=act.method.value, inspected_on=act.inspected_on,
                 damage_category=act.damage_category.value, damaged_elements=list(act.damaged_elements),
-                works=[{**w.model_dump(mode="json"), "total_kopiykas": w.total_kopiykas} for w in act.works],
+                works=[{**d, "total_kopiykas": w.total_kopiykas} for w, d in zip(act.works, works, strict=True)],
                 works_total_kopiykas=act.works_total_kopiykas, technical_report_required=act.technical_report_required,
                 notes=act.notes, created_at=at)
 
