@@ -22,12 +22,14 @@ so `everymetre ledger check`, `audit verify` and `rules recheck` pass on a fresh
 
 from __future__ import annotations
 
+import gc
 import io
 import itertools
 import random
 import tempfile
 from bisect import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -159,6 +161,25 @@ def ensure_demo_users(engine: Engine) -> dict[str, int]:
 def generate(engine: Engine, n_claims: int, seed: int = 2022, chunk: int = 2000,
              on_progress: Callable[[int], None] | None = None, now: datetime | None = None) -> list[tuple[str, str]]:
     """Make `n_claims` claims through the actions (see the module's text); returns the demo sign-ins."""
+    with _few_collections():
+        return _generate(engine, n_claims, seed, chunk, on_progress, now)
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """The bulk actions make millions of short-lived rows (dicts, tuples: no reference cycles), each counted
+    towards Python's cyclic garbage collector, whose passes walk ever more live objects as the run goes on:
+    collect a hundred times less often while the demo runs (at 20,000 claims: 2 full passes instead of 32)."""
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _generate(engine: Engine, n_claims: int, seed: int, chunk: int, on_progress: Callable[[int], None] | None,
+              now: datetime | None) -> list[tuple[str, str]]:
     users = ensure_demo_users(engine)
     now = now or utcnow()
     rnd = random.Random(seed)
