@@ -7,7 +7,8 @@ notifications outbox), decisions are posted to the ledger in the same transactio
 the rows are written: one INSERT / UPDATE per table per call instead of one per claim, with every UPDATE
 checking the version it read (a claim changed meanwhile fails the whole call, nothing half-written).
 
-Not done here (the one-claim path does it): the decision's PDF document (made on demand from the decision),
+Not done here (the one-claim path does it): the decision's PDF document (made on its first download instead:
+`documents.service.latest`),
 linking a claimant's account to their person record, and moves made by claimants (appeal, withdraw).
 """
 
