@@ -64,3 +64,27 @@ def test_a_text_beyond_the_common_font_is_set_in_the_whole_font(client, auth, db
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(decision_pdf.build(claim, decision, act, 30))).pages)
     assert "ΩΨ Գյումրի" in text and "Пошкодження підтверджено" in text
     db.rollback()
+
+
+def test_a_decision_recorded_after_the_document_gets_its_own(client, auth, db):
+    """The document served is that of the claim's latest decision: once a later decision is on the trail (an
+    appeal's decided in bulk, which renders none), the next download makes and records the document again."""
+    from sqlalchemy import text
+
+    from everymetre.audit.record import claim_chain, record
+    from everymetre.documents.service import current_digest
+
+    c = decided(client, auth)
+    ref, cid = c["reference"], int(c["reference"].rsplit("-", 1)[1])
+    first = client.get(f"/api/v1/claims/{ref}/decision.pdf", headers=auth("citizen"))
+    assert first.status_code == 200 and current_digest(db, cid) == hashlib.sha256(first.content).hexdigest()
+    record(db, claim_chain(cid), "claim.transition", None, {"from": "appealed", "to": "upheld", "decision": {"stage": "appeal"}},
+           claim_id=cid)  # as a bulk move records a decision: no document
+    db.commit()
+    assert current_digest(db, cid) is None
+    again = client.get(f"/api/v1/claims/{ref}/decision.pdf", headers=auth("citizen"))
+    assert again.status_code == 200
+    db.rollback()
+    docs = db.execute(text("SELECT COUNT(*) FROM audit_events WHERE claim_id = :c AND action = 'decision.document'"),
+                      {"c": cid}).scalar()
+    assert docs == 2 and current_digest(db, cid) == hashlib.sha256(again.content).hexdigest()

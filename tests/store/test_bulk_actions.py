@@ -84,3 +84,55 @@ def test_through_to_decision_and_the_ledger(db, principal, engine):
     assert not ledger_violations(db)  # each award is a payable in the ledger
     notices = db.execute(text("SELECT kind, COUNT(*) FROM notifications GROUP BY kind")).tuples().all()
     assert {"assessed": 3, "approved": 3}.items() <= dict(notices).items()
+
+
+def test_a_bulk_decision_gets_its_pdf_on_first_download(db, principal, engine, client, auth):
+    """Bulk decisions render no document; the first download makes it with the one-claim renderer, stores it and
+    records its hash (one `decision.document` event, in the request's transaction); later downloads serve the
+    same bytes, and the audit trail still verifies."""
+    import hashlib
+
+    from everymetre.audit.verify import verify
+    from everymetre.claims.assessment import do_compute
+    from everymetre.documents import decision_pdf
+    from everymetre.kernel.identifiers import claim_reference
+
+    ids = _file(db, principal("officer"), 2)
+    db.execute(text("UPDATE claims SET submitted_by_id = NULL, channel = 'portal'"))
+    db.commit()
+    do_move_bulk(db, principal("officer"), [BulkMove(i, State.ASSIGNED, 1, at=AT) for i in ids])
+    do_move_bulk(db, principal("inspector"), [BulkMove(i, State.REMOTE_VERIFIED, 2, at=AT,
+                                                       inspection_act=InspectionActIn(**{**ACT.model_dump(), "method": "remote_photo"})) for i in ids])
+    do_compute(engine)
+    db.expire_all()
+    v = _versions(db, ids)
+    do_move_bulk(db, principal("commission"), [BulkMove(i, State.APPROVED, v[i], decision=DecisionIn(reasons="Підтверджено."))
+                                               for i in ids])
+
+    def documents(cid: int) -> list[str]:
+        db.rollback()
+        return list(db.execute(text("SELECT payload FROM audit_events WHERE claim_id = :c AND action = 'decision.document' "
+                                    "ORDER BY seq"), {"c": cid}).scalars())
+
+    assert documents(ids[0]) == []  # none made by the bulk decision
+    ref = claim_reference(db.get(Claim, ids[0]).ref_year, ids[0])  # type: ignore[union-attr]
+    first = client.get(f"/api/v1/claims/{ref}/decision.pdf", headers=auth("commission"))
+    assert first.status_code == 200 and first.content.startswith(b"%PDF")
+    digest = hashlib.sha256(first.content).hexdigest()
+    assert first.headers["X-Content-SHA256"] == digest
+    (payload,) = documents(ids[0])
+    assert '"sha256":"' + digest + '"' in payload and '"outcome":"approved"' in payload
+    again = client.get(f"/api/v1/claims/{ref}/decision.pdf", headers=auth("commission"))
+    assert again.status_code == 200 and again.content == first.content and len(documents(ids[0])) == 1
+    assert documents(ids[1]) == []  # made only for the claim asked for
+    # the one-claim decision's renderer, on the same rows
+    claim = db.get(Claim, ids[0])
+    decision = db.scalars(select(Decision).where(Decision.claim_id == ids[0])).one()
+    from everymetre.claims.models import InspectionAct
+
+    act = db.scalars(select(InspectionAct).where(InspectionAct.claim_id == ids[0])).one()
+    from everymetre.config import get_settings
+
+    assert decision_pdf.build(claim, decision, act, get_settings().appeal_window_days) == first.content  # type: ignore[arg-type]
+    report = verify(db)
+    assert report.problem is None and report.events > 0, report.problem

@@ -7,7 +7,8 @@ notifications outbox), decisions are posted to the ledger in the same transactio
 the rows are written: one INSERT / UPDATE per table per call instead of one per claim, with every UPDATE
 checking the version it read (a claim changed meanwhile fails the whole call, nothing half-written).
 
-Not done here (the one-claim path does it): the decision's PDF document (made on demand from the decision),
+Not done here (the one-claim path does it): the decision's PDF document (made on its first download instead:
+`documents.service.latest`),
 linking a claimant's account to their person record, and moves made by claimants (appeal, withdraw).
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 from everymetre.accounts.actions import Principal
 from everymetre.accounts.permissions import Action, Subject, require
 from everymetre.accounts.roles import Role
+from everymetre.audit.chain import canonical_json
 from everymetre.audit.record import NewEvent, append_bulk, claim_chain
 from everymetre.claims.access import policy
 from everymetre.claims.actions import OPEN_STATES, _age, mask_rnokpp
@@ -45,6 +48,7 @@ from everymetre.store.tx import atomic
 from everymetre.store.types import utcnow
 
 _CHUNK = 5000  # ids per IN (...) lookup
+_share = lru_cache(maxsize=256)(parse_share)  # a few dozen texts ("1", "1/2", ...) across a whole filing
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +117,18 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
         person_ids = iter(insert_returning_ids(session, Person, people))
         owns, evidence, events, claim_ids, search = [], [], {}, {}, []
         seen_registry: set[str] = set()
+        # the payloads every claim of the filing shares, with their canonical text made once
+        added = _texts([{"after": {"sha256": digest, "content_type": s.content_type, "size": len(p.data), "kind": p.kind}}
+                        for p, s, digest in stored])
+        submitted, all_ok = _texts([{"from": "draft", "to": "submitted", "channel": "cnap"},
+                                    {"from": "submitted", "to": "auto_checked",
+                                     "checks": [{"check": "all", "ok": True, "detail": "no problems found"}]}])
         for f, cid, home in zip(filings, ids, homes, strict=True):
             d, at = f.data, f.at
             checks = []
             for o in d.owners:
                 pid = next(person_ids)
-                share = parse_share(o.share)
+                share = _share(o.share)
                 owns.append(dict(claim_id=cid, person_id=pid, share_numerator=share.numerator,
                                  share_denominator=share.denominator, is_applicant=o.is_applicant))
                 if o.is_applicant and _age(o.birth_date, at.date()) < 18:
@@ -144,12 +154,10 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
                                      original_name=p.filename, kind=p.kind, taken_at=sniffed.taken_at,
                                      latitude=sniffed.latitude, longitude=sniffed.longitude,
                                      uploaded_by_id=principal.user_id, uploaded_at=at))
-            trail += [NewEvent("evidence.added", {"after": {"sha256": digest, "content_type": s.content_type, "size": len(p.data),
-                                                            "kind": p.kind}}, principal.user_id, at) for p, s, digest in stored]
-            trail += [NewEvent("claim.transition", {"from": "draft", "to": "submitted", "channel": "cnap"}, principal.user_id, at),
-                      NewEvent("claim.transition", {"from": "submitted", "to": "auto_checked",
-                                                    "checks": checks or [{"check": "all", "ok": True, "detail": "no problems found"}]},
-                               None, at)]
+            trail += [NewEvent("evidence.added", payload, principal.user_id, at, text) for payload, text in added]
+            trail.append(NewEvent("claim.transition", submitted[0], principal.user_id, at, submitted[1]))
+            trail.append(NewEvent("claim.transition", {"from": "submitted", "to": "auto_checked", "checks": checks}, None, at)
+                         if checks else NewEvent("claim.transition", all_ok[0], None, at, all_ok[1]))
             events[claim_chain(cid)], claim_ids[claim_chain(cid)] = trail, cid
         insert_rows(session, Ownership.__table__, owns)
         if evidence:
@@ -157,6 +165,10 @@ def do_file_bulk(session: Session, principal: Principal, filings: Sequence[Filin
         append_bulk(session, events, claim_ids, new_chains=True)
         index_new_claims(session, search)  # the keys `index_claims` would read back, from the rows in hand
     return list(ids)
+
+
+def _texts(payloads: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    return [(p, canonical_json(p)) for p in payloads]
 
 
 def insert_returning_ids(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -296,9 +308,10 @@ def do_move_bulk(session: Session, principal: Principal, moves: Sequence[BulkMov
                 detail = {"inspection_date": m.inspection_date}
             elif m.to in (State.INSPECTED, State.REMOTE_VERIFIED):
                 act = cast(InspectionActIn, m.inspection_act)
-                acts.append(_act_row(c, uid, act, m.to, at))
+                dumped = act.model_dump(mode="json")  # the event's and the row's works, dumped once
+                acts.append(_act_row(c, uid, act, m.to, at, dumped["works"]))
                 row["inspector_id"] = uid
-                detail = {"inspection_act": act.model_dump(mode="json"), "works_total_kopiykas": act.works_total_kopiykas}
+                detail = {"inspection_act": dumped, "works_total_kopiykas": act.works_total_kopiykas}
             elif m.to is State.DUPLICATE:
                 if originals is None:  # the claims named as originals, read once for the whole call
                     originals = _exists(session, [x.duplicate_of for x in moves if x.duplicate_of])
@@ -372,7 +385,8 @@ def _exists(session: Session, ids: Sequence[int | None]) -> set[int]:
     return found
 
 
-def _act_row(c: Any, inspector_id: int, act: InspectionActIn, target: State, at: datetime) -> dict[str, Any]:
+def _act_row(c: Any, inspector_id: int, act: InspectionActIn, target: State, at: datetime,
+             works: list[dict[str, Any]]) -> dict[str, Any]:
     remote = act.method.value != "on_site"
     if (target is State.REMOTE_VERIFIED) != remote:
         raise ValidationFailed("An on-site inspection moves the claim to 'inspected'; a remote one to 'remote_verified'.",
@@ -383,7 +397,7 @@ def _act_row(c: Any, inspector_id: int, act: InspectionActIn, target: State, at:
         raise ValidationFailed("The inspection cannot be before the damage.", field="inspection_act.inspected_on")
     return dict(claim_id=c.id, inspector_id=inspector_id, method=act.method.value, inspected_on=act.inspected_on,
                 damage_category=act.damage_category.value, damaged_elements=list(act.damaged_elements),
-                works=[{**w.model_dump(mode="json"), "total_kopiykas": w.total_kopiykas} for w in act.works],
+                works=[{**d, "total_kopiykas": w.total_kopiykas} for w, d in zip(act.works, works, strict=True)],
                 works_total_kopiykas=act.works_total_kopiykas, technical_report_required=act.technical_report_required,
                 notes=act.notes, created_at=at)
 

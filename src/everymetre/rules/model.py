@@ -194,7 +194,7 @@ class ClaimFacts:
             if isinstance(share, float):
                 raise InvalidClaim("co_owners", f"share {share!r} must be a Fraction or text such as '1/2'")
             try:
-                fr = Fraction(share) if not isinstance(share, str) else Fraction(share.strip())
+                fr = share if type(share) is Fraction else Fraction(share) if not isinstance(share, str) else Fraction(share.strip())
             except (ValueError, ZeroDivisionError, TypeError):
                 raise InvalidClaim("co_owners", f"share {share!r} is not a fraction") from None
             if not 0 < fr <= 1:
@@ -243,7 +243,7 @@ class ClaimFacts:
         if kw.get("area_m2") is not None:
             kw["area_m2"] = Decimal(str(kw["area_m2"]))
         if "co_owners" in kw:
-            kw["co_owners"] = tuple((str(o), Fraction(str(f))) for o, f in kw["co_owners"])
+            kw["co_owners"] = tuple((str(o), f if isinstance(f, Fraction) else Fraction(str(f))) for o, f in kw["co_owners"])
         try:
             return cls(**kw)
         except TypeError as e:

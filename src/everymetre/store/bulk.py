@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Sequence
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -38,10 +39,28 @@ def _tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequen
         values = [r[c] for r in rows]
         if p is not None and values and all(v is values[0] for v in values):  # one value for all (a time: `now`)
             values = [None if values[0] is None else p(values[0])] * len(values)
+        elif p is not None and isinstance(values[0], date):
+            values = _memoised(p, values)
         elif p is not None:
             values = [None if v is None else p(v) for v in values]
         cols.append(values)
     return list(zip(*cols, strict=True))
+
+
+def _memoised(p: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """`p` over a column of dates or times, once per value object (a claim's events share their time object):
+    by identity, so two equal values (equal instants in two zones, written differently) are never merged."""
+    done: dict[int, Any] = {}
+    out: list[Any] = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        r = done.get(id(v), done)
+        if r is done:
+            r = done[id(v)] = p(v)
+        out.append(r)
+    return out
 
 
 def _copy(conn: Connection, target: str, columns: Sequence[str], values: Sequence[tuple[Any, ...]]) -> None:

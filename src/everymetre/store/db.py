@@ -63,6 +63,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Up to 64 MiB of pages per connection (the default is 2 MiB): bulk writes (the importer, the demo) insert
+        # into indexes keyed on hashes, chains and references, whose pages a small cache evicts and writes again
+        # and again to the WAL; a request's few rows never fill it. Memory is taken as pages are read, not upfront.
+        cur.execute("PRAGMA cache_size=-65536")
         cur.close()
 
     @event.listens_for(engine, "begin")
