@@ -58,7 +58,7 @@ from everymetre.demo import vocab
 from everymetre.kernel.geography import OBLASTS
 from everymetre.kernel.iban import make_ua_iban
 from everymetre.kernel.identifiers import make_rnokpp
-from everymetre.store.db import session_factory
+from everymetre.store.db import analyze, session_factory
 from everymetre.store.types import utcnow
 
 DEMO_PASSWORD = "everymetre-demo"
@@ -141,7 +141,6 @@ def demo_accounts(engine: Engine) -> list[str]:
 def ensure_demo_users(engine: Engine) -> dict[str, int]:
     """Create the demo accounts (staff in every oblast) if missing, audited like any; return e-mail -> id."""
     from everymetre.accounts.actions import do_create_user
-    from everymetre.store.db import session_factory
 
     codes = [o.code for o in OBLASTS]
     ids: dict[str, int] = {}
@@ -386,9 +385,10 @@ def _inspect_after_compute(session: Session, inspector: Principal, later: list[t
 
 
 def _compute(engine: Engine) -> None:
-    """The rules assess every inspected claim (`everymetre compute`)."""
+    """The rules assess every inspected claim (`everymetre compute`), on fresh planner statistics (`analyze`)."""
     from everymetre.claims.assessment import do_compute
 
+    analyze(engine, "claims")
     do_compute(engine)
 
 
