@@ -122,9 +122,11 @@ def reflag(conn: Connection, run_id: int, flag_score: float,
     current: dict[int, str | None] = {}
     cstmt = select(Claim.id, Claim.review_flag)
     if only_claims is None:
-        current.update(conn.execute(cstmt.where(Claim.review_flag.like(FLAG_PREFIX + "%"))).all())
-        for part in chunks(sorted(set(desired) - set(current))):
-            current.update(conn.execute(cstmt.where(Claim.id.in_(part))).all())
+        # every claim holding a flag (few), not the claims to flag by id (hundreds of thousands of IN lists at
+        # 1,000,000 claims): a claim to flag that holds none is unflagged (the findings' claims exist: the FK)
+        current.update(conn.execute(cstmt.where(Claim.review_flag.is_not(None))).all())
+        for claim_id in desired:
+            current.setdefault(claim_id, None)
     else:
         for part in chunks(sorted(set(only_claims))):
             current.update(conn.execute(cstmt.where(Claim.id.in_(part))).all())
