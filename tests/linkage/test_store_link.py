@@ -241,6 +241,25 @@ def test_cli_exit_codes_and_error_lines(db, engine, tmp_path: Path):
     assert status == "failed"
 
 
+def test_cli_database_error_while_writing_findings_is_one_line(db, engine, store, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    import everymetre.linkage.run as run_module
+    from everymetre.cli.main import app
+
+    def locked(*args, **kwargs):
+        raise OperationalError("INSERT INTO linkage_findings (id, fingerprint, ...) VALUES (?, ?, ...)", {},
+                               Exception("database is locked"))
+
+    monkeypatch.setattr(run_module, "write_findings", locked)
+    result = CliRunner().invoke(app, ["link"])
+    assert result.exit_code == 1
+    assert "failed: database is locked" in result.output and "findings" in result.output
+    assert "INSERT" not in result.output and "Traceback" not in result.output
+    assert db.scalar(text("SELECT status FROM linkage_runs ORDER BY id DESC LIMIT 1")) == "failed"
+    assert db.scalar(select(func.count()).select_from(LinkageFinding)) == 0
+
+
 def test_demo_with_fraud_writes_truth(db, engine):
     from everymetre.cli.main import app
 

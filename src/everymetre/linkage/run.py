@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Engine, insert, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from everymetre.linkage.common import LinkageError, model_path
 from everymetre.linkage.extract import extract_records, stored_decisions
@@ -132,7 +134,8 @@ def run_linkage(engine: Engine, data_dir: Path, *, threshold: float | None = Non
             records=0, claims=0, pairs=0, decisions_applied=0, model_path=str(path)).returning(LinkageRun.id)).scalar_one()
     try:
         begin("extract")
-        records = extract_records(engine)
+        with _one_line("reading the claims from the store"):
+            records = extract_records(engine)
         end("extract")
         if records.height == 0:
             raise LinkageError("the store has no claims with owners: nothing to link (load some with "
@@ -183,7 +186,8 @@ def run_linkage(engine: Engine, data_dir: Path, *, threshold: float | None = Non
         )
         dups = duplicate_claims(result.clusters, records, link_fields)
         findings = pl.concat([result.findings, dups]).sort(["score", "kind", "finding_id"], descending=[True, False, False])
-        counts = write_findings(engine, run_id, findings, result.pairs, records, flag_score)
+        with _one_line(f"writing {findings.height:,} findings and their review flags"):
+            counts = write_findings(engine, run_id, findings, result.pairs, records, flag_score)
         end("findings")
 
         pairs = pairs_with_ids(result.pairs, records)
@@ -201,10 +205,27 @@ def run_linkage(engine: Engine, data_dir: Path, *, threshold: float | None = Non
                           trained=trained, threshold=threshold, flag_score=flag_score, timings=timings,
                           pairs_frame=pairs, findings_frame=findings)
     except BaseException as exc:
-        with engine.begin() as conn:
-            conn.execute(update(LinkageRun).where(LinkageRun.id == run_id).values(
-                finished_at=utcnow(), status="failed", error=str(exc)[:2000] or type(exc).__name__, timings=timings))
+        try:
+            with engine.begin() as conn:
+                conn.execute(update(LinkageRun).where(LinkageRun.id == run_id).values(
+                    finished_at=utcnow(), status="failed", error=str(exc)[:2000] or type(exc).__name__, timings=timings))
+        except SQLAlchemyError:
+            pass  # the store cannot take the note either: the run's own error is the one to report
         raise
+
+
+@contextmanager
+def _one_line(what: str) -> Iterator[None]:
+    """A database or memory error of a phase as one LinkageError line (the CLI prints it and exits non-zero),
+    not a stack of SQL; the phase's transaction has rolled back."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        msg = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:300]
+        raise LinkageError(f"{what} failed: {msg}") from exc
+    except MemoryError:
+        raise LinkageError(f"{what} failed: out of memory") from None
 
 
 def pairs_with_ids(pairs: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:

@@ -29,7 +29,7 @@ from typing import Any, TypeGuard
 
 import polars as pl
 
-__all__ = ["CannotTrain", "TrainingPlan", "coverage", "pair_count", "plan_training", "sanitise_model", "training_rows"]
+__all__ = ["CannotTrain", "TrainingPlan", "coverage", "covering", "pair_count", "plan_training", "sanitise_model", "training_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +144,23 @@ def plan_training(rows: pl.DataFrame, prior_recall: float = 0.8) -> TrainingPlan
             em_rules.append(keys)
         else:
             notes.append(f"EM on {'+'.join(keys)} skipped: {n} pairs")
-    return TrainingPlan(coverage=cov, prior_rules=prior_rules, prior_recall=recall, em_rules=em_rules[:3],
+    return TrainingPlan(coverage=cov, prior_rules=prior_rules, prior_recall=recall, em_rules=covering(em_rules),
                         basis=basis, rows=rows.height, notes=notes)
+
+
+def covering(rules: list[tuple[str, ...]], most: int = 3) -> list[tuple[str, ...]]:
+    """The first of ``rules`` (in order, at most ``most``) until every column they block on is left free by one
+    of them: EM cannot estimate m of a comparison on pairs blocked on its own column, and each session costs a
+    pass over its pairs; a session more would only average m of comparisons others already estimated."""
+    blocked = {c for rule in rules for c in rule}
+    chosen: list[tuple[str, ...]] = []
+    free: set[str] = set()
+    for rule in rules[:most]:
+        if blocked <= free:
+            break
+        chosen.append(rule)
+        free |= blocked - set(rule)
+    return chosen
 
 
 def _is_number(v: Any) -> TypeGuard[float]:

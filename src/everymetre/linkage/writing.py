@@ -10,12 +10,14 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from everymetre.audit.record import NewEvent, append_bulk, claim_chain
 from everymetre.claims.models import Claim
 from everymetre.linkage.common import FLAG_PREFIX, MAX_PAIRS_PER_FINDING, chunks
 from everymetre.linkage.models import RELEASED_STATUSES, LinkageFinding, LinkageFindingClaim
+from everymetre.store.bulk import insert_rows, new_ids, update_rows
+from everymetre.store.db import SQLITE_WRITE
 from everymetre.store.types import utcnow
 
 __all__ = ["finding_pairs", "fingerprint", "reflag", "write_findings"]
@@ -60,39 +62,41 @@ def write_findings(engine: Engine, run_id: int, findings: pl.DataFrame, pairs: p
         claim_ids = sorted({claim_of[r] for r in f["claim_refs"] if r in claim_of})
         wanted[fp] = dict(fingerprint=fp, kind=f["kind"], score=float(f["score"]), claim_ids=claim_ids,
                           claim_refs=list(f["claim_refs"]), record_ids=list(f["record_ids"]), evidence=evidence)
-    with engine.begin() as conn:
+    # on SQLite the write lock from the start (BEGIN IMMEDIATE): the new findings' ids follow the largest one
+    with engine.execution_options(**{SQLITE_WRITE: True}).begin() as conn:
         existing: dict[str, tuple[int, float, Any]] = {}
         for part in chunks(list(wanted), 5000):
             for r in conn.execute(select(LinkageFinding.fingerprint, LinkageFinding.id, LinkageFinding.score,
                                          LinkageFinding.evidence).where(LinkageFinding.fingerprint.in_(part))):
                 existing[r.fingerprint] = (r.id, r.score, r.evidence)
-        new = [dict(**w, status="open", first_run_id=run_id, last_run_id=run_id, created_at=now, updated_at=now)
-               for fp, w in wanted.items() if fp not in existing]
-        new_ids: list[tuple[int, dict[str, Any]]] = []
-        for part in chunks(new, 2000):
-            res = conn.execute(insert(LinkageFinding).returning(LinkageFinding.id, sort_by_parameter_order=True), part)
-            new_ids.extend(zip(res.scalars().all(), part, strict=True))
+        new = [w for fp, w in wanted.items() if fp not in existing]
+        # set-based: ids drawn at once, then COPY on PostgreSQL / one executemany on SQLite (store.bulk); no
+        # INSERT ... RETURNING, which SQLite runs one row at a time when the order of the ids must be kept
+        ids = new_ids(conn, LinkageFinding.__table__, len(new))
+        new_ids_rows = list(zip(ids, new, strict=True))
+        insert_rows(conn, LinkageFinding.__table__, [
+            dict(id=fid, fingerprint=w["fingerprint"], kind=w["kind"], score=w["score"], status="open",
+                 claim_ids=w["claim_ids"], claim_refs=w["claim_refs"], record_ids=w["record_ids"],
+                 evidence=w["evidence"], first_run_id=run_id, last_run_id=run_id, created_at=now, updated_at=now,
+                 reviewed_by_id=None, reviewed_at=None, review_note=None)
+            for fid, w in new_ids_rows])
         seen_ids = [existing[fp][0] for fp in wanted if fp in existing]
         for part in chunks(seen_ids):
             conn.execute(update(LinkageFinding).where(LinkageFinding.id.in_(part)).values(last_run_id=run_id))
-        changed = [dict(b_id=existing[fp][0], score=w["score"], evidence=w["evidence"], updated_at=now)
+        changed = [dict(id=existing[fp][0], score=w["score"], evidence=w["evidence"], updated_at=now)
                    for fp, w in wanted.items() if fp in existing
                    and (abs(existing[fp][1] - w["score"]) > 1e-9 or existing[fp][2] != w["evidence"])]
-        if changed:
-            t = LinkageFinding.__table__
-            conn.execute(t.update().where(t.c.id == bindparam("b_id")).values(
-                score=bindparam("score"), evidence=bindparam("evidence"), updated_at=bindparam("updated_at")), changed)
-        links = [dict(finding_id=fid, claim_id=cid, oblast=oblast_of.get(cid, "")) for fid, w in new_ids
-                 for cid in w["claim_ids"]]
-        for part in chunks(links, 5000):
-            conn.execute(insert(LinkageFindingClaim), part)
+        update_rows(conn, LinkageFinding.__table__, ["id"], changed)
+        insert_rows(conn, LinkageFindingClaim.__table__, [
+            dict(finding_id=fid, claim_id=cid, oblast=oblast_of.get(cid, "")) for fid, w in new_ids_rows
+            for cid in w["claim_ids"]])
         events: dict[str, list[NewEvent]] = {}
-        for fid, w in new_ids:
+        for fid, w in new_ids_rows:
             events[f"finding:{fid}"] = [NewEvent("finding.opened", {"kind": w["kind"], "score": w["score"], "run_id": run_id,
                                                                     "claims": w["claim_refs"], "records": w["record_ids"]}, None)]
         flags = reflag(conn, run_id, flag_score, events, now)
         append_bulk(conn, events, flags.pop("_claim_ids"), now)
-    return {"new": len(new_ids), "seen_again": len(seen_ids), "rescored": len(changed), **flags}
+    return {"new": len(new_ids_rows), "seen_again": len(seen_ids), "rescored": len(changed), **flags}
 
 
 def reflag(conn: Connection, run_id: int, flag_score: float,
@@ -118,9 +122,11 @@ def reflag(conn: Connection, run_id: int, flag_score: float,
     current: dict[int, str | None] = {}
     cstmt = select(Claim.id, Claim.review_flag)
     if only_claims is None:
-        current.update(conn.execute(cstmt.where(Claim.review_flag.like(FLAG_PREFIX + "%"))).all())
-        for part in chunks(sorted(set(desired) - set(current))):
-            current.update(conn.execute(cstmt.where(Claim.id.in_(part))).all())
+        # every claim holding a flag (few), not the claims to flag by id (hundreds of thousands of IN lists at
+        # 1,000,000 claims): a claim to flag that holds none is unflagged (the findings' claims exist: the FK)
+        current.update(conn.execute(cstmt.where(Claim.review_flag.is_not(None))).all())
+        for claim_id in desired:
+            current.setdefault(claim_id, None)
     else:
         for part in chunks(sorted(set(only_claims))):
             current.update(conn.execute(cstmt.where(Claim.id.in_(part))).all())
@@ -132,10 +138,7 @@ def reflag(conn: Connection, run_id: int, flag_score: float,
         new_flag = want[1] if want else None
         if new_flag != flag:
             changes.append((claim_id, flag, new_flag, want[2] if want else []))
-    if changes:
-        t = Claim.__table__
-        conn.execute(t.update().where(t.c.id == bindparam("b_id")).values(review_flag=bindparam("flag")),
-                     [{"b_id": cid, "flag": new} for cid, _, new, _ in changes])
+    update_rows(conn, Claim.__table__, ["id"], [{"id": cid, "review_flag": new} for cid, _, new, _ in changes])
     claim_ids: dict[str, int | None] = {}
     for cid, old, new, fids in changes:
         chain = claim_chain(cid)
