@@ -157,7 +157,7 @@ def ensure_demo_users(engine: Engine) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------- the run
 
 
-def generate(engine: Engine, n_claims: int, seed: int = 2022, chunk: int = 2000,
+def generate(engine: Engine, n_claims: int, seed: int = 2022, chunk: int = 10_000,
              on_progress: Callable[[int], None] | None = None, now: datetime | None = None) -> list[tuple[str, str]]:
     """Make `n_claims` claims through the actions (see the module's text); returns the demo sign-ins."""
     with _few_collections():
