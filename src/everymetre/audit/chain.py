@@ -83,15 +83,11 @@ def chain_rows(chain: str, events: Iterable[NewEvent], at: datetime, claim_id: i
     """The audit_events rows for `events` appended to `chain` after (seq, prev_hash); returns the rows and the
     chain's new head (seq, hash). Events without their own time take `at`."""
     rows = []
-    last_when, ts = None, ""
     for ev in events:
         seq += 1
         when = ev.at or at
-        if when is not last_when:  # a subject's events mostly share their time: its text made once
-            last_when, ts = when, timestamp(when)
         payload = ev.text if ev.text is not None else canonical_json(ev.payload)
-        actor = "" if ev.actor_id is None else str(ev.actor_id)
-        h = hashlib.sha256(_hash_input(prev_hash, chain, seq, ts, actor, ev.action, payload)).hexdigest()  # = event_hash
+        h = event_hash(prev_hash, chain, seq, when, ev.actor_id, ev.action, payload)  # its time's text cached
         rows.append(dict(chain=chain, seq=seq, claim_id=claim_id, actor_id=ev.actor_id, action=ev.action, at=when,
                          payload=payload, prev_hash=prev_hash, hash=h))
         prev_hash = h
